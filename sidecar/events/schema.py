@@ -1,0 +1,102 @@
+"""The event schema of contract v1 (DESIGN.md section 3), as msgspec structs.
+
+Three event types share the common fields of :class:`EventBase`: ``llm_call``, ``tool_call`` and
+``run``. Types are checked by the decoder itself (msgspec), so a malformed field is rejected
+with its JSON path in one pass, at about a microsecond per event. Numbers are bounded: token
+counts are integers in [0, 10^9], durations and timestamps finite and non-negative, so NaN,
+infinities and absurd values never reach the store or the analytics.
+
+Content fields (``input``, ``output``, ``args``, ``result``, ``error_message`` and string
+attributes) are redacted at ingest before anything else sees them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeAlias
+
+import msgspec
+
+MAX_TOKENS = 1_000_000_000
+MAX_SECONDS = 4_102_444_800.0  # 2100-01-01: a timestamp past this is a unit mistake
+MAX_DURATION_MS = 7 * 24 * 3600 * 1000.0  # one week
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+HexTraceId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")]
+HexSpanId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{16}$")]
+Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+Timestamp = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]
+DurationMs = Annotated[float, msgspec.Meta(ge=0, le=MAX_DURATION_MS)]
+Status = Literal["ok", "error"]
+Scalar: TypeAlias = str | int | float | bool | None
+Attributes = Annotated[dict[str, Scalar], msgspec.Meta(max_length=128)]
+
+EVENT_TYPES = ("llm_call", "tool_call", "run")
+
+
+class EventBase(msgspec.Struct, kw_only=True, tag_field="type", omit_defaults=True):
+    """Fields every event carries. ``id`` makes a resent event idempotent."""
+
+    id: Id | None = None
+    ts: Timestamp
+    request_id: Id
+    session_id: Id | None = None
+    user_id: Id | None = None
+    tenant: Id | None = None
+    agent: Name | None = None
+    trace_id: HexTraceId | None = None
+    span_id: HexSpanId | None = None
+    parent_span_id: HexSpanId | None = None
+    attributes: Attributes | None = None
+
+
+class LlmCall(EventBase, kw_only=True, tag="llm_call"):
+    """One model call. ``ttft_ms`` is measured at the first content token of a stream."""
+
+    model: Name
+    provider: Name
+    input_tokens: Tokens
+    output_tokens: Tokens
+    cached_input_tokens: Tokens | None = None
+    start_ts: Timestamp
+    stream: bool | None = None
+    ttft_ms: DurationMs | None = None
+    duration_ms: DurationMs
+    status: Status = "ok"
+    error_type: Name | None = None
+    error_message: str | None = None
+    finish_reason: Name | None = None
+    reservation_id: Id | None = None
+    operation: Name | None = None
+    input: Any = None
+    output: Any = None
+    cost_usd: float | None = None
+
+
+class ToolCall(EventBase, kw_only=True, tag="tool_call"):
+    """One tool execution; ``args`` and ``result`` are content and are redacted."""
+
+    tool: Name
+    start_ts: Timestamp
+    duration_ms: DurationMs
+    status: Status = "ok"
+    error_type: Name | None = None
+    error_message: str | None = None
+    call_id: Id | None = None
+    args: Any = None
+    result: Any = None
+
+
+class Run(EventBase, kw_only=True, tag="run"):
+    """An agent request: emitted at its end (``duration_ms``, ``status``, ``steps`` set)."""
+
+    start_ts: Timestamp
+    duration_ms: DurationMs | None = None
+    status: Status | None = None
+    error_type: Name | None = None
+    error_message: str | None = None
+    steps: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | None = None
+
+
+Event: TypeAlias = LlmCall | ToolCall | Run
+EVENT_CLASSES: tuple[type[EventBase], ...] = (LlmCall, ToolCall, Run)
