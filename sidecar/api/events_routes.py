@@ -1,0 +1,155 @@
+"""``POST /v1/events`` (one object, a JSON array or NDJSON) and the store queries."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sidecar.api.errors import ApiError
+from sidecar.api.json import json_response
+from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeFailure, decode_events
+from sidecar.ingest import Ingest
+from sidecar.store import (
+    EventFilter,
+    QueryError,
+    StoreOverloaded,
+    StoreUnavailable,
+    aggregate,
+    list_events,
+)
+from sidecar.telemetry.ingest_metrics import IngestMetrics
+
+MAX_PAGE = 1000
+
+
+def routes(
+    ingest: Ingest, engine: AsyncEngine, metrics: IngestMetrics, max_body_bytes: int
+) -> list[web.RouteDef]:
+    async def post_events(request: web.Request) -> web.Response:
+        content_type = request.content_type
+        if content_type not in JSON_TYPES and content_type not in NDJSON_TYPES:
+            metrics.rejected.labels("unsupported_media_type").inc()
+            raise ApiError(
+                415, "unsupported_media_type",
+                "send application/json (an object or an array) or application/x-ndjson",
+                "Content-Type",
+            )
+        if request.content_length is not None and request.content_length > max_body_bytes:
+            metrics.rejected.labels("body_too_large").inc()
+            raise ApiError(413, "body_too_large", f"body exceeds {max_body_bytes} bytes")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            metrics.rejected.labels("body_too_large").inc()
+            raise ApiError(413, "body_too_large", f"body exceeds {max_body_bytes} bytes") from None
+        try:
+            batch = decode_events(body, content_type)
+        except DecodeFailure as exc:
+            metrics.rejected.labels(exc.code).inc()
+            raise ApiError(
+                exc.status, exc.code, exc.message, exc.field, line=exc.line, index=exc.index
+            ) from None
+        try:
+            result = await ingest.ingest(batch.events)
+        except StoreOverloaded as exc:
+            metrics.rejected.labels("overloaded").inc()
+            raise ApiError(503, "overloaded", str(exc), headers={"Retry-After": "1"}) from None
+        except StoreUnavailable as exc:
+            metrics.rejected.labels("store_unavailable").inc()
+            raise ApiError(503, "store_unavailable", str(exc), headers={"Retry-After": "1"}) from None
+        metrics.ingested.inc(result.accepted)
+        if result.duplicates:
+            metrics.duplicates.inc(result.duplicates)
+        if batch.unknown_field_events:
+            metrics.unknown_fields.inc(batch.unknown_field_events)
+        return json_response(
+            {"accepted": result.accepted, "duplicates": result.duplicates}, status=202
+        )
+
+    async def get_events(request: web.Request) -> web.Response:
+        query = request.query
+        limit = _int_param(query, "limit", default=100, low=1, high=MAX_PAGE)
+        order = query.get("order", "desc")
+        if order not in ("asc", "desc"):
+            raise ApiError(422, "invalid_parameter", "order must be asc or desc", "order")
+        try:
+            page = await list_events(
+                engine, _filter(query), limit=limit, cursor=query.get("cursor"),
+                order=order,  # type: ignore[arg-type]
+            )
+        except QueryError as exc:
+            raise ApiError(422, "invalid_parameter", str(exc), exc.field) from None
+        return json_response({"events": page.events, "next_cursor": page.next_cursor})
+
+    async def get_aggregate(request: web.Request) -> web.Response:
+        query = request.query
+        group_by = [g for g in query.get("group_by", "").split(",") if g]
+        try:
+            result = await aggregate(engine, _filter(query), group_by)
+        except QueryError as exc:
+            raise ApiError(422, "invalid_parameter", str(exc), exc.field) from None
+        return json_response(result)
+
+    return [
+        web.post("/v1/events", post_events),
+        web.get("/v1/events", get_events),
+        web.get("/v1/aggregate", get_aggregate),
+    ]
+
+
+def _filter(query: Any) -> EventFilter:
+    type_ = query.get("type")
+    if type_ is not None and type_ not in ("llm_call", "tool_call", "run"):
+        raise ApiError(422, "invalid_parameter", "type must be llm_call, tool_call or run", "type")
+    return EventFilter(
+        type=type_,
+        user_id=query.get("user_id"),
+        session_id=query.get("session_id"),
+        request_id=query.get("request_id"),
+        tenant=query.get("tenant"),
+        trace_id=query.get("trace_id"),
+        since=_time_param(query, "since"),
+        until=_time_param(query, "until"),
+    )
+
+
+def _int_param(query: Any, name: str, *, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, "invalid_parameter", f"{name} must be an integer", name) from None
+    if not low <= value <= high:
+        raise ApiError(422, "invalid_parameter", f"{name} must be within {low}..{high}", name)
+    return value
+
+
+def _time_param(query: Any, name: str) -> float | None:
+    """Unix seconds, or an ISO 8601 timestamp (``2026-11-22T10:00:00Z``)."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(value):
+            raise ApiError(422, "invalid_parameter", f"{name} must be finite", name)
+        return value
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(
+            422, "invalid_parameter", f"{name} must be unix seconds or ISO 8601", name
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+

@@ -1,0 +1,38 @@
+"""Fast JSON responses (msgspec) with the right content type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+_encoder = msgspec.json.Encoder()
+
+
+def json_response(
+    data: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=_encoder.encode(data),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def parse_json_body(body: bytes, target: type[Any]) -> Any:
+    """Decode a request body into ``target`` or raise the contract's 400/422."""
+    from sidecar.api.errors import ApiError
+
+    if not body.strip():
+        raise ApiError(400, "empty_body", "request body is empty")
+    try:
+        return msgspec.json.decode(body, type=target)
+    except msgspec.ValidationError as exc:
+        message, _, path = str(exc).partition(" - at `$")
+        field = path.rstrip("`").lstrip(".") or None
+        raise ApiError(422, "invalid_request", message, field) from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        message = "body is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise ApiError(400, "malformed_json", message) from None

@@ -1,0 +1,73 @@
+"""``agent-sidecar serve | demo | check-config``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from sidecar.config import ConfigError, load_settings, masked
+
+
+def _server_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="YAML config file (or SIDECAR_CONFIG)")
+    parser.add_argument("--host", help="bind address (SIDECAR_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (SIDECAR_PORT, default 8787)")
+    parser.add_argument("--db-url", dest="db_url", help="database URL (SIDECAR_DB_URL)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agent-sidecar",
+        description="Observability and cost-governance sidecar for LLM agent services.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the sidecar")
+    _server_flags(serve)
+    demo = commands.add_parser("demo", help="run the sidecar and drive it with a simulated agent")
+    _server_flags(demo)
+    demo.add_argument("--runs", type=int, default=600, help="simulated agent runs (default 600)")
+    demo.add_argument("--users", type=int, default=40, help="simulated users (default 40)")
+    demo.add_argument("--seed", type=int, default=7)
+    check = commands.add_parser("check-config", help="validate a config file and print it")
+    check.add_argument("file", nargs="?", help="YAML config file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides: dict[str, Any] = {
+        key: getattr(args, key, None) for key in ("host", "port", "db_url")
+    }
+    try:
+        if args.command == "check-config":
+            settings = load_settings(args.file, overrides=overrides)
+            print(json.dumps(masked(settings), indent=2))
+            return 0
+        settings = load_settings(args.config, overrides=overrides)
+    except ConfigError as exc:
+        print(f"agent-sidecar: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "serve":
+        from sidecar.server import serve
+
+        try:
+            serve(settings)
+        except ConfigError as exc:
+            print(f"agent-sidecar: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    from sidecar.demo import run_demo
+
+    return run_demo(settings, runs=args.runs, users=args.users, seed=args.seed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Configuration: a YAML file, overridden by environment variables, overridden by flags.
+
+Precedence (last wins): defaults < YAML file (``--config`` / ``SIDECAR_CONFIG``) < environment
+(``SIDECAR_HOST``, ``SIDECAR_PORT``, ``SIDECAR_DB_URL``, ``SIDECAR_API_TOKEN``,
+``SIDECAR_CAPTURE_CONTENT``, and ``SIDECAR_<SECTION>__<KEY>`` for any nested key) < flags.
+Unknown keys are errors that name the key, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from sidecar.store.config import StoreConfig
+
+ENV_PREFIX = "SIDECAR_"
+SECRET_KEYS = frozenset({"api_token", "hash_key", "password", "headers"})
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the offending key."""
+
+
+class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = msgspec.field(default=8787)
+    db_url: str = "sqlite+aiosqlite:///./data/sidecar.db"
+    api_token: str | None = None
+    capture_content: bool = False
+    max_body_bytes: int = 4 * 1024 * 1024
+    metrics_public: bool = False
+    shutdown_timeout_s: float = 8.0
+    log_level: str = "INFO"
+    store: StoreConfig = msgspec.field(default_factory=StoreConfig)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError("port must be within 0..65535")
+        if self.max_body_bytes < 1024:
+            raise ValueError("max_body_bytes must be at least 1024")
+        if self.api_token is not None and len(self.api_token) < 8:
+            raise ValueError("api_token must be at least 8 characters")
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the effective settings, or raise :class:`ConfigError` naming the bad key."""
+    env = os.environ if env is None else env
+    path = path or env.get(ENV_PREFIX + "CONFIG") or None
+    data: dict[str, Any] = _read_yaml(Path(path)) if path else {}
+    _merge(data, _from_env(env))
+    _merge(data, {k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return msgspec.convert(data, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind_safety(settings: Settings) -> None:
+    """Refuse to expose an unauthenticated sidecar beyond the machine."""
+    if not is_loopback(settings.host) and not settings.api_token:
+        raise ConfigError(
+            f"refusing to bind {settings.host!r} without an API token: set SIDECAR_API_TOKEN "
+            "(or api_token in the config file), or bind 127.0.0.1"
+        )
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The settings as plain data with every secret replaced by ``***``."""
+    return _mask(msgspec.to_builtins(settings))
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: ("***" if k in SECRET_KEYS and v else _mask(v)) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+_ENV_ALIASES = {"DB_URL": "db_url"}
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """``SIDECAR_PORT=9000`` → ``{"port": "9000"}``; ``SIDECAR_STORE__POOL_SIZE`` → nested."""
+    out: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        target = out
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = _env_value(value)
+    return out
+
+
+def _env_value(value: str) -> Any:
+    """Environment values are strings; YAML scalars give ``true``, ``3``, ``[a, b]`` their type."""
+    try:
+        return yaml.safe_load(value) if value.strip() else value
+    except yaml.YAMLError:
+        return value
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = dict(value) if isinstance(value, Mapping) else value
+
+
+def _describe(exc: msgspec.ValidationError) -> str:
+    message, _, path = str(exc).partition(" - at `$")
+    key = path.rstrip("`").lstrip(".")
+    if message.startswith("Object contains unknown field"):
+        field = message.split("`")[1]
+        return f"unknown configuration key `{f'{key}.{field}' if key else field}`"
+    return f"invalid value for `{key}`: {message}" if key else message

@@ -1,0 +1,105 @@
+"""The ingest pipeline: decoded batch → transforms → durable store → sinks.
+
+Guarantees: a batch is all-or-nothing; the caller is told ``accepted`` only after the commit;
+every sink sees each stored event exactly once (duplicates of an earlier batch are stored and
+consumed zero times); no transform output that is not redacted reaches the store, because
+transforms (redaction first) run before the rows are built.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sidecar.events.schema import Event, LlmCall, ToolCall
+from sidecar.store.rows import event_row
+from sidecar.store.writer import EventWriter
+
+log = logging.getLogger(__name__)
+
+
+class EventTransform(Protocol):
+    """Mutates a decoded batch in place before it is stored (redaction, pricing, scoring)."""
+
+    def process(self, events: list[Event]) -> None: ...
+
+
+class EventSink(Protocol):
+    """Sees each newly stored event once, after its commit (analytics, metrics, spans)."""
+
+    async def consume(self, events: Sequence[Event]) -> None: ...
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+
+
+@dataclass
+class IngestStats:
+    accepted: int = 0
+    duplicates: int = 0
+    sink_failures: int = 0
+
+
+class Ingest:
+    """Runs one batch through the pipeline; see the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        writer: EventWriter,
+        *,
+        transforms: Sequence[EventTransform] = (),
+        sinks: Sequence[EventSink] = (),
+        capture_content: bool = False,
+    ) -> None:
+        self._writer = writer
+        self._transforms = list(transforms)
+        self._sinks = list(sinks)
+        self._capture_content = capture_content
+        self.stats = IngestStats()
+
+    def add_transform(self, transform: EventTransform) -> None:
+        self._transforms.append(transform)
+
+    def add_sink(self, sink: EventSink) -> None:
+        self._sinks.append(sink)
+
+    async def ingest(self, events: list[Event]) -> IngestResult:
+        for event in events:
+            if event.id is None:
+                event.id = uuid.uuid4().hex
+        for transform in self._transforms:
+            transform.process(events)
+        if not self._capture_content:
+            for event in events:
+                _drop_content(event)
+        inserted = await self._writer.write([event_row(e) for e in events])
+        fresh = [e for e in events if e.id in inserted] if len(inserted) < len(events) else events
+        if len(fresh) < len(events):
+            # the same id twice in one batch: keep the first occurrence only
+            seen: set[str | None] = set()
+            fresh = [e for e in fresh if not (e.id in seen or seen.add(e.id))]
+        for sink in self._sinks:
+            try:
+                await sink.consume(fresh)
+            except Exception:  # stored is stored: a sink failure must not fail the request
+                self.stats.sink_failures += 1
+                log.exception("event sink %s failed", type(sink).__name__)
+        result = IngestResult(len(inserted), len(events) - len(inserted))
+        self.stats.accepted += result.accepted
+        self.stats.duplicates += result.duplicates
+        return result
+
+
+def _drop_content(event: Event) -> None:
+    if isinstance(event, LlmCall):
+        event.input = None
+        event.output = None
+    elif isinstance(event, ToolCall):
+        event.args = None
+        event.result = None

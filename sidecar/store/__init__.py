@@ -1,0 +1,24 @@
+"""Event storage: SQLAlchemy 2 async over SQLite (default) or PostgreSQL."""
+
+from sidecar.store.config import StoreConfig
+from sidecar.store.database import create_engine, create_schema, is_sqlite, ping
+from sidecar.store.queries import EventFilter, EventPage, QueryError, aggregate, list_events
+from sidecar.store.rows import event_row
+from sidecar.store.writer import EventWriter, StoreOverloaded, StoreUnavailable
+
+__all__ = [
+    "EventFilter",
+    "EventPage",
+    "EventWriter",
+    "QueryError",
+    "StoreConfig",
+    "StoreOverloaded",
+    "StoreUnavailable",
+    "aggregate",
+    "create_engine",
+    "create_schema",
+    "event_row",
+    "is_sqlite",
+    "list_events",
+    "ping",
+]

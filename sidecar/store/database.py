@@ -1,0 +1,101 @@
+"""Opening the database: engine, connection settings, schema creation and upgrades.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` by default, so a committed batch survives a
+kill -9 and a power cut; PostgreSQL commits are durable as configured on the server. The schema
+is created on start; upgrades are additive and applied on start by :func:`create_schema`
+(version kept in ``sidecar_schema``), so a new release never needs a manual step.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from sidecar.store.config import StoreConfig
+from sidecar.store.tables import SCHEMA_VERSION, metadata, schema_meta
+
+# version -> statements that bring a schema at version-1 up to it (additive only).
+UPGRADES: dict[int, list[str]] = {}
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs and pick the async drivers."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql" and parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif backend == "sqlite" and parsed.drivername == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_engine(url: str, config: StoreConfig) -> AsyncEngine:
+    """An async engine with the connection settings each backend needs."""
+    url = normalise_url(url)
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url, pool_size=config.pool_size, connect_args={"timeout": 30}
+        )
+        synchronous = config.sqlite_synchronous
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=config.pool_size,
+        max_overflow=config.pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    """Create missing tables and apply pending upgrades; safe to run on every start."""
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        current = (
+            await conn.execute(
+                select(schema_meta.c.version).where(schema_meta.c.component == "events")
+            )
+        ).scalar()
+        if current is None:
+            await conn.execute(
+                schema_meta.insert().values(component="events", version=SCHEMA_VERSION)
+            )
+            return
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in UPGRADES.get(version, []):
+                await conn.execute(text(statement))
+        if current < SCHEMA_VERSION:
+            await conn.execute(
+                schema_meta.update()
+                .where(schema_meta.c.component == "events")
+                .values(version=SCHEMA_VERSION)
+            )
+
+
+async def ping(engine: AsyncEngine) -> float:
+    """Round-trip one trivial query; returns its latency in milliseconds."""
+    start = time.perf_counter()
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return (time.perf_counter() - start) * 1000.0

@@ -1,0 +1,150 @@
+"""Read-side queries over the stored (already redacted) events.
+
+Paging is keyset-based on ``seq`` (arrival order), so a page costs an index range scan however
+deep the caller pages, and events stored while paging never shift or repeat a page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sidecar.store.tables import events
+
+GROUP_COLUMNS = {
+    "model": events.c.model,
+    "tool": events.c.tool,
+    "user": events.c.user_id,
+    "agent": events.c.agent,
+    "provider": events.c.provider,
+    "tenant": events.c.tenant,
+    "type": events.c.type,
+    "session": events.c.session_id,
+}
+# Grouping by model only makes sense for LLM calls, by tool only for tool calls.
+_IMPLIED_TYPE = {"model": "llm_call", "provider": "llm_call", "tool": "tool_call"}
+_decode_body = msgspec.json.Decoder().decode
+
+
+class QueryError(ValueError):
+    """A query parameter is invalid; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    type: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    request_id: str | None = None
+    tenant: str | None = None
+    trace_id: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        for name in ("type", "user_id", "session_id", "request_id", "tenant", "trace_id"):
+            value = getattr(self, name)
+            if value is not None:
+                query = query.where(events.c[name] == value)
+        if self.since is not None:
+            query = query.where(events.c.ts >= self.since)
+        if self.until is not None:
+            query = query.where(events.c.ts < self.until)
+        return query
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[Any]
+    next_cursor: str | None
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("s"):
+            raise ValueError(raw)
+        return int(raw[1:])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise QueryError("cursor", "cursor is not one this server issued") from None
+
+
+async def list_events(
+    engine: AsyncEngine,
+    where: EventFilter,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
+    order: Literal["asc", "desc"] = "desc",
+) -> EventPage:
+    """One page of events, newest first by default; ``next_cursor`` is None on the last page."""
+    query = where.apply(select(events.c.seq, events.c.body))
+    if cursor is not None:
+        after = decode_cursor(cursor)
+        query = query.where(events.c.seq < after if order == "desc" else events.c.seq > after)
+    query = query.order_by(events.c.seq.desc() if order == "desc" else events.c.seq.asc())
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query.limit(limit + 1))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].seq) if more and rows else None
+    return EventPage([_decode_body(row.body) for row in rows], next_cursor)
+
+
+async def aggregate(
+    engine: AsyncEngine, where: EventFilter, group_by: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Counts, error counts, token and cost sums, in total and per group."""
+    for name in group_by:
+        if name not in GROUP_COLUMNS:
+            raise QueryError(
+                "group_by", f"cannot group by {name!r}; use one of {', '.join(GROUP_COLUMNS)}"
+            )
+    implied = {_IMPLIED_TYPE[g] for g in group_by if g in _IMPLIED_TYPE}
+    if where.type is None and len(implied) == 1:
+        where = EventFilter(**{**where.__dict__, "type": implied.pop()})
+    measures = [
+        func.count().label("count"),
+        func.coalesce(func.sum(case((events.c.status == "error", 1), else_=0)), 0).label("errors"),
+        func.coalesce(func.sum(events.c.input_tokens), 0).label("input_tokens"),
+        func.coalesce(func.sum(events.c.output_tokens), 0).label("output_tokens"),
+        func.coalesce(func.sum(events.c.cost_usd), 0.0).label("cost_usd"),
+    ]
+    keys = [GROUP_COLUMNS[g].label(g) for g in group_by]
+    async with engine.connect() as conn:
+        total = (await conn.execute(where.apply(select(*measures)))).one()
+        groups = []
+        if keys:
+            query = where.apply(select(*keys, *measures)).group_by(*keys)
+            groups = (await conn.execute(query.order_by(func.count().desc()))).all()
+    return {
+        "total": _measures(total),
+        "groups": [
+            {**{g: getattr(row, g) for g in group_by}, **_measures(row)} for row in groups
+        ],
+    }
+
+
+def _measures(row: Any) -> dict[str, Any]:
+    return {
+        "count": int(row.count),
+        "errors": int(row.errors),
+        "input_tokens": int(row.input_tokens),
+        "output_tokens": int(row.output_tokens),
+        "cost_usd": round(float(row.cost_usd), 10),
+    }

@@ -1,0 +1,70 @@
+"""The relational schema (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+``events`` keeps one row per accepted event: indexed columns for the queries and the whole
+(redacted) event as JSON in ``body``. ``id`` is unique, which makes a resent batch idempotent.
+``seq`` orders events by arrival and backs the paging cursor.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+_SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(256), nullable=False, unique=True),
+    Column("type", String(16), nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("request_id", String(256), nullable=False),
+    Column("session_id", String(256)),
+    Column("user_id", String(256)),
+    Column("tenant", String(256)),
+    Column("agent", String(256)),
+    Column("model", String(256)),
+    Column("provider", String(256)),
+    Column("tool", String(256)),
+    Column("status", String(8)),
+    Column("error_type", String(256)),
+    Column("input_tokens", BigInteger),
+    Column("output_tokens", BigInteger),
+    Column("cached_input_tokens", BigInteger),
+    Column("cost_usd", Float),
+    Column("duration_ms", Float),
+    Column("ttft_ms", Float),
+    Column("trace_id", String(32)),
+    Column("span_id", String(16)),
+    Column("body", Text, nullable=False),
+    Index("ix_events_ts", "ts"),
+    Index("ix_events_user_ts", "user_id", "ts"),
+    Index("ix_events_tenant_ts", "tenant", "ts"),
+    Index("ix_events_type_ts", "type", "ts"),
+    Index("ix_events_session", "session_id"),
+    Index("ix_events_request", "request_id"),
+    Index("ix_events_trace", "trace_id"),
+)
+
+schema_meta = Table(
+    "sidecar_schema",
+    metadata,
+    Column("component", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+EVENT_COLUMNS = tuple(c.name for c in events.columns if c.name != "seq")

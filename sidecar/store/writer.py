@@ -1,0 +1,159 @@
+"""The batching event writer: group commits, acknowledged only once durable.
+
+Each ingest request hands its rows to :meth:`EventWriter.write` and waits. One background task
+takes everything queued since the last commit (up to ``batch_max_events``), inserts it in one
+transaction with ``ON CONFLICT (id) DO NOTHING`` and resolves every waiter with the ids that were
+new. So a commit costs one fsync however many requests share it, a resent event is stored once,
+and a request is answered only after its rows are on disk. Memory is bounded by
+``queue_max_events``: past it :class:`StoreOverloaded` is raised at once instead of queueing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sidecar.store.tables import events
+
+log = logging.getLogger(__name__)
+
+
+class StoreUnavailable(RuntimeError):
+    """The database refused or lost the write; nothing of the batch was acknowledged."""
+
+
+class StoreOverloaded(RuntimeError):
+    """The write queue is full; the client should retry later."""
+
+
+@dataclass
+class _Pending:
+    rows: list[dict[str, Any]]
+    done: asyncio.Future[set[str]]
+    enqueued: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class WriterStats:
+    commits: int = 0
+    rows_written: int = 0
+    failures: int = 0
+    queued_events: int = 0
+    last_commit_seconds: float = 0.0
+
+
+class EventWriter:
+    """Group-committing writer for the ``events`` table."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        batch_max_events: int = 10_000,
+        queue_max_events: int = 200_000,
+        on_commit: Callable[[float, int], None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._batch_max = batch_max_events
+        self._queue_max = queue_max_events
+        self._on_commit = on_commit
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.stats = WriterStats()
+        dialect = engine.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._statement = (
+            insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
+        )
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="event-writer")
+
+    async def close(self) -> None:
+        """Commit everything queued, then stop."""
+        if self._task is None:
+            return
+        await self._queue.put(None)
+        await self._task
+        self._task = None
+
+    async def write(self, rows: list[dict[str, Any]]) -> set[str]:
+        """Store ``rows`` durably; returns the ids that were new (the rest were duplicates)."""
+        if self._task is None:
+            raise StoreUnavailable("the writer is not running")
+        if self.stats.queued_events + len(rows) > self._queue_max:
+            raise StoreOverloaded(f"write queue holds {self.stats.queued_events} events")
+        future: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
+        self.stats.queued_events += len(rows)
+        self._queue.put_nowait(_Pending(rows, future))
+        return await future
+
+    async def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            group, size = [first], len(first.rows)
+            while size < self._batch_max and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is None:
+                    stopping = True
+                    break
+                group.append(item)
+                size += len(item.rows)
+            await self._commit(group, size)
+
+    async def _commit(self, group: list[_Pending], size: int) -> None:
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for pending in group:
+            for row in pending.rows:
+                if row["id"] not in seen:
+                    seen.add(row["id"])
+                    rows.append(row)
+        start = time.perf_counter()
+        try:
+            async with self._engine.begin() as conn:
+                result = await conn.execute(self._statement, rows)
+                inserted = {row[0] for row in result}
+        except Exception as exc:  # any driver error: no waiter may be told "stored"
+            self.stats.failures += 1
+            log.warning("event batch of %d rows not stored: %s", size, type(exc).__name__)
+            error = StoreUnavailable(f"database write failed: {type(exc).__name__}")
+            for pending in group:
+                self._settle(pending, error=error)
+            return
+        elapsed = time.perf_counter() - start
+        self.stats.commits += 1
+        self.stats.rows_written += len(inserted)
+        self.stats.last_commit_seconds = elapsed
+        if self._on_commit is not None:
+            self._on_commit(elapsed, len(rows))
+        for pending in group:
+            mine = {row["id"] for row in pending.rows} & inserted
+            inserted -= mine  # an id sent twice in one group belongs to its first sender
+            self._settle(pending, result=mine)
+
+    def _settle(
+        self, pending: _Pending, *, result: set[str] | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        self.stats.queued_events -= len(pending.rows)
+        if pending.done.done():
+            return
+        if error is not None:
+            pending.done.set_exception(error)
+            with contextlib.suppress(BaseException):
+                pending.done.exception()  # mark retrieved if the waiter is gone
+        else:
+            pending.done.set_result(result or set())

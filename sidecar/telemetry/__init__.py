@@ -1,0 +1,1 @@
+"""Exporters: Prometheus collectors and OpenTelemetry spans."""
