@@ -79,11 +79,7 @@ class Ingest:
             for event in events:
                 _drop_content(event)
         inserted = await self._writer.write([event_row(e) for e in events])
-        fresh = [e for e in events if e.id in inserted] if len(inserted) < len(events) else events
-        if len(fresh) < len(events):
-            # the same id twice in one batch: keep the first occurrence only
-            seen: set[str | None] = set()
-            fresh = [e for e in fresh if not (e.id in seen or seen.add(e.id))]
+        fresh = events if len(inserted) == len(events) else _first_of_each(events, inserted)
         for sink in self._sinks:
             try:
                 await sink.consume(fresh)
@@ -94,6 +90,17 @@ class Ingest:
         self.stats.accepted += result.accepted
         self.stats.duplicates += result.duplicates
         return result
+
+
+def _first_of_each(events: list[Event], inserted: set[str]) -> list[Event]:
+    """The newly stored events, each id once (an id sent twice in a batch is stored once)."""
+    fresh: list[Event] = []
+    taken: set[str] = set()
+    for event in events:
+        if event.id in inserted and event.id not in taken:
+            taken.add(event.id)
+            fresh.append(event)
+    return fresh
 
 
 def _drop_content(event: Event) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -60,7 +60,9 @@ def routes(
             raise ApiError(503, "overloaded", str(exc), headers={"Retry-After": "1"}) from None
         except StoreUnavailable as exc:
             metrics.rejected.labels("store_unavailable").inc()
-            raise ApiError(503, "store_unavailable", str(exc), headers={"Retry-After": "1"}) from None
+            raise ApiError(
+                503, "store_unavailable", str(exc), headers={"Retry-After": "1"}
+            ) from None
         metrics.ingested.inc(result.accepted)
         if result.duplicates:
             metrics.duplicates.inc(result.duplicates)
@@ -150,6 +152,6 @@ def _time_param(query: Any, name: str) -> float | None:
             422, "invalid_parameter", f"{name} must be unix seconds or ISO 8601", name
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 

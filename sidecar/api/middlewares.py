@@ -36,7 +36,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_response(error_body("internal", "internal error"), status=500)
 
 
-def auth_middleware(token: str | None, *, metrics_public: bool) -> Callable[..., Awaitable[web.StreamResponse]]:
+def auth_middleware(
+    token: str | None, *, metrics_public: bool
+) -> Callable[..., Awaitable[web.StreamResponse]]:
     """Require ``Authorization: Bearer <token>`` when a token is configured."""
     expected = f"Bearer {token}".encode() if token else None
 

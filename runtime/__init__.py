@@ -1,0 +1,31 @@
+"""The agent-side SDK of agent-sidecar.
+
+    async with SidecarClient() as sidecar:
+        async with sidecar.run(agent="support-bot", user_id="u-42") as run:
+            async with run.llm_call("gpt-4o", "openai", stream=True) as call:
+                async for delta in stream:
+                    call.chunk(delta.text)
+                call.set_usage(input_tokens=812, output_tokens=164)
+            async with run.tool_call("search", args={"q": "refund policy"}) as tool:
+                tool.set_result(search("refund policy"))
+
+Nothing here raises into the agent because of the sidecar: an unreachable sidecar costs dropped
+telemetry (counted in ``client.stats``), never an exception or a blocked step.
+"""
+
+from runtime._client import SidecarClient
+from runtime._contexts import LlmCallContext, RunContext, ToolCallContext, current_run
+from runtime._openai import wrap_openai
+from runtime._sync import SyncSidecarClient
+from runtime._transport import ClientStats
+
+__all__ = [
+    "ClientStats",
+    "LlmCallContext",
+    "RunContext",
+    "SidecarClient",
+    "SyncSidecarClient",
+    "ToolCallContext",
+    "current_run",
+    "wrap_openai",
+]

@@ -1,0 +1,117 @@
+"""The async client an agent holds: event batching, timing contexts, and (later) admission."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from runtime._contexts import RunContext
+from runtime._transport import ClientStats, EventTransport
+
+DEFAULT_URL = "http://127.0.0.1:8787"
+
+
+class SidecarClient:
+    """Async client. Use ``async with SidecarClient() as client:`` so events are flushed on exit.
+
+    It never raises into the agent because of the sidecar: an unreachable sidecar costs a
+    dropped event (counted in :attr:`stats`), not an exception. ``fail_open`` decides what
+    admission answers when the sidecar cannot be asked.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        token: str | None = None,
+        agent: str | None = None,
+        tenant: str | None = None,
+        batch_size: int = 200,
+        flush_interval_s: float = 0.2,
+        max_queue: int = 10_000,
+        max_retries: int = 3,
+        timeout_s: float = 2.0,
+        fail_open: bool = True,
+    ) -> None:
+        self.base_url = (base_url or os.environ.get("SIDECAR_URL") or DEFAULT_URL).rstrip("/")
+        token = token if token is not None else os.environ.get("SIDECAR_API_TOKEN")
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.agent = agent
+        self.tenant = tenant
+        self.fail_open = fail_open
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+        self.stats = ClientStats()
+        self._transport = EventTransport(
+            self._get_session,
+            self.base_url + "/v1/events",
+            self._headers,
+            batch_size=batch_size,
+            flush_interval_s=flush_interval_s,
+            max_queue=max_queue,
+            max_retries=max_retries,
+            stats=self.stats,
+        )
+        self._started = False
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def start(self) -> SidecarClient:
+        if not self._started:
+            self._transport.start()
+            self._started = True
+        return self
+
+    async def close(self) -> None:
+        """Flush queued events (bounded by the retry policy) and release the connection."""
+        if self._started:
+            await self._transport.close()
+            self._started = False
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def flush(self) -> None:
+        await self._transport.flush()
+
+    async def __aenter__(self) -> SidecarClient:
+        return await self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Queue one raw event (contract v1 fields). Thread-safe, never blocks, never raises."""
+        self._transport.emit(event)
+
+    def run(
+        self,
+        *,
+        agent: str | None = None,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        tenant: str | None = None,
+        request_id: str | None = None,
+        trace_id: str | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> RunContext:
+        """A context for one agent request; its steps share its request id and trace."""
+        return RunContext(
+            self.emit,
+            agent=agent or self.agent,
+            user_id=user_id,
+            session_id=session_id,
+            tenant=tenant or self.tenant,
+            request_id=request_id,
+            trace_id=trace_id,
+            attributes=attributes,
+        )

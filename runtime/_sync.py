@@ -1,0 +1,70 @@
+"""A synchronous facade: the async client on a private event loop in a daemon thread."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+from types import TracebackType
+from typing import Any
+
+from runtime._client import SidecarClient
+from runtime._contexts import RunContext
+
+
+class SyncSidecarClient:
+    """Same surface as :class:`SidecarClient` for code without an event loop.
+
+    Events are flushed on :meth:`close`, on ``with`` exit and at interpreter exit.
+    """
+
+    def __init__(self, base_url: str | None = None, **options: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="sidecar-client", daemon=True
+        )
+        self._thread.start()
+        self._client = SidecarClient(base_url, **options)
+        self._call(self._client.start())
+        self._closed = False
+        atexit.register(self.close)
+
+    @property
+    def stats(self) -> Any:
+        return self._client.stats
+
+    @property
+    def base_url(self) -> str:
+        return self._client.base_url
+
+    def _call(self, coroutine: Any, timeout: float | None = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        self._client.emit(event)
+
+    def run(self, **kwargs: Any) -> RunContext:
+        return self._client.run(**kwargs)
+
+    def flush(self) -> None:
+        self._call(self._client.flush())
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._call(self._client.close())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            atexit.unregister(self.close)
+
+    def __enter__(self) -> SyncSidecarClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
