@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--runs", type=int, default=600, help="simulated agent runs (default 600)")
     demo.add_argument("--users", type=int, default=40, help="simulated users (default 40)")
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--keep-serving", action="store_true", help="keep the sidecar up after")
     check = commands.add_parser("check-config", help="validate a config file and print it")
     check.add_argument("file", nargs="?", help="YAML config file")
     return parser
@@ -66,7 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from sidecar.demo import run_demo
 
-    return run_demo(settings, runs=args.runs, users=args.users, seed=args.seed)
+    try:
+        return run_demo(
+            settings, runs=args.runs, users=args.users, seed=args.seed,
+            keep_serving=args.keep_serving,
+        )
+    except KeyboardInterrupt:
+        return 0
 
 
 if __name__ == "__main__":

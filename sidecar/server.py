@@ -25,7 +25,11 @@ def serve(settings: Settings, *, sock: socket.socket | None = None) -> None:
     where = f"http://{settings.host}:{settings.port}"
     if not is_loopback(settings.host):
         log.warning("listening on a non-loopback address %s (token required)", settings.host)
-    log.info("agent-sidecar listening on %s (store: %s)", where, _safe_url(settings.db_url))
+    store = _safe_url(settings.db_url)
+
+    def announce(_message: str) -> None:  # called by aiohttp once the socket is bound
+        log.info("agent-sidecar listening on %s (store: %s)", where, store)
+
     web.run_app(
         app,
         host=None if sock else settings.host,
@@ -33,7 +37,7 @@ def serve(settings: Settings, *, sock: socket.socket | None = None) -> None:
         sock=sock,
         shutdown_timeout=settings.shutdown_timeout_s,
         access_log=None,
-        print=None,
+        print=announce,
         handle_signals=True,
     )
     log.info("agent-sidecar stopped")

@@ -171,7 +171,7 @@ def _schema(
     if match:
         if index is None and match.group(1) is not None:
             index = int(match.group(1))
-        field = match.group(2) or None
+        field = match.group(2).replace("[...]", "") or None  # map values: name the map
         text = text[: match.start()]
     where = []
     if line is not None:

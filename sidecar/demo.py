@@ -1,0 +1,139 @@
+"""``agent-sidecar demo``: the sidecar on the embedded SQLite default, driven by a simulated fleet.
+
+It starts the real server, sends a few hundred agent runs through the runtime SDK over loopback
+HTTP, then prints what the sidecar stored: events, calls and tokens per model, latency
+percentiles, errors, and the URLs to look at. About 10-20 s; exit 0 on success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from runtime import SidecarClient
+from sidecar.app import create_app
+from sidecar.config import Settings
+from sidecar.demo_workload import Workload
+
+
+def run_demo(
+    settings: Settings, *, runs: int = 600, users: int = 40, seed: int = 7,
+    keep_serving: bool = False,
+) -> int:
+    return asyncio.run(
+        _demo(settings, runs=runs, users=users, seed=seed, keep_serving=keep_serving)
+    )
+
+
+def _free_port(host: str, preferred: int) -> int:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, preferred))
+            return preferred
+        except OSError:
+            probe.bind((host, 0))
+            return int(probe.getsockname()[1])
+
+
+async def _demo(
+    settings: Settings, *, runs: int, users: int, seed: int, keep_serving: bool
+) -> int:
+    port = _free_port(settings.host, settings.port)
+    base = f"http://{settings.host}:{port}"
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, port).start()
+    print(f"agent-sidecar demo: sidecar on {base}, store {settings.db_url}", file=sys.stderr)
+    started = time.time()
+    try:
+        async with SidecarClient(base, token=settings.api_token) as client:
+            workload = Workload(client, users=users, seed=seed)
+            done = 0
+            for start in range(0, runs, 20):
+                chunk = range(start, min(start + 20, runs))
+                await asyncio.gather(*(workload.one_run(i) for i in chunk))
+                done += len(chunk)
+                _progress(done, runs)
+                await asyncio.sleep(0)
+            await client.flush()
+            print(file=sys.stderr)
+            lost = client.stats.dropped_queue_full + client.stats.dropped_after_retries
+        summary = await _summary(base, settings.api_token, since=started)
+        _print_summary(summary, base, lost, time.time() - started)
+        if keep_serving:
+            print(f"\nServing on {base}; Ctrl-C to stop.", file=sys.stderr)
+            await asyncio.Event().wait()
+        return 0 if lost == 0 and summary["total"]["count"] > 0 else 1
+    finally:
+        await runner.cleanup()
+
+
+def _progress(done: int, total: int) -> None:
+    width = 40
+    filled = int(width * done / total)
+    bar = "#" * filled + "-" * (width - filled)
+    print(f"\r  simulating agents [{bar}] {done}/{total} runs", end="", file=sys.stderr, flush=True)
+
+
+async def _summary(base: str, token: str | None, *, since: float) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession(headers=headers) as http:
+
+        async def get(path: str, **params: Any) -> Any:
+            async with http.get(base + path, params=params) as response:
+                response.raise_for_status()
+                return await response.json()
+
+        total = await get("/v1/aggregate", since=since)
+        models = await get("/v1/aggregate", since=since, group_by="model")
+        tools = await get("/v1/aggregate", since=since, group_by="tool")
+        durations: dict[str, list[float]] = {}
+        ttfts: dict[str, list[float]] = {}
+        cursor = None
+        while True:
+            params = {"type": "llm_call", "since": since, "limit": 1000, "order": "asc"}
+            if cursor:
+                params["cursor"] = cursor
+            page = await get("/v1/events", **params)
+            for event in page["events"]:
+                durations.setdefault(event["model"], []).append(event["duration_ms"])
+                if event.get("ttft_ms") is not None:
+                    ttfts.setdefault(event["model"], []).append(event["ttft_ms"])
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+    return {**total, "models": models["groups"], "tools": tools["groups"],
+            "durations": durations, "ttfts": ttfts}
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))]
+
+
+def _print_summary(summary: dict[str, Any], base: str, lost: int, elapsed: float) -> None:
+    total = summary["total"]
+    print(f"\nStored {total['count']} events in {elapsed:.1f} s "
+          f"({total['errors']} errors, {lost} lost by the client)\n")
+    print(f"{'model':<20}{'calls':>7}{'errors':>8}{'in tok':>10}{'out tok':>10}"
+          f"{'TTFT p50':>10}{'p95':>8}{'dur p50':>10}{'p95':>8}{'p99':>8}  (ms)")
+    for group in summary["models"]:
+        model = group["model"]
+        ttft, dur = summary["ttfts"].get(model, []), summary["durations"].get(model, [])
+        print(f"{model:<20}{group['count']:>7}{group['errors']:>8}{group['input_tokens']:>10}"
+              f"{group['output_tokens']:>10}{_pct(ttft, .5):>10.0f}{_pct(ttft, .95):>8.0f}"
+              f"{_pct(dur, .5):>10.0f}{_pct(dur, .95):>8.0f}{_pct(dur, .99):>8.0f}")
+    print(f"\n{'tool':<20}{'calls':>7}{'errors':>8}")
+    for group in summary["tools"]:
+        print(f"{group['tool']:<20}{group['count']:>7}{group['errors']:>8}")
+    print("\nNext: `agent-sidecar serve` (or `agent-sidecar demo --keep-serving`) and look at:")
+    for path in ("/health", "/metrics", "/v1/events?limit=5", "/v1/aggregate?group_by=model"):
+        print(f"  {base}{path}")

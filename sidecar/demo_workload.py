@@ -1,0 +1,144 @@
+"""A simulated agent fleet for the demo: users, agents, models, tools, with realistic timings.
+
+Latencies are lognormal (TTFT around 250-900 ms by model, output at 30-120 tokens/s), tool calls
+fail at 2-12% depending on the tool. Everything is driven through the public runtime SDK, the
+way a real agent would use it; only the model provider is simulated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from runtime import RunContext, SidecarClient, wrap_openai
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    name: str
+    provider: str
+    ttft_median_ms: float
+    tokens_per_s: float
+
+
+MODELS = (
+    ModelProfile("gpt-4o", "openai", 450, 80),
+    ModelProfile("gpt-4o-mini", "openai", 280, 120),
+    ModelProfile("claude-sonnet-4-5", "anthropic", 650, 70),
+    ModelProfile("gemini-2.5-flash", "gcp.gemini", 320, 140),
+    ModelProfile("llama-3.3-70b", "groq", 220, 250),
+)
+TOOLS = {  # name: (median ms, error rate)
+    "web_search": (420.0, 0.05),
+    "fetch_url": (650.0, 0.12),
+    "sql_query": (45.0, 0.03),
+    "calculator": (2.0, 0.01),
+    "send_email": (180.0, 0.04),
+}
+AGENTS = ("support-bot", "research-agent", "coder")
+QUESTIONS = (
+    "What is the refund policy for annual plans?",
+    "Summarise the last three incidents in the payments service.",
+    "Which customers churned in October and why?",
+    "Draft a reply to ticket 4821 about a late delivery.",
+    "Compare our p95 latency this week with last week.",
+)
+
+
+class SimulatedOpenAI:
+    """An OpenAI-compatible client whose completions are simulated (a fake provider)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.chat = SimpleNamespace(completions=SimpleNamespace(create=self._create))
+        self._rng = rng
+
+    async def _create(self, *, model: str, messages: list[Any], stream: bool = False,
+                      **_: Any) -> Any:
+        words = ["The", " answer", " is", " in", " the", " policy", " document", "."]
+        usage = SimpleNamespace(prompt_tokens=40 + 10 * len(messages),
+                                completion_tokens=len(words), prompt_tokens_details=None)
+        if not stream:
+            await asyncio.sleep(self._rng.uniform(0.005, 0.02))
+            message = SimpleNamespace(content="".join(words))
+            return SimpleNamespace(model=model, usage=usage, choices=[
+                SimpleNamespace(message=message, finish_reason="stop")])
+        return self._stream(model, words, usage)
+
+    async def _stream(self, model: str, words: list[str], usage: Any) -> AsyncIterator[Any]:
+        yield SimpleNamespace(model=model, usage=None, choices=[
+            SimpleNamespace(delta=SimpleNamespace(role="assistant", content=""),
+                            finish_reason=None)])
+        await asyncio.sleep(self._rng.uniform(0.01, 0.03))  # time to first token
+        for word in words:
+            yield SimpleNamespace(model=model, usage=None, choices=[
+                SimpleNamespace(delta=SimpleNamespace(content=word), finish_reason=None)])
+            await asyncio.sleep(0.001)
+        yield SimpleNamespace(model=model, usage=None, choices=[
+            SimpleNamespace(delta=SimpleNamespace(content=None), finish_reason="stop")])
+        yield SimpleNamespace(model=model, usage=usage, choices=[])
+
+
+class Workload:
+    def __init__(self, client: SidecarClient, *, users: int, seed: int) -> None:
+        self.client = client
+        self.users = [f"user-{i:03d}" for i in range(users)]
+        self.rng = random.Random(seed)
+        self.openai = wrap_openai(SimulatedOpenAI(self.rng), client)
+
+    def _lognormal(self, median: float, sigma: float = 0.5) -> float:
+        return median * self.rng.lognormvariate(0.0, sigma)
+
+    async def one_run(self, index: int) -> None:
+        rng = self.rng
+        run = self.client.run(
+            agent=rng.choice(AGENTS), user_id=rng.choice(self.users),
+            session_id=f"session-{index // 3:04d}",
+        )
+        with run:
+            if index % 25 == 0:
+                await self._real_call(run)
+            clock = time.time()
+            for _ in range(rng.randint(1, 5)):
+                clock = self._simulated_llm_call(run, clock)
+                if rng.random() < 0.6:
+                    clock = self._simulated_tool_call(run, clock)
+
+    def _simulated_llm_call(self, run: RunContext, clock: float) -> float:
+        model = self.rng.choice(MODELS)
+        input_tokens = int(self._lognormal(900, 0.7))
+        output_tokens = max(1, int(self._lognormal(180, 0.6)))
+        ttft = self._lognormal(model.ttft_median_ms, 0.45)
+        duration = ttft + 1000.0 * output_tokens / self._lognormal(model.tokens_per_s, 0.25)
+        failed = self.rng.random() < 0.02
+        run.record_llm_call(
+            model=model.name, provider=model.provider, start_ts=clock, duration_ms=duration,
+            input_tokens=input_tokens, output_tokens=0 if failed else output_tokens,
+            ttft_ms=None if failed else ttft, status="error" if failed else "ok",
+            error_type="RateLimitError" if failed else None, finish_reason="stop",
+        )
+        return clock + duration / 1000.0
+
+    def _simulated_tool_call(self, run: RunContext, clock: float) -> float:
+        tool = self.rng.choice(list(TOOLS))
+        median, error_rate = TOOLS[tool]
+        duration = self._lognormal(median, 0.6)
+        failed = self.rng.random() < error_rate
+        run.record_tool_call(
+            tool=tool, start_ts=clock, duration_ms=duration,
+            status="error" if failed else "ok", error_type="TimeoutError" if failed else None,
+        )
+        return clock + duration / 1000.0
+
+    async def _real_call(self, run: RunContext) -> None:
+        """A real streamed call through the instrumented OpenAI-compatible client."""
+        messages = [{"role": "user", "content": self.rng.choice(QUESTIONS)}]
+        stream = await self.openai.chat.completions.create(
+            model="gpt-4o-mini", messages=messages, stream=True
+        )
+        async for _chunk in stream:
+            pass
