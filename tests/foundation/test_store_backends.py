@@ -1,0 +1,80 @@
+"""The store on both backends: schema creation is idempotent, writes group-commit, duplicates
+are ignored, and queries agree."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from sidecar.events.schema import LlmCall, ToolCall
+from sidecar.store import (
+    EventFilter,
+    EventWriter,
+    StoreConfig,
+    StoreUnavailable,
+    aggregate,
+    create_engine,
+    create_schema,
+    event_row,
+    list_events,
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def llm(i: int, **fields: object) -> LlmCall:
+    base: dict[str, object] = dict(
+        id=f"e{i}", ts=100.0 + i, request_id=f"r{i % 4}", user_id=f"u{i % 2}", model="m",
+        provider="p", input_tokens=i, output_tokens=1, start_ts=100.0, duration_ms=5.0,
+    )
+    base.update(fields)
+    return LlmCall(**base)  # type: ignore[arg-type]
+
+
+async def test_concurrent_writes_group_commit_and_dedupe(db_url: str) -> None:
+    engine = create_engine(db_url, StoreConfig())
+    await create_schema(engine)
+    await create_schema(engine)  # a restart runs it again: no error, no change
+    writer = EventWriter(engine)
+    await writer.start()
+    try:
+        batches = [[event_row(llm(i * 10 + j)) for j in range(10)] for i in range(30)]
+        results = await asyncio.gather(*(writer.write(b) for b in batches))
+        assert sum(len(r) for r in results) == 300
+        assert writer.stats.commits < 30  # requests shared commits
+        again = await asyncio.gather(writer.write(batches[0]), writer.write(batches[0]))
+        assert again == [set(), set()]
+        tool = ToolCall(id="t1", ts=1.0, request_id="r", tool="x", start_ts=1.0,
+                        duration_ms=1.0, status="error")
+        assert await writer.write([event_row(tool)]) == {"t1"}
+        total = await aggregate(engine, EventFilter(), ["user"])
+        assert total["total"]["count"] == 301 and total["total"]["errors"] == 1
+        assert sorted(g["count"] for g in total["groups"]) == [1, 150, 150]
+        page = await list_events(engine, EventFilter(request_id="r1", until=150.0), limit=5)
+        assert [e["id"] for e in page.events] == ["e49", "e45", "e41", "e37", "e33"]
+        assert page.next_cursor is not None
+    finally:
+        await writer.close()
+        await engine.dispose()
+
+
+async def test_a_failed_commit_is_reported_not_acknowledged(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", StoreConfig())
+    await create_schema(engine)
+    writer = EventWriter(engine)
+    await writer.start()
+    try:
+        bad_row = {**event_row(llm(1)), "type": None}  # violates NOT NULL
+        with pytest.raises(StoreUnavailable):
+            await writer.write([bad_row])
+        assert await writer.write([event_row(llm(2))]) == {"e2"}  # the writer goes on
+    finally:
+        await writer.close()
+        await engine.dispose()
