@@ -1,0 +1,145 @@
+"""Ingest throughput: NDJSON batches of 500 events, durable (202 only after commit).
+
+The sidecar runs in its own process; a Python aiohttp client with C concurrent senders posts
+pre-encoded batches of unique events. The same client against the floor server (parse only, no
+store) gives the ceiling of this client on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import msgspec
+
+from bench.harness import ChildServer, free_port, median, sidecar_server
+
+BATCH = 500
+
+
+def _batches(count: int) -> list[bytes]:
+    now = time.time()
+    out = []
+    for b in range(count):
+        lines = []
+        for i in range(BATCH):
+            event = {
+                "type": "llm_call" if i % 3 else "tool_call", "id": uuid.uuid4().hex,
+                "ts": now, "request_id": f"req-{b}-{i // 5}", "user_id": f"user-{i % 97}",
+                "session_id": f"s-{b}", "agent": "bench", "start_ts": now,
+                "duration_ms": 812.5, "status": "ok",
+            }
+            if i % 3:
+                event.update(model="gpt-4o", provider="openai", input_tokens=1200,
+                             output_tokens=230, stream=True, ttft_ms=320.0)
+            else:
+                event.update(tool="web_search")
+            lines.append(msgspec.json.encode(event))
+        out.append(b"\n".join(lines))
+    return out
+
+
+async def _drive(url: str, bodies: list[bytes], concurrency: int) -> float:
+    queue = list(reversed(bodies))
+    headers = {"Content-Type": "application/x-ndjson"}
+    accepted = 0
+
+    async def sender(session: aiohttp.ClientSession) -> None:
+        nonlocal accepted
+        while queue:
+            body = queue.pop()
+            async with session.post(url, data=body, headers=headers) as response:
+                payload = await response.json()
+                if response.status != 202:
+                    raise RuntimeError(f"HTTP {response.status}: {payload}")
+                accepted += payload["accepted"]
+
+    async with aiohttp.ClientSession() as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(sender(session) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    if accepted != len(bodies) * BATCH:
+        raise RuntimeError(f"accepted {accepted} of {len(bodies) * BATCH}")
+    return accepted / elapsed
+
+
+def _measure(server: ChildServer, url: str, batches: int, rounds: int, concurrency: int) -> float:
+    rates = []
+    with server:
+        for _ in range(rounds):
+            rates.append(asyncio.run(_drive(url, _batches(batches), concurrency)))
+    return median(rates)
+
+
+def run(quick: bool = False) -> str:
+    batches, rounds, concurrency = (10, 2, 4) if quick else (60, 5, 4)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        floor = ChildServer([sys.executable, "-m", "bench.floor_server", str(port)], {},
+                            "listening on")
+        floor_rate = _measure(floor, f"http://127.0.0.1:{port}/v1/events", batches, rounds,
+                              concurrency)
+        rows.append(("floor: bare aiohttp, parse only, no store", floor_rate))
+        for label, db_url, env in [
+            ("sidecar, SQLite (WAL, synchronous=FULL)",
+             f"sqlite+aiosqlite:///{Path(tmp) / 'full.db'}", {}),
+            ("sidecar, SQLite (WAL, synchronous=NORMAL)",
+             f"sqlite+aiosqlite:///{Path(tmp) / 'normal.db'}",
+             {"SIDECAR_STORE__SQLITE_SYNCHRONOUS": "NORMAL"}),
+            ("sidecar, PostgreSQL 127.0.0.1", _pg_database(), {}),
+        ]:
+            if db_url is None:
+                rows.append((label + " (not reachable: skipped)", float("nan")))
+                continue
+            port = free_port()
+            rate = _measure(sidecar_server(port, db_url, **env),
+                            f"http://127.0.0.1:{port}/v1/events", batches, rounds, concurrency)
+            rows.append((label, rate))
+    lines = [
+        "## Ingest throughput",
+        "",
+        f"NDJSON batches of {BATCH} events, {concurrency} concurrent senders, one Python aiohttp "
+        f"client process; the server in its own process. {batches} batches per round, median of "
+        f"{rounds} rounds. Every 202 means committed (durable). "
+        "Command: `python -m bench ingest`.",
+        "",
+        "| server | events/s (median) | vs floor |",
+        "|---|---:|---:|",
+    ]
+    for label, rate in rows:
+        lines.append(f"| {label} | {rate:,.0f} | {rate / floor_rate:.2f} |")
+    lines.append("")
+    lines.append("Bar (DESIGN.md section 5): at least 20,000 events/s per sidecar process.")
+    return "\n".join(lines) + "\n"
+
+
+def _pg_database() -> str | None:
+    """A fresh database on the local PostgreSQL, or None when it is not reachable."""
+    import asyncpg
+
+    name = f"sidecar_bench_{uuid.uuid4().hex[:8]}"
+
+    async def create() -> bool:
+        try:
+            conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test", timeout=3)
+        except (OSError, asyncpg.PostgresError):
+            return False
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return True
+
+    if not asyncio.run(create()):
+        return None
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+if __name__ == "__main__":
+    print(run(quick="--quick" in sys.argv))
