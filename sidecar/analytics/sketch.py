@@ -146,7 +146,7 @@ class QuantileSketch:
             if r < 0:
                 out[i] = 0.0
             else:
-                out[i] = min(max(value(keys[k]), self.min), self.max)
+                out[i] = float(min(max(value(keys[k]), self.min), self.max))
                 k += 1
         return out
 

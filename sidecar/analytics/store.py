@@ -129,21 +129,16 @@ class DenseStore:
         self.count += count
 
     def merge(self, other: BinStore) -> None:
-        """Add every bin of ``other``; one resize at most."""
-        if isinstance(other, DenseStore):
-            if not other.counts:
-                return
-            lo = max(other.offset, self.floor)
-            hi = max(other.offset + len(other.counts) - 1, lo)
-            self._cover(lo, hi)
-            counts, floor, offset = self.counts, self.floor, self.offset
-            for i, c in enumerate(other.counts):
-                if c:
-                    counts[max(other.offset + i, floor) - offset] += c
-            self.count += other.count
+        """Add every bin of ``other``, with one resize at most."""
+        items = list(other.items())
+        if not items:
             return
-        for key, c in other.items():
-            self.add(key, c)
+        lo = max(items[0][0], self.floor)
+        self._cover(lo, max(items[-1][0], lo))
+        counts, floor, offset = self.counts, self.floor, self.offset
+        for key, c in items:
+            counts[(key if key > floor else floor) - offset] += c
+        self.count += other.count
 
     def _cover(self, lo: int, hi: int) -> None:
         """Resize so keys ``lo..hi`` fit, collapsing the lowest bins past ``bin_limit``."""
