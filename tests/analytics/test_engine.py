@@ -112,7 +112,7 @@ async def test_consume_is_the_sink_entry_point() -> None:
     "group_by", [["user_id"], ["model", "session_id"], ["request_id"], ["model", "model"]]
 )
 def test_bad_group_by_is_named_in_the_error(group_by: list[str]) -> None:
-    with pytest.raises(ValueError, match="^group_by: "):
+    with pytest.raises(ValueError, match=r"^group_by: "):
         Analytics().stats("5m", group_by)
 
 

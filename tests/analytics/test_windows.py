@@ -52,9 +52,9 @@ def test_memory_is_bounded_by_the_slice_count() -> None:
 
 @pytest.mark.parametrize("window", ["5", "0m", "7s", "65s", "2h", "61m", "1d", "", "5 m"])
 def test_unsupported_windows_are_named_in_the_error(window: str) -> None:
-    with pytest.raises(ValueError, match="^window: "):
+    with pytest.raises(ValueError, match=r"^window: "):
         window_seconds(window)
-    with pytest.raises(ValueError, match="^window: "):
+    with pytest.raises(ValueError, match=r"^window: "):
         Analytics().stats(window, [])
 
 

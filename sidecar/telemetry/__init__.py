@@ -1,0 +1,1 @@
+"""Exporters: Prometheus collectors (and GenAI spans) fed by the event sinks."""
