@@ -14,7 +14,8 @@ explicit buckets):
 Cardinality guarantee: every label value passes a :class:`~sidecar.analytics.LabelGuard`, so a
 label with cap ``c`` (100 models, 200 tools, 50 agents, ... see :class:`MetricsConfig`) shows at
 most ``c + 1`` values (the ``+ 1`` is ``_OTHER``); identifiers (user, session, conversation,
-request, call ids) are never labels. Cost: about 2 µs per LLM call event (five observations).
+request, call ids) are never labels. Cost: about 5 µs per streaming LLM call event (five
+observations; with prometheus_client's own Histogram it would be about 12).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ TOOL_LABELS = ("gen_ai_operation_name", "gen_ai_tool_name", "error_type")
 AGENT_LABELS = ("gen_ai_operation_name", "gen_ai_agent_name", "error_type")
 
 _KEY_CACHE_LIMIT = 20_000
+
+_LlmLabels = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 class PrometheusMetrics:
@@ -133,6 +136,7 @@ class PrometheusMetrics:
             registry=registry,
         )
         self._keys: dict[tuple[object, ...], tuple[str, ...]] = {}
+        self._llm_keys: dict[tuple[str | None, ...], _LlmLabels] = {}
 
     # -- the event sink ---------------------------------------------------------------------
 
@@ -162,24 +166,32 @@ class PrometheusMetrics:
                     self.run_steps.observe(labels[1:2], e.steps)
 
     def _record_llm(self, e: LlmCall) -> None:
-        op = e.operation or "chat"
-        labels = self._labels(
-            GENAI_LABELS, (op, e.provider, e.model, self._error(e.status, e.error_type))
-        )
-        seconds = e.duration_ms / 1000.0
-        self.operation_duration.observe(labels, seconds)
-        token_base = labels[:3]
-        self.token_usage.observe((*token_base, "input"), e.input_tokens)
-        self.token_usage.observe((*token_base, "output"), e.output_tokens)
+        raw = (e.operation, e.provider, e.model, e.status, e.error_type)
+        cached = self._llm_keys.get(raw)
+        if cached is None:
+            cached = self._llm_labels(raw)
+        labels, input_labels, output_labels = cached
+        self.operation_duration.observe(labels, e.duration_ms / 1000.0)
+        self.token_usage.observe(input_labels, e.input_tokens)
+        self.token_usage.observe(output_labels, e.output_tokens)
         ttft = e.ttft_ms
-        streaming = e.stream if e.stream is not None else ttft is not None
-        if streaming and ttft is not None:
+        if ttft is not None and e.stream is not False:
             self.time_to_first_chunk.observe(labels, ttft / 1000.0)
             if e.output_tokens > 1:
                 per_chunk = max(e.duration_ms - ttft, 0.0) / (e.output_tokens - 1) / 1000.0
                 self.time_per_output_chunk.observe(labels, per_chunk)
         if e.cost_usd:
             self._cost.labels(labels[1], labels[2]).inc(e.cost_usd)
+
+    def _llm_labels(self, raw: tuple[str | None, ...]) -> _LlmLabels:
+        """Label tuples of one kind of LLM call, bounded and cached (the cache is bounded too)."""
+        op, provider, model, status, error_type = raw
+        error = self._error(status, error_type)
+        labels = self._labels(GENAI_LABELS, (op or "chat", provider or "", model or "", error))
+        cached = (labels, (*labels[:3], "input"), (*labels[:3], "output"))
+        if len(self._llm_keys) < _KEY_CACHE_LIMIT:
+            self._llm_keys[raw] = cached
+        return cached
 
     @staticmethod
     def _error(status: str | None, error_type: str | None) -> str:
