@@ -2,8 +2,9 @@
 
 ``prometheus_client.Histogram.observe`` costs about 2 µs here (locks, one value object per
 bucket); this one keeps a plain list of bucket counts per label set and costs about 0.6 µs
-(``bench/bench_sketch.py``: about 3x the observe rate). It is meant to be fed from one thread (the event loop's sinks);
-a scrape from another thread may see one observation half applied, never a corrupt value.
+(``bench/bench_sketch.py``: about 3x the observe rate). It is meant to be fed from one thread
+(the event loop's sinks); a scrape from another thread may see one observation half applied
+(bucket counted, sum not yet), never a corrupt value.
 Exposition is the standard one (``_bucket{le}``, ``_sum``, ``_count``), built at scrape time.
 """
 
