@@ -24,10 +24,12 @@ from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from sidecar.analytics import Analytics
 from sidecar.analytics.cardinality import OTHER, LabelGuard, check_label_name
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
 from sidecar.telemetry.histograms import HistogramCollector, LabelledHistogram
 from sidecar.telemetry.prometheus_config import MetricsConfig
+from sidecar.telemetry.sketch_gauges import SketchQuantileCollector
 
 DURATION_BUCKETS = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92
@@ -54,7 +56,16 @@ _LlmLabels = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 class PrometheusMetrics:
     """GenAI histograms fed as an event sink, and the sidecar's own counters and gauges."""
 
-    def __init__(self, registry: CollectorRegistry, config: MetricsConfig | None = None) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        config: MetricsConfig | None = None,
+        analytics: Analytics | None = None,
+    ) -> None:
+        """Register the metrics in ``registry`` (never the global one unless passed in).
+
+        With ``analytics`` and ``config.sketch_quantiles`` the sketch gauges are registered too.
+        """
         self.config = config or MetricsConfig()
         self.guard = LabelGuard(self.config.max_label_values, self.config.default_label_cap)
         self.operation_duration = LabelledHistogram(
@@ -135,6 +146,8 @@ class PrometheusMetrics:
             "agent_sidecar_store_up", "1 when the store answers, 0 when it does not.",
             registry=registry,
         )
+        if analytics is not None and self.config.sketch_quantiles:
+            registry.register(SketchQuantileCollector(analytics, self.config.sketch_window))
         self._keys: dict[tuple[object, ...], tuple[str, ...]] = {}
         self._llm_keys: dict[tuple[str | None, ...], _LlmLabels] = {}
 

@@ -162,7 +162,7 @@ async def test_sketch_gauges_report_analytics_quantiles() -> None:
     registry = CollectorRegistry()
     analytics = Analytics(clock=ManualClock())
     await analytics.consume([llm(float(ms), stream=True, ttft_ms=ms / 4) for ms in range(1, 1001)])
-    registry.register(SketchQuantileCollector(analytics, "5m"))
+    PrometheusMetrics(registry, MetricsConfig(sketch_quantiles=True), analytics=analytics)
     got = {
         (n, lab["percentile"]): v
         for n, lab, v in samples(registry)
@@ -171,6 +171,9 @@ async def test_sketch_gauges_report_analytics_quantiles() -> None:
     assert got[("agent_sidecar_sketch_operation_duration_seconds", "99")] == pytest.approx(
         0.990, rel=0.01
     )
+    silent = CollectorRegistry()
+    PrometheusMetrics(silent, analytics=analytics)  # gauges are off by default
+    assert not any(n.startswith("agent_sidecar_sketch_") for n, _, _ in samples(silent))
 
 
 def promtool() -> str | None:
