@@ -15,12 +15,13 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar import __version__
-from sidecar.api import events_routes, health_routes
+from sidecar.analytics import Analytics
+from sidecar.api import events_routes, health_routes, stats_routes
 from sidecar.api.middlewares import auth_middleware, error_middleware
 from sidecar.config import Settings
 from sidecar.ingest import Ingest
 from sidecar.store import EventWriter, create_engine, create_schema, ping
-from sidecar.telemetry.ingest_metrics import IngestMetrics
+from sidecar.telemetry.prometheus import PrometheusMetrics
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ class Components:
     engine: AsyncEngine
     writer: EventWriter
     ingest: Ingest
-    ingest_metrics: IngestMetrics
+    metrics: PrometheusMetrics
+    analytics: Analytics
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -44,16 +46,21 @@ COMPONENTS = web.AppKey("components", Components)
 def build_components(settings: Settings) -> Components:
     registry = CollectorRegistry()
     engine = create_engine(settings.db_url, settings.store)
-    ingest_metrics = IngestMetrics(registry)
+    analytics = Analytics(settings.analytics)
+    metrics = PrometheusMetrics(registry, settings.metrics, analytics)
     writer = EventWriter(
         engine,
         batch_max_events=settings.store.batch_max_events,
         queue_max_events=settings.store.queue_max_events,
-        on_commit=ingest_metrics.on_commit,
+        on_commit=metrics.store_write,
     )
-    ingest = Ingest(writer, capture_content=settings.capture_content)
-    ingest_metrics.queue_depth.set_function(lambda: writer.stats.queued_events)
-    return Components(settings, registry, engine, writer, ingest, ingest_metrics)
+    metrics.watch_ingest_queue_depth(lambda: writer.stats.queued_events)
+    ingest = Ingest(
+        writer,
+        sinks=[analytics, metrics] if settings.analytics.enabled else [metrics],
+        capture_content=settings.capture_content,
+    )
+    return Components(settings, registry, engine, writer, ingest, metrics, analytics)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -74,24 +81,23 @@ def create_app(settings: Settings) -> web.Application:
                 ping(parts.engine), timeout=settings.store.health_timeout_s
             )
         except Exception as exc:  # any failure to reach the database means "not connected"
-            parts.ingest_metrics.store_up.set(0)
+            parts.metrics.set_store_up(False)
             return {"connected": False, "error": type(exc).__name__}
-        parts.ingest_metrics.store_up.set(1)
+        parts.metrics.set_store_up(True)
         return {"connected": True, "latency_ms": round(latency, 3)}
 
     app.add_routes(
         health_routes.routes({"database": database_check}, parts.registry, version=__version__)
     )
     app.add_routes(
-        events_routes.routes(
-            parts.ingest, parts.engine, parts.ingest_metrics, settings.max_body_bytes
-        )
+        events_routes.routes(parts.ingest, parts.engine, parts.metrics, settings.max_body_bytes)
     )
+    app.add_routes(stats_routes.routes(parts.analytics))
 
     async def open_store(_app: web.Application) -> None:
         await create_schema(parts.engine)
         await parts.writer.start()
-        parts.ingest_metrics.store_up.set(1)
+        parts.metrics.set_store_up(True)
 
     async def close_store(_app: web.Application) -> None:
         await parts.writer.close()

@@ -17,7 +17,9 @@ from typing import Any
 import msgspec
 import yaml
 
+from sidecar.analytics.config import AnalyticsConfig
 from sidecar.store.config import StoreConfig
+from sidecar.telemetry.prometheus_config import MetricsConfig
 
 ENV_PREFIX = "SIDECAR_"
 SECRET_KEYS = frozenset({"api_token", "hash_key", "password", "headers"})
@@ -38,6 +40,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     shutdown_timeout_s: float = 8.0
     log_level: str = "INFO"
     store: StoreConfig = msgspec.field(default_factory=StoreConfig)
+    analytics: AnalyticsConfig = msgspec.field(default_factory=AnalyticsConfig)
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

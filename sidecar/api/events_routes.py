@@ -21,53 +21,53 @@ from sidecar.store import (
     aggregate,
     list_events,
 )
-from sidecar.telemetry.ingest_metrics import IngestMetrics
+from sidecar.telemetry.prometheus import PrometheusMetrics
 
 MAX_PAGE = 1000
 
 
 def routes(
-    ingest: Ingest, engine: AsyncEngine, metrics: IngestMetrics, max_body_bytes: int
+    ingest: Ingest, engine: AsyncEngine, metrics: PrometheusMetrics, max_body_bytes: int
 ) -> list[web.RouteDef]:
     async def post_events(request: web.Request) -> web.Response:
         content_type = request.content_type
         if content_type not in JSON_TYPES and content_type not in NDJSON_TYPES:
-            metrics.rejected.labels("unsupported_media_type").inc()
+            metrics.events_rejected("unsupported_media_type")
             raise ApiError(
                 415, "unsupported_media_type",
                 "send application/json (an object or an array) or application/x-ndjson",
                 "Content-Type",
             )
         if request.content_length is not None and request.content_length > max_body_bytes:
-            metrics.rejected.labels("body_too_large").inc()
+            metrics.events_rejected("body_too_large")
             raise ApiError(413, "body_too_large", f"body exceeds {max_body_bytes} bytes")
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            metrics.rejected.labels("body_too_large").inc()
+            metrics.events_rejected("body_too_large")
             raise ApiError(413, "body_too_large", f"body exceeds {max_body_bytes} bytes") from None
         try:
             batch = decode_events(body, content_type)
         except DecodeFailure as exc:
-            metrics.rejected.labels(exc.code).inc()
+            metrics.events_rejected(exc.code)
             raise ApiError(
                 exc.status, exc.code, exc.message, exc.field, line=exc.line, index=exc.index
             ) from None
         try:
             result = await ingest.ingest(batch.events)
         except StoreOverloaded as exc:
-            metrics.rejected.labels("overloaded").inc()
+            metrics.events_rejected("overloaded")
             raise ApiError(503, "overloaded", str(exc), headers={"Retry-After": "1"}) from None
         except StoreUnavailable as exc:
-            metrics.rejected.labels("store_unavailable").inc()
+            metrics.events_rejected("store_unavailable")
             raise ApiError(
                 503, "store_unavailable", str(exc), headers={"Retry-After": "1"}
             ) from None
-        metrics.ingested.inc(result.accepted)
+        metrics.events_ingested(result.accepted)
         if result.duplicates:
-            metrics.duplicates.inc(result.duplicates)
+            metrics.events_duplicate(result.duplicates)
         if batch.unknown_field_events:
-            metrics.unknown_fields.inc(batch.unknown_field_events)
+            metrics.events_unknown_fields(batch.unknown_field_events)
         return json_response(
             {"accepted": result.accepted, "duplicates": result.duplicates}, status=202
         )

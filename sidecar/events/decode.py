@@ -13,30 +13,37 @@ from dataclasses import dataclass
 
 import msgspec
 
-from sidecar.events.schema import Event, LlmCall, Run, ToolCall
+from sidecar.events.schema import Event, EventBase, LlmCall, Run, ToolCall
 
-_LENIENT = msgspec.json.Decoder(list[Event] | Event)
-_LENIENT_ONE = msgspec.json.Decoder(Event)
+
+class _LenientLlmCall(LlmCall, kw_only=True, tag="llm_call", forbid_unknown_fields=False):
+    pass
+
+
+class _LenientToolCall(ToolCall, kw_only=True, tag="tool_call", forbid_unknown_fields=False):
+    pass
+
+
+class _LenientRun(Run, kw_only=True, tag="run", forbid_unknown_fields=False):
+    pass
+
+
+_LenientEvent = _LenientLlmCall | _LenientToolCall | _LenientRun
+_PUBLIC_TYPE = {_LenientLlmCall: LlmCall, _LenientToolCall: ToolCall, _LenientRun: Run}
+# The fast path decodes the public types, which forbid unknown fields; only a body that fails
+# is decoded again with the lenient twins, whose events are then converted to the public types
+# (so ``type(event) is LlmCall`` holds everywhere downstream).
+_STRICT = msgspec.json.Decoder(list[Event] | Event)
+_STRICT_ONE = msgspec.json.Decoder(Event)
+_LENIENT = msgspec.json.Decoder(list[_LenientEvent] | _LenientEvent)
+_LENIENT_ONE = msgspec.json.Decoder(_LenientEvent)
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 
 
-class _StrictLlmCall(LlmCall, kw_only=True, tag="llm_call", forbid_unknown_fields=True):
-    pass
+def _public(event: EventBase) -> Event:
+    cls = _PUBLIC_TYPE[type(event)]  # type: ignore[index]
+    return cls(**{name: getattr(event, name) for name in event.__struct_fields__})  # type: ignore[no-any-return]
 
-
-class _StrictToolCall(ToolCall, kw_only=True, tag="tool_call", forbid_unknown_fields=True):
-    pass
-
-
-class _StrictRun(Run, kw_only=True, tag="run", forbid_unknown_fields=True):
-    pass
-
-
-_StrictEvent = _StrictLlmCall | _StrictToolCall | _StrictRun
-# The fast path decodes with unknown fields forbidden (subclasses of the public event types,
-# so isinstance checks hold); only a body that fails it is decoded again, leniently.
-_STRICT = msgspec.json.Decoder(list[_StrictEvent] | _StrictEvent)
-_STRICT_ONE = msgspec.json.Decoder(_StrictEvent)
 
 JSON_TYPES = frozenset({"application/json"})
 NDJSON_TYPES = frozenset(
@@ -102,7 +109,10 @@ def _decode_json_lenient(body: bytes) -> tuple[list[Event] | Event, int]:
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise _malformed(exc) from None
     items = _RAW_LIST.decode(body) if is_list else [body]
-    return decoded, sum(_has_unknown_fields(item) for item in items)
+    unknown = sum(_has_unknown_fields(item) for item in items)
+    if isinstance(decoded, list):
+        return [_public(e) for e in decoded], unknown
+    return _public(decoded), unknown
 
 
 def _locate_error(body: bytes) -> None:
@@ -134,7 +144,7 @@ def _decode_ndjson(body: bytes) -> DecodedBatch:
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise _malformed(exc, line=number) from None
         try:
-            events.append(_LENIENT_ONE.decode(line))
+            events.append(_public(_LENIENT_ONE.decode(line)))
         except msgspec.ValidationError as exc:
             raise _schema(exc, line=number) from None
         unknown += 1

@@ -34,8 +34,14 @@ Attributes = Annotated[dict[str, Scalar], msgspec.Meta(max_length=128)]
 EVENT_TYPES = ("llm_call", "tool_call", "run")
 
 
-class EventBase(msgspec.Struct, kw_only=True, tag_field="type", omit_defaults=True):
-    """Fields every event carries. ``id`` makes a resent event idempotent."""
+class EventBase(
+    msgspec.Struct, kw_only=True, tag_field="type", omit_defaults=True, forbid_unknown_fields=True
+):
+    """Fields every event carries. ``id`` makes a resent event idempotent.
+
+    Unknown fields are rejected by these types; the decoder retries a body that has some with
+    lenient twins and counts them (forward compatibility without silent surprises).
+    """
 
     id: Id | None = None
     ts: Timestamp

@@ -1,1 +1,1 @@
-"""Exporters: Prometheus collectors and OpenTelemetry spans."""
+"""Exporters: Prometheus collectors (and GenAI spans) fed by the event sinks."""

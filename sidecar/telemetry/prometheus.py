@@ -1,0 +1,255 @@
+"""Prometheus metrics named by the OpenTelemetry GenAI conventions, plus the sidecar's own.
+
+GenAI histograms (semantic conventions v1.41, mapped to Prometheus names, base units, the spec's
+explicit buckets):
+
+- ``gen_ai_client_operation_duration_seconds`` (every LLM call),
+  ``gen_ai_client_operation_time_to_first_chunk_seconds`` and
+  ``gen_ai_client_operation_time_per_output_chunk_seconds`` (streaming calls only), labels
+  ``gen_ai_operation_name``, ``gen_ai_provider_name``, ``gen_ai_request_model``, ``error_type``;
+- ``gen_ai_client_token_usage`` (``gen_ai_token_type`` = input | output);
+- ``gen_ai_execute_tool_duration_seconds`` (``gen_ai_tool_name``) and
+  ``gen_ai_invoke_agent_duration_seconds`` (``gen_ai_agent_name``), with the duration buckets.
+
+Cardinality guarantee: every label value passes a :class:`~sidecar.analytics.LabelGuard`, so a
+label with cap ``c`` (100 models, 200 tools, 50 agents, ... see :class:`MetricsConfig`) shows at
+most ``c + 1`` values (the ``+ 1`` is ``_OTHER``); identifiers (user, session, conversation,
+request, call ids) are never labels. Cost: about 5 µs per streaming LLM call event (five
+observations; with prometheus_client's own Histogram it would be about 12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from sidecar.analytics import Analytics
+from sidecar.analytics.cardinality import OTHER, LabelGuard, check_label_name
+from sidecar.events.schema import Event, LlmCall, Run, ToolCall
+from sidecar.telemetry.histograms import HistogramCollector, LabelledHistogram
+from sidecar.telemetry.prometheus_config import MetricsConfig
+from sidecar.telemetry.sketch_gauges import SketchQuantileCollector
+
+DURATION_BUCKETS = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92
+)
+TOKEN_BUCKETS = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864
+)
+STEP_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+STORE_WRITE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+
+GENAI_LABELS = (
+    "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"
+)
+TOKEN_LABELS = (*GENAI_LABELS[:3], "gen_ai_token_type")
+TOOL_LABELS = ("gen_ai_operation_name", "gen_ai_tool_name", "error_type")
+AGENT_LABELS = ("gen_ai_operation_name", "gen_ai_agent_name", "error_type")
+
+_KEY_CACHE_LIMIT = 20_000
+
+_LlmLabels = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
+class PrometheusMetrics:
+    """GenAI histograms fed as an event sink, and the sidecar's own counters and gauges."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        config: MetricsConfig | None = None,
+        analytics: Analytics | None = None,
+    ) -> None:
+        """Register the metrics in ``registry`` (never the global one unless passed in).
+
+        With ``analytics`` and ``config.sketch_quantiles`` the sketch gauges are registered too.
+        """
+        self.config = config or MetricsConfig()
+        self.guard = LabelGuard(self.config.max_label_values, self.config.default_label_cap)
+        self.operation_duration = LabelledHistogram(
+            "gen_ai_client_operation_duration_seconds",
+            "GenAI operation duration (OpenTelemetry gen_ai.client.operation.duration).",
+            GENAI_LABELS, DURATION_BUCKETS,
+        )
+        self.time_to_first_chunk = LabelledHistogram(
+            "gen_ai_client_operation_time_to_first_chunk_seconds",
+            "Time to the first content chunk of a streaming GenAI call, seen by the client.",
+            GENAI_LABELS, DURATION_BUCKETS,
+        )
+        self.time_per_output_chunk = LabelledHistogram(
+            "gen_ai_client_operation_time_per_output_chunk_seconds",
+            "Time per output chunk after the first of a streaming GenAI call.",
+            GENAI_LABELS, DURATION_BUCKETS,
+        )
+        self.token_usage = LabelledHistogram(
+            "gen_ai_client_token_usage",
+            "Tokens used per GenAI call, by token type (input or output).",
+            TOKEN_LABELS, TOKEN_BUCKETS,
+        )
+        self.tool_duration = LabelledHistogram(
+            "gen_ai_execute_tool_duration_seconds",
+            "Tool execution duration (OpenTelemetry gen_ai.execute_tool.duration).",
+            TOOL_LABELS, DURATION_BUCKETS,
+        )
+        self.agent_duration = LabelledHistogram(
+            "gen_ai_invoke_agent_duration_seconds",
+            "Agent run duration (OpenTelemetry gen_ai.invoke_agent.duration).",
+            AGENT_LABELS, DURATION_BUCKETS,
+        )
+        self.run_steps = LabelledHistogram(
+            "agent_sidecar_run_steps",
+            "Steps taken per agent run.",
+            ("gen_ai_agent_name",), STEP_BUCKETS,
+        )
+        self._histograms = (
+            self.operation_duration, self.time_to_first_chunk, self.time_per_output_chunk,
+            self.token_usage, self.tool_duration, self.agent_duration, self.run_steps,
+        )
+        for h in self._histograms:
+            for name in h.label_names:
+                check_label_name(name)
+        registry.register(HistogramCollector(self._histograms))
+        self._cost = Counter(
+            "agent_sidecar_llm_cost_usd",
+            "Cost of GenAI calls in US dollars, from the price table.",
+            ["gen_ai_provider_name", "gen_ai_request_model"], registry=registry,
+        )
+        self._ingested = Counter(
+            "agent_sidecar_events_ingested", "Events accepted and stored.", registry=registry
+        )
+        self._rejected = Counter(
+            "agent_sidecar_events_rejected", "Events rejected, by reason.", ["reason"],
+            registry=registry,
+        )
+        self._duplicates = Counter(
+            "agent_sidecar_events_duplicate", "Events ignored as already stored (same id).",
+            registry=registry,
+        )
+        self._unknown_fields = Counter(
+            "agent_sidecar_events_unknown_fields",
+            "Events that carried fields unknown to this version (ignored).", registry=registry,
+        )
+        self._store_write = Histogram(
+            "agent_sidecar_store_write_duration_seconds", "Duration of one store batch write.",
+            buckets=STORE_WRITE_BUCKETS, registry=registry,
+        )
+        self._store_batch = Histogram(
+            "agent_sidecar_store_batch_events", "Events per store batch write.",
+            buckets=BATCH_BUCKETS, registry=registry,
+        )
+        self._queue_depth = Gauge(
+            "agent_sidecar_ingest_queue_depth", "Events waiting to be stored.", registry=registry
+        )
+        self._store_up = Gauge(
+            "agent_sidecar_store_up", "1 when the store answers, 0 when it does not.",
+            registry=registry,
+        )
+        if analytics is not None and self.config.sketch_quantiles:
+            registry.register(SketchQuantileCollector(analytics, self.config.sketch_window))
+        self._keys: dict[tuple[object, ...], tuple[str, ...]] = {}
+        self._llm_keys: dict[tuple[str | None, ...], _LlmLabels] = {}
+
+    # -- the event sink ---------------------------------------------------------------------
+
+    async def consume(self, events: Sequence[Event]) -> None:
+        """Sink entry point: observe each newly stored event once."""
+        self.record(events)
+
+    def record(self, events: Sequence[Event]) -> None:
+        for e in events:
+            if type(e) is LlmCall:
+                assert isinstance(e, LlmCall)
+                self._record_llm(e)
+            elif type(e) is ToolCall:
+                assert isinstance(e, ToolCall)
+                labels = self._labels(
+                    TOOL_LABELS, ("execute_tool", e.tool, self._error(e.status, e.error_type))
+                )
+                self.tool_duration.observe(labels, e.duration_ms / 1000.0)
+            elif type(e) is Run and e.duration_ms is not None:
+                assert isinstance(e, Run)
+                agent = e.agent or "unknown"
+                labels = self._labels(
+                    AGENT_LABELS, ("invoke_agent", agent, self._error(e.status, e.error_type))
+                )
+                self.agent_duration.observe(labels, e.duration_ms / 1000.0)
+                if e.steps is not None:
+                    self.run_steps.observe(labels[1:2], e.steps)
+
+    def _record_llm(self, e: LlmCall) -> None:
+        raw = (e.operation, e.provider, e.model, e.status, e.error_type)
+        cached = self._llm_keys.get(raw)
+        if cached is None:
+            cached = self._llm_labels(raw)
+        labels, input_labels, output_labels = cached
+        self.operation_duration.observe(labels, e.duration_ms / 1000.0)
+        self.token_usage.observe(input_labels, e.input_tokens)
+        self.token_usage.observe(output_labels, e.output_tokens)
+        ttft = e.ttft_ms
+        if ttft is not None and e.stream is not False:
+            self.time_to_first_chunk.observe(labels, ttft / 1000.0)
+            if e.output_tokens > 1:
+                per_chunk = max(e.duration_ms - ttft, 0.0) / (e.output_tokens - 1) / 1000.0
+                self.time_per_output_chunk.observe(labels, per_chunk)
+        if e.cost_usd:
+            self._cost.labels(labels[1], labels[2]).inc(e.cost_usd)
+
+    def _llm_labels(self, raw: tuple[str | None, ...]) -> _LlmLabels:
+        """Label tuples of one kind of LLM call, bounded and cached (the cache is bounded too)."""
+        op, provider, model, status, error_type = raw
+        error = self._error(status, error_type)
+        labels = self._labels(GENAI_LABELS, (op or "chat", provider or "", model or "", error))
+        cached = (labels, (*labels[:3], "input"), (*labels[:3], "output"))
+        if len(self._llm_keys) < _KEY_CACHE_LIMIT:
+            self._llm_keys[raw] = cached
+        return cached
+
+    @staticmethod
+    def _error(status: str | None, error_type: str | None) -> str:
+        if status != "error":
+            return ""
+        return error_type or OTHER
+
+    def _labels(self, names: tuple[str, ...], values: tuple[str, ...]) -> tuple[str, ...]:
+        """Bounded label values, cached by the raw values (the cache itself is bounded)."""
+        raw = (names, *values)
+        bounded = self._keys.get(raw)
+        if bounded is None:
+            guard = self.guard
+            bounded = tuple(
+                v if v == "" else guard.bound(n, v) for n, v in zip(names, values, strict=True)
+            )
+            if len(self._keys) < _KEY_CACHE_LIMIT:
+                self._keys[raw] = bounded
+        return bounded
+
+    # -- the sidecar's own metrics ----------------------------------------------------------
+
+    def events_ingested(self, n: int = 1) -> None:
+        self._ingested.inc(n)
+
+    def events_rejected(self, reason: str, n: int = 1) -> None:
+        self._rejected.labels(self.guard.bound("reason", reason)).inc(n)
+
+    def events_duplicate(self, n: int = 1) -> None:
+        self._duplicates.inc(n)
+
+    def events_unknown_fields(self, n: int = 1) -> None:
+        self._unknown_fields.inc(n)
+
+    def store_write(self, duration_s: float, batch_events: int) -> None:
+        """One store batch: its write duration and its size."""
+        self._store_write.observe(duration_s)
+        self._store_batch.observe(batch_events)
+
+    def set_ingest_queue_depth(self, depth: int) -> None:
+        self._queue_depth.set(depth)
+
+    def watch_ingest_queue_depth(self, depth: Callable[[], float]) -> None:
+        """Read the queue depth at scrape time instead of on every change."""
+        self._queue_depth.set_function(depth)
+
+    def set_store_up(self, up: bool) -> None:
+        self._store_up.set(1 if up else 0)
