@@ -41,8 +41,8 @@ _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 
 
 def _public(event: EventBase) -> Event:
-    cls = _PUBLIC_TYPE[type(event)]  # type: ignore[index]
-    return cls(**{name: getattr(event, name) for name in event.__struct_fields__})  # type: ignore[no-any-return]
+    cls = _PUBLIC_TYPE[type(event)]
+    return cls(**{name: getattr(event, name) for name in event.__struct_fields__})
 
 
 JSON_TYPES = frozenset({"application/json"})
