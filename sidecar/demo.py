@@ -93,47 +93,38 @@ async def _summary(base: str, token: str | None, *, since: float) -> dict[str, A
         total = await get("/v1/aggregate", since=since)
         models = await get("/v1/aggregate", since=since, group_by="model")
         tools = await get("/v1/aggregate", since=since, group_by="tool")
-        durations: dict[str, list[float]] = {}
-        ttfts: dict[str, list[float]] = {}
-        cursor = None
-        while True:
-            params = {"type": "llm_call", "since": since, "limit": 1000, "order": "asc"}
-            if cursor:
-                params["cursor"] = cursor
-            page = await get("/v1/events", **params)
-            for event in page["events"]:
-                durations.setdefault(event["model"], []).append(event["duration_ms"])
-                if event.get("ttft_ms") is not None:
-                    ttfts.setdefault(event["model"], []).append(event["ttft_ms"])
-            cursor = page["next_cursor"]
-            if not cursor:
-                break
-    return {**total, "models": models["groups"], "tools": tools["groups"],
-            "durations": durations, "ttfts": ttfts}
+        stats = await get("/v1/stats", window="5m", group_by="model")
+    latency = {
+        series["key"]["model"]: series for series in stats["series"]
+        if series["key"].get("operation") == "chat"
+    }
+    return {**total, "models": models["groups"], "tools": tools["groups"], "latency": latency}
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))]
+def _pct(series: dict[str, Any] | None, metric: str, name: str) -> float:
+    values = (series or {}).get(metric) or {}
+    return float(values.get(name, float("nan")))
 
 
 def _print_summary(summary: dict[str, Any], base: str, lost: int, elapsed: float) -> None:
     total = summary["total"]
     print(f"\nStored {total['count']} events in {elapsed:.1f} s "
           f"({total['errors']} errors, {lost} lost by the client)\n")
+    print("Per model (calls, tokens from the store; percentiles from /v1/stats, 5 min window):")
     print(f"{'model':<20}{'calls':>7}{'errors':>8}{'in tok':>10}{'out tok':>10}"
           f"{'TTFT p50':>10}{'p95':>8}{'dur p50':>10}{'p95':>8}{'p99':>8}  (ms)")
     for group in summary["models"]:
         model = group["model"]
-        ttft, dur = summary["ttfts"].get(model, []), summary["durations"].get(model, [])
+        series = summary["latency"].get(model)
         print(f"{model:<20}{group['count']:>7}{group['errors']:>8}{group['input_tokens']:>10}"
-              f"{group['output_tokens']:>10}{_pct(ttft, .5):>10.0f}{_pct(ttft, .95):>8.0f}"
-              f"{_pct(dur, .5):>10.0f}{_pct(dur, .95):>8.0f}{_pct(dur, .99):>8.0f}")
+              f"{group['output_tokens']:>10}{_pct(series, 'ttft_ms', 'p50'):>10.0f}"
+              f"{_pct(series, 'ttft_ms', 'p95'):>8.0f}{_pct(series, 'duration_ms', 'p50'):>10.0f}"
+              f"{_pct(series, 'duration_ms', 'p95'):>8.0f}"
+              f"{_pct(series, 'duration_ms', 'p99'):>8.0f}")
     print(f"\n{'tool':<20}{'calls':>7}{'errors':>8}")
     for group in summary["tools"]:
         print(f"{group['tool']:<20}{group['count']:>7}{group['errors']:>8}")
     print("\nNext: `agent-sidecar serve` (or `agent-sidecar demo --keep-serving`) and look at:")
-    for path in ("/health", "/metrics", "/v1/events?limit=5", "/v1/aggregate?group_by=model"):
+    for path in ("/health", "/metrics", "/v1/events?limit=5", "/v1/aggregate?group_by=model",
+                 "/v1/stats?window=5m&group_by=model"):
         print(f"  {base}{path}")
