@@ -1,0 +1,1 @@
+"""Telemetry out of the sidecar: GenAI spans over OTLP, OTLP spans in, Prometheus collectors."""
