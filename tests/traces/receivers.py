@@ -22,7 +22,23 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+
+def value(any_value: AnyValue) -> Any:
+    """The Python value of an OTLP AnyValue (arrays as lists)."""
+    which = any_value.WhichOneof("value")
+    if which is None:
+        return None
+    if which == "array_value":
+        return [value(item) for item in any_value.array_value.values]
+    return getattr(any_value, which)
+
+
+def attrs(span: Span) -> dict[str, Any]:
+    """A received span's attributes as a dict."""
+    return {kv.key: value(kv.value) for kv in span.attributes}
 
 
 class ReceivedSpans:
@@ -43,28 +59,25 @@ class ReceivedSpans:
             self.headers.append(headers)
             self._condition.notify_all()
 
+    def _flat(self) -> list[Span]:
+        return [
+            span
+            for request in self.requests
+            for resource_spans in request.resource_spans
+            for scope_spans in resource_spans.scope_spans
+            for span in scope_spans.spans
+        ]
+
     def spans(self) -> list[Span]:
         with self._condition:
-            return [
-                span
-                for request in self.requests
-                for resource_spans in request.resource_spans
-                for scope_spans in resource_spans.scope_spans
-                for span in scope_spans.spans
-            ]
+            return self._flat()
 
     def wait_for(self, predicate: Callable[[list[Span]], bool], timeout: float = 15.0) -> None:
         """Block until ``predicate(spans)`` holds; fail the test after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         with self._condition:
             while True:
-                spans = [
-                    span
-                    for request in self.requests
-                    for resource_spans in request.resource_spans
-                    for scope_spans in resource_spans.scope_spans
-                    for span in scope_spans.spans
-                ]
+                spans = self._flat()
                 if predicate(spans):
                     return
                 remaining = deadline - time.monotonic()
@@ -133,7 +146,7 @@ class _Servicer(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self, store: ReceivedSpans) -> None:
         self._store = store
 
-    def Export(  # noqa: N802 - the gRPC method name
+    def Export(
         self, request: ExportTraceServiceRequest, context: grpc.ServicerContext
     ) -> ExportTraceServiceResponse:
         metadata = {key: value for key, value in context.invocation_metadata()}

@@ -5,27 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from sidecar.events.schema import LlmCall, Run, ToolCall
+from sidecar.events.schema import Event, LlmCall, Run, ToolCall
 from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.span_ids import hex_span_id, root_span_id_for, trace_id_for
 from sidecar.telemetry.traces_config import TracesConfig
 
-from .receivers import ReceivedSpans
+from .receivers import ReceivedSpans, attrs, value
 from .sample_events import BASE_TS, sample_run
-
-
-def value(any_value: AnyValue) -> Any:
-    which = any_value.WhichOneof("value")
-    if which == "array_value":
-        return [value(item) for item in any_value.array_value.values]
-    return getattr(any_value, which)
-
-
-def attrs(span: Span) -> dict[str, Any]:
-    return {kv.key: value(kv.value) for kv in span.attributes}
 
 
 def nanos(seconds: float) -> int:
@@ -128,7 +116,8 @@ async def test_run_arrives_as_one_genai_trace(
     assert run["gen_ai.conversation.id"] == "sess-1"
     assert root.status.code == Status.STATUS_CODE_UNSET
 
-    resource = {kv.key: value(kv.value) for kv in receiver.requests[0].resource_spans[0].resource.attributes}
+    resource_attributes = receiver.requests[0].resource_spans[0].resource.attributes
+    resource = {kv.key: value(kv.value) for kv in resource_attributes}
     assert resource["service.name"] == "billing-agent"
     assert resource["service.namespace"] == "agents"
     assert resource["deployment.environment.name"] == "test"
@@ -138,7 +127,7 @@ async def test_run_arrives_as_one_genai_trace(
 
 async def test_agent_w3c_ids_are_kept(http_receiver: Any) -> None:
     trace_id, run_span, parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "a" * 16
-    events = [
+    events: list[Event] = [
         ToolCall(
             ts=BASE_TS + 1, request_id="r", tool="t", start_ts=BASE_TS, duration_ms=5.0,
             trace_id=trace_id, span_id="1" * 16, parent_span_id=run_span,
