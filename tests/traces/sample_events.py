@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
+from sidecar.telemetry.otlp_export import SpanExporterSink
+from sidecar.telemetry.traces_config import TracesConfig
 
 BASE_TS = 1_700_000_000.0
 CANARY = "canary-4111111111111111-alice@example.com"
-
 
 
 def sample_run(
@@ -43,3 +46,13 @@ def sample_run(
             agent="planner", start_ts=base, duration_ms=2000.0, status="ok", steps=4,
         ),
     ]
+
+
+async def export_sample_run(config: TracesConfig, receiver: Any) -> None:
+    """Send :func:`sample_run` through a sink built from ``config``; wait for its 5 spans."""
+    sink = SpanExporterSink.from_config(config)
+    try:
+        await sink.consume(sample_run())
+        receiver.wait_for(lambda spans: len(spans) >= 5)
+    finally:
+        sink.shutdown()

@@ -7,19 +7,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.traces_config import TracesConfig
 
-from .sample_events import sample_run
-
-
-async def _send_one_run(config: TracesConfig, receiver: Any) -> None:
-    sink = SpanExporterSink.from_config(config)
-    try:
-        await sink.consume(sample_run())
-        receiver.wait_for(lambda spans: len(spans) >= 5)
-    finally:
-        sink.shutdown()
+from .sample_events import export_sample_run
 
 
 async def test_http_endpoint_headers_compression_from_env(
@@ -29,7 +19,7 @@ async def test_http_endpoint_headers_compression_from_env(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=from-env")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
     monkeypatch.setenv("OTEL_SERVICE_NAME", "env-service")
-    await _send_one_run(TracesConfig(enabled=True, schedule_delay_ms=20.0), http_receiver)
+    await export_sample_run(TracesConfig(enabled=True, schedule_delay_ms=20.0), http_receiver)
     headers = http_receiver.headers[0]
     assert headers["x-api-key"] == "from-env"
     assert headers["content-encoding"] == "gzip"
@@ -49,7 +39,7 @@ async def test_config_values_win_over_env(
         enabled=True, protocol="http/protobuf", endpoint=http_receiver.endpoint,
         headers={"x-api-key": "from-config"}, schedule_delay_ms=20.0,
     )
-    await _send_one_run(config, http_receiver)
+    await export_sample_run(config, http_receiver)
     assert http_receiver.headers[0]["x-api-key"] == "from-config"
 
 
@@ -59,7 +49,7 @@ async def test_grpc_protocol_and_endpoint_from_env(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", grpc_receiver.endpoint)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=t1")
-    await _send_one_run(TracesConfig(enabled=True, schedule_delay_ms=20.0), grpc_receiver)
+    await export_sample_run(TracesConfig(enabled=True, schedule_delay_ms=20.0), grpc_receiver)
     assert grpc_receiver.headers[0]["x-tenant"] == "t1"
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.traces_config import TracesConfig
 
 from .receivers import attrs
-from .sample_events import CANARY, sample_run
+from .sample_events import CANARY, export_sample_run
 
 
 async def _export_sample_run(receiver: Any, capture: bool) -> None:
@@ -17,12 +16,7 @@ async def _export_sample_run(receiver: Any, capture: bool) -> None:
         enabled=True, protocol="http/protobuf", endpoint=receiver.endpoint, timeout_s=5.0,
         schedule_delay_ms=50.0, capture_content=capture,
     )
-    sink = SpanExporterSink.from_config(config)
-    try:
-        await sink.consume(sample_run())
-        receiver.wait_for(lambda spans: len(spans) >= 5)
-    finally:
-        sink.shutdown()
+    await export_sample_run(config, receiver)
 
 
 async def test_no_content_by_default(http_receiver: Any) -> None:
