@@ -26,7 +26,8 @@ A body that is not an OTLP trace request raises :class:`ValueError` naming the p
 Forwarding: incoming spans are not forwarded verbatim. The events they become are exported
 again by :class:`~sidecar.telemetry.otlp_export.SpanExporterSink` after ingest redaction, with
 the same trace and span ids, so the collector sees the agent's trace, redacted, in the GenAI
-conventions. About 30 µs per span (protobuf decode plus event validation).
+conventions. About 35 µs per span (28,000 spans/s on one core: protobuf decode, mapping,
+schema validation), so a 500-span request costs about 18 ms.
 """
 
 from __future__ import annotations

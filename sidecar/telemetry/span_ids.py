@@ -11,12 +11,15 @@ trace under one root. So the ids are pure functions of what every event of the r
 Example: ``trace_id_for("req-1")`` is always the same 32 hex digits; an ``llm_call`` of
 ``req-1`` without W3C ids gets ``parent = root_span_id_for("req-1")``, which is exactly the span
 id the ``run`` event of ``req-1`` gets when it arrives last. An all-zero id (invalid in W3C) would
-need a 2^-64 hash collision with zero; it is mapped to 1 all the same. About 1 µs per id.
+need a 2^-64 hash collision with zero; it is mapped to 1 all the same. About 1 µs per id;
+the per-request ids are cached (4,096 recent requests, about 1 MB), as all events of a run
+share them.
 """
 
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 
 def _digest(text: str, size: int) -> int:
@@ -24,11 +27,13 @@ def _digest(text: str, size: int) -> int:
     return value or 1
 
 
+@lru_cache(maxsize=4096)
 def trace_id_for(request_id: str) -> int:
     """The 128-bit trace id of a request that came without a W3C trace id."""
     return _digest("trace:" + request_id, 16)
 
 
+@lru_cache(maxsize=4096)
 def root_span_id_for(request_id: str) -> int:
     """The 64-bit span id of the request's ``run`` span (the root of its trace)."""
     return _digest("root:" + request_id, 8)
