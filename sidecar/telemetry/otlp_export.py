@@ -106,6 +106,11 @@ class _QueueGate:
         self.exported = 0
         self.export_failed = 0
 
+    def refuse(self, count: int) -> None:
+        """Count spans turned away without queueing (the sink is shut down)."""
+        with self._lock:
+            self.dropped_queue_full += count
+
     def admit(self) -> bool:
         with self._lock:
             if self.enqueued - self.handed >= self.capacity:
@@ -179,6 +184,7 @@ class SpanExporterSink:
     def submit(self, events: Sequence[Event]) -> None:
         """Synchronous body of :meth:`consume`, for callers outside an event loop."""
         if self._closed:
+            self._gate.refuse(len(events))
             return
         for event in events:
             if self._gate.admit():

@@ -75,14 +75,18 @@ async def test_collector_down_bounded_counted_and_resumes(http_receiver: Any) ->
         in_flight = stats["enqueued"] - stats["exported"] - stats["export_failed"]
         assert 0 <= in_flight <= QUEUE + 16
 
+        exported_while_down = sink.stats()["exported"]
         http_receiver.start()  # same port: the collector is back
+        # The backlog drains (the queue was full, so new spans would be dropped until then) ...
+        await _poll(lambda: sink.stats()["exported"] > exported_while_down)
+        await _poll(lambda: sink.stats()["queued"] == 0)
+        # ... and new runs go out again.
         await sink.consume(sample_run("after"))
         after_trace = trace_id_for("after").to_bytes(16, "big")
 
         def after_arrived(spans: list[Any]) -> bool:
             return sum(span.trace_id == after_trace for span in spans) == 5
 
-        # Queued spans from the outage may come first; the new run must follow them.
         await asyncio.to_thread(http_receiver.wait_for, after_arrived, 20.0)
     finally:
         sink.shutdown()

@@ -179,3 +179,5 @@ async def test_resent_event_keeps_its_span_id(http_receiver: Any) -> None:
     finally:
         sink.shutdown()
     assert len({span.span_id for span in http_receiver.spans()}) == 1
+    await sink.consume([event])  # after shutdown: not exported, but counted
+    assert sink.stats()["dropped"] == 1
