@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
+from sidecar.events.schema import Event, LlmCall, Run, ToolCall
+
 
 def _digest(text: str, size: int) -> int:
     value = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:size], "big")
@@ -52,3 +54,35 @@ def hex_trace_id(value: int) -> str:
 def hex_span_id(value: int) -> str:
     """W3C text form of a span id (16 lowercase hex digits)."""
     return f"{value:016x}"
+
+
+class TraceIdTransform:
+    """Ingest transform: give every event the W3C ids its span will carry, before it is stored.
+
+    So ``/v1/events`` results link to the exported trace. Ids the agent sent are kept; missing
+    ones are filled with exactly what :class:`~sidecar.telemetry.spans.SpanBuilder` derives
+    (same functions), so stored events and exported spans always agree.
+    """
+
+    def process(self, events: list[Event]) -> None:
+        """Fill ``trace_id``, ``span_id`` and ``parent_span_id`` in place where absent."""
+        for event in events:
+            if event.trace_id is None:
+                event.trace_id = hex_trace_id(trace_id_for(event.request_id))
+            is_run = isinstance(event, Run)
+            if event.span_id is None:
+                if is_run:
+                    event.span_id = hex_span_id(root_span_id_for(event.request_id))
+                else:
+                    event.span_id = hex_span_id(child_span_id_for(span_key(event)))
+            if event.parent_span_id is None and not is_run:
+                event.parent_span_id = hex_span_id(root_span_id_for(event.request_id))
+
+
+def span_key(event: Event) -> str:
+    """What a non-root span id is derived from: the event id, else a stable fingerprint."""
+    if event.id:
+        return event.id
+    name = event.model if isinstance(event, LlmCall) else getattr(event, "tool", "")
+    call_id = event.call_id if isinstance(event, ToolCall) else None
+    return f"{type(event).__name__}|{event.request_id}|{event.start_ts!r}|{name}|{call_id}"

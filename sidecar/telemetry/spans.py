@@ -37,7 +37,12 @@ from opentelemetry.util.types import AttributeValue
 
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
 from sidecar.telemetry import genai_names as gn
-from sidecar.telemetry.span_ids import child_span_id_for, root_span_id_for, trace_id_for
+from sidecar.telemetry.span_ids import (
+    child_span_id_for,
+    root_span_id_for,
+    span_key,
+    trace_id_for,
+)
 from sidecar.telemetry.traces_config import DEFAULT_SERVICE_NAME, TracesConfig
 
 SCOPE = InstrumentationScope("agent-sidecar", "0.1.0")
@@ -137,7 +142,7 @@ class SpanBuilder:
         elif isinstance(event, Run):
             span_id = root_span_id_for(event.request_id)
         else:
-            span_id = child_span_id_for(event.id or _fingerprint(event))
+            span_id = child_span_id_for(span_key(event))
         if event.parent_span_id:
             parent_id: int | None = int(event.parent_span_id, 16)
         elif isinstance(event, Run):
@@ -225,9 +230,3 @@ class SpanBuilder:
             description = f"{description}: {event.error_message}"
         return Status(StatusCode.ERROR, description)
 
-
-def _fingerprint(event: LlmCall | ToolCall) -> str:
-    """A stable key for an event without an id: same fields, same span id."""
-    name = event.model if isinstance(event, LlmCall) else event.tool
-    call_id = event.call_id if isinstance(event, ToolCall) else None
-    return f"{type(event).__name__}|{event.request_id}|{event.start_ts!r}|{name}|{call_id}"

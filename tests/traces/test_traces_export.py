@@ -9,7 +9,12 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
 from sidecar.telemetry.otlp_export import SpanExporterSink
-from sidecar.telemetry.span_ids import hex_span_id, root_span_id_for, trace_id_for
+from sidecar.telemetry.span_ids import (
+    TraceIdTransform,
+    hex_span_id,
+    root_span_id_for,
+    trace_id_for,
+)
 from sidecar.telemetry.traces_config import TracesConfig
 
 from .receivers import ReceivedSpans, attrs, value
@@ -181,3 +186,21 @@ async def test_resent_event_keeps_its_span_id(http_receiver: Any) -> None:
     assert len({span.span_id for span in http_receiver.spans()}) == 1
     await sink.consume([event])  # after shutdown: not exported, but counted
     assert sink.stats()["dropped"] == 1
+
+
+async def test_stored_ids_match_exported_spans(http_receiver: Any) -> None:
+    events = sample_run("req-ids")
+    TraceIdTransform().process(events)  # at ingest, before the store
+    stored = {(e.trace_id, e.span_id, e.parent_span_id) for e in events}
+    assert len({e.trace_id for e in events}) == 1
+    sink = make_sink("http/protobuf", http_receiver.endpoint)
+    try:
+        await sink.consume(sample_run("req-ids"))  # the same events without ids
+        http_receiver.wait_for(lambda spans: len(spans) >= 5)
+    finally:
+        sink.shutdown()
+    exported = {
+        (s.trace_id.hex(), s.span_id.hex(), s.parent_span_id.hex() or None)
+        for s in http_receiver.spans()
+    }
+    assert exported == stored
