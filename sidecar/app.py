@@ -21,7 +21,7 @@ from sidecar.api import events_routes, health_routes, stats_routes, traces_route
 from sidecar.api.middlewares import auth_middleware, error_middleware
 from sidecar.config import Settings
 from sidecar.ingest import Ingest
-from sidecar.store import EventWriter, create_engine, create_schema, ping
+from sidecar.store import EventWriter, create_engine, create_schema, make_inserter, ping
 from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.prometheus import PrometheusMetrics
 from sidecar.telemetry.span_ids import TraceIdTransform
@@ -55,7 +55,7 @@ def build_components(settings: Settings) -> Components:
     analytics = Analytics(settings.analytics)
     metrics = PrometheusMetrics(registry, settings.metrics, analytics)
     writer = EventWriter(
-        engine,
+        make_inserter(engine, settings.db_url, settings.store.sqlite_synchronous),
         batch_max_events=settings.store.batch_max_events,
         queue_max_events=settings.store.queue_max_events,
         on_commit=metrics.store_write,

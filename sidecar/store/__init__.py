@@ -2,11 +2,13 @@
 
 from sidecar.store.config import StoreConfig
 from sidecar.store.database import create_engine, create_schema, is_sqlite, ping
+from sidecar.store.inserters import BatchInserter, make_inserter
 from sidecar.store.queries import EventFilter, EventPage, QueryError, aggregate, list_events
 from sidecar.store.rows import event_row
 from sidecar.store.writer import EventWriter, StoreOverloaded, StoreUnavailable
 
 __all__ = [
+    "BatchInserter",
     "EventFilter",
     "EventPage",
     "EventWriter",
@@ -20,5 +22,6 @@ __all__ = [
     "event_row",
     "is_sqlite",
     "list_events",
+    "make_inserter",
     "ping",
 ]

@@ -2,7 +2,7 @@
 
 Each ingest request hands its rows to :meth:`EventWriter.write` and waits. One background task
 takes everything queued since the last commit (up to ``batch_max_events``), inserts it in one
-transaction with ``ON CONFLICT (id) DO NOTHING`` and resolves every waiter with the ids that were
+transaction (:mod:`sidecar.store.inserters`) and resolves every waiter with the ids that were
 new. So a commit costs one fsync however many requests share it, a resent event is stored once,
 and a request is answered only after its rows are on disk. Memory is bounded by
 ``queue_max_events``: past it :class:`StoreOverloaded` is raised at once instead of queueing.
@@ -16,12 +16,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from sidecar.store.tables import events
+from sidecar.store.inserters import BatchInserter
+from sidecar.store.rows import Row
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +33,7 @@ class StoreOverloaded(RuntimeError):
 
 @dataclass
 class _Pending:
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     done: asyncio.Future[set[str]]
     enqueued: float = field(default_factory=time.perf_counter)
 
@@ -55,24 +52,19 @@ class EventWriter:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        inserter: BatchInserter,
         *,
         batch_max_events: int = 10_000,
         queue_max_events: int = 200_000,
         on_commit: Callable[[float, int], None] | None = None,
     ) -> None:
-        self._engine = engine
+        self._inserter = inserter
         self._batch_max = batch_max_events
         self._queue_max = queue_max_events
         self._on_commit = on_commit
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.stats = WriterStats()
-        dialect = engine.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self._statement = (
-            insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
-        )
 
     async def start(self) -> None:
         if self._task is None:
@@ -85,8 +77,9 @@ class EventWriter:
         await self._queue.put(None)
         await self._task
         self._task = None
+        await self._inserter.close()
 
-    async def write(self, rows: list[dict[str, Any]]) -> set[str]:
+    async def write(self, rows: list[Row]) -> set[str]:
         """Store ``rows`` durably; returns the ids that were new (the rest were duplicates)."""
         if self._task is None:
             raise StoreUnavailable("the writer is not running")
@@ -114,18 +107,16 @@ class EventWriter:
             await self._commit(group, size)
 
     async def _commit(self, group: list[_Pending], size: int) -> None:
-        rows: list[dict[str, Any]] = []
+        rows: list[Row] = []
         seen: set[str] = set()
         for pending in group:
             for row in pending.rows:
-                if row["id"] not in seen:
-                    seen.add(row["id"])
+                if row[0] not in seen:
+                    seen.add(row[0])
                     rows.append(row)
         start = time.perf_counter()
         try:
-            async with self._engine.begin() as conn:
-                result = await conn.execute(self._statement, rows)
-                inserted = {row[0] for row in result}
+            inserted = await self._inserter.insert(rows)
         except Exception as exc:  # any driver error: no waiter may be told "stored"
             self.stats.failures += 1
             log.warning("event batch of %d rows not stored: %s", size, type(exc).__name__)
@@ -140,7 +131,7 @@ class EventWriter:
         if self._on_commit is not None:
             self._on_commit(elapsed, len(rows))
         for pending in group:
-            mine = {row["id"] for row in pending.rows} & inserted
+            mine = {row[0] for row in pending.rows} & inserted
             inserted -= mine  # an id sent twice in one group belongs to its first sender
             self._settle(pending, result=mine)
 

@@ -19,6 +19,7 @@ from sidecar.store import (
     create_schema,
     event_row,
     list_events,
+    make_inserter,
 )
 
 
@@ -42,7 +43,7 @@ async def test_concurrent_writes_group_commit_and_dedupe(db_url: str) -> None:
     engine = create_engine(db_url, StoreConfig())
     await create_schema(engine)
     await create_schema(engine)  # a restart runs it again: no error, no change
-    writer = EventWriter(engine)
+    writer = EventWriter(make_inserter(engine, db_url))
     await writer.start()
     try:
         batches = [[event_row(llm(i * 10 + j)) for j in range(10)] for i in range(30)]
@@ -66,12 +67,13 @@ async def test_concurrent_writes_group_commit_and_dedupe(db_url: str) -> None:
 
 
 async def test_a_failed_commit_is_reported_not_acknowledged(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", StoreConfig())
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    engine = create_engine(url, StoreConfig())
     await create_schema(engine)
-    writer = EventWriter(engine)
+    writer = EventWriter(make_inserter(engine, url))
     await writer.start()
     try:
-        bad_row = {**event_row(llm(1)), "type": None}  # violates NOT NULL
+        bad_row = (*event_row(llm(1))[:1], None, *event_row(llm(1))[2:])  # NOT NULL type
         with pytest.raises(StoreUnavailable):
             await writer.write([bad_row])
         assert await writer.write([event_row(llm(2))]) == {"e2"}  # the writer goes on
