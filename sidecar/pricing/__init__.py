@@ -4,4 +4,11 @@ from sidecar.pricing.config import DefaultPrice, PricingConfig
 from sidecar.pricing.pricer import EventPricer
 from sidecar.pricing.table import ModelPrice, PriceTable, PriceTableError
 
-__all__ = ["DefaultPrice", "EventPricer", "ModelPrice", "PriceTable", "PriceTableError", "PricingConfig"]
+__all__ = [
+    "DefaultPrice",
+    "EventPricer",
+    "ModelPrice",
+    "PriceTable",
+    "PriceTableError",
+    "PricingConfig",
+]

@@ -9,8 +9,10 @@ then comes from the configured default price, so a budget still counts the call.
 model has none)::
 
     >>> t = PriceTable.load()
-    >>> t.cost("gpt-4o-2024-08-06", 1_000_000, 100_000, 200_000)  # 0.8M x 2.5 + 0.2M x 1.25 + 0.1M x 10
+    >>> t.cost("gpt-4o-2024-08-06", 1_000_000, 100_000, 200_000)
     (3.25, True)
+
+that is 0.8M x $2.50 + 0.2M cached x $1.25 + 0.1M output x $10 per 1M.
 
 Name resolution, tried in order until one hits: the name lower-cased; an alias; the name without
 a provider prefix (``openai/``, ``models/``, ``anthropic.``); the name without a version or date
@@ -33,7 +35,9 @@ import yaml
 
 from sidecar.pricing.config import DefaultPrice, UsdPerMTok
 
-_PREFIX = re.compile(r"^(?:[a-z0-9_.-]+/)+|^(?:anthropic|meta|mistral|cohere|amazon|google|us|eu|apac)\.")
+_PREFIX = re.compile(
+    r"^(?:[a-z0-9_.-]+/)+|^(?:anthropic|meta|mistral|cohere|amazon|google|us|eu|apac)\."
+)
 _SUFFIX = re.compile(
     r"(?:-\d{4}-\d{2}-\d{2}|-\d{8}|@\d{8}|@latest|-v\d+(?::\d+)?|-\d{4}|-\d{3}|-latest"
     r"|-preview(?:-\d{2}-\d{2})?|-exp(?:-\d{4})?)$"
@@ -93,7 +97,9 @@ class PriceTable:
         self._memo: dict[str, str | None] = {}
 
     @classmethod
-    def load(cls, user_file: str | Path | None = None, default: DefaultPrice | None = None) -> PriceTable:
+    def load(
+        cls, user_file: str | Path | None = None, default: DefaultPrice | None = None
+    ) -> PriceTable:
         """The shipped table, extended and overridden entry by entry by ``user_file``."""
         base = _read(None)
         models, aliases = dict(base.models), dict(base.aliases)
