@@ -197,9 +197,12 @@ class PostgresLedger(LedgerCore):
         )
         try:
             row = await self._call("fetchrow", self._sql_admit, *args)
-            if row["failed"] and await self._call("fetchval", self._sql_expire, now, 1000):
-                # Holds past their TTL were still counted: release them, then decide again.
-                row = await self._call("fetchrow", self._sql_admit, *args)
+            if row["failed"]:
+                # Holds past their TTL may still be counted: release them, then decide again.
+                released = await self._call("fetchval", self._sql_expire, now, 1000)
+                self.counters["expired"] += released
+                if released:
+                    row = await self._call("fetchrow", self._sql_admit, *args)
         except StoreUnavailable:
             if self.config.fail_policy == "fail_closed":
                 raise
