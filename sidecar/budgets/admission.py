@@ -89,14 +89,12 @@ class Admission:
         if self.limiter is not None:
             verdict = self.limiter.check(body.request_id, body.kind, body.tool, body.args)
             if not verdict.allowed:
-                limit = {"name": _LIMIT_NAMES.get(verdict.reason, verdict.reason)}
-                limit["value"] = verdict.limit
-                return Decision(
-                    allowed=False,
-                    reason=verdict.reason,
-                    limit=limit,
-                    usage=None,
-                )
+                limit = {
+                    "name": _LIMIT_NAMES.get(verdict.reason, verdict.reason),
+                    "value": verdict.limit,
+                    "current": verdict.usage,
+                }
+                return Decision(allowed=False, reason=verdict.reason, limit=limit)
         if body.kind == "tool" or self.ledger is None:
             return Decision(allowed=True)
         input_tokens = body.input_tokens or 0

@@ -76,6 +76,7 @@ class PostgresLedger(LedgerCore):
             raise RuntimeError("the PostgreSQL ledger needs asyncpg (pip install asyncpg)")
         super().__init__(config, clock)
         self.dsn = asyncpg_dsn(dsn)
+        self.application_name = f"agent-sidecar {config.table_prefix}ledger"
         self._config_policies = PolicySet(config.policies)
         self._pool: Any = None
         self._pool_lock = asyncio.Lock()
@@ -129,6 +130,7 @@ class PostgresLedger(LedgerCore):
                     max_size=cfg.pool_max_size,
                     timeout=cfg.connect_timeout_s,
                     command_timeout=cfg.statement_timeout_s,
+                    server_settings={"application_name": self.application_name},
                 )
                 if not self._schema_ready:
                     async with pool.acquire() as conn:

@@ -171,7 +171,9 @@ async def test_an_estimate_larger_than_the_cap_never_fits(make_ledger: Factory) 
 
 
 async def test_global_budget_applies_to_everyone(make_ledger: Factory) -> None:
-    ledger = await make_ledger([{"scope": "global", "id": "all", "window": "1d", "max_tokens": 3000}])
+    ledger = await make_ledger(
+        [{"scope": "global", "id": "all", "window": "1d", "max_tokens": 3000}]
+    )
     assert all([(await ledger.admit(req(f"u{i}"))).allowed for i in range(3)])
     assert not (await ledger.admit(req("u9"))).allowed
     assert (await ledger.admit(AdmitRequest(request_id="r", input_tokens=1))).allowed is False
