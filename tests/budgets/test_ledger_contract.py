@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from sidecar.budgets import AdmitRequest, BudgetPolicy, UnknownBudget
-from tests.budgets.conftest import FakeClock, Factory
+from tests.budgets.conftest import Factory, FakeClock
 
 USER_100K = {"scope": "user", "id": "*", "window": "1d", "max_tokens": 100_000}
 

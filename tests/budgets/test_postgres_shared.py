@@ -33,7 +33,7 @@ def test_three_processes_grant_exactly_the_budget(pg_dsn: str, pg_prefix: str) -
             stdout=subprocess.PIPE,
             text=True,
             env=env,
-        )  # fmt: skip
+        )
         for _ in range(3)
     ]
     try:
