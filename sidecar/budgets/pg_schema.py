@@ -1,9 +1,10 @@
 """PostgreSQL tables and functions of the shared ledger (one round trip per operation).
 
-``{p}admit`` locks the counter rows of every applicable budget in key order (the caller sorts;
-a consistent order means no deadlocks), ages rolling holds out, checks
-``used + reserved + estimate <= cap`` on all of them, and only then adds the estimate to all
-and records the reservation: one statement, so all or none. ``{p}settle`` locks the
+``{p}admit`` decides a batch of admits in one statement: it locks the counter rows of every
+budget the batch touches in key order (the caller sorts; one order everywhere means no
+deadlocks), ages rolling holds out, then for each request in turn checks
+``used + reserved + estimate <= cap`` on all its budgets and only then reserves on all of them
+and records the reservation (all or none per request). ``{p}settle`` locks the
 reservation, then its counters in the same key order. ``{p}expire`` claims due reservations
 with SKIP LOCKED and releases their holds, counter by counter in key order.
 """
@@ -51,13 +52,17 @@ END $$ LANGUAGE plpgsql;
 
 CREATE OR REPLACE FUNCTION {p}admit(
   k text[], ws float8[], we float8[], roll float8[], mt bigint[], mc bigint[],
-  est_t bigint, est_c bigint, p_rid text, p_now float8, p_exp float8,
-  OUT failed int, OUT tu bigint[], OUT cu bigint[], OUT tr bigint[], OUT cr bigint[],
-  OUT oldest float8) AS $$
-DECLARE i int; n int := array_length(k, 1); c record;
+  rb int[], ro int[], est_t bigint[], est_c bigint[], rids text[], p_now float8, p_exp float8)
+RETURNS TABLE (failed int, tu bigint[], cu bigint[], tr bigint[], cr bigint[], oldest float8)
+AS $$
+-- k..mc: the distinct budgets of the batch, sorted by (k, ws). Request j uses budgets
+-- rb[ro[j] .. ro[j+1]-1] (indexes into k), in that order. Requests are decided in order.
+DECLARE i int; j int; b int; q int; nk int := array_length(k, 1); nr int := array_length(rids, 1);
+  xtu bigint[]; xcu bigint[]; xtr bigint[]; xcr bigint[]; changed boolean[]; c record;
 BEGIN
-  failed := 0; tu := '{{}}'; cu := '{{}}'; tr := '{{}}'; cr := '{{}}';
-  FOR i IN 1..n LOOP
+  xtu := array_fill(0::bigint, ARRAY[nk]); xcu := xtu; xtr := xtu; xcr := xtu;
+  changed := array_fill(false, ARRAY[nk]);
+  FOR i IN 1..nk LOOP
     INSERT INTO {p}counters (bkey, window_start, window_end) VALUES (k[i], ws[i], we[i])
       ON CONFLICT DO NOTHING;
     PERFORM 1 FROM {p}counters WHERE bkey = k[i] AND window_start = ws[i] FOR UPDATE;
@@ -66,27 +71,46 @@ BEGIN
     END IF;
     SELECT tokens_used, cost_used, tokens_reserved, cost_reserved INTO c
       FROM {p}counters WHERE bkey = k[i] AND window_start = ws[i];
-    tu := tu || c.tokens_used; cu := cu || c.cost_used;
-    tr := tr || c.tokens_reserved; cr := cr || c.cost_reserved;
-    IF (mt[i] >= 0 AND c.tokens_used + c.tokens_reserved + est_t > mt[i])
-       OR (mc[i] >= 0 AND c.cost_used + c.cost_reserved + est_c > mc[i]) THEN
-      failed := i;
-      IF roll[i] > 0 THEN
-        SELECT min(ts) INTO oldest FROM {p}holds WHERE bkey = k[i];
+    xtu[i] := c.tokens_used; xcu[i] := c.cost_used;
+    xtr[i] := c.tokens_reserved; xcr[i] := c.cost_reserved;
+  END LOOP;
+  FOR j IN 1..nr LOOP
+    failed := 0; oldest := NULL; tu := '{{}}'; cu := '{{}}'; tr := '{{}}'; cr := '{{}}';
+    FOR q IN ro[j]..ro[j + 1] - 1 LOOP
+      b := rb[q];
+      IF (mt[b] >= 0 AND xtu[b] + xtr[b] + est_t[j] > mt[b])
+         OR (mc[b] >= 0 AND xcu[b] + xcr[b] + est_c[j] > mc[b]) THEN
+        failed := q - ro[j] + 1;
+        tu := tu || xtu[b]; cu := cu || xcu[b]; tr := tr || xtr[b]; cr := cr || xcr[b];
+        IF roll[b] > 0 THEN
+          SELECT min(h.ts) INTO oldest FROM {p}holds h WHERE h.bkey = k[b];
+        END IF;
+        EXIT;
       END IF;
-      RETURN;
+    END LOOP;
+    IF failed = 0 THEN
+      FOR q IN ro[j]..ro[j + 1] - 1 LOOP
+        b := rb[q];
+        xtr[b] := xtr[b] + est_t[j]; xcr[b] := xcr[b] + est_c[j]; changed[b] := true;
+        tu := tu || xtu[b]; cu := cu || xcu[b]; tr := tr || xtr[b]; cr := cr || xcr[b];
+        IF roll[b] > 0 THEN
+          INSERT INTO {p}holds (bkey, rid, ts, tokens, cost)
+            VALUES (k[b], rids[j], p_now, est_t[j], est_c[j]);
+        END IF;
+      END LOOP;
+      INSERT INTO {p}reservations (rid, created, expires_at, tokens, cost, bkeys, wstarts)
+        SELECT rids[j], p_now, p_exp, est_t[j], est_c[j], array_agg(k[x] ORDER BY o),
+               array_agg(ws[x] ORDER BY o)
+        FROM unnest(rb[ro[j]:ro[j + 1] - 1]) WITH ORDINALITY AS u(x, o);
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+  FOR i IN 1..nk LOOP
+    IF changed[i] THEN
+      UPDATE {p}counters SET tokens_reserved = xtr[i], cost_reserved = xcr[i]
+        WHERE bkey = k[i] AND window_start = ws[i];
     END IF;
   END LOOP;
-  FOR i IN 1..n LOOP
-    UPDATE {p}counters SET tokens_reserved = tokens_reserved + est_t,
-      cost_reserved = cost_reserved + est_c WHERE bkey = k[i] AND window_start = ws[i];
-    tr[i] := tr[i] + est_t; cr[i] := cr[i] + est_c;
-    IF roll[i] > 0 THEN
-      INSERT INTO {p}holds (bkey, rid, ts, tokens, cost) VALUES (k[i], p_rid, p_now, est_t, est_c);
-    END IF;
-  END LOOP;
-  INSERT INTO {p}reservations (rid, created, expires_at, tokens, cost, bkeys, wstarts)
-    VALUES (p_rid, p_now, p_exp, est_t, est_c, k, ws);
 END $$ LANGUAGE plpgsql;
 
 CREATE OR REPLACE FUNCTION {p}settle(p_rid text, a_t bigint, a_c bigint) RETURNS int AS $$

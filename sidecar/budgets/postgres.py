@@ -34,6 +34,7 @@ from sidecar.budgets.ledger import (
     Clock,
     Counts,
     LedgerCore,
+    Slot,
     limit_nano,
     new_reservation_id,
 )
@@ -42,6 +43,19 @@ from sidecar.budgets.pg_schema import schema_sql
 from sidecar.budgets.policies import PolicySet
 
 log = logging.getLogger(__name__)
+_BATCH = 64
+
+
+class _Job:
+    """One admit waiting for its batch."""
+
+    __slots__ = ("est_c", "est_t", "future", "now", "retried", "rid", "slots")
+
+    def __init__(self, slots: list[Slot], est_t: int, est_c: int, rid: str, now: float) -> None:
+        self.slots, self.est_t, self.est_c, self.rid, self.now = slots, est_t, est_c, rid, now
+        self.retried = False
+        self.future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+
 
 try:
     import asyncpg
@@ -86,7 +100,12 @@ class PostgresLedger(LedgerCore):
         self.last_error: str | None = None
         self._housekeeper: asyncio.Task[None] | None = None
         p = config.table_prefix
-        self._sql_admit = f"SELECT * FROM {p}admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        self._sql_admit = (
+            f"SELECT * FROM {p}admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        )
+        self._queue: list[_Job] = []
+        self._inflight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
         self._sql_settle = f"SELECT {p}settle($1, $2, $3)"
         self._sql_expire = f"SELECT {p}expire($1, $2)"
         self._sql_counter = (
@@ -130,7 +149,10 @@ class PostgresLedger(LedgerCore):
                     max_size=cfg.pool_max_size,
                     timeout=cfg.connect_timeout_s,
                     command_timeout=cfg.statement_timeout_s,
-                    server_settings={"application_name": self.application_name},
+                    server_settings={
+                        "application_name": self.application_name,
+                        "synchronous_commit": "on" if cfg.synchronous_commit else "off",
+                    },
                 )
                 if not self._schema_ready:
                     async with pool.acquire() as conn:
@@ -172,49 +194,112 @@ class PostgresLedger(LedgerCore):
     # -- the protocol --------------------------------------------------------------------------
 
     async def admit(self, request: AdmitRequest) -> Decision:
-        """Reserve on every applicable budget in one transaction, all or none."""
+        """Reserve on every applicable budget, all or none; concurrent admits of this process
+        are decided together in one statement (in arrival order), up to 64 at a time."""
         now = self.clock()
         self.counters["admits"] += 1
         slots = self.slots(request, now)
         if not slots:
             self.counters["granted"] += 1
             return Decision(allowed=True)
-        est_t, est_c = request.tokens, to_nano(request.cost_usd)
-        rid = new_reservation_id()
-        args = (
-            [s.applied.key for s in slots],
-            [s.start for s in slots],
-            [s.end for s in slots],
-            [s.rolling_s for s in slots],
-            [
-                -1 if s.applied.policy.max_tokens is None else s.applied.policy.max_tokens
-                for s in slots
-            ],
-            [-1 if (c := limit_nano(s.applied.policy)) is None else c for s in slots],
-            est_t,
-            est_c,
-            rid,
-            now,
-            now + self.config.reservation_ttl_s,
-        )
+        job = _Job(slots, request.tokens, to_nano(request.cost_usd), new_reservation_id(), now)
+        self._queue.append(job)
+        if self._inflight < self.config.max_inflight_batches:
+            self._inflight += 1
+            task = asyncio.get_running_loop().create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         try:
-            row = await self._call("fetchrow", self._sql_admit, *args)
-            if row["failed"]:
-                # Holds past their TTL may still be counted: release them, then decide again.
-                released = await self._call("fetchval", self._sql_expire, now, 1000)
-                self.counters["expired"] += released
-                if released:
-                    row = await self._call("fetchrow", self._sql_admit, *args)
+            return await job.future
         except StoreUnavailable:
             if self.config.fail_policy == "fail_closed":
                 raise
             self.counters["fail_open_admits"] += 1
             return Decision(allowed=True, degraded=True)
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:_BATCH], self._queue[_BATCH:]
+                try:
+                    await self._decide(batch)
+                except StoreUnavailable as exc:
+                    for job in batch:
+                        if not job.future.done():
+                            job.future.set_exception(StoreUnavailable(str(exc)))
+        finally:
+            self._inflight -= 1
+
+    async def _decide(self, batch: list[_Job]) -> None:
+        rows = await self._call("fetch", self._sql_admit, *self._batch_args(batch))
+        retry: list[tuple[_Job, Any]] = []
+        for job, row in zip(batch, rows, strict=True):
+            if row["failed"] and not job.retried:
+                retry.append((job, row))
+            else:
+                self._resolve(job, row)
+        if not retry:
+            return
+        # Holds past their TTL may still be counted: release them, then decide again.
+        released = await self._call("fetchval", self._sql_expire, retry[0][0].now, 1000)
+        self.counters["expired"] += released
+        if released:
+            jobs = [job for job, _ in retry]
+            for job in jobs:
+                job.retried = True
+            fresh = await self._call("fetch", self._sql_admit, *self._batch_args(jobs))
+            retry = list(zip(jobs, fresh, strict=True))
+        for job, row in retry:
+            self._resolve(job, row)
+
+    def _resolve(self, job: _Job, row: Any) -> None:
         counts: list[Counts] = list(zip(row["tu"], row["cu"], row["tr"], row["cr"], strict=True))
         failed = row["failed"]
         if failed:
-            return self.denied(slots[failed - 1], counts[-1], est_t, est_c, now, row["oldest"])
-        return self.granted(rid, slots, counts, est_t, est_c)
+            decision = self.denied(
+                job.slots[failed - 1], counts[-1], job.est_t, job.est_c, job.now, row["oldest"]
+            )
+        else:
+            decision = self.granted(job.rid, job.slots, counts, job.est_t, job.est_c)
+        if not job.future.done():
+            job.future.set_result(decision)
+
+    def _batch_args(self, batch: list[_Job]) -> tuple[Any, ...]:
+        budgets: dict[tuple[str, float], int] = {}
+        for job in batch:
+            for s in job.slots:
+                budgets.setdefault((s.applied.key, s.start), 0)
+        order = sorted(budgets)
+        by_key: dict[tuple[str, float], Slot] = {}
+        for job in batch:
+            for s in job.slots:
+                by_key[(s.applied.key, s.start)] = s
+        for i, bk in enumerate(order, start=1):
+            budgets[bk] = i
+        slots = [by_key[bk] for bk in order]
+        rb: list[int] = []
+        ro: list[int] = []
+        for job in batch:
+            ro.append(len(rb) + 1)
+            rb.extend(budgets[(s.applied.key, s.start)] for s in job.slots)
+        ro.append(len(rb) + 1)
+        now = max(job.now for job in batch)
+        return (
+            [s.applied.key for s in slots],
+            [s.start for s in slots],
+            [s.end for s in slots],
+            [s.rolling_s for s in slots],
+            [-1 if s.applied.policy.max_tokens is None else s.applied.policy.max_tokens
+             for s in slots],
+            [-1 if (c := limit_nano(s.applied.policy)) is None else c for s in slots],
+            rb,
+            ro,
+            [job.est_t for job in batch],
+            [job.est_c for job in batch],
+            [job.rid for job in batch],
+            now,
+            now + self.config.reservation_ttl_s,
+        )  # fmt: skip
 
     async def settle(self, reservation_id: str, actual_tokens: int, actual_cost_usd: float) -> bool:
         """Charge the actual usage once (False for unknown or already settled ids)."""
