@@ -49,8 +49,13 @@ async def _in_process(n: int) -> dict[str, float]:
         )
         await ledger.start()
         reqs = [
-            AdmitRequest(request_id="r", user_id=f"u{i % 1000}", input_tokens=900,
-                         max_output_tokens=100, cost_usd=0.001)  # fmt: skip
+            AdmitRequest(
+                request_id="r",
+                user_id=f"u{i % 1000}",
+                input_tokens=900,
+                max_output_tokens=100,
+                cost_usd=0.001,
+            )
             for i in range(n)
         ]
         lat: list[int] = []

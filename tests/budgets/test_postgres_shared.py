@@ -193,3 +193,34 @@ async def test_terminated_connections_recover(pg_dsn: str, pg_prefix: str) -> No
     finally:
         await admin.close()
         await ledger.close()
+
+
+async def test_mixed_budget_sets_across_replicas_stay_exact(pg_dsn: str, pg_prefix: str) -> None:
+    policies = [
+        BudgetPolicyEntry(scope="user", id="*", window="1d", max_tokens=7_000),
+        BudgetPolicyEntry(scope="tenant", id="*", window="1d", max_tokens=30_000),
+        BudgetPolicyEntry(scope="global", id="all", window="rolling:1h", max_tokens=45_000),
+    ]
+    cfg = BudgetsConfig(policies=policies, table_prefix=pg_prefix, housekeeping_interval_s=3600)
+    replicas = [PostgresLedger(cfg, pg_dsn) for _ in range(2)]
+    for r in replicas:
+        await r.start()
+    try:
+        reqs = [
+            AdmitRequest(
+                request_id="r", user_id=f"u{i % 10}", tenant=f"t{i % 2}", input_tokens=1000
+            )
+            for i in range(120)
+        ]
+        ds = await asyncio.gather(*[replicas[i % 2].admit(q) for i, q in enumerate(reqs)])
+        granted = [q for q, d in zip(reqs, ds, strict=True) if d.allowed]
+        assert len(granted) == 45  # the global cap binds; no user above 7, no tenant above 30
+        for t in ("t0", "t1"):
+            used = (await replicas[0].usage("tenant", t)).tokens_reserved
+            assert used == 1000 * sum(q.tenant == t for q in granted) <= 30_000
+        for u in range(10):
+            assert sum(q.user_id == f"u{u}" for q in granted) <= 7
+        assert (await replicas[1].usage("global", "all")).tokens_reserved == 45_000
+    finally:
+        for r in replicas:
+            await r.close()
