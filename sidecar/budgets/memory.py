@@ -7,9 +7,10 @@ atomic with respect to every other admit, settle and expiry of this process, and
 restart keeps spend, open reservations, rolling holds and runtime policies.
 
 Cost: an admit against two budgets (user and global) takes about 15 µs p50, 50 µs p99, and
-admit + settle pairs run at about 40,000/s on one core here (bench/bench_admit_core.py). Memory: about 150 bytes per counter, 300 per open
-reservation; counters of windows ended more than ``reservation_ttl_s + late_settle_s`` ago
-leave memory (the journal keeps them for ``counter_retention_s``).
+admit + settle pairs run at about 40,000/s on one core here (bench/bench_admit_core.py).
+Memory: about 150 bytes per counter, 300 per open reservation; counters of windows ended
+more than ``reservation_ttl_s + late_settle_s`` ago leave memory (the journal keeps them for
+``counter_retention_s``).
 
 Rolling windows keep one hold per reservation (deque, oldest first); holds older than the
 window leave the counter exactly when they age out, O(1) amortised per admit.

@@ -14,7 +14,8 @@ What is promised, for one ``request_id`` seen by this sidecar:
 
 Denied steps are not counted. Memory is bounded: about 200 bytes per tracked request, at most
 ``max_tracked_requests`` (100,000 by default, about 20 MB), and a request untouched for
-``request_state_ttl_s`` is forgotten. A check costs a few µs (plus hashing the arguments of a tool call).
+``request_state_ttl_s`` is forgotten. A check costs a few µs (plus hashing a tool call's
+arguments).
 
 The state is in this process: with several sidecars, each enforces the limits of the requests it
 sees, which is exact when an agent talks to its own sidecar (the deployment this is made for).
