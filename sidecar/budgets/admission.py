@@ -1,0 +1,120 @@
+"""Admission: what ``POST /v1/admit`` does, as one call (limits, then the budget ledger).
+
+``Admission.admit(body)`` checks the per-request limits, prices the estimate and reserves it on
+every applicable budget; the route answers ``decision.http_status`` with ``decision.to_dict()``
+(or 503 on :class:`~sidecar.budgets.model.StoreUnavailable`). The collaborators are passed in
+by the app factory and typed here as small protocols, so this package imports neither limits
+nor pricing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+import msgspec
+
+from sidecar.budgets.ledger import BudgetLedger
+from sidecar.budgets.model import AdmitRequest, Decision
+
+
+class AdmitBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """The JSON body of ``POST /v1/admit`` (DESIGN.md section 3)."""
+
+    request_id: str = msgspec.field()
+    user_id: str | None = None
+    tenant: str | None = None
+    kind: Literal["llm", "tool"] = "llm"
+    model: str | None = None
+    input_tokens: int | None = None
+    max_output_tokens: int | None = None
+    tool: str | None = None
+    args: Any = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.request_id) <= 256:
+            raise ValueError("request_id must be 1..256 characters")
+        for name in ("input_tokens", "max_output_tokens"):
+            v = getattr(self, name)
+            if v is not None and not 0 <= v <= 1_000_000_000:
+                raise ValueError(f"{name} must be within 0..1e9")
+
+
+class LimitVerdict(Protocol):
+    allowed: bool
+    reason: Any
+    limit: float | None
+    usage: float | None
+
+
+class Limiter(Protocol):
+    """What :class:`sidecar.limits.RequestLimiter` offers."""
+
+    def check(self, request_id: str, kind: Any, tool: str | None = ..., args: Any = ...) -> Any: ...
+
+
+class Pricer(Protocol):
+    """What :class:`sidecar.pricing.PriceTable` offers."""
+
+    def resolve(self, model: str) -> str | None: ...
+    def cost(
+        self, model: str | None, input_tokens: int, output_tokens: int, cached: int | None = ...
+    ) -> tuple[float, bool]: ...
+
+
+_LIMIT_NAMES = {
+    "step_limit_exceeded": "max_steps_per_request",
+    "tool_call_limit_exceeded": "max_tool_calls_per_request",
+    "time_limit_exceeded": "max_request_seconds",
+    "loop_detected": "loop_repeat_threshold",
+}
+
+
+class Admission:
+    """Limits → pricing → ledger. Tool admits pass the limits only (they spend no tokens)."""
+
+    def __init__(
+        self,
+        ledger: BudgetLedger | None,
+        limiter: Limiter | None = None,
+        pricer: Pricer | None = None,
+        default_max_output_tokens: int = 4096,
+    ) -> None:
+        self.ledger = ledger
+        self.limiter = limiter
+        self.pricer = pricer
+        self.default_max_output_tokens = default_max_output_tokens
+
+    async def admit(self, body: AdmitBody) -> Decision:
+        """The decision for one admit; raises StoreUnavailable under fail_closed."""
+        if self.limiter is not None:
+            verdict = self.limiter.check(body.request_id, body.kind, body.tool, body.args)
+            if not verdict.allowed:
+                limit = {
+                    "name": _LIMIT_NAMES.get(verdict.reason, verdict.reason),
+                    "value": verdict.limit,
+                    "current": verdict.usage,
+                }
+                return Decision(allowed=False, reason=verdict.reason, limit=limit)
+        if body.kind == "tool" or self.ledger is None:
+            return Decision(allowed=True)
+        input_tokens = body.input_tokens or 0
+        max_out = (
+            self.default_max_output_tokens
+            if body.max_output_tokens is None
+            else body.max_output_tokens
+        )
+        model, cost = body.model, 0.0
+        if self.pricer is not None:
+            cost, _ = self.pricer.cost(body.model, input_tokens, max_out, 0)
+            if body.model is not None:
+                model = self.pricer.resolve(body.model) or body.model
+        request = AdmitRequest(
+            request_id=body.request_id,
+            user_id=body.user_id,
+            tenant=body.tenant,
+            model=model,
+            input_tokens=input_tokens,
+            max_output_tokens=max_out,
+            cost_usd=cost,
+        )
+        return await self.ledger.admit(request)

@@ -1,0 +1,96 @@
+"""Configuration of the ``budgets`` section and the budget policy type.
+
+A policy caps what one scope may spend in one window::
+
+    budgets:
+      timezone: Asia/Shanghai          # calendar windows start at local midnight
+      reservation_ttl_s: 300
+      fail_policy: fail_closed
+      policies:
+        - {scope: user, id: "*", window: 1d, max_tokens: 100000, warn_at: 0.8}
+        - {scope: tenant, id: acme, window: month, max_cost_usd: 500}
+        - {scope: global, id: all, window: "rolling:1h", max_tokens: 5000000}
+        - {scope: user, id: alice, model: gpt-4o, window: 1h, max_cost_usd: 2}
+
+``id: "*"`` gives every user (or tenant) its own budget with that policy unless one is set for
+it by name. ``global`` policies apply to every request. ``model`` restricts a policy to calls of
+that model (its price-table name, e.g. ``gpt-4o`` for ``gpt-4o-2024-08-06``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from sidecar.budgets.windows import parse_window
+
+Scope = Literal["user", "tenant", "global"]
+SCOPES: tuple[Scope, ...] = ("user", "tenant", "global")
+FailPolicy = Literal["fail_open", "fail_closed"]
+BudgetId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class BudgetPolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """A cap in one window: tokens, cost or both; ``warn_at`` is a fraction of each cap."""
+
+    window: str = "1d"
+    max_tokens: Annotated[int, msgspec.Meta(ge=0, le=10**15)] | None = None
+    max_cost_usd: Annotated[float, msgspec.Meta(ge=0, le=10**9)] | None = None
+    warn_at: Annotated[float, msgspec.Meta(gt=0, le=1)] | None = 0.8
+    model: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
+
+    def __post_init__(self) -> None:
+        parse_window(self.window)
+        if self.max_tokens is None and self.max_cost_usd is None:
+            raise ValueError("a budget needs max_tokens, max_cost_usd or both")
+
+
+class BudgetPolicyEntry(BudgetPolicy, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """A policy as written in the configuration file: the policy plus its scope and id."""
+
+    scope: Scope
+    id: BudgetId
+
+
+class BudgetsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``budgets.<key>``. The ledger follows the store: PostgreSQL URL → shared and exact
+    across sidecars; SQLite → exact in this process, persisted to the same file."""
+
+    enabled: bool = True
+    timezone: str = "UTC"
+    reservation_ttl_s: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 300.0
+    # How long an expired reservation still accepts a late settle (its actual usage is charged).
+    late_settle_s: Annotated[float, msgspec.Meta(ge=0)] = 3600.0
+    fail_policy: FailPolicy = "fail_open"
+    # Output tokens assumed when an admit names no max_output_tokens.
+    default_max_output_tokens: Annotated[int, msgspec.Meta(ge=0)] = 4096
+    policies: list[BudgetPolicyEntry] = msgspec.field(default_factory=list)
+    # In-process ledger: group-commit interval of the durable journal.
+    flush_interval_s: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.05
+    # Expiry sweep, policy refresh (PostgreSQL) and pruning period.
+    housekeeping_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    # Counters of calendar windows ended longer ago than this are deleted.
+    counter_retention_s: Annotated[float, msgspec.Meta(ge=0)] = 40 * 86_400.0
+    # PostgreSQL ledger.
+    pool_min_size: Annotated[int, msgspec.Meta(ge=0)] = 1
+    pool_max_size: Annotated[int, msgspec.Meta(ge=1)] = 8
+    connect_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 2.0
+    statement_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    retry_interval_s: Annotated[float, msgspec.Meta(ge=0)] = 0.5
+    # Admit batches of one process in flight at once (each decides up to 64 admits).
+    max_inflight_batches: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    # false: a commit returns before its WAL flush (PostgreSQL's own crash may lose the last
+    # few hundred ms of reservations; a sidecar crash loses nothing). 3x the hot-row admits/s.
+    synchronous_commit: bool = False
+    table_prefix: Annotated[str, msgspec.Meta(pattern="^[a-z_][a-z0-9_]{0,30}$")] = "budget_"
+
+    def __post_init__(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {self.timezone!r}") from exc
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("pool_min_size must not exceed pool_max_size")
