@@ -1,12 +1,16 @@
 """The composition root: builds every part from the settings and wires them together.
 
 Parts never import each other sideways; this module is the one place that knows them all.
+Ingest order: transforms (pricing, trace ids) run before the store; sinks (analytics,
+Prometheus, budget settling, span export) after the commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,11 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar import __version__
 from sidecar.analytics import Analytics
-from sidecar.api import events_routes, health_routes, stats_routes, traces_routes
+from sidecar.api import budget_routes, events_routes, health_routes, stats_routes, traces_routes
 from sidecar.api.middlewares import auth_middleware, error_middleware
+from sidecar.budgets import Admission, BudgetLedger, BudgetSettler, create_ledger
 from sidecar.config import Settings
+from sidecar.events.schema import Event, Run
 from sidecar.ingest import Ingest
+from sidecar.limits import RequestLimiter
+from sidecar.pricing import EventPricer, PriceTable
 from sidecar.store import EventWriter, create_engine, create_schema, make_inserter, ping
+from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.prometheus import PrometheusMetrics
 from sidecar.telemetry.span_ids import TraceIdTransform
@@ -42,11 +51,29 @@ class Components:
     metrics: PrometheusMetrics
     analytics: Analytics
     component_stats: StatsCollector
+    prices: PriceTable
+    limiter: RequestLimiter
+    ledger: BudgetLedger | None
+    admission: Admission
+    settler: BudgetSettler | None = None
     spans: SpanExporterSink | None = None
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
 COMPONENTS = web.AppKey("components", Components)
+
+
+class _EndRequestLimits:
+    """Sink: a finished run frees its per-request limit state at once (not after the TTL)."""
+
+    def __init__(self, limiter: RequestLimiter) -> None:
+        self._limiter = limiter
+
+    async def consume(self, events: Sequence[Event]) -> None:
+        for event in events:
+            if type(event) is Run and event.status is not None:
+                self._limiter.end(event.request_id)
 
 
 def build_components(settings: Settings) -> Components:
@@ -61,18 +88,61 @@ def build_components(settings: Settings) -> Components:
         on_commit=metrics.store_write,
     )
     metrics.watch_ingest_queue_depth(lambda: writer.stats.queued_events)
-    component_stats = StatsCollector(registry)
+    prices = PriceTable.load(settings.pricing.file, settings.pricing.default)
+    pricer = EventPricer(prices, settings.pricing.trust_client_cost)
+    limiter = RequestLimiter(settings.limits)
+    ledger = create_ledger(settings.budgets, settings.db_url) if settings.budgets.enabled else None
     ingest = Ingest(
         writer,
-        transforms=[TraceIdTransform()],
+        transforms=[pricer, TraceIdTransform()],
         sinks=[analytics, metrics] if settings.analytics.enabled else [metrics],
         capture_content=settings.capture_content,
     )
+    ingest.add_sink(_EndRequestLimits(limiter))
     parts = Components(
-        settings, registry, engine, writer, ingest, metrics, analytics, component_stats
+        settings, registry, engine, writer, ingest, metrics, analytics,
+        StatsCollector(registry), prices, limiter, ledger,
+        Admission(ledger, limiter, prices, settings.budgets.default_max_output_tokens),
     )
+    _add_budget_settling(parts)
+    _add_pricing_metrics(parts, pricer)
     _add_span_export(parts)
     return parts
+
+
+def _add_budget_settling(parts: Components) -> None:
+    """llm_call events carrying a reservation_id settle it with their actual usage."""
+    ledger = parts.ledger
+    if ledger is None:
+        return
+    parts.settler = settler = BudgetSettler(ledger)
+    parts.ingest.add_sink(settler)
+    interval = parts.settings.budgets.housekeeping_interval_s
+
+    async def retry_held_settles() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await settler.retry()
+
+    parts.background.append(retry_held_settles)
+    stats = parts.component_stats
+    stats.gauge("agent_sidecar_budget_reservations_open", "Reservations not yet settled.",
+                lambda: ledger.stats().get("open_reservations", 0))
+    stats.counter("agent_sidecar_budget_reservations_expired",
+                  "Reservations released unsettled after their TTL.",
+                  lambda: ledger.stats().get("expired", 0))
+    stats.counter("agent_sidecar_budget_settles", "Reservations settled with actual usage.",
+                  lambda: ledger.stats().get("settles", 0))
+    stats.counter("agent_sidecar_budget_store_errors", "Ledger store operations that failed.",
+                  lambda: ledger.stats().get("store_errors", 0))
+
+
+def _add_pricing_metrics(parts: Components, pricer: EventPricer) -> None:
+    parts.component_stats.counter(
+        "agent_sidecar_unpriced_calls",
+        "LLM calls of a model missing from the price table (charged the default price).",
+        lambda: pricer.unpriced,
+    )
 
 
 def _add_span_export(parts: Components) -> None:
@@ -80,26 +150,18 @@ def _add_span_export(parts: Components) -> None:
     settings = parts.settings
     if not settings.traces.enabled:
         return
-    config = msgspec.structs.replace(
-        settings.traces,
-        capture_content=settings.capture_content,
-    )
+    config = msgspec.structs.replace(settings.traces, capture_content=settings.capture_content)
     parts.spans = spans = SpanExporterSink.from_config(config)
     parts.ingest.add_sink(spans)
-    parts.component_stats.counter(
-        "agent_sidecar_spans_exported", "GenAI spans the OTLP collector accepted.",
-        lambda: spans.stats()["exported"],
-    )
-    parts.component_stats.counter(
-        "agent_sidecar_spans_dropped", "GenAI spans dropped, by reason.",
-        lambda: {"queue_full": spans.stats()["dropped_queue_full"],
-                 "export_failed": spans.stats()["export_failed"]},
-        labels=("reason",),
-    )
-    parts.component_stats.gauge(
-        "agent_sidecar_spans_queued", "GenAI spans waiting for export.",
-        lambda: spans.stats()["queued"],
-    )
+    stats = parts.component_stats
+    stats.counter("agent_sidecar_spans_exported", "GenAI spans the OTLP collector accepted.",
+                  lambda: spans.stats()["exported"])
+    stats.counter("agent_sidecar_spans_dropped", "GenAI spans dropped, by reason.",
+                  lambda: {"queue_full": spans.stats()["dropped_queue_full"],
+                           "export_failed": spans.stats()["export_failed"]},
+                  labels=("reason",))
+    stats.gauge("agent_sidecar_spans_queued", "GenAI spans waiting for export.",
+                lambda: spans.stats()["queued"])
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -113,38 +175,70 @@ def create_app(settings: Settings) -> web.Application:
         ],
     )
     app[COMPONENTS] = parts
+    app.add_routes(health_routes.routes(_health_checks(parts), parts.registry,
+                                        version=__version__))
+    app.add_routes(
+        events_routes.routes(parts.ingest, parts.engine, parts.metrics, settings.max_body_bytes)
+    )
+    app.add_routes(stats_routes.routes(parts.analytics))
+    app.add_routes(traces_routes.routes(parts.ingest, settings.max_body_bytes))
+    if parts.ledger is not None:
+        app.add_routes(budget_routes.routes(parts.admission, parts.ledger,
+                                            AdmitMetrics(parts.registry)))
+    app.cleanup_ctx.append(_lifecycle(parts))
+    return app
 
-    async def database_check() -> dict[str, Any]:
+
+HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def _health_checks(parts: Components) -> dict[str, HealthCheck]:
+    settings = parts.settings
+
+    async def database() -> dict[str, Any]:
         try:
-            latency = await asyncio.wait_for(
-                ping(parts.engine), timeout=settings.store.health_timeout_s
-            )
+            latency = await asyncio.wait_for(ping(parts.engine),
+                                             timeout=settings.store.health_timeout_s)
         except Exception as exc:  # any failure to reach the database means "not connected"
             parts.metrics.set_store_up(False)
             return {"connected": False, "error": type(exc).__name__}
         parts.metrics.set_store_up(True)
         return {"connected": True, "latency_ms": round(latency, 3)}
 
-    app.add_routes(
-        health_routes.routes({"database": database_check}, parts.registry, version=__version__)
-    )
-    app.add_routes(
-        events_routes.routes(parts.ingest, parts.engine, parts.metrics, settings.max_body_bytes)
-    )
-    app.add_routes(stats_routes.routes(parts.analytics))
-    app.add_routes(traces_routes.routes(parts.ingest, settings.max_body_bytes))
+    checks: dict[str, HealthCheck] = {"database": database}
+    ledger = parts.ledger
+    if ledger is not None:
 
-    async def open_store(_app: web.Application) -> None:
+        async def budgets() -> dict[str, Any]:
+            status = dict(ledger.status())
+            # Under fail_open an unreachable ledger store still admits: ready, but degraded.
+            status["healthy"] = bool(status.get("connected")) or (
+                status.get("fail_policy") == "fail_open"
+            )
+            return status
+
+        checks["budgets"] = budgets
+    return checks
+
+
+def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
+    async def lifecycle(_app: web.Application) -> Any:
         await create_schema(parts.engine)
         await parts.writer.start()
+        if parts.ledger is not None:
+            await parts.ledger.start()
         parts.metrics.set_store_up(True)
-
-    async def close_store(_app: web.Application) -> None:
+        tasks = [asyncio.create_task(job()) for job in parts.background]
+        yield
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await parts.writer.close()
+        if parts.ledger is not None:
+            await parts.ledger.close()
         if parts.spans is not None:
             await asyncio.to_thread(parts.spans.shutdown)
         await parts.engine.dispose()
 
-    app.on_startup.append(open_store)
-    app.on_cleanup.append(close_store)
-    return app
+    return lifecycle

@@ -18,6 +18,9 @@ import msgspec
 import yaml
 
 from sidecar.analytics.config import AnalyticsConfig
+from sidecar.budgets.config import BudgetsConfig
+from sidecar.limits.config import LimitsConfig
+from sidecar.pricing.config import PricingConfig
 from sidecar.store.config import StoreConfig
 from sidecar.telemetry.prometheus_config import MetricsConfig
 from sidecar.telemetry.traces_config import TracesConfig
@@ -44,6 +47,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     analytics: AnalyticsConfig = msgspec.field(default_factory=AnalyticsConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     traces: TracesConfig = msgspec.field(default_factory=TracesConfig)
+    pricing: PricingConfig = msgspec.field(default_factory=PricingConfig)
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    budgets: BudgetsConfig = msgspec.field(default_factory=BudgetsConfig)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -112,9 +112,9 @@ class PrometheusMetrics:
                 check_label_name(name)
         registry.register(HistogramCollector(self._histograms))
         self._cost = Counter(
-            "agent_sidecar_llm_cost_usd",
-            "Cost of GenAI calls in US dollars, from the price table.",
-            ["gen_ai_provider_name", "gen_ai_request_model"], registry=registry,
+            "agent_sidecar_cost_usd",
+            "Cost of LLM calls in US dollars, from the price table, by model and agent.",
+            ["model", "agent"], registry=registry,
         )
         self._ingested = Counter(
             "agent_sidecar_events_ingested", "Events accepted and stored.", registry=registry
@@ -194,7 +194,8 @@ class PrometheusMetrics:
                 per_chunk = max(e.duration_ms - ttft, 0.0) / (e.output_tokens - 1) / 1000.0
                 self.time_per_output_chunk.observe(labels, per_chunk)
         if e.cost_usd:
-            self._cost.labels(labels[1], labels[2]).inc(e.cost_usd)
+            agent = self.guard.bound("gen_ai_agent_name", e.agent or "unknown")
+            self._cost.labels(labels[2], agent).inc(e.cost_usd)
 
     def _llm_labels(self, raw: tuple[str | None, ...]) -> _LlmLabels:
         """Label tuples of one kind of LLM call, bounded and cached (the cache is bounded too)."""

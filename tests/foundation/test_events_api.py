@@ -112,8 +112,10 @@ async def test_aggregate_counts_errors_and_tokens_by_group(sidecar, http) -> Non
     ])
     async with http.get(sidecar.url + "/v1/aggregate?group_by=model") as response:
         result = await response.json()
-    assert result["total"] == {"count": 3, "errors": 1, "input_tokens": 35,
-                               "output_tokens": 8, "cost_usd": 0.0}
+    total = result["total"]
+    assert (total["count"], total["errors"], total["input_tokens"], total["output_tokens"]) == (
+        3, 1, 35, 8)
+    assert total["cost_usd"] > 0  # unknown models are charged the default price
     by_model = {g["model"]: g for g in result["groups"]}
     assert by_model["a"]["count"] == 2 and by_model["a"]["errors"] == 1
     assert by_model["b"]["input_tokens"] == 5

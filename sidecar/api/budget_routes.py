@@ -1,0 +1,115 @@
+"""Admission and budgets over HTTP: ``POST /v1/admit``, ``/v1/budgets``, ``/v1/usage``.
+
+``POST /v1/admit`` answers 200 ``{"allowed": true, "reservation_id": ...}`` or 429 with the
+reason, the limit, the usage and ``retry_after_s`` (also as a ``Retry-After`` header); 503 when
+the ledger's store is unreachable under ``fail_closed``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Literal
+
+import msgspec
+from aiohttp import web
+
+from sidecar.api.errors import ApiError
+from sidecar.api.json import json_response, parse_json_body
+from sidecar.budgets.admission import Admission, AdmitBody
+from sidecar.budgets.config import SCOPES, BudgetPolicy
+from sidecar.budgets.ledger import BudgetLedger
+from sidecar.budgets.model import Decision, StoreUnavailable, UnknownBudget
+from sidecar.telemetry.admit_metrics import AdmitMetrics
+
+
+class SettleBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reservation_id: str
+    input_tokens: int = msgspec.field(default=0)
+    output_tokens: int = 0
+    cost_usd: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.input_tokens <= 10**9 or not 0 <= self.output_tokens <= 10**9:
+            raise ValueError("token counts must be within 0..1e9")
+        if self.cost_usd is not None and not (
+            math.isfinite(self.cost_usd) and 0 <= self.cost_usd <= 1e9
+        ):
+            raise ValueError("cost_usd must be a finite amount within 0..1e9")
+
+
+def _scope(request: web.Request) -> Literal["user", "tenant", "global"]:
+    scope = request.match_info["scope"]
+    if scope not in SCOPES:
+        raise ApiError(422, "invalid_parameter",
+                       f"scope must be one of {', '.join(SCOPES)}", "scope")
+    return scope
+
+
+def routes(
+    admission: Admission, ledger: BudgetLedger, metrics: AdmitMetrics
+) -> list[web.RouteDef]:
+    async def admit(request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        body: AdmitBody = parse_json_body(await request.read(), AdmitBody)
+        try:
+            decision: Decision = await admission.admit(body)
+        except StoreUnavailable as exc:
+            metrics.observe(body.kind, None, time.perf_counter() - started, unavailable=True)
+            raise ApiError(503, "store_unavailable", str(exc),
+                           headers={"Retry-After": "1"}) from None
+        metrics.observe(body.kind, decision, time.perf_counter() - started)
+        headers = None
+        if decision.retry_after_s is not None and not decision.allowed:
+            headers = {"Retry-After": str(max(1, math.ceil(decision.retry_after_s)))}
+        return json_response(decision.to_dict(), status=decision.http_status, headers=headers)
+
+    async def put_budget(request: web.Request) -> web.Response:
+        scope = _scope(request)
+        policy: BudgetPolicy = parse_json_body(await request.read(), BudgetPolicy)
+        budget_id = request.match_info["id"]
+        await ledger.put_policy(scope, budget_id, policy)
+        return json_response({"scope": scope, "id": budget_id, **msgspec.to_builtins(policy)})
+
+    async def delete_budget(request: web.Request) -> web.Response:
+        scope = _scope(request)
+        removed = await ledger.delete_policy(
+            scope, request.match_info["id"], request.query.get("model")
+        )
+        if not removed:
+            raise ApiError(404, "unknown_budget", "no such budget policy")
+        return json_response({"deleted": True})
+
+    async def list_budgets(_request: web.Request) -> web.Response:
+        return json_response({"policies": msgspec.to_builtins(ledger.policies())})
+
+    async def usage(request: web.Request) -> web.Response:
+        scope = _scope(request)
+        try:
+            result = await ledger.usage(scope, request.match_info["id"],
+                                        request.query.get("model"))
+        except UnknownBudget:
+            raise ApiError(404, "unknown_budget",
+                           "no budget policy applies to this scope and id") from None
+        except StoreUnavailable as exc:
+            raise ApiError(503, "store_unavailable", str(exc)) from None
+        return json_response(msgspec.to_builtins(result))
+
+    async def settle(request: web.Request) -> web.Response:
+        body: SettleBody = parse_json_body(await request.read(), SettleBody)
+        tokens = body.input_tokens + body.output_tokens
+        cost = body.cost_usd if body.cost_usd is not None else 0.0
+        try:
+            settled = await ledger.settle(body.reservation_id, tokens, cost)
+        except StoreUnavailable as exc:
+            raise ApiError(503, "store_unavailable", str(exc)) from None
+        return json_response({"settled": settled})
+
+    return [
+        web.post("/v1/admit", admit),
+        web.get("/v1/budgets", list_budgets),
+        web.post("/v1/budgets/settle", settle),
+        web.put("/v1/budgets/{scope}/{id}", put_budget),
+        web.delete("/v1/budgets/{scope}/{id}", delete_budget),
+        web.get("/v1/usage/{scope}/{id}", usage),
+    ]
