@@ -21,6 +21,7 @@ from sidecar.api.middlewares import auth_middleware, error_middleware
 from sidecar.config import Settings
 from sidecar.ingest import Ingest
 from sidecar.store import EventWriter, create_engine, create_schema, ping
+from sidecar.store.retention import Retention
 from sidecar.telemetry.prometheus import PrometheusMetrics
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,16 @@ def create_app(settings: Settings) -> web.Application:
         await parts.writer.close()
         await parts.engine.dispose()
 
+    retention = parts.extras["retention"] = Retention(parts.engine, settings.store.retention)
+
+    async def start_retention(_app: web.Application) -> None:
+        retention.start()
+
+    async def stop_retention(_app: web.Application) -> None:
+        await retention.close()
+
     app.on_startup.append(open_store)
+    app.on_startup.append(start_retention)
+    app.on_cleanup.append(stop_retention)
     app.on_cleanup.append(close_store)
     return app
