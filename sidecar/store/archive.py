@@ -77,7 +77,8 @@ def _select(before: float, types: Sequence[str] | None, max_seq: int) -> Any:
 
 async def _max_seq(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
-        return int((await conn.execute(select(func.coalesce(func.max(events.c.seq), 0)))).scalar())
+        top = (await conn.execute(select(func.max(events.c.seq)))).scalar()
+    return int(top or 0)
 
 
 async def delete_before(
