@@ -20,6 +20,7 @@ import yaml
 from sidecar.analytics.config import AnalyticsConfig
 from sidecar.store.config import StoreConfig
 from sidecar.telemetry.prometheus_config import MetricsConfig
+from sidecar.telemetry.traces_config import TracesConfig
 
 ENV_PREFIX = "SIDECAR_"
 SECRET_KEYS = frozenset({"api_token", "hash_key", "password", "headers"})
@@ -42,6 +43,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     store: StoreConfig = msgspec.field(default_factory=StoreConfig)
     analytics: AnalyticsConfig = msgspec.field(default_factory=AnalyticsConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    traces: TracesConfig = msgspec.field(default_factory=TracesConfig)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
