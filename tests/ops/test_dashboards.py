@@ -38,7 +38,7 @@ def test_the_five_dashboards_exist() -> None:
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
 def test_dashboard_schema(path: Path) -> None:
     board = load(path)
-    assert TOP_KEYS <= set(board), TOP_KEYS - set(board)
+    assert set(board) >= TOP_KEYS, TOP_KEYS - set(board)
     assert board["schemaVersion"] >= 39 and len(board["uid"]) <= 40
     variables = {v["name"]: v for v in board["templating"]["list"]}
     assert variables["datasource"]["type"] == "datasource"
@@ -55,11 +55,11 @@ def test_dashboard_schema(path: Path) -> None:
         assert panel["id"] not in ids
         ids.add(panel["id"])
         pos = panel["gridPos"]
-        assert 0 <= pos["x"] and pos["x"] + pos["w"] <= 24 and pos["h"] > 0
+        assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24 and pos["h"] > 0
         if panel["type"] == "row":
             continue
         assert panel["type"] in ("timeseries", "stat")
-        assert PANEL_KEYS <= set(panel), (panel["title"], PANEL_KEYS - set(panel))
+        assert set(panel) >= PANEL_KEYS, (panel["title"], PANEL_KEYS - set(panel))
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         assert "unit" in panel["fieldConfig"]["defaults"]
         assert panel["targets"]
