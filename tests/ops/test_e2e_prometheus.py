@@ -63,7 +63,7 @@ def panel_queries() -> list[tuple[str, str, bool]]:
     return out
 
 
-def test_rules_copy() -> list[dict[str, Any]]:
+def rules_for_the_test() -> list[dict[str, Any]]:
     groups = yaml.safe_load((REPO / "alerts" / "agent-sidecar.rules.yml").read_text())["groups"]
     found = [r for g in groups for r in g["rules"] if r.get("alert") == TTFT_ALERT]
     assert len(found) == 1 and found[0]["for"] == "10m"
@@ -71,7 +71,6 @@ def test_rules_copy() -> list[dict[str, Any]]:
     return list(groups)
 
 
-test_rules_copy.__test__ = False  # type: ignore[attr-defined]
 
 
 def has_data(answer: dict[str, Any]) -> bool:
@@ -95,7 +94,7 @@ async def test_dashboards_and_ttft_alert_against_real_prometheus(tmp_path: Path)
     await webhook.start()
     alertmanager = Alertmanager(tmp_path, webhook=webhook.url)
     prometheus = Prometheus(tmp_path, scrape=[running.url.removeprefix("http://")],
-                            rules=test_rules_copy(),
+                            rules=rules_for_the_test(),
                             alertmanager=f"127.0.0.1:{alertmanager.port}")
     try:
         alertmanager.start()
