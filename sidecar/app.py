@@ -30,6 +30,7 @@ from sidecar.ingest import Ingest
 from sidecar.limits import RequestLimiter
 from sidecar.pricing import EventPricer, PriceTable
 from sidecar.store import EventWriter, create_engine, create_schema, make_inserter, ping
+from sidecar.store.retention import Retention
 from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.prometheus import PrometheusMetrics
@@ -55,6 +56,7 @@ class Components:
     limiter: RequestLimiter
     ledger: BudgetLedger | None
     admission: Admission
+    retention: Retention
     settler: BudgetSettler | None = None
     spans: SpanExporterSink | None = None
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
@@ -103,6 +105,7 @@ def build_components(settings: Settings) -> Components:
         settings, registry, engine, writer, ingest, metrics, analytics,
         StatsCollector(registry), prices, limiter, ledger,
         Admission(ledger, limiter, prices, settings.budgets.default_max_output_tokens),
+        Retention(engine, settings.store.retention),
     )
     _add_budget_settling(parts)
     _add_pricing_metrics(parts, pricer)
@@ -228,12 +231,14 @@ def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
         if parts.ledger is not None:
             await parts.ledger.start()
         parts.metrics.set_store_up(True)
+        parts.retention.start()
         tasks = [asyncio.create_task(job()) for job in parts.background]
         yield
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await parts.retention.close()
         await parts.writer.close()
         if parts.ledger is not None:
             await parts.ledger.close()

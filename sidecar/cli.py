@@ -1,4 +1,4 @@
-"""``agent-sidecar serve | demo | check-config``."""
+"""``agent-sidecar serve | demo | archive | restore | check-config``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from sidecar import lifecycle_cli
 from sidecar.config import ConfigError, load_settings, masked
 
 
@@ -33,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--users", type=int, default=40, help="simulated users (default 40)")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--keep-serving", action="store_true", help="keep the sidecar up after")
+    lifecycle_cli.add_commands(commands, _server_flags)
     check = commands.add_parser("check-config", help="validate a config file and print it")
     check.add_argument("file", nargs="?", help="YAML config file")
     return parser
@@ -56,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command in ("archive", "restore"):
+        return lifecycle_cli.run(args, settings)
     if args.command == "serve":
         from sidecar.server import serve
 

@@ -6,6 +6,8 @@ from typing import Literal
 
 import msgspec
 
+from sidecar.store.retention_config import RetentionConfig
+
 
 class StoreConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``batch_max_events`` bounds one group commit; ``queue_max_events`` bounds memory: past it,
@@ -16,3 +18,4 @@ class StoreConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     pool_size: int = 5
     health_timeout_s: float = 2.0
+    retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
