@@ -88,6 +88,7 @@ class SemanticCache:
         self._clock = clock
         self._persistence = persistence
         self._guards = guards
+        self._guard_names = frozenset(g.name for g in guards)
         self._scopes: dict[CacheScope, ScopeIndex] = {}
         self._lru: OrderedDict[str, Entry] = OrderedDict()
         self._bytes = 0
@@ -142,7 +143,12 @@ class SemanticCache:
     def _fuzzy(
         self, index: ScopeIndex, query: Analysis, min_score: float, now: float
     ) -> tuple[LookupResult | None, str | None]:
-        candidates = index.candidates(query.content, self.config.max_candidates).entries
+        active = self._guard_names
+        words = query.words if "content" in active else ()
+        exact_units = tuple(u for u, owner in query.guarded_units if owner in active)
+        candidates = index.candidates(
+            words, exact_units, query.content, self.config.max_candidates
+        ).entries
         live = [e for e in candidates if e.expires_at > now]
         for entry in candidates:
             if entry.expires_at <= now:

@@ -10,8 +10,10 @@ So a fuzzy hit also needs every guard below to agree; each one only ever turns a
   "没", "除了").
 - ``entities``: URLs, e-mails, code identifiers and quoted strings are identical (case kept); a
   capitalised word or acronym of one prompt appears in the other, up to a swap of two adjacent
-  letters ("Frnace" is France, "Philip" is not "Phillip").
-- ``content``: every content word present in one prompt but not in the other is a near typo of
+  letters ("Frnace" is France, "Jansen" is not "Janssen"; names of 8+ letters may have any near
+  typo), and as a capitalised word there too unless the other prompt is written without case
+  ("the price of Apple" is not "the price of an apple").
+- ``content``: every other word present in one prompt but not in the other is a near typo of
   a word of the other (:mod:`sidecar.cache.typos`) that the scope has never seen. Fillers
   ("please", "the", "tell me") may differ; so "capital of france" and "capital of spain" miss in
   lowercase too. Chinese characters must all agree.
@@ -34,6 +36,7 @@ from sidecar.cache.text import Analysis
 from sidecar.cache.typos import is_near_typo, is_transposition
 
 KnownWord = Callable[[str], bool]
+LONG_ENTITY = 8  # names shorter than this must match up to a swap of two letters
 
 
 class Guard(NamedTuple):
@@ -42,11 +45,12 @@ class Guard(NamedTuple):
 
 
 def typo_pairs(query: Analysis, cand: Analysis, known: KnownWord) -> dict[str, str] | None:
-    """Map each content unit only the query has to its typo partner in the candidate.
+    """Map each word only the query has to its typo partner in the candidate.
 
-    ``None`` when some difference is not a near typo of a word the scope has not seen.
+    ``None`` when some difference is not a near typo of a word the scope has not seen. Only
+    words are compared: numbers, negations and entities belong to their own guards.
     """
-    q_units, c_units = set(query.content), set(cand.content)
+    q_units, c_units = set(query.words), set(cand.words)
     only_q = q_units - c_units
     only_c = c_units - q_units
     if not only_q and not only_c:
@@ -92,15 +96,25 @@ def _negation(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
     return query.negations == cand.negations
 
 
-def _entity_present(entity: str, units: frozenset[str]) -> bool:
-    return entity in units or any(is_transposition(entity, u) for u in units)
+def _same_entity(a: str, b: str) -> bool:
+    return a == b or is_transposition(a, b) or (
+        min(len(a), len(b)) >= LONG_ENTITY and is_near_typo(a, b)
+    )
+
+
+def _entity_in(entity: str, other: Analysis) -> bool:
+    """``entity`` appears in ``other``, and not written in lower case there when ``other``
+    uses case ("Apple" vs "an apple"; a capital at a sentence start says nothing)."""
+    if other.cased and entity in other.lowercase_words and entity not in other.soft_entities:
+        return False
+    return any(_same_entity(entity, unit) for unit in other.units)
 
 
 def _entities(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
     if query.strict_entities != cand.strict_entities:
         return False
-    return all(_entity_present(e, cand.units) for e in query.soft_entities) and all(
-        _entity_present(e, query.units) for e in cand.soft_entities
+    return all(_entity_in(e, cand) for e in query.soft_entities) and all(
+        _entity_in(e, query) for e in cand.soft_entities
     )
 
 

@@ -147,13 +147,26 @@ class ScopeIndex:
                 found.extend(w for w, _, _ in close if is_near_typo(unit, w))
         return found
 
-    def candidates(self, units: tuple[str, ...], limit: int) -> Candidates:
-        """Entries holding each of ``units`` or, for an unseen word, a typo partner of it.
+    def candidates(
+        self,
+        words: tuple[str, ...],
+        exact_units: tuple[str, ...],
+        fallback: tuple[str, ...],
+        limit: int,
+    ) -> Candidates:
+        """Entries holding every unit of ``exact_units`` and, for each of ``words``, either that
+        word or (for a word the scope has not seen) a near typo of it; at most ``limit``.
 
-        At most ``limit`` of them (``truncated`` tells when some were left out).
+        With nothing required, the entries sharing one of the two rarest known ``fallback``
+        units (used only when the guards that make pruning exact are switched off).
         """
         sets: list[set[Entry]] = []
-        for unit in set(units):
+        for unit in set(exact_units):
+            posting = self.postings.get(unit)
+            if posting is None:
+                return Candidates([], False)
+            sets.append(posting)
+        for unit in set(words):
             posting = self.postings.get(unit)
             if posting is not None:
                 sets.append(posting)
@@ -163,9 +176,11 @@ class ScopeIndex:
                 return Candidates([], False)
             sets.append(set().union(*(self.postings[w] for w in partners)))
         if not sets:
-            return Candidates([], False)
-        sets.sort(key=len)
-        found = sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]
+            known = sorted((self.postings[u] for u in set(fallback) if u in self.postings), key=len)
+            found = set().union(*known[:2])
+        else:
+            sets.sort(key=len)
+            found = sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]
         if len(found) > limit:
             return Candidates(list(islice(found, limit)), True)
         return Candidates(list(found), False)

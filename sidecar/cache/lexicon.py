@@ -71,7 +71,7 @@ CJK_NUMERALS = {
 }  # fmt: skip
 
 # Symbols that carry an amount or unit: "$5" and "€5" are different questions.
-AMOUNT_SYMBOLS = frozenset("$€£¥₹₽₩%‰°+-±×÷=<>")
+AMOUNT_SYMBOLS = frozenset("$€£¥₹₽₩%‰°+-±×÷=<>*/^")
 
 # QWERTY neighbours, for telling a slip of the finger from a different word.
 _ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
