@@ -137,7 +137,9 @@ class SemanticCache:
             rejected_by = rejected_by or guard
         if rejected_by is not None:
             self._counters.guard_rejections[rejected_by] += 1
-            return self._count(LookupResult(hit=False, result="rejected_by_guard", guard=rejected_by))
+            return self._count(
+                LookupResult(hit=False, result="rejected_by_guard", guard=rejected_by)
+            )
         return self._count(_MISS)
 
     def _fuzzy(
@@ -224,8 +226,18 @@ class SemanticCache:
         if ttl <= 0:
             return
         now = self._clock()
-        entry = _make_entry(target, exact_key, key, analysis, value_json, now, now + ttl,
-                            contains_pii, cost_usd, tokens)  # fmt: skip
+        entry = _make_entry(
+            target,
+            exact_key,
+            key,
+            analysis,
+            value_json,
+            now,
+            now + ttl,
+            contains_pii,
+            cost_usd,
+            tokens,
+        )
         limit = min(self.config.max_bytes_per_scope, self.config.max_bytes)
         if entry.nbytes > limit:
             self._counters.rejected_stores += 1
@@ -352,8 +364,18 @@ class SemanticCache:
             scope = CacheScope(row.tenant, row.namespace, row.model, row.user_id)
             key: CacheKey = msgspec.json.decode(row.key) if row.key_is_json else row.key
             exact_key, analysis = _normalise(key)
-            entry = _make_entry(scope, exact_key, key, analysis, row.value_json, row.created_at,
-                                row.expires_at, row.contains_pii, row.cost_usd, row.tokens)  # fmt: skip
+            entry = _make_entry(
+                scope,
+                exact_key,
+                key,
+                analysis,
+                row.value_json,
+                row.created_at,
+                row.expires_at,
+                row.contains_pii,
+                row.cost_usd,
+                row.tokens,
+            )
             entry.id = row.id
             self._insert(entry)
         if expired:

@@ -19,9 +19,9 @@ So a fuzzy hit also needs every guard below to agree; each one only ever turns a
   lowercase too. Chinese characters must all agree.
 - ``interrogatives``: when both prompts have a question word, they have the same ones ("when" vs
   "where").
-- ``word_order``: the content words come in the same order, up to moving a clause from the end
-  to the front ("in Python, how do I sort a list"); "flights from Paris to London" and "...from
-  London to Paris" miss.
+- ``word_order``: the units both prompts share come in the same order, up to moving a clause
+  from the end to the front ("in Python, how do I sort a list"); "flights from Paris to London"
+  and "...from London to Paris" miss.
 
 A guard is a named predicate; :data:`DEFAULT_GUARDS` is the set every lookup uses unless the
 cache is built with another one (tests drop one guard at a time to show each is needed).
@@ -78,13 +78,11 @@ def _dedupe(units: tuple[str, ...]) -> list[str]:
 
 
 def _word_order(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
-    pairs = typo_pairs(query, cand, known)
-    if pairs is None:
-        return False
-    q = _dedupe(tuple(pairs.get(u, u) for u in query.content))
-    c = _dedupe(cand.content)
-    if len(q) != len(c):
-        return False
+    pairs = typo_pairs(query, cand, known) or {}
+    c_units = set(cand.content)
+    q = [u for u in _dedupe(tuple(pairs.get(u, u) for u in query.content)) if u in c_units]
+    shared = set(q)
+    c = [u for u in _dedupe(cand.content) if u in shared]
     return any(q[k:] + q[:k] == c for k in range(max(len(q), 1)))
 
 
@@ -97,8 +95,10 @@ def _negation(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
 
 
 def _same_entity(a: str, b: str) -> bool:
-    return a == b or is_transposition(a, b) or (
-        min(len(a), len(b)) >= LONG_ENTITY and is_near_typo(a, b)
+    return (
+        a == b
+        or is_transposition(a, b)
+        or (min(len(a), len(b)) >= LONG_ENTITY and is_near_typo(a, b))
     )
 
 

@@ -142,8 +142,9 @@ class ScopeIndex:
         for length in range(len(unit) - 2, len(unit) + 3):
             words = self.words.get((unit[0], length))
             if words:
-                close = process.extract(unit, words, scorer=OSA.distance, score_cutoff=2,
-                                        limit=None)  # fmt: skip
+                close = process.extract(
+                    unit, words, scorer=OSA.distance, score_cutoff=2, limit=None
+                )
                 found.extend(w for w, _, _ in close if is_near_typo(unit, w))
         return found
 

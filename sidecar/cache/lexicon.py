@@ -9,23 +9,92 @@ answer. Anything not listed here must agree between two prompts for a fuzzy hit.
 from __future__ import annotations
 
 FILLERS = frozenset(
-    """
-    a an the please pls plz kindly hey hi hello thanks thank thx ty you u can could would
-    me i my im i'm tell know want wanna like just quick question so um uh uhm well ok okay
-    actually basically really is are am be do does 's of to explain describe give let
-    wondering curious
-    """.split()
+    [
+        "a",
+        "an",
+        "the",
+        "please",
+        "pls",
+        "plz",
+        "kindly",
+        "hey",
+        "hi",
+        "hello",
+        "thanks",
+        "thank",
+        "thx",
+        "ty",
+        "you",
+        "u",
+        "can",
+        "could",
+        "would",
+        "me",
+        "i",
+        "my",
+        "im",
+        "i'm",
+        "tell",
+        "know",
+        "want",
+        "wanna",
+        "like",
+        "just",
+        "quick",
+        "question",
+        "so",
+        "um",
+        "uh",
+        "uhm",
+        "well",
+        "ok",
+        "okay",
+        "actually",
+        "basically",
+        "really",
+        "is",
+        "are",
+        "am",
+        "be",
+        "do",
+        "does",
+        "'s",
+        "of",
+        "to",
+        "explain",
+        "describe",
+        "give",
+        "let",
+        "wondering",
+        "curious",
+    ]
 )
 
 # Question words are not fillers: "when" and "where" ask different things. A prompt without any
 # ("tell me the capital of France") still matches one with one ("what is the capital...").
-INTERROGATIVES = frozenset("what which who whom whose when where why how".split())
+INTERROGATIVES = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how"])
 
 NEGATIONS = frozenset(
-    """
-    not no never none nothing nobody nowhere neither nor without except excluding exclude
-    unless cannot lack lacking non
-    """.split()
+    [
+        "not",
+        "no",
+        "never",
+        "none",
+        "nothing",
+        "nobody",
+        "nowhere",
+        "neither",
+        "nor",
+        "without",
+        "except",
+        "excluding",
+        "exclude",
+        "unless",
+        "cannot",
+        "lack",
+        "lacking",
+        "non",
+    ]
 )
 
 # Chinese negation and exclusion markers, compared character by character (非 also appears in
@@ -81,9 +150,7 @@ _ROW_OFFSETS = (0.0, 0.5, 0.75, 1.25)
 
 
 def _keyboard_neighbours() -> dict[str, frozenset[str]]:
-    pos = {
-        ch: (r, c + _ROW_OFFSETS[r]) for r, row in enumerate(_ROWS) for c, ch in enumerate(row)
-    }
+    pos = {ch: (r, c + _ROW_OFFSETS[r]) for r, row in enumerate(_ROWS) for c, ch in enumerate(row)}
     return {
         ch: frozenset(
             o for o, (r2, x2) in pos.items() if o != ch and abs(r2 - r) <= 1 and abs(x2 - x) <= 1

@@ -62,7 +62,7 @@ class CachePersistence(Protocol):
 
 
 _FIELDS = tuple(PersistedEntry.__struct_fields__)
-_SCHEMA = f"""
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS cache_entries (
     id TEXT PRIMARY KEY, tenant TEXT, namespace TEXT NOT NULL, model TEXT, user_id TEXT,
     key TEXT NOT NULL, key_is_json INTEGER NOT NULL, value_json BLOB NOT NULL,

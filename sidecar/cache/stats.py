@@ -38,8 +38,15 @@ class CacheStats(msgspec.Struct, kw_only=True):
 class Counters:
     """The mutable counters behind :class:`CacheStats`."""
 
-    __slots__ = ("evictions", "guard_rejections", "lookups", "rejected_stores", "stores",
-                 "tokens_saved", "usd_saved")  # fmt: skip
+    __slots__ = (
+        "evictions",
+        "guard_rejections",
+        "lookups",
+        "rejected_stores",
+        "stores",
+        "tokens_saved",
+        "usd_saved",
+    )
 
     def __init__(self) -> None:
         self.lookups: dict[str, int] = dict.fromkeys(LOOKUP_RESULTS, 0)

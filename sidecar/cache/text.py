@@ -103,8 +103,9 @@ def exact_key(key: Any) -> str:
 def canonical_json(value: Any) -> str:
     """Key order and spacing removed; raises :class:`InvalidCacheKeyError` for a non-JSON value."""
     try:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False)
+        text = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
     except (TypeError, ValueError) as exc:
         raise InvalidCacheKeyError(f"cache key is not a JSON value: {exc}") from exc
     return _JSON_PREFIX + text
@@ -163,7 +164,7 @@ for _filler in FILLERS:
 
 
 def _is_filler_typo(unit: str) -> bool:
-    """"Expalin" is "explain" with two letters swapped: still a filler."""
+    """ "Expalin" is "explain" with two letters swapped: still a filler."""
     return any(is_transposition(unit, f) for f in _FILLERS_BY_LENGTH.get(len(unit), ()))
 
 

@@ -110,15 +110,41 @@ def _number_pairs() -> list[Pair]:
 
 _HAND: list[Pair] = [
     # negations and exclusions
-    Pair("Which fruits are high in vitamin C?", "Which fruits are not high in vitamin C?", False, "negation"),
-    Pair("Can I take ibuprofen with alcohol?", "Can I not take ibuprofen with alcohol?", False, "negation"),
-    Pair("List countries in Europe that use the euro", "List countries in Europe that don't use the euro", False, "negation"),
+    Pair(
+        "Which fruits are high in vitamin C?",
+        "Which fruits are not high in vitamin C?",
+        False,
+        "negation",
+    ),
+    Pair(
+        "Can I take ibuprofen with alcohol?",
+        "Can I not take ibuprofen with alcohol?",
+        False,
+        "negation",
+    ),
+    Pair(
+        "List countries in Europe that use the euro",
+        "List countries in Europe that don't use the euro",
+        False,
+        "negation",
+    ),
     Pair("Recipes with peanuts", "Recipes without peanuts", False, "negation"),
     Pair("All EU members", "All EU members except Germany", False, "negation"),
-    Pair("Should I ever reboot the server during deploys?", "Should I never reboot the server during deploys?", False, "negation"),
-    Pair("Is the museum open on Mondays?", "Is the museum isn't open on Mondays?", False, "negation"),
-    Pair("Does this plan include roaming?", "Doesn't this plan include roaming?", False, "negation"),
-    Pair("Which cities have a metro system?", "Which cities have no metro system?", False, "negation"),
+    Pair(
+        "Should I ever reboot the server during deploys?",
+        "Should I never reboot the server during deploys?",
+        False,
+        "negation",
+    ),
+    Pair(
+        "Is the museum open on Mondays?", "Is the museum isn't open on Mondays?", False, "negation"
+    ),
+    Pair(
+        "Does this plan include roaming?", "Doesn't this plan include roaming?", False, "negation"
+    ),
+    Pair(
+        "Which cities have a metro system?", "Which cities have no metro system?", False, "negation"
+    ),
     Pair("Show all users including admins", "Show all users excluding admins", False, "negation"),
     Pair("What can I eat when pregnant?", "What can't I eat when pregnant?", False, "negation"),
     Pair("What cannot be recycled?", "What can be recycled?", False, "negation"),
@@ -134,7 +160,12 @@ _HAND: list[Pair] = [
     Pair("Convert $20 to euros", "Convert €20 to euros", False, "unit_change"),
     Pair("Rent is 1200 per month", "Rent is 1200 per week", False, "unit_change"),
     # direction, order, roles
-    Pair("Flights from Paris to London on Friday", "Flights from London to Paris on Friday", False, "order"),
+    Pair(
+        "Flights from Paris to London on Friday",
+        "Flights from London to Paris on Friday",
+        False,
+        "order",
+    ),
     Pair("Convert USD to EUR", "Convert EUR to USD", False, "order"),
     Pair("Is a dolphin bigger than a shark?", "Is a shark bigger than a dolphin?", False, "order"),
     Pair("Did Alice send money to Bob?", "Did Bob send money to Alice?", False, "order"),
@@ -142,30 +173,82 @@ _HAND: list[Pair] = [
     Pair("How do I sort a list in Python?", "In Python, how do I sort a list?", True, "reorder"),
     Pair("What is the capital of France?", "France: what is the capital?", True, "reorder"),
     Pair("Best hiking trails near Denver", "Near Denver, best hiking trails", True, "reorder"),
-    Pair("How do I merge two dictionaries in Python", "in python how do I merge two dictionaries", True, "reorder"),
+    Pair(
+        "How do I merge two dictionaries in Python",
+        "in python how do I merge two dictionaries",
+        True,
+        "reorder",
+    ),
     # question word, tense, quantifier
-    Pair("When was the Eiffel Tower built?", "Where was the Eiffel Tower built?", False, "question_word"),
+    Pair(
+        "When was the Eiffel Tower built?",
+        "Where was the Eiffel Tower built?",
+        False,
+        "question_word",
+    ),
     Pair("Why is the sky blue?", "How is the sky blue?", False, "question_word"),
     Pair("Who is the president of France?", "Who was the president of France?", False, "tense"),
     Pair("Who will win the election?", "Who won the election?", False, "tense"),
-    Pair("List all prime numbers below 50", "List some prime numbers below 50", False, "quantifier"),
-    Pair("What is the tallest mountain in Africa?", "What is the second tallest mountain in Africa?", False, "number_change"),
-    Pair("What is the cheapest flight to Rome?", "What is the fastest flight to Rome?", False, "entity_swap_lower"),
-    Pair("What is the weight of an adult elephant?", "What is the height of an adult elephant?", False, "entity_swap_lower"),
+    Pair(
+        "List all prime numbers below 50", "List some prime numbers below 50", False, "quantifier"
+    ),
+    Pair(
+        "What is the tallest mountain in Africa?",
+        "What is the second tallest mountain in Africa?",
+        False,
+        "number_change",
+    ),
+    Pair(
+        "What is the cheapest flight to Rome?",
+        "What is the fastest flight to Rome?",
+        False,
+        "entity_swap_lower",
+    ),
+    Pair(
+        "What is the weight of an adult elephant?",
+        "What is the height of an adult elephant?",
+        False,
+        "entity_swap_lower",
+    ),
     Pair("Is Iran in the Middle East?", "Is Iraq in the Middle East?", False, "entity_swap"),
-    Pair("what is the capital of austria", "what is the capital of australia", False, "entity_swap_lower"),
+    Pair(
+        "what is the capital of austria",
+        "what is the capital of australia",
+        False,
+        "entity_swap_lower",
+    ),
     Pair("Who is Mark Jansen?", "Who is Mark Janssen?", False, "entity_swap"),
     Pair("What did Jane Austen write?", "What did Jane Austin write?", False, "entity_swap"),
-    Pair("Summarise https://example.com/articles/introduction", "Summarise https://example.com/articles/introductions", False, "entity_swap"),
+    Pair(
+        "Summarise https://example.com/articles/introduction",
+        "Summarise https://example.com/articles/introductions",
+        False,
+        "entity_swap",
+    ),
     Pair("What does os.path.join do?", "What does os.path.split do?", False, "entity_swap"),
-    Pair("Explain the function getUserById", "Explain the function getUserByName", False, "entity_swap"),
-    Pair("Send the report to alice@example.com", "Send the report to alicia@example.com", False, "entity_swap"),
+    Pair(
+        "Explain the function getUserById",
+        "Explain the function getUserByName",
+        False,
+        "entity_swap",
+    ),
+    Pair(
+        "Send the report to alice@example.com",
+        "Send the report to alicia@example.com",
+        False,
+        "entity_swap",
+    ),
     Pair('Search for "red shoes"', 'Search for "red shoe"', False, "entity_swap"),
     Pair("What is C++ used for?", "What is C# used for?", False, "entity_swap"),
     Pair("what is c used for", "what is c++ used for", False, "entity_swap_lower"),
     Pair("What is the price of an apple?", "What is the price of Apple?", False, "entity_swap"),
     # paraphrases a precision-first cache may miss (count against recall)
-    Pair("How do I reverse a list in Python?", "What's the way to invert a Python list?", True, "synonym"),
+    Pair(
+        "How do I reverse a list in Python?",
+        "What's the way to invert a Python list?",
+        True,
+        "synonym",
+    ),
     Pair("What is the capital of France?", "Which city is France's capital?", True, "synonym"),
     Pair("How tall is Mount Everest?", "What is the height of Mount Everest?", True, "synonym"),
     Pair("Tell me a joke about cats", "Make me laugh with a cat joke", True, "synonym"),
@@ -173,16 +256,40 @@ _HAND: list[Pair] = [
     # fillers and typos, hand-written
     Pair("What's the capital of France?", "what is the capital of france", True, "fillers"),
     Pair("How do I reset my password?", "hey, how do i reset my password please", True, "fillers"),
-    Pair("What is the boiling point of water at sea level?", "What is the boiling point of water at sea level", True, "case_punct"),
-    Pair("What is the boiling point of water at sea level?", "WHAT IS THE BOILING POINT OF WATER AT SEA LEVEL", True, "case_punct"),
+    Pair(
+        "What is the boiling point of water at sea level?",
+        "What is the boiling point of water at sea level",
+        True,
+        "case_punct",
+    ),
+    Pair(
+        "What is the boiling point of water at sea level?",
+        "WHAT IS THE BOILING POINT OF WATER AT SEA LEVEL",
+        True,
+        "case_punct",
+    ),
     Pair("Explain quantum entanglement simply", "Explain quantum entanglment simply", True, "typo"),
-    Pair("What are the symptoms of dehydration?", "What are the symtpoms of dehydration?", True, "typo"),
-    Pair("Recommend a restaurant in Barcelona", "Recommend a restuarant in Barcelona", True, "typo"),
+    Pair(
+        "What are the symptoms of dehydration?",
+        "What are the symtpoms of dehydration?",
+        True,
+        "typo",
+    ),
+    Pair(
+        "Recommend a restaurant in Barcelona", "Recommend a restuarant in Barcelona", True, "typo"
+    ),
     Pair("How does the immune system work?", "How does the immune sytsem work?", True, "typo"),
     Pair("Describe the French Revolution", "Describe the French Revoluton", True, "typo"),
     Pair("What is the capital of France?", "What is the captial of Frnace?", True, "typo"),
-    Pair("Ｗｈａｔ ｉｓ ｔｈｅ ｃａｐｉｔａｌ ｏｆ Ｆｒａｎｃｅ？", "What is the capital of France?", True, "case_punct"),
-    Pair("What  is   the capital\tof France?", "What is the capital of France?", True, "case_punct"),
+    Pair(
+        "Ｗｈａｔ ｉｓ ｔｈｅ ｃａｐｉｔａｌ ｏｆ Ｆｒａｎｃｅ？",
+        "What is the capital of France?",
+        True,
+        "case_punct",
+    ),
+    Pair(
+        "What  is   the capital\tof France?", "What is the capital of France?", True, "case_punct"
+    ),
     Pair("Give me five ideas for dinner", "Give me 5 ideas for dinner", True, "fillers"),
     Pair("What is 1,000 times 3?", "what is 1000 times 3", True, "case_punct"),
 ]
@@ -190,44 +297,130 @@ _HAND: list[Pair] = [
 # Written after the guards, as a check of generality (not tuned against).
 _HOLDOUT: list[Pair] = [
     Pair("How do I delete a branch in git?", "How do I create a branch in git?", False, "holdout"),
-    Pair("How do I delete a local branch in git?", "How do I delete a remote branch in git?", False, "holdout"),
+    Pair(
+        "How do I delete a local branch in git?",
+        "How do I delete a remote branch in git?",
+        False,
+        "holdout",
+    ),
     Pair("Is coffee good for you?", "Is coffee bad for you?", False, "holdout"),
-    Pair("What is the minimum wage in California?", "What is the maximum wage in California?", False, "holdout"),
-    Pair("How to increase font size in VS Code", "How to decrease font size in VS Code", False, "holdout"),
-    Pair("What's the difference between TCP and UDP?", "What's the difference between UDP and TCP?", True, "holdout"),
+    Pair(
+        "What is the minimum wage in California?",
+        "What is the maximum wage in California?",
+        False,
+        "holdout",
+    ),
+    Pair(
+        "How to increase font size in VS Code",
+        "How to decrease font size in VS Code",
+        False,
+        "holdout",
+    ),
+    Pair(
+        "What's the difference between TCP and UDP?",
+        "What's the difference between UDP and TCP?",
+        True,
+        "holdout",
+    ),
     Pair("Best time to visit Japan", "Worst time to visit Japan", False, "holdout"),
     Pair("How long to boil an egg?", "How long to boil an egg", True, "holdout"),
     Pair("symptoms of type 1 diabetes", "symptoms of type 2 diabetes", False, "holdout"),
-    Pair("python list comprehension example", "python dict comprehension example", False, "holdout"),
+    Pair(
+        "python list comprehension example", "python dict comprehension example", False, "holdout"
+    ),
     Pair("how to center a div horizontally", "how to center a div vertically", False, "holdout"),
-    Pair("What is the speed of light in vacuum?", "What is the speed of sound in vacuum?", False, "holdout"),
-    Pair("Who was the first man on the moon?", "Who was the second man on the moon?", False, "holdout"),
-    Pair("Who was the first man on the moon?", "who was the first man on the moon??", True, "holdout"),
+    Pair(
+        "What is the speed of light in vacuum?",
+        "What is the speed of sound in vacuum?",
+        False,
+        "holdout",
+    ),
+    Pair(
+        "Who was the first man on the moon?",
+        "Who was the second man on the moon?",
+        False,
+        "holdout",
+    ),
+    Pair(
+        "Who was the first man on the moon?", "who was the first man on the moon??", True, "holdout"
+    ),
     Pair("Is it safe to eat raw eggs?", "Is it unsafe to eat raw eggs?", False, "holdout"),
     Pair("Can dogs eat grapes?", "Can cats eat grapes?", False, "holdout"),
     Pair("Can dogs eat grapes?", "can dogs eat grapes", True, "holdout"),
     Pair("How many days until Christmas?", "How many days since Christmas?", False, "holdout"),
-    Pair("What is the interest rate on a 30 year mortgage?", "What is the interest rate on a 15 year mortgage?", False, "holdout"),
-    Pair("How do I upgrade to the premium plan?", "How do I downgrade to the premium plan?", False, "holdout"),
+    Pair(
+        "What is the interest rate on a 30 year mortgage?",
+        "What is the interest rate on a 15 year mortgage?",
+        False,
+        "holdout",
+    ),
+    Pair(
+        "How do I upgrade to the premium plan?",
+        "How do I downgrade to the premium plan?",
+        False,
+        "holdout",
+    ),
     Pair("how do i cancel my subscription", "How do I cancel my subscription?", True, "holdout"),
     Pair("how do i cancel my subscription", "how do i renew my subscription", False, "holdout"),
-    Pair("Which is larger, Jupiter or Saturn?", "Which is smaller, Jupiter or Saturn?", False, "holdout"),
+    Pair(
+        "Which is larger, Jupiter or Saturn?",
+        "Which is smaller, Jupiter or Saturn?",
+        False,
+        "holdout",
+    ),
     Pair("What is the opposite of hot?", "What is the opposite of cold?", False, "holdout"),
-    Pair("What is the refund policy for online orders?", "What is the refund policy for in-store orders?", False, "holdout"),
+    Pair(
+        "What is the refund policy for online orders?",
+        "What is the refund policy for in-store orders?",
+        False,
+        "holdout",
+    ),
     Pair("Write a haiku about autumn", "Write a haiku about summer", False, "holdout"),
     Pair("Write a haiku about autumn", "write a haiku about autum", True, "holdout"),
-    Pair("What is the tax rate for married couples?", "What is the tax rate for single people?", False, "holdout"),
+    Pair(
+        "What is the tax rate for married couples?",
+        "What is the tax rate for single people?",
+        False,
+        "holdout",
+    ),
     Pair("Translate 'thank you' to French", "Translate 'thank you' to Spanish", False, "holdout"),
     Pair("What year did World War II end?", "What year did World War I end?", False, "holdout"),
     Pair("Is the store open on Sunday?", "Is the store open on Saturday?", False, "holdout"),
     Pair("Who is the CEO of Tesla?", "Who is the CFO of Tesla?", False, "holdout"),
-    Pair("What is the formula for the area of a circle?", "What is the formula for the area of a cirlce?", True, "holdout"),
-    Pair("What is the formula for the area of a circle?", "What is the formula for the perimeter of a circle?", False, "holdout"),
+    Pair(
+        "What is the formula for the area of a circle?",
+        "What is the formula for the area of a cirlce?",
+        True,
+        "holdout",
+    ),
+    Pair(
+        "What is the formula for the area of a circle?",
+        "What is the formula for the perimeter of a circle?",
+        False,
+        "holdout",
+    ),
     Pair("Is aspirin safe during pregnancy?", "Is aspirin safe after pregnancy?", False, "holdout"),
-    Pair("How do I get to the airport by bus?", "How do I get to the airport by train?", False, "holdout"),
-    Pair("How do I get to the airport by bus?", "how do i get to the airport by bus", True, "holdout"),
-    Pair("What is the password policy for admins?", "What is the password policy for guests?", False, "holdout"),
-    Pair("Explain recursion with an example", "Explain recursion without an example", False, "holdout"),
+    Pair(
+        "How do I get to the airport by bus?",
+        "How do I get to the airport by train?",
+        False,
+        "holdout",
+    ),
+    Pair(
+        "How do I get to the airport by bus?", "how do i get to the airport by bus", True, "holdout"
+    ),
+    Pair(
+        "What is the password policy for admins?",
+        "What is the password policy for guests?",
+        False,
+        "holdout",
+    ),
+    Pair(
+        "Explain recursion with an example",
+        "Explain recursion without an example",
+        False,
+        "holdout",
+    ),
     Pair("What rhymes with orange?", "What rhymes with purple?", False, "holdout"),
 ]
 
