@@ -21,6 +21,7 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sidecar.cache.lexicon import (
@@ -115,22 +116,23 @@ def is_json_key(normalised: str) -> bool:
     return normalised.startswith(_JSON_PREFIX)
 
 
-def _word_units(word: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _word_units(word: str) -> tuple[str, ...]:
     lower = word.casefold().replace("’", "'")
     expanded = _CONTRACTIONS.get(lower)
     if expanded is not None:
-        return list(expanded)
+        return expanded
     for suffix, extra in _SUFFIXES:
         if lower.endswith(suffix) and len(lower) > len(suffix):
-            return [*_word_units(lower[: -len(suffix)]), *extra]
+            return (*_word_units(lower[: -len(suffix)]), *extra)
     if lower.endswith("'s") and len(lower) > 2:
         lower = lower[:-2]
     out = []
     for part in lower.split("-"):
         part = part.strip("'")
         if part:
-            out.append(NUMBER_WORDS.get(part, part))
-    return out
+            out.append(sys.intern(NUMBER_WORDS.get(part, part)))
+    return tuple(out)
 
 
 def _cjk_units(run: str) -> list[tuple[str, bool]]:
@@ -151,8 +153,8 @@ def _cjk_units(run: str) -> list[tuple[str, bool]]:
 
 def _is_cased(text: str) -> bool:
     """Whether letter case carries information: some upper case (besides "I"), not shouting."""
-    upper = sum(1 for ch in _PRONOUN_I.sub("", text) if ch.isupper())
-    lower = sum(1 for ch in text if ch.islower())
+    upper = sum(map(str.isupper, _PRONOUN_I.sub("", text)))
+    lower = sum(map(str.islower, text))
     return upper > 0 and upper < 4 * lower
 
 
@@ -163,6 +165,7 @@ for _filler in FILLERS:
         _FILLERS_BY_LENGTH.setdefault(len(_filler), []).append(_filler)
 
 
+@lru_cache(maxsize=65536)
 def _is_filler_typo(unit: str) -> bool:
     """ "Expalin" is "explain" with two letters swapped: still a filler."""
     return any(is_transposition(unit, f) for f in _FILLERS_BY_LENGTH.get(len(unit), ()))
