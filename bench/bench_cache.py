@@ -26,64 +26,134 @@ from rapidfuzz import fuzz, process
 
 from sidecar.cache import CacheConfig, CacheScope, SemanticCache
 
+
+def _w(words: str) -> list[str]:
+    return words.split()
+
+
 V = {
-    "city": "Paris London Berlin Madrid Rome Lisbon Vienna Prague Warsaw Dublin Oslo Stockholm "
-    "Helsinki Athens Istanbul Cairo Nairobi Lagos Johannesburg Mumbai Delhi Bangkok Jakarta Manila "
-    "Tokyo Osaka Seoul Beijing Shanghai Sydney Melbourne Auckland Toronto Vancouver Montreal "
-    "Chicago Boston Seattle Denver Austin Miami Atlanta Houston Phoenix Lima Bogota Santiago "
-    "Quito Havana Reykjavik Tallinn Riga Vilnius Zagreb Belgrade Sofia Bucharest Budapest".split(),
-    "lang": "Python JavaScript TypeScript Rust Go Java Kotlin Swift Ruby PHP Haskell Scala Elixir "
-    "Clojure Julia Perl Lua Dart Zig OCaml".split(),
+    "city": _w(
+        "Paris London Berlin Madrid Rome Lisbon Vienna Prague Warsaw Dublin Oslo Stockholm "
+        "Helsinki Athens Istanbul Cairo Nairobi Lagos Johannesburg Mumbai Delhi Bangkok "
+        "Jakarta Manila Tokyo Osaka Seoul Beijing Shanghai Sydney Melbourne Auckland Toronto "
+        "Vancouver Montreal Chicago Boston Seattle Denver Austin Miami Atlanta Houston "
+        "Phoenix Lima Bogota Santiago Quito Havana Reykjavik Tallinn Riga Vilnius Zagreb "
+        "Belgrade Sofia Bucharest Budapest"
+    ),
+    "lang": _w(
+        "Python JavaScript TypeScript Rust Go Java Kotlin Swift Ruby PHP Haskell Scala Elixir "
+        "Clojure Julia Perl Lua Dart Zig OCaml"
+    ),
     "task": [
-        "read a CSV file", "parse JSON", "sort a dictionary by value", "reverse a string",
-        "merge two lists", "remove duplicates from a list", "send an HTTP request",
-        "write unit tests", "handle exceptions", "connect to PostgreSQL", "format a date",
-        "read environment variables", "spawn a thread", "hash a password", "compress a file",
-        "parse command line arguments", "generate a random number", "measure execution time",
-        "create a REST API", "validate an email address", "download a file", "zip two lists",
-        "flatten a nested list", "count word frequencies", "read a file line by line",
-        "convert a string to an integer", "check if a key exists", "deep copy an object",
-        "log to a file", "schedule a recurring job",
+        "read a CSV file",
+        "parse JSON",
+        "sort a dictionary by value",
+        "reverse a string",
+        "merge two lists",
+        "remove duplicates from a list",
+        "send an HTTP request",
+        "write unit tests",
+        "handle exceptions",
+        "connect to PostgreSQL",
+        "format a date",
+        "read environment variables",
+        "spawn a thread",
+        "hash a password",
+        "compress a file",
+        "parse command line arguments",
+        "generate a random number",
+        "measure execution time",
+        "create a REST API",
+        "validate an email address",
+        "download a file",
+        "zip two lists",
+        "flatten a nested list",
+        "count word frequencies",
+        "read a file line by line",
+        "convert a string to an integer",
+        "check if a key exists",
+        "deep copy an object",
+        "log to a file",
+        "schedule a recurring job",
     ],
-    "food": "lasagna risotto paella curry ramen tacos pancakes brownies falafel hummus goulash "
-    "moussaka pierogi gnocchi bibimbap pho biryani shakshuka ceviche empanadas".split(),
-    "diet": "vegan vegetarian gluten-free keto low-sodium dairy-free halal kosher".split(),
-    "drug": "ibuprofen paracetamol aspirin metformin amoxicillin lisinopril atorvastatin "
-    "omeprazole sertraline cetirizine".split(),
-    "group": "children pregnant women older adults athletes teenagers diabetics".split(),
+    "food": _w(
+        "lasagna risotto paella curry ramen tacos pancakes brownies falafel hummus goulash "
+        "moussaka pierogi gnocchi bibimbap pho biryani shakshuka ceviche empanadas"
+    ),
+    "diet": _w("vegan vegetarian gluten-free keto low-sodium dairy-free halal kosher"),
+    "drug": _w(
+        "ibuprofen paracetamol aspirin metformin amoxicillin lisinopril atorvastatin "
+        "omeprazole sertraline cetirizine"
+    ),
+    "group": ["children", "pregnant women", "older adults", "athletes", "teenagers", "diabetics"],
     "topic": [
-        "the Roman Empire", "the French Revolution", "quantum computing", "black holes",
-        "climate change", "the Silk Road", "jazz", "impressionism", "machine learning",
-        "the Cold War", "photosynthesis", "volcanoes", "the printing press", "the Renaissance",
-        "cryptography", "game theory", "plate tectonics",
+        "the Roman Empire",
+        "the French Revolution",
+        "quantum computing",
+        "black holes",
+        "climate change",
+        "the Silk Road",
+        "jazz",
+        "impressionism",
+        "machine learning",
+        "the Cold War",
+        "photosynthesis",
+        "volcanoes",
+        "the printing press",
+        "the Renaissance",
+        "cryptography",
+        "game theory",
+        "plate tectonics",
     ],
     "audience": [
-        "a five year old", "a high school student", "a software engineer", "a lawyer",
-        "a nurse", "a CEO", "a beginner", "an expert",
+        "a five year old",
+        "a high school student",
+        "a software engineer",
+        "a lawyer",
+        "a nurse",
+        "a CEO",
+        "a beginner",
+        "an expert",
     ],
-    "product": "iPhone Pixel Galaxy ThinkPad MacBook Kindle PlayStation Xbox Switch Fitbit "
-    "GoPro Roomba".split(),
-    "language": "French Spanish German Italian Portuguese Japanese Korean Chinese Arabic Hindi "
-    "Russian Dutch Swedish Greek Turkish Polish".split(),
+    "product": _w(
+        "iPhone Pixel Galaxy ThinkPad MacBook Kindle PlayStation Xbox Switch Fitbit GoPro Roomba"
+    ),
+    "language": _w(
+        "French Spanish German Italian Portuguese Japanese Korean Chinese Arabic Hindi "
+        "Russian Dutch Swedish Greek Turkish Polish"
+    ),
     "phrase": [
-        "good morning", "where is the train station", "how much does this cost", "thank you",
-        "I am allergic to nuts", "the bill please", "nice to meet you", "I need a doctor",
+        "good morning",
+        "where is the train station",
+        "how much does this cost",
+        "thank you",
+        "I am allergic to nuts",
+        "the bill please",
+        "nice to meet you",
+        "I need a doctor",
     ],
-    "device": "laptop phone printer router dishwasher car fridge tablet smartwatch "
-    "headphones".split(),
+    "device": _w("laptop phone printer router dishwasher car fridge tablet smartwatch headphones"),
     "problem": [
-        "overheats", "shuts down randomly", "drains the battery", "makes a clicking noise",
-        "disconnects from wifi", "freezes",
+        "overheats",
+        "shuts down randomly",
+        "drains the battery",
+        "makes a clicking noise",
+        "disconnects from wifi",
+        "freezes",
     ],
     "event": ["a software update", "a power cut", "a drop", "getting wet", "a factory reset"],
-    "month": "January February March April May June July August September October November "
-    "December".split(),
-    "unit": "miles kilometres pounds kilograms ounces grams litres gallons feet metres".split(),
-    "person": "Alice Bob Carmen Dmitri Emeka Fatima Gustavo Hana Ingrid Jamal Keiko "
-    "Lars".split(),
+    "month": _w(
+        "January February March April May June July August September October November December"
+    ),
+    "unit": _w("miles kilometres pounds kilograms ounces grams litres gallons feet metres"),
+    "person": _w("Alice Bob Carmen Dmitri Emeka Fatima Gustavo Hana Ingrid Jamal Keiko Lars"),
     "meeting": [
-        "quarterly review", "budget meeting", "product launch", "team offsite",
-        "hiring committee", "board meeting",
+        "quarterly review",
+        "budget meeting",
+        "product launch",
+        "team offsite",
+        "hiring committee",
+        "board meeting",
     ],
 }
 TEMPLATES = [

@@ -32,7 +32,6 @@ Not thread-safe: call it from one event loop; only :meth:`flush` may run in a wo
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -226,17 +225,17 @@ class SemanticCache:
         if ttl <= 0:
             return
         now = self._clock()
-        entry = _make_entry(
+        entry = Entry(
             target,
             exact_key,
-            key,
+            _key_text(key, exact_key),
             analysis,
             value_json,
-            now,
-            now + ttl,
-            contains_pii,
-            cost_usd,
-            tokens,
+            created_at=now,
+            expires_at=now + ttl,
+            contains_pii=contains_pii,
+            cost_usd=cost_usd,
+            tokens=tokens,
         )
         limit = min(self.config.max_bytes_per_scope, self.config.max_bytes)
         if entry.nbytes > limit:
@@ -364,17 +363,17 @@ class SemanticCache:
             scope = CacheScope(row.tenant, row.namespace, row.model, row.user_id)
             key: CacheKey = msgspec.json.decode(row.key) if row.key_is_json else row.key
             exact_key, analysis = _normalise(key)
-            entry = _make_entry(
+            entry = Entry(
                 scope,
                 exact_key,
-                key,
+                row.key,
                 analysis,
                 row.value_json,
-                row.created_at,
-                row.expires_at,
-                row.contains_pii,
-                row.cost_usd,
-                row.tokens,
+                created_at=row.created_at,
+                expires_at=row.expires_at,
+                contains_pii=row.contains_pii,
+                cost_usd=row.cost_usd,
+                tokens=row.tokens,
             )
             entry.id = row.id
             self._insert(entry)
@@ -417,37 +416,8 @@ def _normalise(key: CacheKey) -> tuple[str, Analysis | None]:
     return canonical_json(key), None
 
 
-def _entry_id(scope: CacheScope, exact_key: str) -> str:
-    return hashlib.blake2b(repr((tuple(scope), exact_key)).encode(), digest_size=16).hexdigest()
-
-
-def _make_entry(
-    scope: CacheScope,
-    exact_key: str,
-    key: CacheKey,
-    analysis: Analysis | None,
-    value_json: bytes,
-    created_at: float,
-    expires_at: float,
-    contains_pii: bool,
-    cost_usd: float | None,
-    tokens: int | None,
-) -> Entry:
-    key_text = key if isinstance(key, str) else exact_key.split(":", 1)[1]
-    return Entry(
-        id=_entry_id(scope, exact_key),
-        scope=scope,
-        exact_key=exact_key,
-        key=key_text,
-        value_json=value_json,
-        created_at=created_at,
-        expires_at=expires_at,
-        contains_pii=contains_pii,
-        cost_usd=cost_usd,
-        tokens=tokens,
-        features=tuple(dict.fromkeys(analysis.content)) if analysis is not None else (),
-        sorted_content=analysis.sorted_content if analysis is not None else "",
-    )
+def _key_text(key: CacheKey, exact_key: str) -> str:
+    return key if isinstance(key, str) else exact_key.split(":", 1)[1]
 
 
 def _persisted(entry: Entry) -> PersistedEntry:

@@ -16,6 +16,7 @@ entries, and the lookup cost stays flat as the scope grows.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from itertools import islice
 from typing import NamedTuple
@@ -24,11 +25,13 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from sidecar.cache.scope import CacheScope
+from sidecar.cache.text import Analysis
 from sidecar.cache.typos import MIN_TYPO_LENGTH, is_near_typo
 
 
 class Entry:
-    """One cached value. ``nbytes`` counts the key and the JSON-encoded value."""
+    """One cached value. ``key`` is the original text, or canonical JSON for a JSON key;
+    ``nbytes`` counts the key and the JSON-encoded value."""
 
     __slots__ = (
         "contains_pii",
@@ -48,21 +51,19 @@ class Entry:
 
     def __init__(
         self,
-        *,
-        id: str,
         scope: CacheScope,
         exact_key: str,
         key: str,
+        analysis: Analysis | None,
         value_json: bytes,
+        *,
         created_at: float,
         expires_at: float,
-        contains_pii: bool,
-        cost_usd: float | None,
-        tokens: int | None,
-        features: tuple[str, ...],
-        sorted_content: str,
+        contains_pii: bool = False,
+        cost_usd: float | None = None,
+        tokens: int | None = None,
     ) -> None:
-        self.id = id
+        self.id = entry_id(scope, exact_key)
         self.scope = scope
         self.exact_key = exact_key
         self.key = key
@@ -73,8 +74,13 @@ class Entry:
         self.contains_pii = contains_pii
         self.cost_usd = cost_usd
         self.tokens = tokens
-        self.features = features
-        self.sorted_content = sorted_content
+        self.features = tuple(dict.fromkeys(analysis.content)) if analysis is not None else ()
+        self.sorted_content = analysis.sorted_content if analysis is not None else ""
+
+
+def entry_id(scope: CacheScope, exact_key: str) -> str:
+    """A stable id of (scope, normalised key), the primary key in persistence."""
+    return hashlib.blake2b(repr((tuple(scope), exact_key)).encode(), digest_size=16).hexdigest()
 
 
 class Candidates(NamedTuple):
