@@ -4,7 +4,8 @@
 - ``postings``: content unit → entries containing it (an inverted index over words, numbers,
   entities and, for Chinese, single characters).
 
-- ``words``: (first letter, length) → the scope's words of 5+ letters, to find typo partners.
+- ``words``: (first letter, length) → the scope's words of 5+ letters, to find typo partners;
+  built once the scope has more than 1,024 distinct units (smaller ones are scanned).
 
 Fuzzy candidates are the entries that contain, for *every* content unit of the query, either
 that unit or (for a word the scope has never seen) one of its near typos. That is not a
@@ -83,6 +84,9 @@ def entry_id(scope: CacheScope, exact_key: str) -> str:
     return hashlib.blake2b(repr((tuple(scope), exact_key)).encode(), digest_size=16).hexdigest()
 
 
+WORDS_INDEX_FROM = 1024  # distinct units; below this, typo partners are found by a scan
+
+
 class Candidates(NamedTuple):
     entries: list[Entry]
     truncated: bool
@@ -96,8 +100,10 @@ class ScopeIndex:
     def __init__(self) -> None:
         self.entries: OrderedDict[str, Entry] = OrderedDict()
         self.exact: dict[str, Entry] = {}
-        self.postings: dict[str, set[Entry]] = {}
-        self.words: dict[tuple[str, int], set[str]] = {}
+        # A unit held by one entry maps to it directly: most units of a small per-user scope
+        # are, and a set per unit would triple the memory of such scopes.
+        self.postings: dict[str, Entry | set[Entry]] = {}
+        self.words: dict[tuple[str, int], set[str]] | None = None  # built when the scope grows
         self.nbytes = 0
 
     def __len__(self) -> int:
@@ -107,30 +113,42 @@ class ScopeIndex:
         self.entries[entry.id] = entry
         self.exact[entry.exact_key] = entry
         self.nbytes += entry.nbytes
+        postings = self.postings
         for unit in entry.features:
-            bucket = self.postings.get(unit)
-            if bucket is None:
-                self.postings[unit] = {entry}
+            held = postings.get(unit)
+            if held is None:
+                postings[unit] = entry
+                if self.words is not None and _typo_capable(unit):
+                    self.words.setdefault((unit[0], len(unit)), set()).add(unit)
+            elif isinstance(held, set):
+                held.add(entry)
+            elif held is not entry:
+                postings[unit] = {held, entry}
+        if self.words is None and len(postings) > WORDS_INDEX_FROM:
+            self.words = {}
+            for unit in postings:
                 if _typo_capable(unit):
                     self.words.setdefault((unit[0], len(unit)), set()).add(unit)
-            else:
-                bucket.add(entry)
 
     def remove(self, entry: Entry) -> None:
         del self.entries[entry.id]
         if self.exact.get(entry.exact_key) is entry:
             del self.exact[entry.exact_key]
         self.nbytes -= entry.nbytes
+        postings = self.postings
         for unit in entry.features:
-            bucket = self.postings[unit]
-            bucket.discard(entry)
-            if not bucket:
-                del self.postings[unit]
-                if _typo_capable(unit):
-                    words = self.words[(unit[0], len(unit))]
-                    words.discard(unit)
-                    if not words:
-                        del self.words[(unit[0], len(unit))]
+            held = postings[unit]
+            if isinstance(held, set):
+                held.discard(entry)
+                if len(held) == 1:
+                    postings[unit] = next(iter(held))
+                continue
+            del postings[unit]
+            if self.words is not None and _typo_capable(unit):
+                words = self.words[(unit[0], len(unit))]
+                words.discard(unit)
+                if not words:
+                    del self.words[(unit[0], len(unit))]
 
     def touch(self, entry: Entry) -> None:
         self.entries.move_to_end(entry.id)
@@ -142,16 +160,27 @@ class ScopeIndex:
         """Whether some entry of the scope contains ``unit`` (then it is a word, not a typo)."""
         return unit in self.postings
 
+    def holders(self, unit: str) -> set[Entry] | None:
+        """The entries holding ``unit`` (a fresh set when there is one: do not keep it)."""
+        held = self.postings.get(unit)
+        if held is None or isinstance(held, set):
+            return held
+        return {held}
+
     def typo_partners(self, unit: str) -> list[str]:
         """Words of the scope that ``unit`` (a word the scope has not seen) may be a typo of."""
+        if self.words is None:
+            pools: list[list[str]] = [list(self.postings)]
+        else:
+            pools = [
+                list(words)
+                for length in range(len(unit) - 2, len(unit) + 3)
+                if (words := self.words.get((unit[0], length)))
+            ]
         found: list[str] = []
-        for length in range(len(unit) - 2, len(unit) + 3):
-            words = self.words.get((unit[0], length))
-            if words:
-                close = process.extract(
-                    unit, words, scorer=OSA.distance, score_cutoff=2, limit=None
-                )
-                found.extend(w for w, _, _ in close if is_near_typo(unit, w))
+        for pool in pools:
+            close = process.extract(unit, pool, scorer=OSA.distance, score_cutoff=2, limit=None)
+            found.extend(w for w, _, _ in close if is_near_typo(unit, w))
         return found
 
     def candidates(
@@ -169,21 +198,21 @@ class ScopeIndex:
         """
         sets: list[set[Entry]] = []
         for unit in set(exact_units):
-            posting = self.postings.get(unit)
+            posting = self.holders(unit)
             if posting is None:
                 return Candidates([], False)
             sets.append(posting)
         for unit in set(words):
-            posting = self.postings.get(unit)
+            posting = self.holders(unit)
             if posting is not None:
                 sets.append(posting)
                 continue
             partners = self.typo_partners(unit) if _typo_capable(unit) else []
             if not partners:
                 return Candidates([], False)
-            sets.append(set().union(*(self.postings[w] for w in partners)))
+            sets.append(set().union(*(self.holders(w) or () for w in partners)))
         if not sets:
-            known = sorted((self.postings[u] for u in set(fallback) if u in self.postings), key=len)
+            known = sorted((h for u in set(fallback) if (h := self.holders(u))), key=len)
             found = set().union(*known[:2])
         else:
             sets.sort(key=len)
