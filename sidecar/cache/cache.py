@@ -95,6 +95,9 @@ class SemanticCache:
         self._counters = Counters()
         self._pending: dict[str, PersistedEntry | None] = {}
         self._pending_lock = threading.Lock()
+        # One flush at a time, so that a later flush (say, of an invalidation) never lands
+        # before an earlier one (of the store it invalidates) still being written.
+        self._flush_lock = threading.Lock()
 
     @classmethod
     def open(cls, config: CacheConfig, clock: Callable[[], float] = time.time) -> SemanticCache:
@@ -333,23 +336,24 @@ class SemanticCache:
         """Write queued stores and deletions in one transaction; returns how many."""
         if self._persistence is None:
             return 0
-        with self._pending_lock:
-            pending, self._pending = self._pending, {}
-        if not pending:
-            return 0
-        try:
-            upserts = [row for row in pending.values() if row is not None]
-            deletes = [i for i, row in pending.items() if row is None]
-            if upserts:
-                self._persistence.upsert(upserts)
-            if deletes:
-                self._persistence.delete(deletes)
-        except BaseException:
+        with self._flush_lock:
             with self._pending_lock:
-                for entry_id, row in pending.items():
-                    self._pending.setdefault(entry_id, row)
-            raise
-        return len(pending)
+                pending, self._pending = self._pending, {}
+            if not pending:
+                return 0
+            try:
+                upserts = [row for row in pending.values() if row is not None]
+                deletes = [i for i, row in pending.items() if row is None]
+                if upserts:
+                    self._persistence.upsert(upserts)
+                if deletes:
+                    self._persistence.delete(deletes)
+            except BaseException:
+                with self._pending_lock:
+                    for entry_id, row in pending.items():
+                        self._pending.setdefault(entry_id, row)
+                raise
+            return len(pending)
 
     def load(self) -> int:
         """Load persisted entries (dropping expired ones); returns how many are in memory."""

@@ -21,7 +21,7 @@ So a fuzzy hit also needs every guard below to agree; each one only ever turns a
   "where").
 - ``word_order``: the units both prompts share come in the same order, up to moving a clause
   from the end to the front ("in Python, how do I sort a list"); "flights from Paris to London"
-  and "...from London to Paris" miss.
+  and "...from London to Paris" miss, and so do "english to french" and "french to english".
 
 A guard is a named predicate; :data:`DEFAULT_GUARDS` is the set every lookup uses unless the
 cache is built with another one (tests drop one guard at a time to show each is needed).
@@ -83,7 +83,16 @@ def _word_order(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
     q = [u for u in _dedupe(tuple(pairs.get(u, u) for u in query.content)) if u in c_units]
     shared = set(q)
     c = [u for u in _dedupe(cand.content) if u in shared]
-    return any(q[k:] + q[:k] == c for k in range(max(len(q), 1)))
+    if q == c:
+        return True
+    q_starts = {pairs.get(u, u) for u in query.clause_starts}
+    for k in range(1, len(q)):
+        if q[k:] + q[:k] == c:
+            # A moved clause: two blocks of 2+ units ("in python | merge two dicts"), or a
+            # punctuated boundary ("France: what is the capital?"). "english to french" vs
+            # "french to english" is a swap, not a moved clause.
+            return (k >= 2 and len(q) - k >= 2) or q[k] in q_starts or q[0] in cand.clause_starts
+    return False
 
 
 def _numbers(query: Analysis, cand: Analysis, known: KnownWord) -> bool:

@@ -52,6 +52,7 @@ _QUOTED = re.compile(
     r"(?<!\w)'([^'\n]{1,200}?)'(?!\w)|\"([^\"\n]{1,200}?)\"|“([^”\n]{1,200}?)”"
     r"|「([^」\n]{1,200}?)」|`([^`\n]{1,200}?)`"
 )
+_CLAUSE_BREAK = re.compile(r"[,.:;!?()\[\]\-–—、。！？；：]")
 _SENTENCE_END = re.compile(r"[.!?:;。！？]")
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SUFFIXES = (("n't", ("not",)), ("'ll", ("will",)), ("'ve", ("have",)), ("'re", ()), ("'m", ()))
@@ -87,6 +88,7 @@ class Analysis:
     soft_entities: frozenset[str]
     cased: bool
     lowercase_words: frozenset[str]
+    clause_starts: frozenset[str]  # content units that open a clause after , : ; ? ! - ...
     units: frozenset[str]
 
     @property
@@ -184,6 +186,8 @@ def analyse(text: str) -> Analysis:
     strict: set[str] = set()
     soft: set[str] = set()
     lowercase: set[str] = set()
+    clause_starts: set[str] = set()
+    pending_break, mark = False, 0
     for m in _QUOTED.finditer(text):
         quoted = next(g for g in m.groups() if g is not None)
         strict.add("q:" + " ".join(quoted.split()))
@@ -192,6 +196,11 @@ def analyse(text: str) -> Analysis:
     cased = _is_cased(text)
     for m in _TOKEN.finditer(text):
         raw = m.group()
+        if pending_break and len(content) > mark:
+            clause_starts.add(content[mark])
+            pending_break = False
+        if prev_end and _CLAUSE_BREAK.search(text, prev_end, m.start()):
+            pending_break, mark = True, len(content)
         sentence_start = prev_end == 0 or bool(_SENTENCE_END.search(text, prev_end, m.start()))
         prev_end = m.end()
         prev_kind, kind = kind, m.lastgroup
@@ -253,6 +262,8 @@ def analyse(text: str) -> Analysis:
                     guarded.append((unit, "numbers"))
                 else:
                     words.append(unit)
+    if pending_break and len(content) > mark:
+        clause_starts.add(content[mark])
     intern = sys.intern
     return Analysis(
         exact_key=" ".join(units),
@@ -266,5 +277,6 @@ def analyse(text: str) -> Analysis:
         soft_entities=frozenset(soft),
         cased=cased,
         lowercase_words=frozenset(lowercase),
+        clause_starts=frozenset(clause_starts),
         units=frozenset(units),
     )

@@ -424,6 +424,13 @@ _HOLDOUT: list[Pair] = [
     Pair("What rhymes with orange?", "What rhymes with purple?", False, "holdout"),
 ]
 
+_HOLDOUT += [
+    Pair("english to french", "french to english", False, "order"),
+    Pair("usd to eur", "eur to usd", False, "order"),
+    Pair("Python vs Go for web servers", "Go vs Python for web servers", False, "order"),
+    Pair("Python vs Go: which is faster?", "Which is faster: Python vs Go?", True, "reorder"),
+]
+
 _CHINESE: list[Pair] = [
     Pair("法国的首都是哪里？", "请问法国的首都是哪里", True, "chinese"),
     Pair("法国的首都是哪里？", "法国首都是哪里", True, "chinese"),

@@ -65,6 +65,8 @@ CASES: dict[str, list[tuple[str, str]]] = {
             "flights from london to paris on friday morning",
         ),
         ("从北京到上海的高铁", "从上海到北京的高铁"),
+        ("translate english to french", "translate french to english"),
+        ("english to french", "french to english"),
     ],
 }
 

@@ -103,3 +103,29 @@ def test_pending_writes_flush_by_themselves_when_the_queue_is_full(
     rows = list(SqliteCachePersistence(str(tmp_path / "cache.db")).load_all())
     assert len(rows) >= 10
     cache.close()
+
+
+class _FailingOnce(SqliteCachePersistence):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.fail = True
+
+    def upsert(self, entries):  # type: ignore[no-untyped-def]
+        if self.fail:
+            self.fail = False
+            raise OSError("disk full")
+        super().upsert(entries)
+
+
+def test_a_failed_flush_keeps_its_writes_queued(tmp_path: Path, clock: ManualClock) -> None:
+    import pytest
+
+    persistence = _FailingOnce(str(tmp_path / "cache.db"))
+    cache = SemanticCache(CacheConfig(), clock=clock, persistence=persistence)
+    cache.store(SCOPE, "question one", 1)
+    with pytest.raises(OSError):
+        cache.flush()
+    assert cache.stats().pending_writes == 1
+    assert cache.flush() == 1
+    assert [r.key for r in persistence.load_all()] == ["question one"]
+    cache.close()
