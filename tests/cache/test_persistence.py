@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sidecar.cache import (
     CacheConfig,
     CacheScope,
@@ -118,8 +120,6 @@ class _FailingOnce(SqliteCachePersistence):
 
 
 def test_a_failed_flush_keeps_its_writes_queued(tmp_path: Path, clock: ManualClock) -> None:
-    import pytest
-
     persistence = _FailingOnce(str(tmp_path / "cache.db"))
     cache = SemanticCache(CacheConfig(), clock=clock, persistence=persistence)
     cache.store(SCOPE, "question one", 1)
