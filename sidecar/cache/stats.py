@@ -1,0 +1,58 @@
+"""Plain counters of the cache, exported by the telemetry layer (no Prometheus import here).
+
+Every label set is bounded: lookup results are the four of :data:`LOOKUP_RESULTS`, guard names
+those of :data:`sidecar.cache.guards.GUARD_NAMES`, eviction reasons those of
+:data:`EVICTION_REASONS`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from sidecar.cache.guards import GUARD_NAMES
+
+LookupOutcome = Literal["exact", "fuzzy", "miss", "rejected_by_guard"]
+LOOKUP_RESULTS: tuple[LookupOutcome, ...] = ("exact", "fuzzy", "miss", "rejected_by_guard")
+EvictionReason = Literal["lru", "expired", "invalidated"]
+EVICTION_REASONS: tuple[EvictionReason, ...] = ("lru", "expired", "invalidated")
+
+
+class CacheStats(msgspec.Struct, kw_only=True):
+    """A snapshot of the counters (monotonic, except ``entries``, ``bytes`` and ``scopes``)."""
+
+    lookups: dict[str, int]
+    guard_rejections: dict[str, int]
+    evictions: dict[str, int]
+    stores: int
+    rejected_stores: int
+    entries: int
+    bytes: int
+    scopes: int
+    tokens_saved: int
+    usd_saved: float
+    pending_writes: int
+
+
+class Counters:
+    """The mutable counters behind :class:`CacheStats`."""
+
+    __slots__ = (
+        "evictions",
+        "guard_rejections",
+        "lookups",
+        "rejected_stores",
+        "stores",
+        "tokens_saved",
+        "usd_saved",
+    )
+
+    def __init__(self) -> None:
+        self.lookups: dict[str, int] = dict.fromkeys(LOOKUP_RESULTS, 0)
+        self.guard_rejections: dict[str, int] = dict.fromkeys(GUARD_NAMES, 0)
+        self.evictions: dict[str, int] = dict.fromkeys(EVICTION_REASONS, 0)
+        self.stores = 0
+        self.rejected_stores = 0
+        self.tokens_saved = 0
+        self.usd_saved = 0.0

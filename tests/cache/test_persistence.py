@@ -1,0 +1,131 @@
+"""Warm restarts through SqliteCachePersistence: what survives, what does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sidecar.cache import (
+    CacheConfig,
+    CacheScope,
+    NamespaceConfig,
+    SemanticCache,
+    SqliteCachePersistence,
+)
+from tests.cache.conftest import ManualClock
+
+SCOPE = CacheScope("acme", "faq", "gpt-4o", "u1")
+
+
+def _config(path: Path, **kw: object) -> CacheConfig:
+    return CacheConfig(persistence_path=str(path / "cache.db"), **kw)  # type: ignore[arg-type]
+
+
+def test_a_restarted_cache_is_warm(tmp_path: Path, clock: ManualClock) -> None:
+    cache = SemanticCache.open(_config(tmp_path), clock=clock)
+    cache.store(
+        SCOPE, "What is the capital of France?", {"answer": "Paris"}, cost_usd=0.01, tokens=9
+    )
+    cache.store(SCOPE, {"tool": "search", "args": {"q": "shoes"}}, [1, 2])
+    cache.close()
+
+    again = SemanticCache.open(_config(tmp_path), clock=clock)
+    assert len(again) == 2
+    hit = again.lookup(SCOPE, "hey, what's the capital of france?")
+    assert hit.match == "fuzzy" and hit.value == {"answer": "Paris"} and hit.saved_tokens == 9
+    assert again.lookup(SCOPE, {"args": {"q": "shoes"}, "tool": "search"}).value == [1, 2]
+    assert not again.lookup(SCOPE._replace(user_id="u2"), "What is the capital of France?").hit
+    again.close()
+
+
+def test_pii_entries_reload_into_their_user_scope(tmp_path: Path, clock: ManualClock) -> None:
+    config = _config(tmp_path, namespaces={"faq": NamespaceConfig(shared_across_users=True)})
+    cache = SemanticCache.open(config, clock=clock)
+    cache.store(SCOPE, "What is my address?", "12 Elm St", contains_pii=True)
+    cache.store(SCOPE, "What are the opening hours?", "9-5")
+    cache.close()
+    again = SemanticCache.open(config, clock=clock)
+    other = SCOPE._replace(user_id="u2")
+    assert again.lookup(SCOPE, "What is my address?").hit
+    assert not again.lookup(other, "What is my address?").hit
+    assert again.lookup(other, "What are the opening hours?").hit
+    again.close()
+
+
+def test_unflushed_stores_are_lost_but_invalidations_are_not(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    cache = SemanticCache.open(_config(tmp_path), clock=clock)
+    cache.store(SCOPE, "question one", 1)
+    cache.store(SCOPE, "question two", 2)
+    assert cache.flush() == 2
+    cache.store(SCOPE, "question three", 3)  # never flushed: lost in a crash
+    cache.invalidate(SCOPE, "question one")  # written through at once
+    # simulate kill -9: no close(), open a second instance on the same file
+    crashed = SemanticCache.open(_config(tmp_path), clock=clock)
+    assert crashed.lookup(SCOPE, "question two").hit
+    assert not crashed.lookup(SCOPE, "question one").hit
+    assert crashed.lookup(SCOPE, "question three").hit  # invalidate flushed the queue too
+    crashed.close()
+
+
+def test_expired_entries_are_dropped_on_load(tmp_path: Path, clock: ManualClock) -> None:
+    cache = SemanticCache.open(_config(tmp_path), clock=clock)
+    cache.store(SCOPE, "short lived", 1, ttl_s=10)
+    cache.store(SCOPE, "long lived", 2, ttl_s=1000)
+    cache.close()
+    clock.advance(20)
+    again = SemanticCache.open(_config(tmp_path), clock=clock)
+    assert len(again) == 1 and again.lookup(SCOPE, "long lived").hit
+    again.close()
+    rows = list(SqliteCachePersistence(str(tmp_path / "cache.db")).load_all())
+    assert [r.key for r in rows] == ["long lived"]
+
+
+def test_limits_apply_when_loading(tmp_path: Path, clock: ManualClock) -> None:
+    cache = SemanticCache.open(_config(tmp_path), clock=clock)
+    for i in range(10):
+        clock.advance(1)
+        cache.store(SCOPE, f"question {i}", i)
+    cache.close()
+    small = SemanticCache.open(_config(tmp_path, max_entries=4), clock=clock)
+    assert len(small) == 4
+    assert small.lookup(SCOPE, "question 9").hit and not small.lookup(SCOPE, "question 0").hit
+    small.close()
+
+
+def test_pending_writes_flush_by_themselves_when_the_queue_is_full(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    cache = SemanticCache.open(_config(tmp_path, max_pending_writes=5), clock=clock)
+    for i in range(12):
+        cache.store(SCOPE, f"question {i}", i)
+    assert cache.stats().pending_writes < 5
+    rows = list(SqliteCachePersistence(str(tmp_path / "cache.db")).load_all())
+    assert len(rows) >= 10
+    cache.close()
+
+
+class _FailingOnce(SqliteCachePersistence):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.fail = True
+
+    def upsert(self, entries):  # type: ignore[no-untyped-def]
+        if self.fail:
+            self.fail = False
+            raise OSError("disk full")
+        super().upsert(entries)
+
+
+def test_a_failed_flush_keeps_its_writes_queued(tmp_path: Path, clock: ManualClock) -> None:
+    persistence = _FailingOnce(str(tmp_path / "cache.db"))
+    cache = SemanticCache(CacheConfig(), clock=clock, persistence=persistence)
+    cache.store(SCOPE, "question one", 1)
+    with pytest.raises(OSError):
+        cache.flush()
+    assert cache.stats().pending_writes == 1
+    assert cache.flush() == 1
+    assert [r.key for r in persistence.load_all()] == ["question one"]
+    cache.close()
