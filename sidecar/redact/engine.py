@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
@@ -33,6 +34,7 @@ from sidecar.redact.recognisers import (
     RawFinding,
     builtin_recognisers,
 )
+from sidecar.redact.walk import redact_value
 
 
 class Finding(msgspec.Struct, frozen=True):
@@ -133,8 +135,8 @@ class Redactor:
             for recogniser in self._recognisers:
                 recogniser.find(text, raw)
         else:
-            for index in selected:
-                self._recognisers[index].find(text, raw)
+            for index, (first, last) in selected.items():
+                self._recognisers[index].find(text, raw, first, last)
         if not raw:
             return raw
         if self._allow or self._allow_patterns:
@@ -182,6 +184,10 @@ class Redactor:
             counts[type_] = counts.get(type_, 0) + 1
         parts.append(text[position:])
         return "".join(parts)
+
+    def redact_value(self, value: Any) -> Any:
+        """Redact every string inside a JSON value (dict keys too); see :mod:`walk`."""
+        return redact_value(self, value)
 
     def stats(self) -> dict[str, int]:
         """Redactions so far by type (a snapshot for the metrics layer)."""

@@ -24,21 +24,30 @@ except ImportError:  # pragma: no cover - exercised on platforms without the whe
     _hs = None
 
 
-class Prefilter(Protocol):
-    """Which of the recognisers (by index) may match ``text``; ``None`` means all of them."""
+Hits = dict[int, tuple[int, int]]
+"""Recogniser index -> (first, last) end offset (code points) of its pre-filter matches."""
 
-    def candidates(self, text: str) -> set[int] | None: ...
+
+class Prefilter(Protocol):
+    """Which recognisers (by index) may match ``text`` and where their pre-filter matched
+    (``None``: all recognisers, anywhere). An always-run recogniser gets ``(0, len(text))``."""
+
+    def candidates(self, text: str) -> Hits | None: ...
+
+
+_FLAGS = _hs.HS_FLAG_ALLOWEMPTY if _hs is not None else 0
 
 
 class NoPrefilter:
     """Every recogniser runs on every text (the portable fallback)."""
 
-    def candidates(self, text: str) -> set[int] | None:
+    def candidates(self, text: str) -> Hits | None:
         return None
 
 
 class HyperscanPrefilter:
-    """Hyperscan block-mode database of the pre-filter expressions, one match per id.
+    """Hyperscan block-mode database of the pre-filter expressions, reporting end offsets
+    (start-of-match tracking would make the scan about twice as slow).
 
     Recognisers whose expression is ``None`` or fails to compile are always reported.
     Thread-safe: each thread gets its own scratch space.
@@ -61,7 +70,7 @@ class HyperscanPrefilter:
                 expressions=[expr for _, expr in compiled],
                 ids=[index for index, _ in compiled],
                 elements=len(compiled),
-                flags=[_hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_ALLOWEMPTY] * len(compiled),
+                flags=[_FLAGS] * len(compiled),
             )
         self._local = threading.local()
 
@@ -71,27 +80,42 @@ class HyperscanPrefilter:
         db = _hs.Database()
         try:
             db.compile(expressions=[expression.encode("utf-8")], ids=[0], elements=1,
-                       flags=[_hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_ALLOWEMPTY])
+                       flags=[_FLAGS])
         except _hs.error:
             return False
         return True
 
-    def candidates(self, text: str) -> set[int] | None:
-        found = set(self._always)
+    def candidates(self, text: str) -> Hits | None:
+        everywhere = (0, len(text))
+        found: Hits = {index: everywhere for index in self._always}
         if self._db is None:
             return found
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = _hs.Scratch(self._db)
             self._local.scratch = scratch
+        ends: dict[int, list[int]] = {}
 
         def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
-            found.add(index)
+            bounds = ends.get(index)
+            if bounds is None:
+                ends[index] = [end, end]
+            else:
+                bounds[1] = end  # reported in increasing end order
 
-        self._db.scan(
-            text.encode("utf-8", "surrogatepass"), match_event_handler=on_match, scratch=scratch
-        )
+        data = text.encode("utf-8", "surrogatepass")
+        self._db.scan(data, match_event_handler=on_match, scratch=scratch)
+        ascii_only = len(data) == len(text)
+        for index, (first, last) in ends.items():
+            if ascii_only:
+                found[index] = (first, last)
+            else:  # byte offsets -> code point offsets
+                found[index] = (_chars_before(data, first), _chars_before(data, last))
         return found
+
+
+def _chars_before(data: bytes, offset: int) -> int:
+    return len(data[:offset].decode("utf-8", "ignore"))
 
 
 def make_prefilter(expressions: Sequence[str | None], enabled: bool = True) -> Prefilter:

@@ -53,8 +53,12 @@ _ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 class PatternRecogniser:
     """A type found by one regex, confirmed by ``accept`` (which may narrow the span).
 
-    ``prefilter`` is a Hyperscan-compatible expression matching a superset of ``pattern``'s
-    matches (often its prefix without look-arounds); ``None`` means "always run".
+    ``prefilter`` is a Hyperscan-compatible expression such that every match of ``pattern``
+    contains a pre-filter match ending at most ``back`` code points after the match's start
+    (often the pattern's prefix without look-arounds); ``None`` means "always run".
+    ``max_length`` bounds a match's length (``None``: unbounded); ``back=None`` scans from the
+    start of the text. Together they let :meth:`find` scan only the window that can hold a
+    match: from ``first - back`` to ``last + max_length``.
     """
 
     type: str
@@ -62,11 +66,24 @@ class PatternRecogniser:
     prefilter: str | None
     accept: Accept | None = None
     priority: int = CUSTOM_PRIORITY
+    back: int | None = None
+    max_length: int | None = None
 
-    def find(self, text: str, out: list[RawFinding]) -> None:
-        """Append every validated match of this type in ``text`` to ``out``."""
+    def find(
+        self, text: str, out: list[RawFinding], first: int = 0, last: int | None = None
+    ) -> None:
+        """Append every validated match of this type in ``text`` to ``out``.
+
+        ``first``/``last``: the first and last end of this type's pre-filter matches; the
+        pattern then runs only on the window that can hold a match (same result as a full scan).
+        """
         accept = self.accept
-        for match in self.pattern.finditer(text):
+        pos, endpos = 0, len(text)
+        if self.back is not None:
+            pos = max(0, first - self.back)
+            if self.max_length is not None and last is not None:
+                endpos = min(endpos, last + self.max_length + 4)
+        for match in self.pattern.finditer(text, pos, endpos):
             if accept is None:
                 out.append((match.start(), match.end(), self.priority, self.type))
                 continue
@@ -308,10 +325,15 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
     for the result: overlaps are resolved by priority, length, then position)."""
 
     def make(
-        type_: str, pattern: str, prefilter: str | None, accept: Accept | None, flags: int = 0
+        type_: str,
+        pattern: str,
+        prefilter: str | None,
+        accept: Accept | None,
+        back: int | None,
+        max_length: int | None = None,
     ) -> PatternRecogniser:
         return PatternRecogniser(
-            type_, re.compile(pattern, flags), prefilter, accept, PRIORITY[type_]
+            type_, re.compile(pattern), prefilter, accept, PRIORITY[type_], back, max_length
         )
 
     recognisers = [
@@ -322,12 +344,16 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
             r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9])",
             r"[A-Za-z0-9]@[A-Za-z0-9]",
             _accept_email,
+            back=66,
+            max_length=330,
         ),
         make(
             "CREDIT_CARD",
             _NB + r"(?<![0-9][.,])[2-6][0-9]{3}(?:[ \-]?[0-9]){8,15}" + _NA + r"(?![.,][0-9])",
             r"[2-6][0-9]{3}(?:[ \-]?[0-9]){8}",
             _accept_card,
+            back=20,
+            max_length=40,
         ),
         make(
             "US_SSN",
@@ -335,12 +361,16 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
             + r"(?![.\-][0-9])",
             r"[0-9]{3}[\- ][0-9]{2}[\- ][0-9]{4}",
             _accept_ssn,
+            back=11,
+            max_length=11,
         ),
         make(
             "IPV4",
             r"(?<![0-9A-Za-z_.])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?![0-9A-Za-z_]|\.[0-9])",
             r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]",
             _accept_ipv4,
+            back=16,
+            max_length=15,
         ),
         make(
             "IPV6",
@@ -348,12 +378,16 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
             r"(?:(?<=:)[0-9]{1,3}(?:\.[0-9]{1,3}){3})?(?:%[0-9A-Za-z]+)?(?![0-9A-Za-z_.])",
             r"[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){3}|[0-9A-Fa-f]::|::[0-9A-Fa-f]",
             _accept_ipv6,
+            back=64,
+            max_length=70,
         ),
         make(
             "IBAN",
             _NB + r"[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,30}" + _NA,
             r"[A-Z]{2}[0-9]{2} ?[0-9A-Z]{4} ?[0-9A-Z]{4} ?[0-9A-Z]{3}",
             _accept_iban,
+            back=18,
+            max_length=50,
         ),
         make(
             "CN_ID",
@@ -361,6 +395,8 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
             r"[0-9]{3}[0-9Xx]" + _NA,
             r"[1-9][0-9]{5}(?:18|19|20)[0-9]{2}[01][0-9][0-3][0-9]{4}[0-9Xx]",
             _accept_cn_id,
+            back=18,
+            max_length=18,
         ),
         make(
             "CN_PHONE",
@@ -368,6 +404,8 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
             + _NA + r"(?![.\-][0-9])",
             r"1[3-9][0-9][ \-]?[0-9]{4}[ \-]?[0-9]{4}",
             _accept_cn_phone,
+            back=20,
+            max_length=25,
         ),
         make(
             "PHONE",
@@ -375,6 +413,8 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
             r"[0-9]{1,5}){1,6}" + _NA + r"(?![.\-][0-9])",
             r"\+[1-9][0-9]{0,2}[ .\-]?\(?[0-9]",
             _accept_phone_intl,
+            back=8,
+            max_length=90,
         ),
         make(
             "PHONE",
@@ -382,24 +422,29 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
             r"[2-9][0-9]{2}[ .\-][0-9]{4}" + _NA + r"(?![.\-][0-9])",
             r"(?:\([2-9][0-9]{2}\)[ .\-]?|[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}",
             _accept_phone_nanp,
+            back=16,
+            max_length=16,
         ),
         make(
             "API_KEY",
             r"(?<![A-Za-z0-9_\-])(?:" + _API_KEY_BODY + r")(?![A-Za-z0-9_\-])",
             _API_KEY_PREFIXES,
             _accept_key,
+            back=12,
         ),
         make(
             "JWT",
             r"(?<![A-Za-z0-9_\-])(eyJ[A-Za-z0-9_\-]{8,})\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
             r"eyJ[A-Za-z0-9_\-]{8}",
             _accept_jwt,
+            back=11,
         ),
         make(
             "PASSWORD_IN_URL",
             r"://[^\s:/?#@\"'<>\[\]]*:([^\s/?#@\"'<>]+)@(?=[A-Za-z0-9\[])",
             r"://[^\s/@]*:[^\s/@]+@",
             _accept_password_in_url,
+            back=None,
         ),
         make(
             "PRIVATE_KEY",
@@ -407,26 +452,29 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
             r"PRIVATE KEY-----|[A-Za-z0-9+/=\s]*)",
             r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY",
             None,
+            back=None,
         ),
     ]
     if secret_assignments:
         recognisers.append(
             make(
                 "API_KEY",
-                r"(?i)(?<![A-Za-z0-9])(?:" + _SECRET_NAMES + r")[\"']?\s*(?:[:=]|\s)\s*[\"']?"
+                r"(?i)(?<![A-Za-z0-9])(?:" + _SECRET_NAMES + r")[\"']?\s{0,16}(?:[:=]|\s)\s{0,16}[\"']?"
                 r"([A-Za-z0-9_\-+/=.~]{16,})",
                 r"(?i)(?:key|secret|token|bearer|_id)[\"']?\s*[:=\s]\s*[\"']?"
                 r"[A-Za-z0-9_\-+/=.~]{16}",
                 _accept_assigned_secret,
+                back=80,
             )
         )
         recognisers.append(
             make(
                 "PASSWORD",
-                r"(?i)(?<![A-Za-z0-9])(?:" + _PASSWORD_NAMES + r")[\"']?\s*[:=：]\s*[\"']?"
+                r"(?i)(?<![A-Za-z0-9])(?:" + _PASSWORD_NAMES + r")[\"']?\s{0,16}[:=：]\s{0,16}[\"']?"
                 r"([^\s\"',;&}]{4,})",
                 r"(?i)(?:password|passwd|pwd|passphrase|\xe5\xaf\x86\xe7\xa0\x81)",
                 _accept_assigned_password,
+                back=11,
             )
         )
     return recognisers
