@@ -109,7 +109,17 @@ def _digit_groups(candidate: str) -> tuple[str, tuple[int, ...], set[str]]:
     return "".join(digits), tuple(groups), seps
 
 
+def _part_of_identifier(text: str, start: int) -> bool:
+    """``ORD-4111...``, ``user_1381...``: a number glued to a word is an identifier's tail."""
+    return start >= 2 and text[start - 1] in "-_" and text[start - 2] in _ALNUM
+
+
+_COUNTRY_PREFIX = re.compile(r"\+[0-9]{1,3}[ \-]?$")
+
+
 def _accept_card(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    if _part_of_identifier(text, match.start()):
+        return None
     candidate = match.group()
     digits, groups, seps = _digit_groups(candidate)
     if len(seps) > 1:
@@ -138,6 +148,8 @@ def _accept_card(text: str, match: re.Match[str]) -> tuple[int, int] | None:
 
 
 def _accept_ssn(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    if _part_of_identifier(text, match.start()):
+        return None
     if not v.ssn_valid(match.group(1), match.group(3), match.group(4)):
         return None
     return match.span()
@@ -194,6 +206,8 @@ def _accept_iban(text: str, match: re.Match[str]) -> tuple[int, int] | None:
 
 
 def _accept_cn_id(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    if _part_of_identifier(text, match.start()):
+        return None
     return match.span() if v.cn_id_valid(match.group()) else None
 
 
@@ -201,8 +215,13 @@ def _accept_cn_phone(text: str, match: re.Match[str]) -> tuple[int, int] | None:
     digits, groups, seps = _digit_groups(match.group(2))
     if len(seps) > 1 or not v.cn_mobile_valid(digits):
         return None
-    if len(groups) > 1 and groups not in ((3, 4, 4), (3, 8), (7, 4)):
+    if len(groups) > 1 and groups != (3, 4, 4):
         return None
+    start = match.start()
+    if _part_of_identifier(text, start):
+        return None
+    if match.group(1) is None and _COUNTRY_PREFIX.search(text, max(0, start - 6), start):
+        return None  # the national part of another country's number (+49 151 ...)
     return match.span()
 
 
@@ -221,6 +240,8 @@ def _accept_phone_intl(text: str, match: re.Match[str]) -> tuple[int, int] | Non
 
 
 def _accept_phone_nanp(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    if _part_of_identifier(text, match.start()):
+        return None
     return match.span() if v.nanp_valid(v.digits_of(match.group())) else None
 
 

@@ -40,6 +40,8 @@ def luhn_valid(number: str) -> bool:
 def card_issuer_known(number: str) -> bool:
     """True when the first digits and length belong to a known card network (IIN ranges)."""
     length = len(number)
+    if length < 13:
+        return False
     two = int(number[:2])
     four = int(number[:4])
     six = int(number[:6]) if length >= 6 else 0
@@ -57,8 +59,8 @@ def card_issuer_known(number: str) -> bool:
         return 16 <= length <= 19
     if 300 <= int(number[:3]) <= 305 or two in (36, 38, 39):  # Diners Club
         return 14 <= length <= 19
-    if two == 50 or 56 <= two <= 69:  # Maestro
-        return 12 <= length <= 19
+    if two == 50 or 56 <= two <= 69:  # Maestro (12-15 digit Maestro exists but is rare)
+        return 16 <= length <= 19
     return False
 
 
