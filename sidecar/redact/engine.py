@@ -79,7 +79,7 @@ def custom_recognisers(config: RedactConfig) -> list[PatternRecogniser]:
 
 
 def resolve_overlaps(raw: list[RawFinding]) -> list[RawFinding]:
-    """Keep a non-overlapping subset: priority, then length, then position decide; sorted by start."""
+    """A non-overlapping subset, sorted by start: priority, then length, then position decide."""
     if len(raw) < 2:
         return raw
     raw.sort(key=lambda f: (-f[2], f[0] - f[1], f[0], f[3]))
@@ -166,7 +166,9 @@ class Redactor:
         raw = self._find_raw(text)
         if not raw:
             return RedactionResult(text, [])
-        return RedactionResult(self._apply(text, raw, mode), [Finding(f[3], f[0], f[1]) for f in raw])
+        return RedactionResult(
+            self._apply(text, raw, mode), [Finding(f[3], f[0], f[1]) for f in raw]
+        )
 
     def redact_text(self, text: str, mode: MaskMode | None = None) -> str:
         """Only the masked text (no finding objects built): the ingest fast path."""

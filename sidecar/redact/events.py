@@ -22,8 +22,19 @@ from sidecar.redact.engine import Redactor
 
 CONTENT_FIELDS = ("input", "output", "args", "result", "error_message")
 IDENTIFIER_FIELDS = (
-    "request_id", "session_id", "user_id", "tenant", "call_id", "reservation_id", "agent",
-    "model", "provider", "tool", "operation", "error_type", "finish_reason",
+    "request_id",
+    "session_id",
+    "user_id",
+    "tenant",
+    "call_id",
+    "reservation_id",
+    "agent",
+    "model",
+    "provider",
+    "tool",
+    "operation",
+    "error_type",
+    "finish_reason",
 )
 
 

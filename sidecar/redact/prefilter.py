@@ -14,6 +14,7 @@ expression it cannot compile) the recogniser simply always runs.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -21,7 +22,7 @@ from typing import Any, Protocol
 try:  # Optional: x86-64 wheels only.
     import hyperscan as _hs
 except ImportError:  # pragma: no cover - exercised on platforms without the wheel
-    _hs = None
+    _hs = None  # type: ignore[assignment]
 
 
 Hits = dict[int, tuple[int, int]]
@@ -56,34 +57,9 @@ class HyperscanPrefilter:
     def __init__(self, expressions: Sequence[str | None]) -> None:
         if _hs is None:
             raise RuntimeError("hyperscan is not installed")
-        self._always: set[int] = set()
-        compiled: list[tuple[int, bytes]] = []
-        for index, expression in enumerate(expressions):
-            if expression is None or not self._compiles(expression):
-                self._always.add(index)
-            else:
-                compiled.append((index, expression.encode("utf-8")))
-        self._db: Any = None
-        if compiled:
-            self._db = _hs.Database()
-            self._db.compile(
-                expressions=[expr for _, expr in compiled],
-                ids=[index for index, _ in compiled],
-                elements=len(compiled),
-                flags=[_FLAGS] * len(compiled),
-            )
+        self._db, always = _compile(tuple(expressions))
+        self._always = set(always)
         self._local = threading.local()
-
-    @staticmethod
-    def _compiles(expression: str) -> bool:
-        assert _hs is not None
-        db = _hs.Database()
-        try:
-            db.compile(expressions=[expression.encode("utf-8")], ids=[0], elements=1,
-                       flags=[_FLAGS])
-        except _hs.error:
-            return False
-        return True
 
     def candidates(self, text: str) -> Hits | None:
         everywhere = (0, len(text))
@@ -112,6 +88,43 @@ class HyperscanPrefilter:
             else:  # byte offsets -> code point offsets
                 found[index] = (_chars_before(data, first), _chars_before(data, last))
         return found
+
+
+@functools.lru_cache(maxsize=16)
+def _compile(expressions: tuple[str | None, ...]) -> tuple[Any, frozenset[int]]:
+    """The database of the expressions that compile, and the indexes that must always run.
+
+    Cached: a database is immutable and shareable between threads (scratch is per thread),
+    and compiling takes about half a second.
+    """
+    assert _hs is not None
+    always: set[int] = set()
+    compiled: list[tuple[int, bytes]] = []
+    for index, expression in enumerate(expressions):
+        if expression is None or not _compiles(expression):
+            always.add(index)
+        else:
+            compiled.append((index, expression.encode("utf-8")))
+    if not compiled:
+        return None, frozenset(always)
+    db = _hs.Database()
+    db.compile(
+        expressions=[expr for _, expr in compiled],
+        ids=[index for index, _ in compiled],
+        elements=len(compiled),
+        flags=[_FLAGS] * len(compiled),
+    )
+    return db, frozenset(always)
+
+
+def _compiles(expression: str) -> bool:
+    assert _hs is not None
+    db = _hs.Database()
+    try:
+        db.compile(expressions=[expression.encode("utf-8")], ids=[0], elements=1, flags=[_FLAGS])
+    except _hs.error:
+        return False
+    return True
 
 
 def _chars_before(data: bytes, offset: int) -> int:

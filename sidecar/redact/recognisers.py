@@ -246,8 +246,51 @@ def _accept_phone_nanp(text: str, match: re.Match[str]) -> tuple[int, int] | Non
 
 
 _FILE_SUFFIXES = frozenset(
-    "png jpg jpeg gif svg webp ico bmp css js mjs ts tsx jsx map json yaml yml toml lock txt log"
-    " py pyc rb go rs java class jar so dll exe zip gz tgz tar whl html htm xml csv pdf".split()
+    [
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "svg",
+        "webp",
+        "ico",
+        "bmp",
+        "css",
+        "js",
+        "mjs",
+        "ts",
+        "tsx",
+        "jsx",
+        "map",
+        "json",
+        "yaml",
+        "yml",
+        "toml",
+        "lock",
+        "txt",
+        "log",
+        "py",
+        "pyc",
+        "rb",
+        "go",
+        "rs",
+        "java",
+        "class",
+        "jar",
+        "so",
+        "dll",
+        "exe",
+        "zip",
+        "gz",
+        "tgz",
+        "tar",
+        "whl",
+        "html",
+        "htm",
+        "xml",
+        "csv",
+        "pdf",
+    ]
 )
 
 
@@ -272,7 +315,9 @@ def _accept_key(text: str, match: re.Match[str]) -> tuple[int, int] | None:
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_PLACEHOLDER = re.compile(r"^(?:\$\{.*\}|\$[A-Z_]+|\{\{.*\}\}|<.*>|\*+|x+|X+|%s|\[[A-Z_]+\]|\.\.\.)$")
+_PLACEHOLDER = re.compile(
+    r"^(?:\$\{.*\}|\$[A-Z_]+|\{\{.*\}\}|<.*>|\*+|x+|X+|%s|\[[A-Z_]+\]|\.\.\.)$"
+)
 
 
 def _accept_assigned_secret(text: str, match: re.Match[str]) -> tuple[int, int] | None:
@@ -378,7 +423,9 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
         ),
         make(
             "US_SSN",
-            _NB + r"(?<![0-9][.\-])([0-9]{3})([\- ])([0-9]{2})\2([0-9]{4})" + _NA
+            _NB
+            + r"(?<![0-9][.\-])([0-9]{3})([\- ])([0-9]{2})\2([0-9]{4})"
+            + _NA
             + r"(?![.\-][0-9])",
             r"[0-9]{3}[\- ][0-9]{2}[\- ][0-9]{4}",
             _accept_ssn,
@@ -422,7 +469,8 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
         make(
             "CN_PHONE",
             r"(?<![0-9A-Za-z_+])((?:\+|00)?86[ \-]?)?(1[3-9][0-9][ \-]?[0-9]{4}[ \-]?[0-9]{4})"
-            + _NA + r"(?![.\-][0-9])",
+            + _NA
+            + r"(?![.\-][0-9])",
             r"1[3-9][0-9][ \-]?[0-9]{4}[ \-]?[0-9]{4}",
             _accept_cn_phone,
             back=20,
@@ -480,7 +528,9 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
         recognisers.append(
             make(
                 "API_KEY",
-                r"(?i)(?<![A-Za-z0-9])(?:" + _SECRET_NAMES + r")[\"']?\s{0,16}(?:[:=]|\s)\s{0,16}[\"']?"
+                r"(?i)(?<![A-Za-z0-9])(?:"
+                + _SECRET_NAMES
+                + r")[\"']?\s{0,16}(?:[:=]|\s)\s{0,16}[\"']?"
                 r"([A-Za-z0-9_\-+/=.~]{16,})",
                 r"(?i)(?:key|secret|token|bearer|_id)[\"']?\s*[:=\s]\s*[\"']?"
                 r"[A-Za-z0-9_\-+/=.~]{16}",
@@ -491,7 +541,9 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
         recognisers.append(
             make(
                 "PASSWORD",
-                r"(?i)(?<![A-Za-z0-9])(?:" + _PASSWORD_NAMES + r")[\"']?\s{0,16}[:=：]\s{0,16}[\"']?"
+                r"(?i)(?<![A-Za-z0-9])(?:"
+                + _PASSWORD_NAMES
+                + r")[\"']?\s{0,16}[:=：]\s{0,16}[\"']?"
                 r"([^\s\"',;&}]{4,})",
                 r"(?i)(?:password|passwd|pwd|passphrase|\xe5\xaf\x86\xe7\xa0\x81)",
                 _accept_assigned_password,

@@ -18,7 +18,9 @@ def load() -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh]
 
 
-def evaluate(redactor: Redactor, records: list[dict[str, Any]]) -> tuple[dict[str, dict[str, float]], list[str]]:
+def evaluate(
+    redactor: Redactor, records: list[dict[str, Any]]
+) -> tuple[dict[str, dict[str, float]], list[str]]:
     """Per-type and overall precision/recall, and a readable list of every error."""
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
@@ -32,10 +34,10 @@ def evaluate(redactor: Redactor, records: list[dict[str, Any]]) -> tuple[dict[st
             tp[item[0]] += 1
         for item in found - gold:
             fp[item[0]] += 1
-            errors.append(f"FP {item[0]} {text[item[1]:item[2]]!r} in {text[:120]!r}")
+            errors.append(f"FP {item[0]} {text[item[1] : item[2]]!r} in {text[:120]!r}")
         for item in gold - found:
             fn[item[0]] += 1
-            errors.append(f"FN {item[0]} {text[item[1]:item[2]]!r} in {text[:120]!r}")
+            errors.append(f"FN {item[0]} {text[item[1] : item[2]]!r} in {text[:120]!r}")
     report: dict[str, dict[str, float]] = {}
     for type_ in sorted(set(tp) | set(fp) | set(fn)):
         report[type_] = _scores(tp[type_], fp[type_], fn[type_])

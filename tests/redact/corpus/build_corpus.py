@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (labelled data: one text per line)
 """Builds the labelled redaction corpus (corpus.jsonl) deterministically.
 
 Run ``python -m tests.redact.corpus.build_corpus`` to regenerate. A text is written with inline
@@ -57,8 +58,21 @@ def luhn_complete(prefix: str, length: int, rng: random.Random) -> str:
 
 def card(rng: random.Random) -> str:
     prefix, length = rng.choice(
-        [("4", 16), ("4", 16), ("51", 16), ("55", 16), ("2221", 16), ("34", 15), ("37", 15),
-         ("6011", 16), ("65", 16), ("3530", 16), ("62", 16), ("36", 14), ("4", 19)]
+        [
+            ("4", 16),
+            ("4", 16),
+            ("51", 16),
+            ("55", 16),
+            ("2221", 16),
+            ("34", 15),
+            ("37", 15),
+            ("6011", 16),
+            ("65", 16),
+            ("3530", 16),
+            ("62", 16),
+            ("36", 14),
+            ("4", 19),
+        ]
     )
     number = luhn_complete(prefix, length, rng)
     style = rng.choice(["plain", "space", "dash"])
@@ -94,11 +108,17 @@ def phone(rng: random.Random) -> str:
     while e % 100 == 11:
         e += 1
     forms = [
-        f"+1 ({a}) {e}-{line:04d}", f"+1-{a}-{e}-{line:04d}", f"+1 {a} {e} {line:04d}",
-        f"({a}) {e}-{line:04d}", f"{a}-{e}-{line:04d}", f"{a}.{e}.{line:04d}", f"+1{a}{e}{line:04d}",
+        f"+1 ({a}) {e}-{line:04d}",
+        f"+1-{a}-{e}-{line:04d}",
+        f"+1 {a} {e} {line:04d}",
+        f"({a}) {e}-{line:04d}",
+        f"{a}-{e}-{line:04d}",
+        f"{a}.{e}.{line:04d}",
+        f"+1{a}{e}{line:04d}",
         f"+44 20 {rng.randint(7000, 8999)} {rng.randint(1000, 9999)}",
         f"+44 7{rng.randint(100, 999)} {rng.randint(100000, 999999)}",
-        f"+49 30 {rng.randint(1000000, 99999999)}", f"+49 151 {rng.randint(10000000, 99999999)}",
+        f"+49 30 {rng.randint(1000000, 99999999)}",
+        f"+49 151 {rng.randint(10000000, 99999999)}",
         f"+33 1 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
         f"+33 6 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
         f"+81 3-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
@@ -136,7 +156,7 @@ def ipv6(rng: random.Random) -> str:
     groups = [f"{rng.randint(0, 0xFFFF):x}" for _ in range(8)]
     form = rng.choice(["full", "full", "compressed", "compressed", "loopback", "link", "mapped"])
     if form == "full":
-        return ":".join(["2001", "db8"] + groups[2:])
+        return ":".join(["2001", "db8", *groups[2:]])
     if form == "compressed":
         return f"2001:db8:{groups[2]}::{groups[3]}"
     if form == "loopback":
@@ -146,8 +166,20 @@ def ipv6(rng: random.Random) -> str:
     return f"::ffff:192.0.2.{rng.randint(1, 254)}"
 
 
-IBAN_COUNTRIES = {"DE": 22, "GB": 22, "FR": 27, "ES": 24, "IT": 27, "NL": 18, "BE": 16,
-                  "CH": 21, "AT": 20, "PL": 28, "SE": 24, "IE": 22}
+IBAN_COUNTRIES = {
+    "DE": 22,
+    "GB": 22,
+    "FR": 27,
+    "ES": 24,
+    "IT": 27,
+    "NL": 18,
+    "BE": 16,
+    "CH": 21,
+    "AT": 20,
+    "PL": 28,
+    "SE": 24,
+    "IE": 22,
+}
 
 
 def iban(rng: random.Random, valid: bool = True, spaced: bool | None = None) -> str:
@@ -181,12 +213,16 @@ def api_key(rng: random.Random) -> str:
     makers = [
         lambda: "sk-" + _rand(rng, 48),
         lambda: "sk-proj-" + _rand(rng, 64, string.ascii_letters + string.digits + "_-"),
-        lambda: "sk-ant-api03-" + _rand(rng, 93, string.ascii_letters + string.digits + "_-") + "AA",
+        lambda: (
+            "sk-ant-api03-" + _rand(rng, 93, string.ascii_letters + string.digits + "_-") + "AA"
+        ),
         lambda: "AKIA" + _rand(rng, 16, string.ascii_uppercase + string.digits),
         lambda: "ghp_" + _rand(rng, 36),
         lambda: "github_pat_" + _rand(rng, 22) + "_" + _rand(rng, 59),
         lambda: "glpat-" + _rand(rng, 20),
-        lambda: "xoxb-" + "".join(rng.choice(string.digits) for _ in range(11)) + "-" + _rand(rng, 24),
+        lambda: (
+            "xoxb-" + "".join(rng.choice(string.digits) for _ in range(11)) + "-" + _rand(rng, 24)
+        ),
         lambda: "AIza" + _rand(rng, 35, string.ascii_letters + string.digits + "_-"),
         lambda: "sk_live_" + _rand(rng, 24),
         lambda: "hf_" + _rand(rng, 34),
@@ -223,37 +259,72 @@ def url_password(rng: random.Random) -> str:
 
 
 def email(rng: random.Random) -> str:
-    first = rng.choice(["alice", "bob", "carol", "dave", "erin", "frank", "li.wei", "zhang.san",
-                        "j.smith", "m_rossi", "ops-team", "noreply", "kim+tag"])
-    domain = rng.choice(["example.com", "corp.example.org", "mail.co.uk", "gmail.com",
-                         "qq.com", "163.com", "company.io", "uni.edu", "startup.ai"])
+    first = rng.choice(
+        [
+            "alice",
+            "bob",
+            "carol",
+            "dave",
+            "erin",
+            "frank",
+            "li.wei",
+            "zhang.san",
+            "j.smith",
+            "m_rossi",
+            "ops-team",
+            "noreply",
+            "kim+tag",
+        ]
+    )
+    domain = rng.choice(
+        [
+            "example.com",
+            "corp.example.org",
+            "mail.co.uk",
+            "gmail.com",
+            "qq.com",
+            "163.com",
+            "company.io",
+            "uni.edu",
+            "startup.ai",
+        ]
+    )
     return f"{first}{rng.randint(1, 999) if rng.random() < 0.4 else ''}@{domain}"
 
 
 GEN = {
-    "EMAIL": email, "PHONE": phone, "CREDIT_CARD": card, "US_SSN": ssn, "IPV4": ipv4,
-    "IPV6": ipv6, "IBAN": iban, "API_KEY": api_key, "JWT": jwt, "CN_PHONE": cn_phone,
-    "CN_ID": cn_id, "PASSWORD_IN_URL": url_password,
+    "EMAIL": email,
+    "PHONE": phone,
+    "CREDIT_CARD": card,
+    "US_SSN": ssn,
+    "IPV4": ipv4,
+    "IPV6": ipv6,
+    "IBAN": iban,
+    "API_KEY": api_key,
+    "JWT": jwt,
+    "CN_PHONE": cn_phone,
+    "CN_ID": cn_id,
+    "PASSWORD_IN_URL": url_password,
 }
 
 # ---------------------------------------------------------------- templates
 # {T} is replaced by a labelled value of type T; {uuid}, {sha}, {ts}, ... by unlabelled noise.
 TEMPLATES = {
     "agent_log": [
-        '2024-05-{d} {hms} INFO agent.step request_id={uuid} user={EMAIL} tokens=1532 latency_ms={ms}',
-        '[{iso}] tool=crm.lookup status=ok caller_ip={IPV4} duration={ms}ms trace={sha}',
-        '{iso} WARN retrying upstream {IPV6} attempt=2/5 backoff=1.5s build={version}',
+        "2024-05-{d} {hms} INFO agent.step request_id={uuid} user={EMAIL} tokens=1532 latency_ms={ms}",
+        "[{iso}] tool=crm.lookup status=ok caller_ip={IPV4} duration={ms}ms trace={sha}",
+        "{iso} WARN retrying upstream {IPV6} attempt=2/5 backoff=1.5s build={version}",
         'step 3/12: model=gpt-4o-mini prompt_tokens=812 output="I have sent the invoice to {EMAIL} and texted {PHONE}."',
-        'DEBUG http POST https://api.example.com/v1/charges card={CREDIT_CARD} amount=129.99 order=ORD-{order}',
-        'user said: my social is {US_SSN}, please update my tax profile (session {uuid})',
-        'assistant: Your refund goes to IBAN {IBAN}; reference {order}, ETA 3-5 business days.',
-        'env dump: OPENAI_API_KEY={API_KEY} region=us-east-1 pid={pid} version={version}',
-        'auth ok: Bearer {JWT} scope=read:orders exp={epoch}',
-        'connecting to postgres://app_user:{PASSWORD_IN_URL}@db.internal:5432/orders (pool=10, commit {sha7})',
-        'llm_call finished in {ms} ms; cost=$0.0042; the user asked to call back at {PHONE} after {hm}',
+        "DEBUG http POST https://api.example.com/v1/charges card={CREDIT_CARD} amount=129.99 order=ORD-{order}",
+        "user said: my social is {US_SSN}, please update my tax profile (session {uuid})",
+        "assistant: Your refund goes to IBAN {IBAN}; reference {order}, ETA 3-5 business days.",
+        "env dump: OPENAI_API_KEY={API_KEY} region=us-east-1 pid={pid} version={version}",
+        "auth ok: Bearer {JWT} scope=read:orders exp={epoch}",
+        "connecting to postgres://app_user:{PASSWORD_IN_URL}@db.internal:5432/orders (pool=10, commit {sha7})",
+        "llm_call finished in {ms} ms; cost=$0.0042; the user asked to call back at {PHONE} after {hm}",
         'lead captured name="Dana" email={EMAIL} phone={PHONE} source=webform id={uuid}',
-        'retry 1: GET http://{IPV4}:8080/health -> 503 after {ms}ms; next at {iso}',
-        'fallback to key {API_KEY} because quota exceeded for project {order}',
+        "retry 1: GET http://{IPV4}:8080/health -> 503 after {ms}ms; next at {iso}",
+        "fallback to key {API_KEY} because quota exceeded for project {order}",
     ],
     "json_tool": [
         '{{"tool": "send_email", "args": {{"to": "{EMAIL}", "cc": ["{EMAIL}"], "subject": "Invoice {order}"}}, "call_id": "{uuid}"}}',
@@ -269,11 +340,11 @@ TEMPLATES = {
     ],
     "bash": [
         '$ curl -H "Authorization: Bearer {API_KEY}" https://api.openai.com/v1/models',
-        '$ export DATABASE_URL=postgresql://svc:{PASSWORD_IN_URL}@pg.prod.internal/app && ./migrate --to {version}',
+        "$ export DATABASE_URL=postgresql://svc:{PASSWORD_IN_URL}@pg.prod.internal/app && ./migrate --to {version}",
         '$ ssh deploy@{IPV4} -p 2222 "systemctl restart agent" # took {ms}ms',
-        '$ ping6 -c 3 {IPV6}\nPING {IPV6} 56 data bytes',
-        '$ git log -1 --format=%an <%ae>\nCI Bot <{EMAIL}>\ncommit {sha}',
-        '$ aws configure set aws_access_key_id {API_KEY} && aws s3 ls s3://bucket-{order}',
+        "$ ping6 -c 3 {IPV6}\nPING {IPV6} 56 data bytes",
+        "$ git log -1 --format=%an <%ae>\nCI Bot <{EMAIL}>\ncommit {sha}",
+        "$ aws configure set aws_access_key_id {API_KEY} && aws s3 ls s3://bucket-{order}",
         '$ python notify.py --to {PHONE} --msg "deploy {version} done at {hms}"',
     ],
     "sql": [
@@ -285,11 +356,11 @@ TEMPLATES = {
         "DELETE FROM api_tokens WHERE token = '{API_KEY}'; -- revoked {iso}",
     ],
     "stack_trace": [
-        'Traceback (most recent call last):\n  File "/app/agent/tools.py", line 214, in send\n    smtp.sendmail(sender, "{EMAIL}", body)\nsmtplib.SMTPRecipientsRefused: {{\'{EMAIL}\': (550, b\'5.1.1 user unknown\')}}',
+        "Traceback (most recent call last):\n  File \"/app/agent/tools.py\", line 214, in send\n    smtp.sendmail(sender, \"{EMAIL}\", body)\nsmtplib.SMTPRecipientsRefused: {{'{EMAIL}': (550, b'5.1.1 user unknown')}}",
         'Traceback (most recent call last):\n  File "/srv/app/db.py", line 88, in connect\n    engine = create_engine("postgresql://admin:{PASSWORD_IN_URL}@{IPV4}:5432/prod")\nsqlalchemy.exc.OperationalError: connection refused',
-        'java.lang.IllegalStateException: invalid card {CREDIT_CARD}\n\tat com.shop.Pay.charge(Pay.java:142)\n\tat com.shop.Api.handle(Api.java:57)',
-        'Error: Request failed with status code 401\n    at settle (/app/node_modules/axios/lib/core/settle.js:19:12)\n    token: {JWT}',
-        'panic: runtime error: dial tcp [{IPV6}]:443: i/o timeout\ngoroutine 17 [running]:\nmain.fetch(0xc000123456)',
+        "java.lang.IllegalStateException: invalid card {CREDIT_CARD}\n\tat com.shop.Pay.charge(Pay.java:142)\n\tat com.shop.Api.handle(Api.java:57)",
+        "Error: Request failed with status code 401\n    at settle (/app/node_modules/axios/lib/core/settle.js:19:12)\n    token: {JWT}",
+        "panic: runtime error: dial tcp [{IPV6}]:443: i/o timeout\ngoroutine 17 [running]:\nmain.fetch(0xc000123456)",
         'ValueError: could not parse phone "{PHONE}" for user {uuid}\n  File "/app/normalize.py", line 31',
     ],
     "zh_chat": [
@@ -342,7 +413,7 @@ HARD_NEGATIVES_FIXED = [
 HAND_LABELLED = [
     "Hi team, please loop in «EMAIL|Jane.Doe@Example.COM» and call her on «PHONE|+1 (646) 555-0142» before Friday.",
     "Customer: my card is «CREDIT_CARD|5555 5555 5555 4444» exp 09/26 cvv 123, billing zip 10001.",
-    "tool_result: {\"ip_address\": \"«IPV4|203.0.113.45»\", \"user_agent\": \"Mozilla/5.0 (X11; Linux x86_64) Chrome/124.0.6367.91\"}",
+    'tool_result: {"ip_address": "«IPV4|203.0.113.45»", "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/124.0.6367.91"}',
     "2024-06-02T08:15:02.113Z ERROR payments: card «CREDIT_CARD|378282246310005» declined (code 05)",
     "Please wire to «IBAN|GB29 NWBK 6016 1331 9268 19» (NatWest), amount £1,250.00, ref INV-2024-0042.",
     "export ANTHROPIC_API_KEY=«API_KEY|sk-ant-api03-Xk29fLq0PzR7vB1nC5mT8yW3eH6jD4sG2aK9uQ0iO7lZ1xN5cV8bM3rE6tY4wU2pA1sD9fG7hJ0kL_QwErTyUiOpAsDfGhJkLzXcVbNmQAA»",
@@ -365,9 +436,11 @@ HAND_LABELLED = [
 
 def noise(rng: random.Random) -> dict[str, str]:
     return {
-        "uuid": "%08x-%04x-4%03x-a%03x-%012x" % tuple(rng.getrandbits(b) for b in (32, 16, 12, 12, 48)),
-        "sha": "%040x" % rng.getrandbits(160),
-        "sha7": "%07x" % rng.getrandbits(28),
+        "uuid": "-".join(
+            f"{rng.getrandbits(4 * n):0{n}x}" for n in (8, 4, 4, 4, 12)
+        ),
+        "sha": f"{rng.getrandbits(160):040x}",
+        "sha7": f"{rng.getrandbits(28):07x}",
         "ts": str(rng.randint(1_600_000_000_000, 1_800_000_000_000)),
         "epoch": str(rng.randint(1_600_000_000, 1_800_000_000)),
         "iso": f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}Z",
@@ -406,7 +479,9 @@ def generated_negatives(rng: random.Random) -> list[str]:
         kind = rng.randrange(8)
         n = noise(rng)
         if kind == 0:
-            out.append(f"payment declined for card {bad_card(rng)} (luhn check failed) at {n['iso']}")
+            out.append(
+                f"payment declined for card {bad_card(rng)} (luhn check failed) at {n['iso']}"
+            )
         elif kind == 1:
             out.append(f"IBAN {iban(rng, valid=False)} rejected by the bank, ref {n['order']}")
         elif kind == 2:
@@ -414,9 +489,13 @@ def generated_negatives(rng: random.Random) -> list[str]:
         elif kind == 3:
             out.append(f"build {n['version']} sha {n['sha']} uuid {n['uuid']} at {n['ts']}")
         elif kind == 4:
-            out.append(f"order #{n['order']} total 1{n['pid']}.00 USD, {n['hms']} elapsed {n['ms']}ms")
+            out.append(
+                f"order #{n['order']} total 1{n['pid']}.00 USD, {n['hms']} elapsed {n['ms']}ms"
+            )
         elif kind == 5:
-            out.append(f"SSN-like but invalid: {rng.choice(['000', '666', '912'])}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}")
+            out.append(
+                f"SSN-like but invalid: {rng.choice(['000', '666', '912'])}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}"
+            )
         elif kind == 6:
             out.append(f"span {n['sha'][:16]} parent {n['sha'][16:32]} ts={n['epoch']}.{n['pid']}")
         else:
