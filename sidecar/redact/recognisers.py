@@ -532,7 +532,7 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
                 + _SECRET_NAMES
                 + r")[\"']?\s{0,16}(?:[:=]|\s)\s{0,16}[\"']?"
                 r"([A-Za-z0-9_\-+/=.~]{16,})",
-                r"(?i)(?:key|secret|token|bearer|_id)[\"']?\s*[:=\s]\s*[\"']?"
+                r"(?i)(?:key|key[_\-]?id|secret|token|bearer)[\"']?\s*[:=\s]\s*[\"']?"
                 r"[A-Za-z0-9_\-+/=.~]{16}",
                 _accept_assigned_secret,
                 back=80,
