@@ -503,8 +503,8 @@ def international_phone_valid(digits: str) -> bool:
     national = digits[len(code) :]
     if code == "1":
         return nanp_valid(national)
-    if code == "86" and national.startswith("1"):
-        return len(national) == 11
+    if code == "86" and national[:1] == "1" and national[1:2] in "3456789":
+        return len(national) == 11  # mobile; landlines such as Beijing 10 xxxx xxxx fall through
     return 6 <= len(national) <= 13
 
 
