@@ -1,0 +1,22 @@
+"""PII and secret redaction: recognisers with validators, one pre-filtered pass, masking modes.
+
+Public surface: :class:`Redactor` (``redact``, ``redact_text``, ``redact_value``, ``find``),
+:class:`EventRedactor` (the ingest transform), :class:`RedactConfig`. See docs/redaction.md.
+"""
+
+from sidecar.redact.config import CustomRecogniserConfig, MaskMode, RedactConfig
+from sidecar.redact.engine import Finding, InvalidRedactConfig, RedactionResult, Redactor
+from sidecar.redact.events import EventRedactor
+from sidecar.redact.prefilter import hyperscan_available
+
+__all__ = [
+    "CustomRecogniserConfig",
+    "EventRedactor",
+    "Finding",
+    "InvalidRedactConfig",
+    "MaskMode",
+    "RedactConfig",
+    "RedactionResult",
+    "Redactor",
+    "hyperscan_available",
+]

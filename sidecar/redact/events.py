@@ -1,0 +1,74 @@
+"""The ingest transform: redact every free-text field of every event, in place.
+
+Guarantee: after :meth:`EventRedactor.process`, no recognised value remains in any string of
+an event: content (``input``, ``output``, ``args``, ``result`` at any depth, keys included),
+``error_message``, attribute keys and string attribute values are masked with the configured
+mode; identifier and name fields are replaced, *only when they contain a finding*, by the keyed
+pseudonym of the whole value (``user_id="alice@example.com"`` becomes ``"[ID:9f2c41d07a3b]"``),
+so the same user stays joinable across events, budgets and sessions while the raw address never
+reaches the store. Clean identifiers (the normal case) are left untouched. Trace and span ids are
+hex by schema and cannot hold PII.
+
+Cost: one pre-filter pass per string, so a batch of 500 typical events with 1 KB of content
+each takes a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sidecar.redact.engine import Redactor
+
+CONTENT_FIELDS = ("input", "output", "args", "result", "error_message")
+IDENTIFIER_FIELDS = (
+    "request_id",
+    "session_id",
+    "user_id",
+    "tenant",
+    "call_id",
+    "reservation_id",
+    "agent",
+    "model",
+    "provider",
+    "tool",
+    "operation",
+    "error_type",
+    "finish_reason",
+)
+
+
+class EventRedactor:
+    """A transform (``process(events) -> None``) that redacts events in place."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self.events_changed = 0
+
+    def process(self, events: Sequence[Any]) -> None:
+        """Redact each event of the batch in place (any event type of the schema)."""
+        redactor = self.redactor
+        counts = redactor.counts
+        for event in events:
+            before = sum(counts.values())
+            for name in CONTENT_FIELDS:
+                value = getattr(event, name, None)
+                if value is not None and not isinstance(value, int | float | bool):
+                    setattr(event, name, redactor.redact_value(value))
+            for name in IDENTIFIER_FIELDS:
+                value = getattr(event, name, None)
+                if isinstance(value, str):
+                    findings = redactor.find(value)
+                    if findings:
+                        setattr(event, name, redactor.pseudonym(value))
+                        for finding in findings:
+                            counts[finding.type] = counts.get(finding.type, 0) + 1
+            attributes = getattr(event, "attributes", None)
+            if attributes:
+                event.attributes = redactor.redact_value(attributes)
+            if sum(counts.values()) != before:
+                self.events_changed += 1
+
+    def stats(self) -> dict[str, int]:
+        """Redactions by type, plus ``events_changed``."""
+        return {**self.redactor.stats(), "events_changed": self.events_changed}

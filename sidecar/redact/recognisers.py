@@ -1,0 +1,553 @@
+"""The built-in recognisers: one pattern, one cheap pre-filter and one validator per type.
+
+A recogniser is the whole contract of a type: ``find(text, out)`` appends raw findings
+``(start, end, priority, type)`` with offsets into ``text``. Patterns use ASCII classes only
+(``[0-9]``, not ``\\d``), so Chinese text next to a number is a boundary and the pre-filter
+(which scans UTF-8 bytes) accepts a superset of what the pattern accepts: a pre-filter may let a
+text through that has no finding, never the reverse.
+
+Each validator removes look-alikes before a finding is reported: Luhn and issuer ranges for
+cards, mod-97 and the country length for IBANs, the MOD 11-2 check and a real birth date for
+Chinese IDs, SSN area rules, E.164 country codes and NANP rules for phones, octet ranges for
+IPv4, a parse for IPv6 (which rejects timestamps, MAC addresses and ``std::vector``), a decoded
+header for JWTs, digits-and-letters entropy for keys (which rejects slugs and UUIDs).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sidecar.redact import validators as v
+
+RawFinding = tuple[int, int, int, str]  # start, end, priority, type
+Accept = Callable[[str, "re.Match[str]"], "tuple[int, int] | None"]
+
+# Priority decides overlaps: a higher value wins a conflict (then the longer span, then the
+# earlier one). Checksum-validated and secret types beat looser ones.
+PRIORITY = {
+    "PRIVATE_KEY": 100,
+    "PASSWORD_IN_URL": 95,
+    "JWT": 90,
+    "API_KEY": 85,
+    "PASSWORD": 84,
+    "CREDIT_CARD": 80,
+    "IBAN": 75,
+    "CN_ID": 70,
+    "US_SSN": 65,
+    "EMAIL": 60,
+    "CN_PHONE": 55,
+    "PHONE": 50,
+    "IPV6": 45,
+    "IPV4": 40,
+}
+CUSTOM_PRIORITY = 30
+
+_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+
+
+@dataclass(frozen=True, slots=True)
+class PatternRecogniser:
+    """A type found by one regex, confirmed by ``accept`` (which may narrow the span).
+
+    ``prefilter`` is a Hyperscan-compatible expression such that every match of ``pattern``
+    contains a pre-filter match ending at most ``back`` code points after the match's start
+    (often the pattern's prefix without look-arounds); ``None`` means "always run".
+    ``max_length`` bounds a match's length (``None``: unbounded); ``back=None`` scans from the
+    start of the text. Together they let :meth:`find` scan only the window that can hold a
+    match: from ``first - back`` to ``last + max_length``.
+    """
+
+    type: str
+    pattern: re.Pattern[str]
+    prefilter: str | None
+    accept: Accept | None = None
+    priority: int = CUSTOM_PRIORITY
+    back: int | None = None
+    max_length: int | None = None
+
+    def find(
+        self, text: str, out: list[RawFinding], first: int = 0, last: int | None = None
+    ) -> None:
+        """Append every validated match of this type in ``text`` to ``out``.
+
+        ``first``/``last``: the first and last end of this type's pre-filter matches; the
+        pattern then runs only on the window that can hold a match (same result as a full scan).
+        """
+        accept = self.accept
+        pos, endpos = 0, len(text)
+        if self.back is not None:
+            pos = max(0, first - self.back)
+            if self.max_length is not None and last is not None:
+                endpos = min(endpos, last + self.max_length + 4)
+        for match in self.pattern.finditer(text, pos, endpos):
+            if accept is None:
+                out.append((match.start(), match.end(), self.priority, self.type))
+                continue
+            span = accept(text, match)
+            if span is not None:
+                out.append((span[0], span[1], self.priority, self.type))
+
+
+def _digit_groups(candidate: str) -> tuple[str, tuple[int, ...], set[str]]:
+    digits, groups, seps = [], [], set()
+    run = 0
+    for ch in candidate:
+        if "0" <= ch <= "9":
+            digits.append(ch)
+            run += 1
+        else:
+            seps.add(ch)
+            if run:
+                groups.append(run)
+            run = 0
+    if run:
+        groups.append(run)
+    return "".join(digits), tuple(groups), seps
+
+
+def _part_of_identifier(text: str, start: int) -> bool:
+    """``ORD-4111...``, ``user_1381...``: a number glued to a word is an identifier's tail."""
+    return start >= 2 and text[start - 1] in "-_" and text[start - 2] in _ALNUM
+
+
+_COUNTRY_PREFIX = re.compile(r"\+[0-9]{1,3}[ \-]?$")
+
+
+def _accept_card(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    if _part_of_identifier(text, match.start()):
+        return None
+    candidate = match.group()
+    digits, groups, seps = _digit_groups(candidate)
+    if len(seps) > 1:
+        return None
+    # A card followed by another number ("4111 1111 1111 1111 2024"): drop trailing groups.
+    while True:
+        if (
+            12 <= len(digits) <= 19
+            and v.card_grouping_valid(groups)
+            and v.card_issuer_known(digits)
+            and v.luhn_valid(digits)
+        ):
+            end = match.start()
+            seen = 0
+            for index, ch in enumerate(candidate):
+                if "0" <= ch <= "9":
+                    seen += 1
+                    if seen == len(digits):
+                        end = match.start() + index + 1
+                        break
+            return match.start(), end
+        if len(groups) < 2:
+            return None
+        digits = digits[: -groups[-1]]
+        groups = groups[:-1]
+
+
+def _accept_ssn(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    if _part_of_identifier(text, match.start()):
+        return None
+    if not v.ssn_valid(match.group(1), match.group(3), match.group(4)):
+        return None
+    return match.span()
+
+
+_VERSION_WORDS = ("version", "release", "build", "ver ", "ver.", "v.")
+
+
+def _accept_ipv4(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    if not v.ipv4_valid(match.group()):
+        return None
+    start = match.start()
+    before = text[max(0, start - 12) : start].lower()
+    if any(word in before for word in _VERSION_WORDS) or before.endswith("v"):
+        return None
+    return match.span()
+
+
+def _accept_ipv6(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    candidate = match.group()
+    end = match.end()
+    address = candidate.split("%", 1)[0]
+    if address.endswith(":") and not address.endswith("::"):
+        trimmed = address.rstrip(":")
+        if address.endswith("::") or not trimmed:
+            return None
+        end -= len(candidate) - len(trimmed)
+        address = trimmed
+    if address.count(":") < 2 or not v.ipv6_valid(address):
+        return None
+    return match.start(), end
+
+
+def _accept_iban(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    candidate = match.group()
+    length = v.iban_length(candidate[:2])
+    if length is None:
+        return None
+    taken = 0
+    for index, ch in enumerate(candidate):
+        if ch != " ":
+            taken += 1
+            if taken == length:
+                end = index + 1
+                break
+    else:
+        return None
+    # The IBAN must end at a boundary: a space or the end of the match, not mid-token.
+    if end < len(candidate) and candidate[end] != " ":
+        return None
+    if not v.iban_valid(candidate[:end].replace(" ", "")):
+        return None
+    return match.start(), match.start() + end
+
+
+def _accept_cn_id(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    if _part_of_identifier(text, match.start()):
+        return None
+    return match.span() if v.cn_id_valid(match.group()) else None
+
+
+def _accept_cn_phone(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    digits, groups, seps = _digit_groups(match.group(2))
+    if len(seps) > 1 or not v.cn_mobile_valid(digits):
+        return None
+    if len(groups) > 1 and groups != (3, 4, 4):
+        return None
+    start = match.start()
+    if _part_of_identifier(text, start):
+        return None
+    if match.group(1) is None and _COUNTRY_PREFIX.search(text, max(0, start - 6), start):
+        return None  # the national part of another country's number (+49 151 ...)
+    return match.span()
+
+
+def _accept_phone_intl(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    candidate = match.group()
+    if candidate.count("(") != candidate.count(")"):
+        return None
+    national = candidate.replace("(0)", "")
+    digits = v.digits_of(national)
+    if not v.international_phone_valid(digits):
+        return None
+    _, groups, _ = _digit_groups(national)
+    if any(group > 11 for group in groups[1:]) or (len(groups) > 1 and groups[0] > 3):
+        return None
+    return match.span()
+
+
+def _accept_phone_nanp(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    if _part_of_identifier(text, match.start()):
+        return None
+    return match.span() if v.nanp_valid(v.digits_of(match.group())) else None
+
+
+_FILE_SUFFIXES = frozenset(
+    [
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "svg",
+        "webp",
+        "ico",
+        "bmp",
+        "css",
+        "js",
+        "mjs",
+        "ts",
+        "tsx",
+        "jsx",
+        "map",
+        "json",
+        "yaml",
+        "yml",
+        "toml",
+        "lock",
+        "txt",
+        "log",
+        "py",
+        "pyc",
+        "rb",
+        "go",
+        "rs",
+        "java",
+        "class",
+        "jar",
+        "so",
+        "dll",
+        "exe",
+        "zip",
+        "gz",
+        "tgz",
+        "tar",
+        "whl",
+        "html",
+        "htm",
+        "xml",
+        "csv",
+        "pdf",
+    ]
+)
+
+
+def _accept_email(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    candidate = match.group()
+    if candidate.rsplit(".", 1)[1].lower() in _FILE_SUFFIXES:
+        return None
+    end = match.end()
+    if end < len(text) and text[end] == ":" and candidate.startswith("git@"):
+        return None  # an SSH remote (git@github.com:org/repo.git), not a person
+    return match.span()
+
+
+def _has_entropy(secret: str) -> bool:
+    has_digit = any("0" <= ch <= "9" for ch in secret)
+    has_alpha = any(ch.isalpha() for ch in secret)
+    return has_digit and has_alpha
+
+
+def _accept_key(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    return match.span() if _has_entropy(match.group()) else None
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_PLACEHOLDER = re.compile(
+    r"^(?:\$\{.*\}|\$[A-Z_]+|\{\{.*\}\}|<.*>|\*+|x+|X+|%s|\[[A-Z_]+\]|\.\.\.)$"
+)
+
+
+def _accept_assigned_secret(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    secret = match.group(1)
+    if _UUID.fullmatch(secret) or not _has_entropy(secret) or _PLACEHOLDER.match(secret):
+        return None
+    return match.span(1)
+
+
+def _accept_assigned_password(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    secret = match.group(1)
+    if _PLACEHOLDER.match(secret) or secret.lower() in ("null", "none", "true", "false"):
+        return None
+    return match.span(1)
+
+
+def _accept_password_in_url(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    if _PLACEHOLDER.match(match.group(1)):
+        return None
+    return match.span(1)
+
+
+def _accept_jwt(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    header = match.group(1)
+    try:
+        decoded = base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return match.span() if b'"alg"' in decoded or b'"typ"' in decoded else None
+
+
+_NB = r"(?<![0-9A-Za-z_])"  # no ASCII word character before
+_NA = r"(?![0-9A-Za-z_])"  # no ASCII word character after
+
+_API_KEY_BODY = (
+    r"sk-ant-[A-Za-z0-9_\-]{20,}"
+    r"|sk-[A-Za-z0-9_\-]{20,}"
+    r"|(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}"
+    r"|gh[pousr]_[A-Za-z0-9]{36,255}"
+    r"|github_pat_[A-Za-z0-9_]{50,255}"
+    r"|glpat-[A-Za-z0-9_\-]{20,}"
+    r"|xox[abposr]-[A-Za-z0-9\-]{10,}"
+    r"|AIza[0-9A-Za-z_\-]{35}"
+    r"|[sr]k_(?:live|test)_[0-9A-Za-z]{16,}"
+    r"|hf_[A-Za-z0-9]{30,}"
+    r"|SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}"
+    r"|npm_[A-Za-z0-9]{36}"
+    r"|pypi-[A-Za-z0-9_\-]{50,}"
+    r"|gsk_[A-Za-z0-9]{40,}"
+    r"|xai-[A-Za-z0-9]{40,}"
+    r"|r8_[A-Za-z0-9]{30,}"
+    r"|pplx-[A-Za-z0-9]{40,}"
+    r"|dop_v1_[a-f0-9]{64}"
+    r"|shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"
+    r"|SK[0-9a-f]{32}"
+)
+_API_KEY_PREFIXES = (
+    r"sk-|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AIza|[sr]k_live_|"
+    r"[sr]k_test_|hf_|SG\.|npm_|pypi-|gsk_|xai-|r8_|pplx-|dop_v1_|shp(?:at|ca|pa|ss)_|SK[0-9a-f]{8}"
+)
+_SECRET_NAMES = (
+    r"api[_\-]?key|apikey|secret[_\-]?key|access[_\-]?key(?:[_\-]?id)?|secret[_\-]?access[_\-]?key"
+    r"|client[_\-]?secret|auth[_\-]?token|access[_\-]?token|refresh[_\-]?token|api[_\-]?token"
+    r"|secret|token|bearer|private[_\-]?key"
+)
+_PASSWORD_NAMES = r"password|passwd|pwd|passphrase|密码"
+
+
+def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecogniser]:
+    """The recognisers of the contract's types, in a fixed order (the order does not matter
+    for the result: overlaps are resolved by priority, length, then position)."""
+
+    def make(
+        type_: str,
+        pattern: str,
+        prefilter: str | None,
+        accept: Accept | None,
+        back: int | None,
+        max_length: int | None = None,
+    ) -> PatternRecogniser:
+        return PatternRecogniser(
+            type_, re.compile(pattern), prefilter, accept, PRIORITY[type_], back, max_length
+        )
+
+    recognisers = [
+        make(
+            "EMAIL",
+            r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}"
+            r"@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
+            r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9])",
+            r"[A-Za-z0-9]@[A-Za-z0-9]",
+            _accept_email,
+            back=66,
+            max_length=330,
+        ),
+        make(
+            "CREDIT_CARD",
+            _NB + r"(?<![0-9][.,])[2-6][0-9]{3}(?:[ \-]?[0-9]){8,15}" + _NA + r"(?![.,][0-9])",
+            r"[2-6][0-9]{3}(?:[ \-]?[0-9]){8}",
+            _accept_card,
+            back=20,
+            max_length=40,
+        ),
+        make(
+            "US_SSN",
+            _NB
+            + r"(?<![0-9][.\-])([0-9]{3})([\- ])([0-9]{2})\2([0-9]{4})"
+            + _NA
+            + r"(?![.\-][0-9])",
+            r"[0-9]{3}[\- ][0-9]{2}[\- ][0-9]{4}",
+            _accept_ssn,
+            back=11,
+            max_length=11,
+        ),
+        make(
+            "IPV4",
+            r"(?<![0-9A-Za-z_.])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?![0-9A-Za-z_]|\.[0-9])",
+            r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]",
+            _accept_ipv4,
+            back=16,
+            max_length=15,
+        ),
+        make(
+            "IPV6",
+            r"(?<![0-9A-Za-z_:.])(?:[0-9A-Fa-f]{1,4}|(?=::))(?::[0-9A-Fa-f]{0,4}){2,7}"
+            r"(?:(?<=:)[0-9]{1,3}(?:\.[0-9]{1,3}){3})?(?:%[0-9A-Za-z]+)?(?![0-9A-Za-z_.])",
+            r"[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){3}|[0-9A-Fa-f]::|::[0-9A-Fa-f]",
+            _accept_ipv6,
+            back=64,
+            max_length=70,
+        ),
+        make(
+            "IBAN",
+            _NB + r"[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,30}" + _NA,
+            r"[A-Z]{2}[0-9]{2} ?[0-9A-Z]{4} ?[0-9A-Z]{4} ?[0-9A-Z]{3}",
+            _accept_iban,
+            back=18,
+            max_length=50,
+        ),
+        make(
+            "CN_ID",
+            _NB + r"[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+            r"[0-9]{3}[0-9Xx]" + _NA,
+            r"[1-9][0-9]{5}(?:18|19|20)[0-9]{2}[01][0-9][0-3][0-9]{4}[0-9Xx]",
+            _accept_cn_id,
+            back=18,
+            max_length=18,
+        ),
+        make(
+            "CN_PHONE",
+            r"(?<![0-9A-Za-z_+])((?:\+|00)?86[ \-]?)?(1[3-9][0-9][ \-]?[0-9]{4}[ \-]?[0-9]{4})"
+            + _NA
+            + r"(?![.\-][0-9])",
+            r"1[3-9][0-9][ \-]?[0-9]{4}[ \-]?[0-9]{4}",
+            _accept_cn_phone,
+            back=20,
+            max_length=25,
+        ),
+        make(
+            "PHONE",
+            r"(?<![0-9A-Za-z_+])\+[1-9][0-9]{0,2}(?:[ .\-]?(?:\((?:0|[0-9]{1,5})\))?[ .\-]?"
+            r"[0-9]{1,5}){1,6}" + _NA + r"(?![.\-][0-9])",
+            r"\+[1-9][0-9]{0,2}[ .\-]?\(?[0-9]",
+            _accept_phone_intl,
+            back=8,
+            max_length=90,
+        ),
+        make(
+            "PHONE",
+            r"(?<![0-9A-Za-z_+\-.])(?:\([2-9][0-9]{2}\)[ .\-]?|[2-9][0-9]{2}[ .\-])"
+            r"[2-9][0-9]{2}[ .\-][0-9]{4}" + _NA + r"(?![.\-][0-9])",
+            r"(?:\([2-9][0-9]{2}\)[ .\-]?|[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}",
+            _accept_phone_nanp,
+            back=16,
+            max_length=16,
+        ),
+        make(
+            "API_KEY",
+            r"(?<![A-Za-z0-9_\-])(?:" + _API_KEY_BODY + r")(?![A-Za-z0-9_\-])",
+            _API_KEY_PREFIXES,
+            _accept_key,
+            back=12,
+        ),
+        make(
+            "JWT",
+            r"(?<![A-Za-z0-9_\-])(eyJ[A-Za-z0-9_\-]{8,})\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
+            r"eyJ[A-Za-z0-9_\-]{8}",
+            _accept_jwt,
+            back=11,
+        ),
+        make(
+            "PASSWORD_IN_URL",
+            r"://[^\s:/?#@\"'<>\[\]]*:([^\s/?#@\"'<>]+)@(?=[A-Za-z0-9\[])",
+            r"://[^\s/@]*:[^\s/@]+@",
+            _accept_password_in_url,
+            back=None,
+        ),
+        make(
+            "PRIVATE_KEY",
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*"
+            r"PRIVATE KEY-----|[A-Za-z0-9+/=\s]*)",
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY",
+            None,
+            back=None,
+        ),
+    ]
+    if secret_assignments:
+        recognisers.append(
+            make(
+                "API_KEY",
+                r"(?i)(?<![A-Za-z0-9])(?:"
+                + _SECRET_NAMES
+                + r")[\"']?\s{0,16}(?:[:=]|\s)\s{0,16}[\"']?"
+                r"([A-Za-z0-9_\-+/=.~]{16,})",
+                r"(?i)(?:key|key[_\-]?id|secret|token|bearer)[\"']?\s*[:=\s]\s*[\"']?"
+                r"[A-Za-z0-9_\-+/=.~]{16}",
+                _accept_assigned_secret,
+                back=80,
+            )
+        )
+        recognisers.append(
+            make(
+                "PASSWORD",
+                r"(?i)(?<![A-Za-z0-9])(?:"
+                + _PASSWORD_NAMES
+                + r")[\"']?\s{0,16}[:=：]\s{0,16}[\"']?"
+                r"([^\s\"',;&}]{4,})",
+                r"(?i)(?:password|passwd|pwd|passphrase|\xe5\xaf\x86\xe7\xa0\x81)",
+                _accept_assigned_password,
+                back=11,
+            )
+        )
+    return recognisers
