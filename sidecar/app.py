@@ -21,15 +21,27 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar import __version__
 from sidecar.analytics import Analytics
-from sidecar.api import budget_routes, events_routes, health_routes, stats_routes, traces_routes
+from sidecar.api import (
+    budget_routes,
+    cache_routes,
+    events_routes,
+    health_routes,
+    redact_routes,
+    stats_routes,
+    traces_routes,
+)
 from sidecar.api.middlewares import auth_middleware, error_middleware
 from sidecar.budgets import Admission, BudgetLedger, BudgetSettler, create_ledger
+from sidecar.cache import SemanticCache
 from sidecar.config import Settings
 from sidecar.events.schema import Event, Run
+from sidecar.guard import EventInjectionTagger, InjectionScorer
 from sidecar.ingest import Ingest
 from sidecar.limits import RequestLimiter
 from sidecar.pricing import EventPricer, PriceTable
+from sidecar.redact import EventRedactor, Redactor
 from sidecar.store import EventWriter, create_engine, create_schema, make_inserter, ping
+from sidecar.store.database import sqlite_file
 from sidecar.store.retention import Retention
 from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.telemetry.otlp_export import SpanExporterSink
@@ -57,6 +69,9 @@ class Components:
     ledger: BudgetLedger | None
     admission: Admission
     retention: Retention
+    redactor: Redactor
+    scorer: InjectionScorer
+    cache: SemanticCache
     settler: BudgetSettler | None = None
     spans: SpanExporterSink | None = None
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
@@ -94,9 +109,15 @@ def build_components(settings: Settings) -> Components:
     pricer = EventPricer(prices, settings.pricing.trust_client_cost)
     limiter = RequestLimiter(settings.limits)
     ledger = create_ledger(settings.budgets, settings.db_url) if settings.budgets.enabled else None
+    redactor = Redactor(settings.redact)
+    scorer = InjectionScorer(settings.guard)
+    # Redaction first: nothing after it (store, sinks, exporters, logs) sees raw PII.
+    transforms: list[Any] = [EventRedactor(redactor)] if settings.redact.enabled else []
+    if settings.guard.enabled:
+        transforms.append(EventInjectionTagger(scorer))
     ingest = Ingest(
         writer,
-        transforms=[pricer, TraceIdTransform()],
+        transforms=[*transforms, pricer, TraceIdTransform()],
         sinks=[analytics, metrics] if settings.analytics.enabled else [metrics],
         capture_content=settings.capture_content,
     )
@@ -106,9 +127,14 @@ def build_components(settings: Settings) -> Components:
         StatsCollector(registry), prices, limiter, ledger,
         Admission(ledger, limiter, prices, settings.budgets.default_max_output_tokens),
         Retention(engine, settings.store.retention),
+        redactor,
+        scorer,
+        _open_cache(settings),
     )
     _add_budget_settling(parts)
     _add_pricing_metrics(parts, pricer)
+    _add_safety_metrics(parts)
+    _add_cache_upkeep(parts)
     _add_span_export(parts)
     return parts
 
@@ -138,6 +164,66 @@ def _add_budget_settling(parts: Components) -> None:
                   lambda: ledger.stats().get("settles", 0))
     stats.counter("agent_sidecar_budget_store_errors", "Ledger store operations that failed.",
                   lambda: ledger.stats().get("store_errors", 0))
+
+
+def _open_cache(settings: Settings) -> SemanticCache:
+    """The cache persists beside the events in the SQLite file unless configured otherwise."""
+    config = settings.cache
+    if config.persistence_path is None and (path := sqlite_file(settings.db_url)):
+        config = msgspec.structs.replace(config, persistence_path=path)
+    return SemanticCache.open(config)
+
+
+def _add_cache_upkeep(parts: Components) -> None:
+    cache = parts.cache
+    interval = parts.settings.cache.flush_interval_s
+
+    async def flush_and_purge() -> None:
+        rounds = 0
+        while True:
+            await asyncio.sleep(interval)
+            await asyncio.to_thread(cache.flush)
+            rounds += 1
+            if rounds % 60 == 0:
+                cache.purge_expired()
+
+    parts.background.append(flush_and_purge)
+    stats = parts.component_stats
+    stats.counter("agent_sidecar_cache_lookups", "Cache lookups by result.",
+                  lambda: cache.stats().lookups, labels=("result",))
+    stats.counter("agent_sidecar_cache_guard_rejections",
+                  "Fuzzy candidates turned away, by the guard that refused them.",
+                  lambda: cache.stats().guard_rejections, labels=("guard",))
+    stats.counter("agent_sidecar_cache_evictions", "Cache entries removed, by reason.",
+                  lambda: cache.stats().evictions, labels=("reason",))
+    stats.gauge("agent_sidecar_cache_entries", "Entries in the cache.",
+                lambda: cache.stats().entries)
+    stats.gauge("agent_sidecar_cache_size_bytes", "Approximate bytes held by the cache.",
+                lambda: cache.stats().bytes)
+    stats.counter("agent_sidecar_cache_saved_usd",
+                  "US dollars of model calls replaced by cache hits.",
+                  lambda: cache.stats().usd_saved)
+    stats.counter("agent_sidecar_cache_saved_tokens", "Tokens of model calls replaced by hits.",
+                  lambda: cache.stats().tokens_saved)
+
+
+def _add_safety_metrics(parts: Components) -> None:
+    redactor, scorer = parts.redactor, parts.scorer
+    stats = parts.component_stats
+    stats.counter("agent_sidecar_redactions", "PII and secrets masked, by type.",
+                  redactor.stats, labels=("type",))
+
+    def findings() -> dict[tuple[str, ...], float]:
+        snapshot = scorer.stats()
+        return {(family, source): n for source in ("user", "tool_result")
+                for family, n in snapshot.get(source, {}).items()}
+
+    stats.counter("agent_sidecar_injection_findings",
+                  "Prompt-injection pattern findings, by family and source.",
+                  findings, labels=("family", "source"))
+    stats.counter("agent_sidecar_injection_flagged",
+                  "Texts whose injection score reached the threshold, by source.",
+                  lambda: scorer.stats().get("flagged", {}), labels=("source",))
 
 
 def _add_pricing_metrics(parts: Components, pricer: EventPricer) -> None:
@@ -187,9 +273,21 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(traces_routes.routes(parts.ingest, settings.max_body_bytes))
     if parts.ledger is not None:
         app.add_routes(budget_routes.routes(parts.admission, parts.ledger,
-                                            AdmitMetrics(parts.registry)))
+                                            AdmitMetrics(parts.registry), parts.scorer))
+    app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor)))
+    app.add_routes(redact_routes.routes(parts.redactor))
     app.cleanup_ctx.append(_lifecycle(parts))
     return app
+
+
+def _pii_probe(redactor: Redactor) -> Callable[[Any], bool]:
+    """Whether a JSON value holds anything the redactor recognises."""
+
+    def has_pii(value: Any) -> bool:
+        text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+        return bool(redactor.find(text))
+
+    return has_pii
 
 
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
@@ -244,6 +342,7 @@ def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
             await parts.ledger.close()
         if parts.spans is not None:
             await asyncio.to_thread(parts.spans.shutdown)
+        await asyncio.to_thread(parts.cache.close)
         await parts.engine.dispose()
 
     return lifecycle

@@ -19,8 +19,11 @@ import yaml
 
 from sidecar.analytics.config import AnalyticsConfig
 from sidecar.budgets.config import BudgetsConfig
+from sidecar.cache.config import CacheConfig
+from sidecar.guard.config import GuardConfig
 from sidecar.limits.config import LimitsConfig
 from sidecar.pricing.config import PricingConfig
+from sidecar.redact.config import RedactConfig
 from sidecar.store.config import StoreConfig
 from sidecar.telemetry.prometheus_config import MetricsConfig
 from sidecar.telemetry.traces_config import TracesConfig
@@ -50,6 +53,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pricing: PricingConfig = msgspec.field(default_factory=PricingConfig)
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     budgets: BudgetsConfig = msgspec.field(default_factory=BudgetsConfig)
+    cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
+    redact: RedactConfig = msgspec.field(default_factory=RedactConfig)
+    guard: GuardConfig = msgspec.field(default_factory=GuardConfig)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

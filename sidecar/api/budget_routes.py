@@ -20,6 +20,7 @@ from sidecar.budgets.admission import Admission, AdmitBody
 from sidecar.budgets.config import SCOPES, BudgetPolicy
 from sidecar.budgets.ledger import BudgetLedger
 from sidecar.budgets.model import Decision, StoreUnavailable, UnknownBudget
+from sidecar.guard import InjectionScorer
 from sidecar.telemetry.admit_metrics import AdmitMetrics
 
 
@@ -46,12 +47,32 @@ def _scope(request: web.Request) -> Literal["user", "tenant", "global"]:
     return scope
 
 
+class _Screened(msgspec.Struct, kw_only=True):
+    """Content an admit may carry for the injection guard's ``block`` mode."""
+
+    tool_result: str | None = None
+
+
 def routes(
-    admission: Admission, ledger: BudgetLedger, metrics: AdmitMetrics
+    admission: Admission, ledger: BudgetLedger, metrics: AdmitMetrics,
+    scorer: InjectionScorer | None = None,
 ) -> list[web.RouteDef]:
+    blocking = scorer is not None and scorer.config.enabled and scorer.config.mode == "block"
+
     async def admit(request: web.Request) -> web.Response:
         started = time.perf_counter()
-        body: AdmitBody = parse_json_body(await request.read(), AdmitBody)
+        raw = await request.read()
+        body: AdmitBody = parse_json_body(raw, AdmitBody)
+        if blocking and scorer is not None:
+            screened: _Screened = parse_json_body(raw, _Screened)
+            if screened.tool_result:
+                verdict = scorer.score(screened.tool_result, "tool_result")
+                if scorer.should_block(verdict, "tool_result"):
+                    metrics.blocked()
+                    return json_response({
+                        "allowed": False, "reason": "prompt_injection_detected",
+                        "injection": {"score": verdict.score, "families": verdict.families},
+                    }, status=429)
         try:
             decision: Decision = await admission.admit(body)
         except StoreUnavailable as exc:

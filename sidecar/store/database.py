@@ -27,6 +27,14 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
+
+
 def normalise_url(url: str) -> str:
     """Accept plain ``postgresql://`` and ``sqlite:///`` URLs and pick the async drivers."""
     parsed = make_url(url)

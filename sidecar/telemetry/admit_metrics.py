@@ -26,6 +26,11 @@ class AdmitMetrics:
                                   "Time to decide one admission, in the sidecar.",
                                   buckets=_BUCKETS, registry=registry)
 
+    def blocked(self) -> None:
+        """A step refused because its tool result scored as a prompt injection."""
+        self.decisions.labels("llm", "denied").inc()
+        self.denied.labels("prompt_injection_detected").inc()
+
     def observe(self, kind: str, decision: Any, seconds: float, *,
                 unavailable: bool = False) -> None:
         self.duration.observe(seconds)

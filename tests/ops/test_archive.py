@@ -21,6 +21,7 @@ from sidecar.store import (
     create_schema,
     event_row,
     list_events,
+    make_inserter,
 )
 from sidecar.store.archive import ArchiveError, archive_events, read_archive, restore_events
 from tests.conftest import REPO
@@ -84,7 +85,7 @@ async def snapshot(engine: AsyncEngine) -> dict[str, Any]:
 async def stored_engine(db_url: str) -> AsyncEngine:
     engine = create_engine(db_url, StoreConfig())
     await create_schema(engine)
-    writer = EventWriter(engine)
+    writer = EventWriter(make_inserter(engine, db_url))
     await writer.start()
     await writer.write([event_row(e) for e in sample_events()])
     await writer.close()

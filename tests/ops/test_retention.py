@@ -19,6 +19,7 @@ from sidecar.store import (
     create_engine,
     create_schema,
     event_row,
+    make_inserter,
 )
 from sidecar.store.archive import restore_events
 from sidecar.store.retention import DAY_S, Retention
@@ -35,9 +36,10 @@ async def counts(engine: object, until: float | None = None) -> dict[str, int]:
 
 
 async def test_only_old_events_of_configured_types_are_deleted(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", StoreConfig())
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    engine = create_engine(db_url, StoreConfig())
     await create_schema(engine)
-    writer = EventWriter(engine)
+    writer = EventWriter(make_inserter(engine, db_url))
     await writer.start()
     await writer.write([event_row(e) for e in sample_events()])
     await writer.close()
@@ -70,7 +72,7 @@ async def test_the_app_runs_retention_at_start(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     engine = create_engine(settings.db_url, StoreConfig())
     await create_schema(engine)
-    writer = EventWriter(engine)
+    writer = EventWriter(make_inserter(engine, settings.db_url))
     await writer.start()
     await writer.write([event_row(e) for e in sample_events()])  # all from 1970: very old
     await writer.close()

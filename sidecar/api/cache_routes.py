@@ -1,0 +1,124 @@
+"""The semantic cache over HTTP: ``POST /v1/cache/store``, ``POST /v1/cache/lookup``,
+``DELETE /v1/cache/{namespace}``.
+
+The scope of an entry is (tenant, namespace, model, user_id); a lookup never crosses scopes. A
+value or key in which the redactor finds PII is stored with ``contains_pii`` set, so it stays in
+its user's scope even in a namespace shared across users.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from sidecar.api.errors import ApiError
+from sidecar.api.json import json_response, parse_json_body
+from sidecar.cache import (
+    CacheScope,
+    InvalidCacheKeyError,
+    PiiScopeError,
+    SemanticCache,
+    ValueNotJSONError,
+)
+
+Name = msgspec.Meta(min_length=1, max_length=256)
+
+
+class _ScopeFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    namespace: str
+    key: Any
+    tenant: str | None = None
+    user_id: str | None = None
+    model: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("namespace", "tenant", "user_id", "model"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= len(value) <= 256:
+                raise ValueError(f"{name} must be 1..256 characters")
+        if self.key is None or self.key == "":
+            raise ValueError("key must be non-empty text or a JSON value")
+
+    def scope(self) -> CacheScope:
+        return CacheScope(self.tenant, self.namespace, self.model, self.user_id)
+
+
+class StoreBody(_ScopeFields, kw_only=True, forbid_unknown_fields=True):
+    value: Any = None
+    ttl_s: float | None = None
+    cost_usd: float | None = None
+    tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.ttl_s is not None and not (math.isfinite(self.ttl_s) and self.ttl_s <= 10**8):
+            raise ValueError("ttl_s must be a finite number of seconds")
+        if self.cost_usd is not None and not (
+            math.isfinite(self.cost_usd) and 0 <= self.cost_usd <= 10**6
+        ):
+            raise ValueError("cost_usd must be within 0..1e6")
+        if self.tokens is not None and not 0 <= self.tokens <= 10**9:
+            raise ValueError("tokens must be within 0..1e9")
+
+
+class LookupBody(_ScopeFields, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+def routes(cache: SemanticCache, has_pii: Callable[[Any], bool]) -> list[web.RouteDef]:
+    async def store(request: web.Request) -> web.Response:
+        body: StoreBody = parse_json_body(await request.read(), StoreBody)
+        try:
+            cache.store(
+                body.scope(), body.key, body.value, body.ttl_s,
+                contains_pii=has_pii(body.key) or has_pii(body.value),
+                cost_usd=body.cost_usd, tokens=body.tokens,
+            )
+        except PiiScopeError as exc:
+            raise ApiError(422, "pii_needs_user", str(exc), "user_id") from None
+        except (InvalidCacheKeyError, ValueNotJSONError) as exc:
+            raise ApiError(422, "invalid_request", str(exc),
+                           "key" if isinstance(exc, InvalidCacheKeyError) else "value") from None
+        return json_response({"stored": True})
+
+    async def lookup(request: web.Request) -> web.Response:
+        body: LookupBody = parse_json_body(await request.read(), LookupBody)
+        try:
+            result = cache.lookup(body.scope(), body.key)
+        except InvalidCacheKeyError as exc:
+            raise ApiError(422, "invalid_request", str(exc), "key") from None
+        answer: dict[str, Any] = {"hit": result.hit, "result": result.result}
+        if result.hit:
+            answer.update(value=result.value, match=result.match, score=result.score,
+                          saved_cost_usd=result.saved_cost_usd, saved_tokens=result.saved_tokens)
+        elif result.guard:
+            answer["guard"] = result.guard
+        return json_response(answer)
+
+    async def invalidate(request: web.Request) -> web.Response:
+        query = request.query
+        namespace = request.match_info["namespace"]
+        tenant = query.get("tenant")
+        if query.get("all_users", "").lower() == "true":
+            removed = cache.invalidate_namespace(tenant, namespace)
+        else:
+            scope = CacheScope(tenant, namespace, query.get("model"), query.get("user_id"))
+            key: Any = query.get("key")
+            if key is None and "key_json" in query:
+                try:
+                    key = msgspec.json.decode(query["key_json"])
+                except msgspec.DecodeError:
+                    raise ApiError(422, "invalid_parameter", "key_json is not JSON",
+                                   "key_json") from None
+            removed = cache.invalidate(scope, key)
+        return json_response({"removed": removed})
+
+    return [
+        web.post("/v1/cache/store", store),
+        web.post("/v1/cache/lookup", lookup),
+        web.delete("/v1/cache/{namespace}", invalidate),
+    ]
