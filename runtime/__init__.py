@@ -9,21 +9,43 @@
             async with run.tool_call("search", args={"q": "refund policy"}) as tool:
                 tool.set_result(search("refund policy"))
 
+Before a step, ask: ``grant = await run.admit_llm("gpt-4o", input_tokens=812,
+max_output_tokens=512)`` reserves the estimate on every budget that applies and raises
+:class:`BudgetExceeded` / :class:`StepLimitExceeded` when the step must not run; pass
+``grant.reservation_id`` to ``run.llm_call(...)`` and the sidecar settles the actual usage.
+``await sidecar.cached("faq", question, compute, user_id=...)`` answers repeated questions.
+
 Nothing here raises into the agent because of the sidecar: an unreachable sidecar costs dropped
 telemetry (counted in ``client.stats``), never an exception or a blocked step.
 """
 
+from runtime._calls import Admission
 from runtime._client import SidecarClient
 from runtime._contexts import LlmCallContext, RunContext, ToolCallContext, current_run
+from runtime._errors import (
+    BudgetExceeded,
+    InjectionBlocked,
+    SidecarDenied,
+    SidecarError,
+    SidecarUnavailable,
+    StepLimitExceeded,
+)
 from runtime._openai import wrap_openai
 from runtime._sync import SyncSidecarClient
 from runtime._transport import ClientStats
 
 __all__ = [
+    "Admission",
+    "BudgetExceeded",
     "ClientStats",
+    "InjectionBlocked",
     "LlmCallContext",
     "RunContext",
     "SidecarClient",
+    "SidecarDenied",
+    "SidecarError",
+    "SidecarUnavailable",
+    "StepLimitExceeded",
     "SyncSidecarClient",
     "ToolCallContext",
     "current_run",

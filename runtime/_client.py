@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 
+from runtime._calls import Admission, SidecarCalls
 from runtime._contexts import RunContext
 from runtime._transport import ClientStats, EventTransport
 
@@ -55,6 +57,8 @@ class SidecarClient:
             max_retries=max_retries,
             stats=self.stats,
         )
+        self._calls = SidecarCalls(self._get_session, self.base_url, self._headers,
+                                   fail_open=fail_open, stats=self.stats)
         self._started = False
 
     def _get_session(self) -> aiohttp.ClientSession:
@@ -114,4 +118,38 @@ class SidecarClient:
             request_id=request_id,
             trace_id=trace_id,
             attributes=attributes,
+            admit=self._calls.admit,
         )
+
+    async def admit(self, *, request_id: str, kind: str = "llm", user_id: str | None = None,
+                    tenant: str | None = None, **fields: Any) -> Admission:
+        """``POST /v1/admit`` outside a run context (see :meth:`RunContext.admit_llm`)."""
+        return await self._calls.admit({"request_id": request_id, "kind": kind,
+                                        "user_id": user_id, "tenant": tenant or self.tenant,
+                                        **fields})
+
+    async def settle(self, reservation_id: str, *, input_tokens: int, output_tokens: int,
+                     cost_usd: float | None = None) -> bool:
+        """Settle a reservation directly (the llm_call event does it too; twice counts once)."""
+        body = {"reservation_id": reservation_id, "input_tokens": input_tokens,
+                "output_tokens": output_tokens, "cost_usd": cost_usd}
+        answer = await self._calls._post("/v1/budgets/settle",
+                                         {k: v for k, v in body.items() if v is not None})
+        return bool(answer and answer[0] == 200 and answer[1].get("settled"))
+
+    async def cached(
+        self, namespace: str, key: Any, compute: Callable[[], Any], *,
+        user_id: str | None = None, tenant: str | None = None, model: str | None = None,
+        ttl_s: float | None = None, cost_usd: float | None = None, tokens: int | None = None,
+    ) -> Any:
+        """The cached answer for ``key`` (exact or a guarded fuzzy match), else ``compute()``
+        (sync or async), stored for the next asker in the same scope."""
+        scope = {"namespace": namespace, "user_id": user_id, "tenant": tenant or self.tenant,
+                 "model": model}
+        return await self._calls.cached({k: v for k, v in scope.items() if v is not None}, key,
+                                        compute, ttl_s=ttl_s, cost_usd=cost_usd, tokens=tokens)
+
+    async def cache_lookup(self, namespace: str, key: Any, **scope: Any) -> dict[str, Any]:
+        """The raw lookup answer: ``{"hit", "value"?, "match"?, "score"?, "result"}``."""
+        body = {"namespace": namespace, "key": key, "tenant": self.tenant, **scope}
+        return await self._calls.cache_lookup({k: v for k, v in body.items() if v is not None})

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
 from runtime._ids import new_id, new_span_id, new_trace_id
 
 Emit = Callable[[dict[str, Any]], None]
+Admit = Callable[[dict[str, Any]], Awaitable[Any]]
 
 current_run: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
     "sidecar_current_run", default=None
@@ -200,9 +201,11 @@ class RunContext(_Timed):
         request_id: str | None = None,
         trace_id: str | None = None,
         attributes: dict[str, Any] | None = None,
+        admit: Admit | None = None,
     ) -> None:
         super().__init__()
         self._emit = emit
+        self._admit = admit
         self.agent = agent
         self.user_id = user_id
         self.session_id = session_id
@@ -239,6 +242,30 @@ class RunContext(_Timed):
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
+
+    async def admit_llm(
+        self, model: str, *, input_tokens: int = 0, max_output_tokens: int | None = None,
+        tool_result: str | None = None,
+    ) -> Any:
+        """Ask before a model call: reserves the estimate on every budget that applies.
+
+        Returns an :class:`~runtime.Admission` (pass its ``reservation_id`` to
+        :meth:`llm_call`); raises :class:`~runtime.BudgetExceeded`,
+        :class:`~runtime.StepLimitExceeded` or :class:`~runtime.InjectionBlocked` when denied.
+        """
+        return await self._ask({"kind": "llm", "model": model, "input_tokens": input_tokens,
+                                "max_output_tokens": max_output_tokens,
+                                "tool_result": tool_result})
+
+    async def admit_tool(self, tool: str, *, args: Any = None) -> Any:
+        """Ask before a tool call: step, tool-call, wall-time limits and loop detection."""
+        return await self._ask({"kind": "tool", "tool": tool, "args": args})
+
+    async def _ask(self, body: dict[str, Any]) -> Any:
+        if self._admit is None:
+            raise RuntimeError("this run was not created by a client that can admit")
+        return await self._admit({"request_id": self.request_id, "user_id": self.user_id,
+                                  "tenant": self.tenant, **body})
 
     def llm_call(
         self, model: str, provider: str = "openai", *, stream: bool = False,

@@ -46,6 +46,18 @@ class SyncSidecarClient:
     def run(self, **kwargs: Any) -> RunContext:
         return self._client.run(**kwargs)
 
+    def admit_llm(self, run: RunContext, model: str, **fields: Any) -> Any:
+        """Blocking :meth:`RunContext.admit_llm`."""
+        return self._call(run.admit_llm(model, **fields))
+
+    def admit_tool(self, run: RunContext, tool: str, *, args: Any = None) -> Any:
+        """Blocking :meth:`RunContext.admit_tool`."""
+        return self._call(run.admit_tool(tool, args=args))
+
+    def cached(self, namespace: str, key: Any, compute: Any, **options: Any) -> Any:
+        """Blocking :meth:`SidecarClient.cached` (``compute`` runs on the client's thread)."""
+        return self._call(self._client.cached(namespace, key, compute, **options))
+
     def flush(self) -> None:
         self._call(self._client.flush())
 

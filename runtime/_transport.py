@@ -34,6 +34,7 @@ class ClientStats:
     dropped_after_retries: int = 0
     rejected: int = 0
     failed_requests: int = 0
+    admits_degraded: int = 0
 
 
 class EventTransport:

@@ -52,6 +52,7 @@ async def _demo(
     print(f"agent-sidecar demo: sidecar on {base}, store {settings.db_url}", file=sys.stderr)
     started = time.time()
     try:
+        await _demo_budgets(base, settings.api_token)
         async with SidecarClient(base, token=settings.api_token) as client:
             workload = Workload(client, users=users, seed=seed)
             done = 0
@@ -66,12 +67,34 @@ async def _demo(
             lost = client.stats.dropped_queue_full + client.stats.dropped_after_retries
         summary = await _summary(base, settings.api_token, since=started)
         _print_summary(summary, base, lost, time.time() - started)
+        _print_governance(workload)
         if keep_serving:
             print(f"\nServing on {base}; Ctrl-C to stop.", file=sys.stderr)
             await asyncio.Event().wait()
         return 0 if lost == 0 and summary["total"]["count"] > 0 else 1
     finally:
         await runner.cleanup()
+
+
+async def _demo_budgets(base: str, token: str | None) -> None:
+    """Small daily token budgets for two users, so the demo shows denials."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        for user in ("user-000", "user-001"):
+            async with http.put(f"{base}/v1/budgets/user/{user}",
+                                json={"window": "1d", "max_tokens": 20_000}) as response:
+                response.raise_for_status()
+
+
+def _print_governance(workload: Workload) -> None:
+    tally = workload.tally
+    denied = tally.denied or {}
+    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(denied.items())) or "none"
+    hits = tally.cache_lookups - tally.cache_computes
+    print(f"\nAdmission: {tally.admitted} LLM calls admitted, {sum(denied.values())} denied "
+          f"({reasons}); user-000 and user-001 have 20,000-token daily budgets")
+    print(f"Cache: {tally.cache_lookups} FAQ lookups, {hits} answered from the cache "
+          f"(exact or guarded fuzzy match), {tally.cache_computes} computed")
 
 
 def _progress(done: int, total: int) -> None:
@@ -111,13 +134,14 @@ def _print_summary(summary: dict[str, Any], base: str, lost: int, elapsed: float
     print(f"\nStored {total['count']} events in {elapsed:.1f} s "
           f"({total['errors']} errors, {lost} lost by the client)\n")
     print("Per model (calls, tokens from the store; percentiles from /v1/stats, 5 min window):")
-    print(f"{'model':<20}{'calls':>7}{'errors':>8}{'in tok':>10}{'out tok':>10}"
+    print(f"{'model':<20}{'calls':>7}{'errors':>8}{'in tok':>10}{'out tok':>10}{'USD':>9}"
           f"{'TTFT p50':>10}{'p95':>8}{'dur p50':>10}{'p95':>8}{'p99':>8}  (ms)")
     for group in summary["models"]:
         model = group["model"]
         series = summary["latency"].get(model)
         print(f"{model:<20}{group['count']:>7}{group['errors']:>8}{group['input_tokens']:>10}"
-              f"{group['output_tokens']:>10}{_pct(series, 'ttft_ms', 'p50'):>10.0f}"
+              f"{group['output_tokens']:>10}{group['cost_usd']:>9.2f}"
+              f"{_pct(series, 'ttft_ms', 'p50'):>10.0f}"
               f"{_pct(series, 'ttft_ms', 'p95'):>8.0f}{_pct(series, 'duration_ms', 'p50'):>10.0f}"
               f"{_pct(series, 'duration_ms', 'p95'):>8.0f}"
               f"{_pct(series, 'duration_ms', 'p99'):>8.0f}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from runtime import RunContext, SidecarClient, wrap_openai
+from runtime import BudgetExceeded, RunContext, SidecarClient, StepLimitExceeded, wrap_openai
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ MODELS = (
     ModelProfile("gpt-4o-mini", "openai", 280, 120),
     ModelProfile("claude-sonnet-4-5", "anthropic", 650, 70),
     ModelProfile("gemini-2.5-flash", "gcp.gemini", 320, 140),
-    ModelProfile("llama-3.3-70b", "groq", 220, 250),
+    ModelProfile("llama-3.3-70b-versatile", "groq", 220, 250),
 )
 TOOLS = {  # name: (median ms, error rate)
     "web_search": (420.0, 0.05),
@@ -83,12 +83,36 @@ class SimulatedOpenAI:
         yield SimpleNamespace(model=model, usage=usage, choices=[])
 
 
+FAQ = (
+    "How do I reset my password?",
+    "What are your opening hours?",
+    "Do you ship to Canada?",
+    "How can I cancel my subscription?",
+)
+FAQ_VARIANTS = ("{q}", "{q}", "  {q} ", "{q_lower}", "please, {q_lower}")
+
+
+@dataclass
+class Tally:
+    """What the simulated fleet saw from the sidecar."""
+
+    admitted: int = 0
+    denied: dict[str, int] | None = None
+    cache_lookups: int = 0
+    cache_computes: int = 0
+
+    def deny(self, reason: str) -> None:
+        self.denied = self.denied or {}
+        self.denied[reason] = self.denied.get(reason, 0) + 1
+
+
 class Workload:
     def __init__(self, client: SidecarClient, *, users: int, seed: int) -> None:
         self.client = client
         self.users = [f"user-{i:03d}" for i in range(users)]
         self.rng = random.Random(seed)
         self.openai = wrap_openai(SimulatedOpenAI(self.rng), client)
+        self.tally = Tally()
 
     def _lognormal(self, median: float, sigma: float = 0.5) -> float:
         return median * self.rng.lognormvariate(0.0, sigma)
@@ -102,16 +126,37 @@ class Workload:
         with run:
             if index % 25 == 0:
                 await self._real_call(run)
+            if index % 4 == 0:
+                await self._faq(run)
             clock = time.time()
-            for _ in range(rng.randint(1, 5)):
-                clock = self._simulated_llm_call(run, clock)
-                if rng.random() < 0.6:
-                    clock = self._simulated_tool_call(run, clock)
+            try:
+                for _ in range(rng.randint(1, 5)):
+                    clock = await self._simulated_llm_call(run, clock)
+                    if rng.random() < 0.6:
+                        clock = self._simulated_tool_call(run, clock)
+            except (BudgetExceeded, StepLimitExceeded) as denied:
+                self.tally.deny(denied.reason)
 
-    def _simulated_llm_call(self, run: RunContext, clock: float) -> float:
+    async def _faq(self, run: RunContext) -> None:
+        """A repeated question, phrased a little differently: the cache answers most."""
+        question = self.rng.choice(FAQ)
+        asked = self.rng.choice(FAQ_VARIANTS).format(q=question, q_lower=question.lower())
+
+        def compute() -> str:
+            self.tally.cache_computes += 1
+            return f"Answer to: {question}"
+
+        self.tally.cache_lookups += 1
+        await self.client.cached("faq", asked, compute, user_id=run.user_id,
+                                 model="gpt-4o-mini", cost_usd=0.0004, tokens=350)
+
+    async def _simulated_llm_call(self, run: RunContext, clock: float) -> float:
         model = self.rng.choice(MODELS)
         input_tokens = int(self._lognormal(900, 0.7))
         output_tokens = max(1, int(self._lognormal(180, 0.6)))
+        grant = await run.admit_llm(model.name, input_tokens=input_tokens,
+                                    max_output_tokens=1024)
+        self.tally.admitted += 1
         ttft = self._lognormal(model.ttft_median_ms, 0.45)
         duration = ttft + 1000.0 * output_tokens / self._lognormal(model.tokens_per_s, 0.25)
         failed = self.rng.random() < 0.02
@@ -120,6 +165,7 @@ class Workload:
             input_tokens=input_tokens, output_tokens=0 if failed else output_tokens,
             ttft_ms=None if failed else ttft, status="error" if failed else "ok",
             error_type="RateLimitError" if failed else None, finish_reason="stop",
+            reservation_id=grant.reservation_id,
         )
         return clock + duration / 1000.0
 

@@ -20,6 +20,7 @@ def test_demo_runs_and_summarises(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 lost by the client" in result.stdout
-    for word in ("gpt-4o", "claude-sonnet-4-5", "web_search", "TTFT p50", "/metrics"):
+    for word in ("gpt-4o", "claude-sonnet-4-5", "web_search", "TTFT p50", "/metrics",
+                 "Admission:", "denied", "answered from the cache"):
         assert word in result.stdout, word
     assert "80/80 runs" in result.stderr

@@ -1,0 +1,110 @@
+"""The synchronous questions an agent asks: admission and the semantic cache.
+
+Each is one small JSON request over a kept-alive connection. Failures follow the client's
+policy: fail-open answers "allowed" / "miss" (and counts it), fail-closed raises
+:class:`SidecarUnavailable`. A denial is always raised as a typed :class:`SidecarDenied`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from runtime._errors import SidecarUnavailable, denial
+
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True)
+class Admission:
+    """An allowed step. ``reservation_id`` goes on the llm_call event so the sidecar settles
+    the reservation with the actual usage; ``degraded`` marks a fail-open allow."""
+
+    allowed: bool
+    reservation_id: str | None = None
+    warnings: tuple[dict[str, Any], ...] = ()
+    degraded: bool = False
+
+
+class SidecarCalls:
+    def __init__(self, session: Callable[[], aiohttp.ClientSession], base_url: str,
+                 headers: dict[str, str], *, fail_open: bool, stats: Any) -> None:
+        self._session = session
+        self._base = base_url
+        self._headers = {**headers, "Content-Type": "application/json"}
+        self.fail_open = fail_open
+        self._stats = stats
+
+    async def _post(self, path: str, body: dict[str, Any]) -> tuple[int, Any] | None:
+        try:
+            async with self._session().post(self._base + path, data=_encode(body),
+                                            headers=self._headers) as response:
+                payload = await response.json(content_type=None)
+                return response.status, payload
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError):
+            return None
+
+    def _unreachable(self, what: str) -> None:
+        self._stats.failed_requests += 1
+        if not self.fail_open:
+            raise SidecarUnavailable(f"{what}: the sidecar could not be reached")
+
+    async def admit(self, body: dict[str, Any]) -> Admission:
+        """Ask before a step; raises a typed denial, or follows the fail policy."""
+        answer = await self._post("/v1/admit", {k: v for k, v in body.items() if v is not None})
+        if answer is None or answer[0] >= 500 or answer[0] in (401, 404):
+            self._unreachable("admit")
+            self._stats.admits_degraded += 1
+            return Admission(allowed=True, degraded=True)
+        status, payload = answer
+        if status == 429:
+            raise denial(payload if isinstance(payload, dict) else {})
+        if status != 200:
+            raise ValueError(f"admit rejected by the sidecar (HTTP {status}): {payload}")
+        return Admission(
+            allowed=True, reservation_id=payload.get("reservation_id"),
+            warnings=tuple(payload.get("warnings") or ()),
+            degraded=bool(payload.get("degraded")),
+        )
+
+    async def cache_lookup(self, body: dict[str, Any]) -> dict[str, Any]:
+        answer = await self._post("/v1/cache/lookup", body)
+        if answer is None or answer[0] != 200:
+            if answer is None or answer[0] >= 500:
+                self._unreachable("cache lookup")
+            return {"hit": False, "result": "unavailable"}
+        result: dict[str, Any] = answer[1]
+        return result
+
+    async def cache_store(self, body: dict[str, Any]) -> bool:
+        answer = await self._post("/v1/cache/store", body)
+        return answer is not None and answer[0] == 200
+
+    async def cached(
+        self, scope: dict[str, Any], key: Any, compute: Callable[[], Any],
+        *, ttl_s: float | None = None, cost_usd: float | None = None,
+        tokens: int | None = None,
+    ) -> Any:
+        """The cached value for ``key`` in ``scope``, else ``compute()`` (sync or async),
+        stored for next time. A sidecar problem only ever costs a recompute."""
+        try:
+            found = await self.cache_lookup({**scope, "key": key})
+        except SidecarUnavailable:
+            found = {"hit": False}
+        if found.get("hit"):
+            return found.get("value")
+        value = compute()
+        if inspect.isawaitable(value):
+            value = await value
+        body = {**scope, "key": key, "value": value, "ttl_s": ttl_s, "cost_usd": cost_usd,
+                "tokens": tokens}
+        await self.cache_store({k: v for k, v in body.items() if v is not None})
+        return value
+
+
+AsyncCompute = Callable[[], Awaitable[Any]]

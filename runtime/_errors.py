@@ -1,0 +1,55 @@
+"""Typed answers the agent can catch. The sidecar being down is never one of them under
+fail-open; under fail-closed it is :class:`SidecarUnavailable`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SidecarError(Exception):
+    """Base of every exception this SDK raises on purpose."""
+
+
+class SidecarUnavailable(SidecarError):
+    """The sidecar could not be asked and the client is fail-closed."""
+
+
+class SidecarDenied(SidecarError):
+    """The sidecar refused the step. ``reason`` is the contract's reason code."""
+
+    def __init__(self, reason: str, body: dict[str, Any]) -> None:
+        super().__init__(f"denied by the sidecar: {reason}")
+        self.reason = reason
+        self.body = body
+        self.retry_after_s: float | None = body.get("retry_after_s")
+        self.limit: Any = body.get("limit")
+        self.usage: Any = body.get("usage")
+
+
+class BudgetExceeded(SidecarDenied):
+    """A token or cost budget would be overspent (``token_budget_exceeded`` /
+    ``cost_budget_exceeded``)."""
+
+
+class StepLimitExceeded(SidecarDenied):
+    """A per-request limit: steps, tool calls, wall time, or a loop of identical tool calls."""
+
+
+class InjectionBlocked(SidecarDenied):
+    """The tool result this step would consume scored as a prompt injection (block mode)."""
+
+
+_BY_REASON: dict[str, type[SidecarDenied]] = {
+    "token_budget_exceeded": BudgetExceeded,
+    "cost_budget_exceeded": BudgetExceeded,
+    "step_limit_exceeded": StepLimitExceeded,
+    "tool_call_limit_exceeded": StepLimitExceeded,
+    "time_limit_exceeded": StepLimitExceeded,
+    "loop_detected": StepLimitExceeded,
+    "prompt_injection_detected": InjectionBlocked,
+}
+
+
+def denial(body: dict[str, Any]) -> SidecarDenied:
+    reason = str(body.get("reason") or "denied")
+    return _BY_REASON.get(reason, SidecarDenied)(reason, body)
