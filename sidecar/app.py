@@ -36,7 +36,7 @@ from sidecar.cache import SemanticCache
 from sidecar.config import Settings
 from sidecar.events.schema import Event, Run
 from sidecar.guard import EventInjectionTagger, InjectionScorer
-from sidecar.ingest import Ingest
+from sidecar.ingest import DropContent, EventTransform, Ingest
 from sidecar.limits import RequestLimiter
 from sidecar.pricing import EventPricer, PriceTable
 from sidecar.redact import EventRedactor, Redactor
@@ -111,15 +111,10 @@ def build_components(settings: Settings) -> Components:
     ledger = create_ledger(settings.budgets, settings.db_url) if settings.budgets.enabled else None
     redactor = Redactor(settings.redact)
     scorer = InjectionScorer(settings.guard)
-    # Redaction first: nothing after it (store, sinks, exporters, logs) sees raw PII.
-    transforms: list[Any] = [EventRedactor(redactor)] if settings.redact.enabled else []
-    if settings.guard.enabled:
-        transforms.append(EventInjectionTagger(scorer))
     ingest = Ingest(
         writer,
-        transforms=[*transforms, pricer, TraceIdTransform()],
+        transforms=[*_privacy_transforms(settings, redactor, scorer), pricer, TraceIdTransform()],
         sinks=[analytics, metrics] if settings.analytics.enabled else [metrics],
-        capture_content=settings.capture_content,
     )
     ingest.add_sink(_EndRequestLimits(limiter))
     parts = Components(
@@ -164,6 +159,22 @@ def _add_budget_settling(parts: Components) -> None:
                   lambda: ledger.stats().get("settles", 0))
     stats.counter("agent_sidecar_budget_store_errors", "Ledger store operations that failed.",
                   lambda: ledger.stats().get("store_errors", 0))
+
+
+def _privacy_transforms(
+    settings: Settings, redactor: Redactor, scorer: InjectionScorer
+) -> list[EventTransform]:
+    """Injection scoring sees the raw content; then content is dropped unless captured; then
+    the redactor masks everything left. Nothing after these (store, sinks, exporters, logs)
+    sees raw PII."""
+    transforms: list[EventTransform] = []
+    if settings.guard.enabled:
+        transforms.append(EventInjectionTagger(scorer))
+    if not settings.capture_content:
+        transforms.append(DropContent())
+    if settings.redact.enabled:
+        transforms.append(EventRedactor(redactor))
+    return transforms
 
 
 def _open_cache(settings: Settings) -> SemanticCache:

@@ -134,12 +134,12 @@ def _print_summary(summary: dict[str, Any], base: str, lost: int, elapsed: float
     print(f"\nStored {total['count']} events in {elapsed:.1f} s "
           f"({total['errors']} errors, {lost} lost by the client)\n")
     print("Per model (calls, tokens from the store; percentiles from /v1/stats, 5 min window):")
-    print(f"{'model':<20}{'calls':>7}{'errors':>8}{'in tok':>10}{'out tok':>10}{'USD':>9}"
+    print(f"{'model':<24}{'calls':>7}{'errors':>8}{'in tok':>10}{'out tok':>10}{'USD':>9}"
           f"{'TTFT p50':>10}{'p95':>8}{'dur p50':>10}{'p95':>8}{'p99':>8}  (ms)")
     for group in summary["models"]:
         model = group["model"]
         series = summary["latency"].get(model)
-        print(f"{model:<20}{group['count']:>7}{group['errors']:>8}{group['input_tokens']:>10}"
+        print(f"{model:<24}{group['count']:>7}{group['errors']:>8}{group['input_tokens']:>10}"
               f"{group['output_tokens']:>10}{group['cost_usd']:>9.2f}"
               f"{_pct(series, 'ttft_ms', 'p50'):>10.0f}"
               f"{_pct(series, 'ttft_ms', 'p95'):>8.0f}{_pct(series, 'duration_ms', 'p50'):>10.0f}"

@@ -55,12 +55,10 @@ class Ingest:
         *,
         transforms: Sequence[EventTransform] = (),
         sinks: Sequence[EventSink] = (),
-        capture_content: bool = False,
     ) -> None:
         self._writer = writer
         self._transforms = list(transforms)
         self._sinks = list(sinks)
-        self._capture_content = capture_content
         self.stats = IngestStats()
 
     def add_transform(self, transform: EventTransform) -> None:
@@ -75,9 +73,6 @@ class Ingest:
                 event.id = uuid.uuid4().hex
         for transform in self._transforms:
             transform.process(events)
-        if not self._capture_content:
-            for event in events:
-                _drop_content(event)
         inserted = await self._writer.write([event_row(e) for e in events])
         fresh = events if len(inserted) == len(events) else _first_of_each(events, inserted)
         for sink in self._sinks:
@@ -103,10 +98,16 @@ def _first_of_each(events: list[Event], inserted: set[str]) -> list[Event]:
     return fresh
 
 
-def _drop_content(event: Event) -> None:
-    if isinstance(event, LlmCall):
-        event.input = None
-        event.output = None
-    elif isinstance(event, ToolCall):
-        event.args = None
-        event.result = None
+class DropContent:
+    """Transform: forget prompts, outputs, tool arguments and results (``capture_content``
+    off). Placed after the injection scorer, which needs them, and before the redactor, which
+    then has less to scan."""
+
+    def process(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, LlmCall):
+                event.input = None
+                event.output = None
+            elif isinstance(event, ToolCall):
+                event.args = None
+                event.result = None

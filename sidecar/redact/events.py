@@ -41,14 +41,19 @@ IDENTIFIER_FIELDS = (
 class EventRedactor:
     """A transform (``process(events) -> None``) that redacts events in place."""
 
-    def __init__(self, redactor: Redactor) -> None:
+    def __init__(self, redactor: Redactor, *, clean_cache_size: int = 50_000) -> None:
         self.redactor = redactor
         self.events_changed = 0
+        # Identifier values repeat across events (the same user, request, model); remembering
+        # the ones known to be clean skips their scan. Bounded: cleared when full.
+        self._clean: set[str] = set()
+        self._clean_cache_size = clean_cache_size
 
     def process(self, events: Sequence[Any]) -> None:
         """Redact each event of the batch in place (any event type of the schema)."""
         redactor = self.redactor
         counts = redactor.counts
+        clean = self._clean
         for event in events:
             before = sum(counts.values())
             for name in CONTENT_FIELDS:
@@ -57,9 +62,13 @@ class EventRedactor:
                     setattr(event, name, redactor.redact_value(value))
             for name in IDENTIFIER_FIELDS:
                 value = getattr(event, name, None)
-                if isinstance(value, str):
+                if isinstance(value, str) and value not in clean:
                     findings = redactor.find(value)
-                    if findings:
+                    if not findings:
+                        if len(clean) >= self._clean_cache_size:
+                            clean.clear()
+                        clean.add(value)
+                    else:
                         setattr(event, name, redactor.pseudonym(value))
                         for finding in findings:
                             counts[finding.type] = counts.get(finding.type, 0) + 1
