@@ -16,8 +16,10 @@ together (bench/bench_admit_core.py). Leases of budget chunks would be faster st
 exact at the end of a budget; this is exact.
 
 When PostgreSQL is unreachable: ``fail_open`` allows and counts (``fail_open_admits``),
-``fail_closed`` raises :class:`StoreUnavailable` (HTTP 503). The pool reconnects by itself; a
-lost pool is recreated at most every ``retry_interval_s``, so recovery needs no restart.
+``fail_closed`` raises :class:`StoreUnavailable` (HTTP 503); so does any other failure of the
+driver, whatever its exception type: every waiting admit is answered. After a lost connection
+the pool's connections are replaced; a lost pool is recreated at most every
+``retry_interval_s``, so recovery needs no restart.
 Policies set at runtime are stored in ``{prefix}policies`` and reloaded by every sidecar each
 ``housekeeping_interval_s``.
 """
@@ -65,16 +67,26 @@ try:
 except ImportError:  # pragma: no cover - the postgres extra is not installed
     asyncpg = None
 
-# Errors that mean "the store is not reachable", as opposed to a bug in a statement.
-_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError)
+# Errors that mean "the connection is lost", as opposed to a bug in a statement. asyncpg's
+# InternalClientError is one: when a server ends a session (pg_terminate_backend, a restart) the
+# FATAL message can reach an idle pooled connection before the socket's EOF does; asyncpg then
+# leaves that connection in an error state, the next statement on it fails with "cannot switch
+# to state 12; another operation (2) is in progress", and the pool discards it on release.
+_LOST_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError,)
 if asyncpg is not None:
-    _CONNECTION_ERRORS += (
+    _LOST_CONNECTION_ERRORS += (
         asyncpg.PostgresConnectionError,
         asyncpg.InterfaceError,
+        asyncpg.InternalClientError,
         asyncpg.CannotConnectNowError,
         asyncpg.AdminShutdownError,
         asyncpg.ConnectionFailureError,
     )
+# Errors that mean "the store is not reachable": a lost connection or a statement timeout.
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    *_LOST_CONNECTION_ERRORS,
+    asyncio.TimeoutError,
+)
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -173,18 +185,30 @@ class PostgresLedger(LedgerCore):
                             )
                     self._schema_ready = True
             except _CONNECTION_ERRORS as exc:
-                self._down(exc)
-                raise StoreUnavailable(self.last_error) from exc
+                raise self._down(exc) from exc
             self._pool = pool
             self.connected = True
             self.last_error = None
             return pool
 
-    def _down(self, exc: BaseException) -> None:
+    def _down(self, exc: BaseException) -> StoreUnavailable:
+        """Record a store failure; returns the :class:`StoreUnavailable` to raise."""
         self.connected = False
         self.last_error = f"{type(exc).__name__}: {exc}"
         self.counters["store_errors"] += 1
         self._next_attempt = time.monotonic() + self.config.retry_interval_s
+        return StoreUnavailable(self.last_error)
+
+    async def _failed(self, pool: Any, exc: BaseException) -> StoreUnavailable:
+        """:meth:`_down`; after a lost connection, also replace the pool's other connections.
+
+        They are likely gone too (a restart, a failover, every backend terminated), and asyncpg
+        finds that out only by failing a statement on each: expiring them makes recovery cost
+        one failed statement instead of one per pooled connection.
+        """
+        if isinstance(exc, _LOST_CONNECTION_ERRORS):
+            await pool.expire_connections()
+        return self._down(exc)
 
     async def _call(self, method: str, sql: str, *args: Any) -> Any:
         """Run one statement; connection failures become :class:`StoreUnavailable`."""
@@ -192,8 +216,7 @@ class PostgresLedger(LedgerCore):
         try:
             result = await getattr(pool, method)(sql, *args)
         except _CONNECTION_ERRORS as exc:
-            self._down(exc)
-            raise StoreUnavailable(self.last_error) from exc
+            raise await self._failed(pool, exc) from exc
         self.connected = True
         return result
 
@@ -224,17 +247,36 @@ class PostgresLedger(LedgerCore):
             return Decision(allowed=True, degraded=True)
 
     async def _drain(self) -> None:
+        """Decide queued admits batch by batch until the queue is empty.
+
+        Every job taken is resolved whatever happens: with its decision, or with
+        :class:`StoreUnavailable` (so the fail policy applies) when the store or the driver
+        fails in any way, even with an exception type nobody foresaw, or when this task is
+        cancelled. An admit never waits on a drain task that has died.
+        """
+        batch: list[_Job] = []
         try:
             while self._queue:
                 batch, self._queue = self._queue[:_BATCH], self._queue[_BATCH:]
                 try:
                     await self._decide(batch)
                 except StoreUnavailable as exc:
-                    for job in batch:
-                        if not job.future.done():
-                            job.future.set_exception(StoreUnavailable(str(exc)))
+                    self._fail(batch, str(exc))
+                except Exception as exc:
+                    log.exception("budget admit batch failed")
+                    self._fail(batch, str(self._down(exc)))
         finally:
             self._inflight -= 1
+            self._fail(batch, "budget admit cancelled")
+            if self._inflight == 0:  # cancelled with admits still queued: no drain is left
+                queued, self._queue = self._queue, []
+                self._fail(queued, "budget admit cancelled")
+
+    @staticmethod
+    def _fail(jobs: list[_Job], reason: str) -> None:
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_exception(StoreUnavailable(reason))
 
     async def _decide(self, batch: list[_Job]) -> None:
         rows = await self._call("fetch", self._sql_admit, *self._batch_args(batch))
@@ -337,8 +379,7 @@ class PostgresLedger(LedgerCore):
                     )
                     row = await conn.fetchrow(self._sql_counter, applied.key, start)
             except _CONNECTION_ERRORS as exc:
-                self._down(exc)
-                raise StoreUnavailable(self.last_error) from exc
+                raise await self._failed(pool, exc) from exc
         else:
             row = await self._call("fetchrow", self._sql_counter, applied.key, start)
         counts: Counts = tuple(row) if row is not None else (0, 0, 0, 0)
