@@ -55,27 +55,33 @@ class EventRedactor:
         counts = redactor.counts
         clean = self._clean
         for event in events:
-            before = sum(counts.values())
+            changed = False
             for name in CONTENT_FIELDS:
                 value = getattr(event, name, None)
                 if value is not None and not isinstance(value, int | float | bool):
+                    before = sum(counts.values())
                     setattr(event, name, redactor.redact_value(value))
+                    changed = changed or sum(counts.values()) != before
             for name in IDENTIFIER_FIELDS:
                 value = getattr(event, name, None)
-                if isinstance(value, str) and value not in clean:
-                    findings = redactor.find(value)
-                    if not findings:
-                        if len(clean) >= self._clean_cache_size:
-                            clean.clear()
-                        clean.add(value)
-                    else:
-                        setattr(event, name, redactor.pseudonym(value))
-                        for finding in findings:
-                            counts[finding.type] = counts.get(finding.type, 0) + 1
+                if value is None or value in clean or not isinstance(value, str):
+                    continue
+                findings = redactor.find(value)
+                if not findings:
+                    if len(clean) >= self._clean_cache_size:
+                        clean.clear()
+                    clean.add(value)
+                    continue
+                setattr(event, name, redactor.pseudonym(value))
+                changed = True
+                for finding in findings:
+                    counts[finding.type] = counts.get(finding.type, 0) + 1
             attributes = getattr(event, "attributes", None)
             if attributes:
+                before = sum(counts.values())
                 event.attributes = redactor.redact_value(attributes)
-            if sum(counts.values()) != before:
+                changed = changed or sum(counts.values()) != before
+            if changed:
                 self.events_changed += 1
 
     def stats(self) -> dict[str, int]:

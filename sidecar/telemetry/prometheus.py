@@ -21,6 +21,7 @@ observations; with prometheus_client's own Histogram it would be about 12).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -111,6 +112,7 @@ class PrometheusMetrics:
             for name in h.label_names:
                 check_label_name(name)
         registry.register(HistogramCollector(self._histograms))
+        self._cost_children: dict[tuple[str, str | None], Any] = {}
         self._cost = Counter(
             "agent_sidecar_cost_usd",
             "Cost of LLM calls in US dollars, from the price table, by model and agent.",
@@ -194,8 +196,17 @@ class PrometheusMetrics:
                 per_chunk = max(e.duration_ms - ttft, 0.0) / (e.output_tokens - 1) / 1000.0
                 self.time_per_output_chunk.observe(labels, per_chunk)
         if e.cost_usd:
-            agent = self.guard.bound("gen_ai_agent_name", e.agent or "unknown")
-            self._cost.labels(labels[2], agent).inc(e.cost_usd)
+            self._cost_child(labels[2], e.agent).inc(e.cost_usd)
+
+    def _cost_child(self, model: str, agent: str | None) -> Any:
+        """The cost counter's child for (model, agent), bounded and memoised (labels() is slow)."""
+        child = self._cost_children.get((model, agent))
+        if child is None:
+            bounded = self.guard.bound("gen_ai_agent_name", agent or "unknown")
+            child = self._cost.labels(model, bounded)
+            if len(self._cost_children) < _KEY_CACHE_LIMIT:
+                self._cost_children[(model, agent)] = child
+        return child
 
     def _llm_labels(self, raw: tuple[str | None, ...]) -> _LlmLabels:
         """Label tuples of one kind of LLM call, bounded and cached (the cache is bounded too)."""
