@@ -41,6 +41,8 @@ LATEST_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
 SIDECAR_REQUEST_ID = "agent_sidecar.request_id"
 SIDECAR_EVENT_ID = "agent_sidecar.event_id"
 SIDECAR_COST_USD = "agent_sidecar.cost_usd"
+# Set by an instrumented agent on its chat span after POST /v1/admit, so the span settles it.
+SIDECAR_RESERVATION_ID = "agent_sidecar.reservation_id"
 
 # Operation names.
 OP_CHAT = "chat"

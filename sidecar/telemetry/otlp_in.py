@@ -338,6 +338,9 @@ def _llm_fields(span: Span, attributes: Mapping[str, Any]) -> dict[str, Any]:
         reasons = reasons[0]
     if isinstance(reasons, str) and reasons:
         fields["finish_reason"] = reasons
+    reservation = attributes.get(gn.SIDECAR_RESERVATION_ID)
+    if isinstance(reservation, str) and reservation:
+        fields["reservation_id"] = reservation
     content_in = _first(attributes, gn.IN_INPUT)
     if content_in is not None:
         fields["input"] = content_in
