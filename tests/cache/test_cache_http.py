@@ -1,0 +1,89 @@
+"""The cache routes over HTTP: store, lookup (exact, fuzzy, guarded miss), scopes, shared
+namespaces with PII kept per user, invalidation, and clear 422s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import make_settings, start_sidecar
+
+
+async def post(http, url: str, path: str, body: dict) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
+    async with http.post(url + path, json=body) as response:
+        return response.status, await response.json()
+
+
+async def test_store_lookup_scopes_and_invalidation(sidecar, http) -> None:
+    url = sidecar.url
+    a = {"namespace": "qa", "user_id": "alice", "tenant": "acme"}
+    assert (await post(http, url, "/v1/cache/store",
+                       {**a, "key": "What is the capital of France?", "value": "Paris",
+                        "cost_usd": 0.002, "tokens": 300}))[0] == 200
+    status, hit = await post(http, url, "/v1/cache/lookup",
+                             {**a, "key": "what is the capital of france"})
+    assert status == 200 and hit["hit"] and hit["value"] == "Paris" and hit["match"] == "exact"
+    _, fuzzy = await post(http, url, "/v1/cache/lookup",
+                          {**a, "key": "Tell me, what is the capital of Frnace"})
+    assert fuzzy["hit"] and fuzzy["match"] == "fuzzy" and fuzzy["saved_cost_usd"] == 0.002
+    _, spain = await post(http, url, "/v1/cache/lookup",
+                          {**a, "key": "What is the capital of Spain?"})
+    assert spain["hit"] is False and spain["result"] in ("miss", "rejected_by_guard")
+    for other in ({**a, "user_id": "bob"}, {**a, "tenant": "globex"}, {**a, "model": "gpt-4o"}):
+        _, miss = await post(http, url, "/v1/cache/lookup",
+                             {**other, "key": "What is the capital of France?"})
+        assert miss["hit"] is False, other
+    tool = {"namespace": "tools", "user_id": "alice"}
+    await post(http, url, "/v1/cache/store", {**tool, "key": {"city": "Paris", "days": 3},
+                                               "value": {"forecast": "sun"}})
+    _, same = await post(http, url, "/v1/cache/lookup",
+                         {**tool, "key": {"days": 3, "city": "Paris"}})
+    _, other_args = await post(http, url, "/v1/cache/lookup",
+                               {**tool, "key": {"days": 4, "city": "Paris"}})
+    assert same["hit"] and not other_args["hit"]
+    async with http.delete(url + "/v1/cache/qa", params={"tenant": "acme",
+                                                         "user_id": "alice"}) as response:
+        assert (await response.json())["removed"] == 1
+    _, gone = await post(http, url, "/v1/cache/lookup",
+                         {**a, "key": "What is the capital of France?"})
+    assert gone["hit"] is False
+    async with http.get(url + "/metrics") as response:
+        text = await response.text()
+    assert 'agent_sidecar_cache_lookups_total{result="fuzzy"} 1.0' in text
+    assert 'agent_sidecar_cache_lookups_total{result="exact"} 2.0' in text  # France, tools
+
+
+async def test_shared_namespace_keeps_pii_values_per_user(tmp_path: Path, http) -> None:
+    settings = make_settings(tmp_path, cache={"namespaces": {"faq": {"shared_across_users":
+                                                                     True}}})
+    running, runner = await start_sidecar(settings)
+    try:
+        url = running.url
+        await post(http, url, "/v1/cache/store", {"namespace": "faq", "user_id": "alice",
+                                                  "key": "opening hours", "value": "9 to 5"})
+        await post(http, url, "/v1/cache/store", {
+            "namespace": "faq", "user_id": "alice", "key": "my account email",
+            "value": "It is alice.smith@example.com"})
+        _, shared = await post(http, url, "/v1/cache/lookup", {
+            "namespace": "faq", "user_id": "bob", "key": "opening hours"})
+        _, private = await post(http, url, "/v1/cache/lookup", {
+            "namespace": "faq", "user_id": "bob", "key": "my account email"})
+        _, own = await post(http, url, "/v1/cache/lookup", {
+            "namespace": "faq", "user_id": "alice", "key": "my account email"})
+        assert shared["hit"] and shared["value"] == "9 to 5"
+        assert private["hit"] is False and "alice.smith" not in str(private)
+        assert own["hit"] and "alice.smith@example.com" in own["value"]
+        status, error = await post(http, url, "/v1/cache/store", {
+            "namespace": "faq", "key": "who", "value": "bob@example.com"})
+        assert status == 422 and error["error"]["field"] == "user_id"
+    finally:
+        await runner.cleanup()
+
+
+async def test_bad_cache_requests_are_422(sidecar, http) -> None:
+    for body, field in (({"key": "x"}, None), ({"namespace": "qa"}, None),
+                        ({"namespace": "qa", "key": ""}, None),
+                        ({"namespace": "qa", "key": "x", "ttl_s": "soon"}, "ttl_s")):
+        status, error = await post(http, sidecar.url, "/v1/cache/store", body)
+        assert status == 422, body
+        if field:
+            assert error["error"]["field"] == field
