@@ -6,11 +6,13 @@ never carries internals.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aiohttp import web
 
 from sidecar.api.json import json_response
+from sidecar.redact import RedactConfig, Redactor
 
 
 class ApiError(Exception):
@@ -35,12 +37,19 @@ class ApiError(Exception):
         self.extra = extra
 
 
+@cache
+def _masker() -> Redactor:
+    return Redactor(RedactConfig())
+
+
 def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The error object; string values masked (``'bob@example.com'`` becomes ``'[EMAIL]'``)."""
     error: dict[str, Any] = {"code": code, "message": message}
     if field is not None:
         error["field"] = field
     error.update({k: v for k, v in extra.items() if v is not None})
-    return {"error": error}
+    mask = _masker().redact_text
+    return {"error": {k: mask(v) if isinstance(v, str) else v for k, v in error.items()}}
 
 
 def error_response(error: ApiError) -> web.Response:

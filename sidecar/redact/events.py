@@ -6,8 +6,9 @@ an event: content (``input``, ``output``, ``args``, ``result`` at any depth, key
 mode; identifier and name fields are replaced, *only when they contain a finding*, by the keyed
 pseudonym of the whole value (``user_id="alice@example.com"`` becomes ``"[ID:9f2c41d07a3b]"``),
 so the same user stays joinable across events, budgets and sessions while the raw address never
-reaches the store. Clean identifiers (the normal case) are left untouched. Trace and span ids are
-hex by schema and cannot hold PII.
+reaches the store. Clean identifiers (the normal case) are left untouched. The event ``id`` is one
+of them: a resent event whose id holds PII still deduplicates while the pseudonym key is the same
+(``hash_key`` set, or the same process). Trace and span ids are hex by schema and cannot hold PII.
 
 Cost: one pre-filter pass per string, so a batch of 500 typical events with 1 KB of content
 each takes a few milliseconds.
@@ -22,6 +23,7 @@ from sidecar.redact.engine import Redactor
 
 CONTENT_FIELDS = ("input", "output", "args", "result", "error_message")
 IDENTIFIER_FIELDS = (
+    "id",
     "request_id",
     "session_id",
     "user_id",

@@ -27,15 +27,16 @@ RawFinding = tuple[int, int, int, str]  # start, end, priority, type
 Accept = Callable[[str, "re.Match[str]"], "tuple[int, int] | None"]
 
 # Priority decides overlaps: a higher value wins a conflict (then the longer span, then the
-# earlier one). Checksum-validated and secret types beat looser ones.
+# earlier one). Checksum-validated and secret types beat looser ones; an IBAN (country, exact
+# length and mod-97) beats the card number its digits may contain (Luhn alone: 1 in 10).
 PRIORITY = {
     "PRIVATE_KEY": 100,
     "PASSWORD_IN_URL": 95,
     "JWT": 90,
     "API_KEY": 85,
     "PASSWORD": 84,
+    "IBAN": 82,
     "CREDIT_CARD": 80,
-    "IBAN": 75,
     "CN_ID": 70,
     "US_SSN": 65,
     "EMAIL": 60,

@@ -93,7 +93,8 @@ def decode_otlp_traces(
         except (msgspec.ValidationError, ValueError) as error:
             result.rejected_spans += 1
             if result.error_message is None:
-                result.error_message = f"span {span.span_id.hex() or '?'} ({span.name!r}): {error}"
+                # The span id only: the name and values may hold PII the answer must not echo.
+                result.error_message = f"span {span.span_id.hex() or '?'}: {error}"
     return result
 
 
@@ -163,7 +164,7 @@ def _convert_ids(obj: dict[str, Any]) -> None:
         try:
             obj[field] = base64.b64encode(bytes.fromhex(value)).decode("ascii")
         except ValueError:
-            raise ValueError(f"{field} {value[:40]!r} is not hex") from None
+            raise ValueError(f"{field} is not hex") from None
 
 
 def _list(value: Any) -> list[Any]:
@@ -244,11 +245,11 @@ def _int(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"token count {value!r} is not an integer")
+        raise ValueError(f"token count of type {type(value).__name__} is not an integer")
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"token count {value!r} is not an integer") from None
+        raise ValueError("token count is not an integer") from None
 
 
 def _suffix(name: str, prefix: str) -> str | None:

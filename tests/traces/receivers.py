@@ -96,6 +96,8 @@ class HttpOtlpReceiver(ReceivedSpans):
         self.hang = threading.Event()  # while set, requests wait for `release`
         self.release = threading.Event()
         self.hanging = threading.Event()  # set once a request is being held
+        self.fail_next = 0  # answer this many requests 503 (the exporter retries them)
+        self.refused_bodies: list[bytes] = []  # the (decompressed) bodies answered 503
 
     @property
     def endpoint(self) -> str:
@@ -117,6 +119,16 @@ class HttpOtlpReceiver(ReceivedSpans):
                     body = zlib.decompress(body)
                 if self.path != "/v1/traces":
                     self.send_response(404)
+                    self.end_headers()
+                    return
+                with receiver._condition:
+                    refuse = receiver.fail_next > 0
+                    if refuse:
+                        receiver.fail_next -= 1
+                        receiver.refused_bodies.append(body)
+                if refuse:
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
                 receiver.add(body, {k.lower(): v for k, v in self.headers.items()})
