@@ -39,7 +39,7 @@ from sidecar.guard import EventInjectionTagger, InjectionScorer
 from sidecar.ingest import DropContent, EventTransform, Ingest
 from sidecar.limits import RequestLimiter
 from sidecar.pricing import EventPricer, PriceTable
-from sidecar.redact import EventRedactor, Redactor
+from sidecar.redact import EventRedactor, IdentifierMasker, Redactor
 from sidecar.store import EventWriter, create_engine, create_schema, make_inserter, ping
 from sidecar.store.database import sqlite_file
 from sidecar.store.retention import Retention
@@ -277,18 +277,22 @@ def create_app(settings: Settings) -> web.Application:
     app[COMPONENTS] = parts
     app.add_routes(health_routes.routes(_health_checks(parts), parts.registry,
                                         version=__version__))
-    app.add_routes(
-        events_routes.routes(parts.ingest, parts.engine, parts.metrics, settings.max_body_bytes)
-    )
+    mask_id = IdentifierMasker(parts.redactor) if settings.redact.enabled else _same
+    app.add_routes(events_routes.routes(parts.ingest, parts.engine, parts.metrics,
+                                        settings.max_body_bytes, mask_id))
     app.add_routes(stats_routes.routes(parts.analytics))
     app.add_routes(traces_routes.routes(parts.ingest, settings.max_body_bytes))
     if parts.ledger is not None:
         app.add_routes(budget_routes.routes(parts.admission, parts.ledger,
-                                            AdmitMetrics(parts.registry), parts.scorer))
-    app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor)))
+                                            AdmitMetrics(parts.registry), parts.scorer, mask_id))
+    app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor), mask_id))
     app.add_routes(redact_routes.routes(parts.redactor))
     app.cleanup_ctx.append(_lifecycle(parts))
     return app
+
+
+def _same(value: str | None) -> str | None:
+    return value
 
 
 def _pii_probe(redactor: Redactor) -> Callable[[Any], bool]:

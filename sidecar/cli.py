@@ -58,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Driver debug logs print statement parameters (stored event bodies): never log them.
+    for noisy in ("aiosqlite", "asyncpg", "sqlalchemy.engine"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
     if args.command in ("archive", "restore"):
         return lifecycle_cli.run(args, settings)
     if args.command == "serve":

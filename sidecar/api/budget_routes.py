@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Literal
 
 import msgspec
@@ -56,13 +57,20 @@ class _Screened(msgspec.Struct, kw_only=True):
 def routes(
     admission: Admission, ledger: BudgetLedger, metrics: AdmitMetrics,
     scorer: InjectionScorer | None = None,
+    mask_id: Callable[[str | None], str | None] = lambda value: value,
 ) -> list[web.RouteDef]:
+    """``mask_id`` turns an id holding PII into its pseudonym, as stored events have it."""
+
+    def budget_id(request: web.Request) -> str:
+        return mask_id(request.match_info["id"]) or request.match_info["id"]
+
     blocking = scorer is not None and scorer.config.enabled and scorer.config.mode == "block"
 
     async def admit(request: web.Request) -> web.Response:
         started = time.perf_counter()
         raw = await request.read()
         body: AdmitBody = parse_json_body(raw, AdmitBody)
+        body.user_id, body.tenant = mask_id(body.user_id), mask_id(body.tenant)
         if blocking and scorer is not None:
             screened: _Screened = parse_json_body(raw, _Screened)
             if screened.tool_result:
@@ -88,15 +96,13 @@ def routes(
     async def put_budget(request: web.Request) -> web.Response:
         scope = _scope(request)
         policy: BudgetPolicy = parse_json_body(await request.read(), BudgetPolicy)
-        budget_id = request.match_info["id"]
-        await ledger.put_policy(scope, budget_id, policy)
-        return json_response({"scope": scope, "id": budget_id, **msgspec.to_builtins(policy)})
+        await ledger.put_policy(scope, budget_id(request), policy)
+        return json_response({"scope": scope, "id": budget_id(request),
+                              **msgspec.to_builtins(policy)})
 
     async def delete_budget(request: web.Request) -> web.Response:
         scope = _scope(request)
-        removed = await ledger.delete_policy(
-            scope, request.match_info["id"], request.query.get("model")
-        )
+        removed = await ledger.delete_policy(scope, budget_id(request), request.query.get("model"))
         if not removed:
             raise ApiError(404, "unknown_budget", "no such budget policy")
         return json_response({"deleted": True})
@@ -107,8 +113,7 @@ def routes(
     async def usage(request: web.Request) -> web.Response:
         scope = _scope(request)
         try:
-            result = await ledger.usage(scope, request.match_info["id"],
-                                        request.query.get("model"))
+            result = await ledger.usage(scope, budget_id(request), request.query.get("model"))
         except UnknownBudget:
             raise ApiError(404, "unknown_budget",
                            "no budget policy applies to this scope and id") from None

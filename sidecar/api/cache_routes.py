@@ -43,8 +43,8 @@ class _ScopeFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         if self.key is None or self.key == "":
             raise ValueError("key must be non-empty text or a JSON value")
 
-    def scope(self) -> CacheScope:
-        return CacheScope(self.tenant, self.namespace, self.model, self.user_id)
+    def scope(self, mask_id: Callable[[str | None], str | None]) -> CacheScope:
+        return CacheScope(mask_id(self.tenant), self.namespace, self.model, mask_id(self.user_id))
 
 
 class StoreBody(_ScopeFields, kw_only=True, forbid_unknown_fields=True):
@@ -69,12 +69,16 @@ class LookupBody(_ScopeFields, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
-def routes(cache: SemanticCache, has_pii: Callable[[Any], bool]) -> list[web.RouteDef]:
+def routes(
+    cache: SemanticCache, has_pii: Callable[[Any], bool],
+    mask_id: Callable[[str | None], str | None] = lambda value: value,
+) -> list[web.RouteDef]:
+    """``mask_id``: user and tenant ids holding PII are keyed by their pseudonym."""
     async def store(request: web.Request) -> web.Response:
         body: StoreBody = parse_json_body(await request.read(), StoreBody)
         try:
             cache.store(
-                body.scope(), body.key, body.value, body.ttl_s,
+                body.scope(mask_id), body.key, body.value, body.ttl_s,
                 contains_pii=has_pii(body.key) or has_pii(body.value),
                 cost_usd=body.cost_usd, tokens=body.tokens,
             )
@@ -88,7 +92,7 @@ def routes(cache: SemanticCache, has_pii: Callable[[Any], bool]) -> list[web.Rou
     async def lookup(request: web.Request) -> web.Response:
         body: LookupBody = parse_json_body(await request.read(), LookupBody)
         try:
-            result = cache.lookup(body.scope(), body.key)
+            result = cache.lookup(body.scope(mask_id), body.key)
         except InvalidCacheKeyError as exc:
             raise ApiError(422, "invalid_request", str(exc), "key") from None
         answer: dict[str, Any] = {"hit": result.hit, "result": result.result}
@@ -102,11 +106,11 @@ def routes(cache: SemanticCache, has_pii: Callable[[Any], bool]) -> list[web.Rou
     async def invalidate(request: web.Request) -> web.Response:
         query = request.query
         namespace = request.match_info["namespace"]
-        tenant = query.get("tenant")
+        tenant = mask_id(query.get("tenant"))
         if query.get("all_users", "").lower() == "true":
             removed = cache.invalidate_namespace(tenant, namespace)
         else:
-            scope = CacheScope(tenant, namespace, query.get("model"), query.get("user_id"))
+            scope = CacheScope(tenant, namespace, query.get("model"), mask_id(query.get("user_id")))
             key: Any = query.get("key")
             if key is None and "key_json" in query:
                 try:

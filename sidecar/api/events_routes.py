@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,8 +28,10 @@ MAX_PAGE = 1000
 
 
 def routes(
-    ingest: Ingest, engine: AsyncEngine, metrics: PrometheusMetrics, max_body_bytes: int
+    ingest: Ingest, engine: AsyncEngine, metrics: PrometheusMetrics, max_body_bytes: int,
+    mask_id: Callable[[str | None], str | None] = lambda value: value,
 ) -> list[web.RouteDef]:
+    """``mask_id``: query filters on ids are masked as stored ids are (PII → pseudonym)."""
     async def post_events(request: web.Request) -> web.Response:
         content_type = request.content_type
         if content_type not in JSON_TYPES and content_type not in NDJSON_TYPES:
@@ -80,7 +83,7 @@ def routes(
             raise ApiError(422, "invalid_parameter", "order must be asc or desc", "order")
         try:
             page = await list_events(
-                engine, _filter(query), limit=limit, cursor=query.get("cursor"),
+                engine, _filter(query, mask_id), limit=limit, cursor=query.get("cursor"),
                 order=order,  # type: ignore[arg-type]
             )
         except QueryError as exc:
@@ -91,7 +94,7 @@ def routes(
         query = request.query
         group_by = [g for g in query.get("group_by", "").split(",") if g]
         try:
-            result = await aggregate(engine, _filter(query), group_by)
+            result = await aggregate(engine, _filter(query, mask_id), group_by)
         except QueryError as exc:
             raise ApiError(422, "invalid_parameter", str(exc), exc.field) from None
         return json_response(result)
@@ -103,16 +106,16 @@ def routes(
     ]
 
 
-def _filter(query: Any) -> EventFilter:
+def _filter(query: Any, mask_id: Callable[[str | None], str | None]) -> EventFilter:
     type_ = query.get("type")
     if type_ is not None and type_ not in ("llm_call", "tool_call", "run"):
         raise ApiError(422, "invalid_parameter", "type must be llm_call, tool_call or run", "type")
     return EventFilter(
         type=type_,
-        user_id=query.get("user_id"),
-        session_id=query.get("session_id"),
-        request_id=query.get("request_id"),
-        tenant=query.get("tenant"),
+        user_id=mask_id(query.get("user_id")),
+        session_id=mask_id(query.get("session_id")),
+        request_id=mask_id(query.get("request_id")),
+        tenant=mask_id(query.get("tenant")),
         trace_id=query.get("trace_id"),
         since=_time_param(query, "since"),
         until=_time_param(query, "until"),

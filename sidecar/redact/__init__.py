@@ -6,13 +6,14 @@ Public surface: :class:`Redactor` (``redact``, ``redact_text``, ``redact_value``
 
 from sidecar.redact.config import CustomRecogniserConfig, MaskMode, RedactConfig
 from sidecar.redact.engine import Finding, InvalidRedactConfig, RedactionResult, Redactor
-from sidecar.redact.events import EventRedactor
+from sidecar.redact.events import EventRedactor, IdentifierMasker
 from sidecar.redact.prefilter import hyperscan_available
 
 __all__ = [
     "CustomRecogniserConfig",
     "EventRedactor",
     "Finding",
+    "IdentifierMasker",
     "InvalidRedactConfig",
     "MaskMode",
     "RedactConfig",

@@ -40,6 +40,28 @@ IDENTIFIER_FIELDS = (
 )
 
 
+class IdentifierMasker:
+    """An identifier as it is stored: itself when clean, else the keyed pseudonym of the whole
+    value (what :class:`EventRedactor` writes). The API applies it to ids in admits, budget
+    paths, cache scopes and query filters, so a user id holding an e-mail address is keyed the
+    same way everywhere and the raw address is stored nowhere."""
+
+    def __init__(self, redactor: Redactor, *, clean_cache_size: int = 50_000) -> None:
+        self.redactor = redactor
+        self._clean: set[str] = set()
+        self._clean_cache_size = clean_cache_size
+
+    def __call__(self, value: str | None) -> str | None:
+        if value is None or value in self._clean:
+            return value
+        if self.redactor.find(value):
+            return self.redactor.pseudonym(value)
+        if len(self._clean) >= self._clean_cache_size:
+            self._clean.clear()
+        self._clean.add(value)
+        return value
+
+
 class EventRedactor:
     """A transform (``process(events) -> None``) that redacts events in place."""
 
