@@ -26,6 +26,7 @@ from sidecar.api import (
     cache_routes,
     events_routes,
     health_routes,
+    openapi_routes,
     redact_routes,
     stats_routes,
     traces_routes,
@@ -287,6 +288,7 @@ def create_app(settings: Settings) -> web.Application:
                                             AdmitMetrics(parts.registry), parts.scorer))
     app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor)))
     app.add_routes(redact_routes.routes(parts.redactor))
+    app.add_routes(openapi_routes.routes())
     app.cleanup_ctx.append(_lifecycle(parts))
     return app
 
