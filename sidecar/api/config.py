@@ -59,24 +59,22 @@ class ProtectionConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     ``rate_limit_per_s`` / ``rate_limit_burst``: a token bucket per token (per client address
     when no token is configured); over it, 429 with ``Retry-After``. 0 turns it off.
     ``request_timeout_s``: a handler running longer answers 503 ``timeout``.
-    ``header_timeout_s``: a connection must send a complete request head within this time
-    (slow-client / slowloris protection); ``max_connections`` bounds open connections.
+    ``keepalive_timeout_s``: an idle keep-alive connection is closed after this long;
+    ``max_header_bytes`` bounds a request line and each header field (400 beyond it).
     """
 
     rate_limit_per_s: float = 5000.0
     rate_limit_burst: int = 10_000
     rate_limit_max_clients: int = 10_000
     request_timeout_s: float = 30.0
-    header_timeout_s: float = 10.0
     keepalive_timeout_s: float = 75.0
-    max_connections: int = 1024
     max_header_bytes: int = 8190
 
     def __post_init__(self) -> None:
         if self.rate_limit_per_s < 0 or self.rate_limit_burst < 1:
             raise ValueError("rate_limit_per_s must be >= 0 and rate_limit_burst >= 1")
-        for name in ("request_timeout_s", "header_timeout_s", "keepalive_timeout_s"):
+        for name in ("request_timeout_s", "keepalive_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
-        if self.max_connections < 1 or self.rate_limit_max_clients < 1:
-            raise ValueError("max_connections and rate_limit_max_clients must be positive")
+        if self.rate_limit_max_clients < 1 or not 1024 <= self.max_header_bytes <= 65536:
+            raise ValueError("rate_limit_max_clients >= 1, max_header_bytes within 1024..65536")
