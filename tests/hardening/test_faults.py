@@ -4,7 +4,8 @@
   event batches are refused with 503 (never 500, never a 202 for an unstored batch), ``/ready``
   answers 503, and once the proxy is back ingest resumes without a restart; every event
   acknowledged before, during and after is in the store exactly once.
-- SQLite locked by another process: the same promises (503 while locked, recovery after).
+- SQLite locked by another process: the same promises (503 while locked, recovery after); a
+  batch waiting on the lock is answered 503 ``timeout`` after ``request_timeout_s``.
 - Disk full (RLIMIT_FSIZE on the sidecar process): batches that cannot be written get 503 and
   the process stays up and answers probes; acknowledged events survive a restart.
 - Wall clock jumped back and forth by an hour mid-load: no request fails, no event is lost,
@@ -88,7 +89,8 @@ async def test_postgres_gone_and_back_mid_load(pg_url: str, tmp_path: Path) -> N
 
 
 async def test_sqlite_locked_then_released_mid_load(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, budgets={"enabled": False})
+    settings = make_settings(tmp_path, budgets={"enabled": False},
+                             protection={"request_timeout_s": 2.0})
     db_path = tmp_path / "sidecar.db"
     running, runner = await start_sidecar(settings)
     locker = sqlite3.connect(db_path, timeout=0, isolation_level=None)

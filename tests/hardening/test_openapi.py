@@ -63,7 +63,7 @@ def test_schemathesis_finds_no_500_and_no_schema_violation(tmp_path: Path) -> No
              "-H", f"Authorization: Bearer {ADMIN}", "--checks", CHECKS,
              "--max-examples", "10", "--seed", "1", "--workers", "1",
              "--generation-database", "none", "--no-color"],
-            capture_output=True, text=True, timeout=240, check=False,
+            capture_output=True, text=True, timeout=240, check=False, cwd=tmp_path,
         )
     finally:
         proc.stop()
