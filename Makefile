@@ -29,6 +29,14 @@ lint: venv
 test: venv tools lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Load and soak: 8 agents for SOAK_SECONDS against SQLite (and PostgreSQL when SOAK_PG is a
+# postgresql+asyncpg:// URL); a short form runs in `make test` (tests/hardening/test_soak.py).
+SOAK_SECONDS ?= 300
+soak: venv
+	$(BIN)/python -m tests.hardening.soak --seconds $(SOAK_SECONDS) --clients 8
+	@if [ -n "$(SOAK_PG)" ]; then $(BIN)/python -m tests.hardening.soak \
+		--seconds $(SOAK_SECONDS) --clients 8 --postgres "$(SOAK_PG)"; fi
+
 bench: venv
 	$(BIN)/python -m bench
 

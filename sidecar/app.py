@@ -26,11 +26,19 @@ from sidecar.api import (
     cache_routes,
     events_routes,
     health_routes,
+    openapi_routes,
     redact_routes,
     stats_routes,
     traces_routes,
 )
-from sidecar.api.middlewares import auth_middleware, error_middleware
+from sidecar.api.middlewares import (
+    ProtectionStats,
+    auth_middleware,
+    error_middleware,
+    protection_middleware,
+)
+from sidecar.api.principals import TokenRegistry
+from sidecar.api.tenancy import limit_key
 from sidecar.budgets import Admission, BudgetLedger, BudgetSettler, create_ledger
 from sidecar.cache import SemanticCache
 from sidecar.config import Settings
@@ -90,7 +98,7 @@ class _EndRequestLimits:
     async def consume(self, events: Sequence[Event]) -> None:
         for event in events:
             if type(event) is Run and event.status is not None:
-                self._limiter.end(event.request_id)
+                self._limiter.end(limit_key(event.tenant, event.request_id))
 
 
 def build_components(settings: Settings) -> Components:
@@ -267,11 +275,15 @@ def _add_span_export(parts: Components) -> None:
 def create_app(settings: Settings) -> web.Application:
     """The aiohttp application for ``settings``; starting it opens the store."""
     parts = build_components(settings)
+    tokens = TokenRegistry.from_config(settings.api_token, settings.auth.tokens)
+    protection = ProtectionStats()
+    _add_protection_metrics(parts, protection)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
             error_middleware,
-            auth_middleware(settings.api_token, metrics_public=settings.metrics_public),
+            auth_middleware(tokens, metrics_public=settings.metrics_public),
+            protection_middleware(settings.protection, protection),
         ],
     )
     app[COMPONENTS] = parts
@@ -287,12 +299,25 @@ def create_app(settings: Settings) -> web.Application:
                                             AdmitMetrics(parts.registry), parts.scorer, mask_id))
     app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor), mask_id))
     app.add_routes(redact_routes.routes(parts.redactor))
+    app.add_routes(openapi_routes.routes())
     app.cleanup_ctx.append(_lifecycle(parts))
     return app
 
 
 def _same(value: str | None) -> str | None:
     return value
+
+
+def _add_protection_metrics(parts: Components, protection: ProtectionStats) -> None:
+    stats = parts.component_stats
+    stats.counter("agent_sidecar_requests_rate_limited",
+                  "Requests refused with 429 by the per-token rate limit.",
+                  lambda: protection.rate_limited)
+    stats.counter("agent_sidecar_requests_timed_out",
+                  "Requests answered 503 after request_timeout_s.", lambda: protection.timeouts)
+    stats.gauge("agent_sidecar_rate_limit_buckets",
+                "Callers tracked by the rate limiter (bounded by rate_limit_max_clients).",
+                lambda: protection.buckets)
 
 
 def _pii_probe(redactor: Redactor) -> Callable[[Any], bool]:

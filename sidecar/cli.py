@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     lifecycle_cli.add_commands(commands, _server_flags)
     check = commands.add_parser("check-config", help="validate a config file and print it")
     check.add_argument("file", nargs="?", help="YAML config file")
+    hash_token = commands.add_parser(
+        "hash-token", help="print the SHA-256 digest of a token for auth.tokens[].sha256"
+    )
+    hash_token.add_argument("token", nargs="?", help="the token (default: read from stdin)")
     return parser
 
 
@@ -45,6 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides: dict[str, Any] = {
         key: getattr(args, key, None) for key in ("host", "port", "db_url")
     }
+    if args.command == "hash-token":
+        from sidecar.api.principals import token_digest
+
+        token = args.token if args.token is not None else sys.stdin.readline().strip()
+        print(token_digest(token))
+        return 0
     try:
         if args.command == "check-config":
             settings = load_settings(args.file, overrides=overrides)

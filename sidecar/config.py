@@ -18,6 +18,7 @@ import msgspec
 import yaml
 
 from sidecar.analytics.config import AnalyticsConfig
+from sidecar.api.config import AuthConfig, ProtectionConfig
 from sidecar.budgets.config import BudgetsConfig
 from sidecar.cache.config import CacheConfig
 from sidecar.guard.config import GuardConfig
@@ -29,7 +30,7 @@ from sidecar.telemetry.prometheus_config import MetricsConfig
 from sidecar.telemetry.traces_config import TracesConfig
 
 ENV_PREFIX = "SIDECAR_"
-SECRET_KEYS = frozenset({"api_token", "hash_key", "password", "headers"})
+SECRET_KEYS = frozenset({"api_token", "hash_key", "password", "headers", "sha256"})
 
 
 class ConfigError(ValueError):
@@ -46,6 +47,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     metrics_public: bool = False
     shutdown_timeout_s: float = 8.0
     log_level: str = "INFO"
+    auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
+    protection: ProtectionConfig = msgspec.field(default_factory=ProtectionConfig)
     store: StoreConfig = msgspec.field(default_factory=StoreConfig)
     analytics: AnalyticsConfig = msgspec.field(default_factory=AnalyticsConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
@@ -95,7 +98,7 @@ def is_loopback(host: str) -> bool:
 
 def check_bind_safety(settings: Settings) -> None:
     """Refuse to expose an unauthenticated sidecar beyond the machine."""
-    if not is_loopback(settings.host) and not settings.api_token:
+    if not is_loopback(settings.host) and not settings.api_token and not settings.auth.tokens:
         raise ConfigError(
             f"refusing to bind {settings.host!r} without an API token: set SIDECAR_API_TOKEN "
             "(or api_token in the config file), or bind 127.0.0.1"

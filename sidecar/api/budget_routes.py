@@ -17,8 +17,10 @@ from aiohttp import web
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response, parse_json_body
+from sidecar.api.principals import Principal, principal
+from sidecar.api.tenancy import limit_key, own_reservation, scoped_user, tag_reservation
 from sidecar.budgets.admission import Admission, AdmitBody
-from sidecar.budgets.config import SCOPES, BudgetPolicy
+from sidecar.budgets.config import SCOPES, BudgetPolicy, BudgetPolicyEntry
 from sidecar.budgets.ledger import BudgetLedger
 from sidecar.budgets.model import Decision, StoreUnavailable, UnknownBudget
 from sidecar.guard import InjectionScorer
@@ -48,6 +50,32 @@ def _scope(request: web.Request) -> Literal["user", "tenant", "global"]:
     return scope
 
 
+def _budget_key(
+    request: web.Request, mask_id: Callable[[str | None], str | None]
+) -> tuple[Literal["user", "tenant", "global"], str]:
+    """(scope, id) of the budget a route names, confined to a tenant-scoped caller's own; a
+    user id holding PII is keyed by its pseudonym, as the user's events are."""
+    scope, budget_id = _scope(request), request.match_info["id"]
+    if scope == "user":
+        budget_id = mask_id(budget_id) or budget_id
+    who = principal(request)
+    if who.tenant is None:
+        return scope, budget_id
+    if scope == "global":
+        who.require_all_tenants("a global budget")
+    if scope == "tenant":
+        return scope, who.own_tenant(budget_id, "id") or budget_id
+    return scope, scoped_user(who, budget_id) or budget_id
+
+
+def _visible(who: Principal, entry: BudgetPolicyEntry) -> bool:
+    if who.tenant is None:
+        return True
+    if entry.scope == "tenant":
+        return entry.id == who.tenant
+    return entry.scope == "user" and entry.id.startswith(f"{who.tenant}:")
+
+
 class _Screened(msgspec.Struct, kw_only=True):
     """Content an admit may carry for the injection guard's ``block`` mode."""
 
@@ -61,16 +89,17 @@ def routes(
 ) -> list[web.RouteDef]:
     """``mask_id`` turns an id holding PII into its pseudonym, as stored events have it."""
 
-    def budget_id(request: web.Request) -> str:
-        return mask_id(request.match_info["id"]) or request.match_info["id"]
-
     blocking = scorer is not None and scorer.config.enabled and scorer.config.mode == "block"
 
     async def admit(request: web.Request) -> web.Response:
         started = time.perf_counter()
         raw = await request.read()
         body: AdmitBody = parse_json_body(raw, AdmitBody)
-        body.user_id, body.tenant = mask_id(body.user_id), mask_id(body.tenant)
+        who = principal(request)
+        body.tenant = who.own_tenant(body.tenant)
+        body.user_id = scoped_user(who, mask_id(body.user_id))
+        if body.tenant is not None:  # per-request limits never shared across tenants
+            body.request_id = limit_key(body.tenant, body.request_id)
         if blocking and scorer is not None:
             screened: _Screened = parse_json_body(raw, _Screened)
             if screened.tool_result:
@@ -88,32 +117,36 @@ def routes(
             raise ApiError(503, "store_unavailable", str(exc),
                            headers={"Retry-After": "1"}) from None
         metrics.observe(body.kind, decision, time.perf_counter() - started)
+        answer = decision.to_dict()
+        if answer.get("reservation_id") and who.tenant is not None:
+            answer["reservation_id"] = tag_reservation(answer["reservation_id"], who.tenant)
         headers = None
         if decision.retry_after_s is not None and not decision.allowed:
             headers = {"Retry-After": str(max(1, math.ceil(decision.retry_after_s)))}
-        return json_response(decision.to_dict(), status=decision.http_status, headers=headers)
+        return json_response(answer, status=decision.http_status, headers=headers)
 
     async def put_budget(request: web.Request) -> web.Response:
-        scope = _scope(request)
+        scope, budget_id = _budget_key(request, mask_id)
         policy: BudgetPolicy = parse_json_body(await request.read(), BudgetPolicy)
-        await ledger.put_policy(scope, budget_id(request), policy)
-        return json_response({"scope": scope, "id": budget_id(request),
-                              **msgspec.to_builtins(policy)})
+        await ledger.put_policy(scope, budget_id, policy)
+        return json_response({"scope": scope, "id": budget_id, **msgspec.to_builtins(policy)})
 
     async def delete_budget(request: web.Request) -> web.Response:
-        scope = _scope(request)
-        removed = await ledger.delete_policy(scope, budget_id(request), request.query.get("model"))
+        scope, budget_id = _budget_key(request, mask_id)
+        removed = await ledger.delete_policy(scope, budget_id, request.query.get("model"))
         if not removed:
             raise ApiError(404, "unknown_budget", "no such budget policy")
         return json_response({"deleted": True})
 
-    async def list_budgets(_request: web.Request) -> web.Response:
-        return json_response({"policies": msgspec.to_builtins(ledger.policies())})
+    async def list_budgets(request: web.Request) -> web.Response:
+        who = principal(request)
+        mine = [p for p in ledger.policies() if _visible(who, p)]
+        return json_response({"policies": msgspec.to_builtins(mine)})
 
     async def usage(request: web.Request) -> web.Response:
-        scope = _scope(request)
+        scope, budget_id = _budget_key(request, mask_id)
         try:
-            result = await ledger.usage(scope, budget_id(request), request.query.get("model"))
+            result = await ledger.usage(scope, budget_id, request.query.get("model"))
         except UnknownBudget:
             raise ApiError(404, "unknown_budget",
                            "no budget policy applies to this scope and id") from None
@@ -123,10 +156,14 @@ def routes(
 
     async def settle(request: web.Request) -> web.Response:
         body: SettleBody = parse_json_body(await request.read(), SettleBody)
+        reservation_id = own_reservation(body.reservation_id, None, principal(request))
+        if reservation_id is None:
+            raise ApiError(404, "unknown_reservation",
+                           "no reservation of this tenant has that id", "reservation_id")
         tokens = body.input_tokens + body.output_tokens
         cost = body.cost_usd if body.cost_usd is not None else 0.0
         try:
-            settled = await ledger.settle(body.reservation_id, tokens, cost)
+            settled = await ledger.settle(reservation_id, tokens, cost)
         except StoreUnavailable as exc:
             raise ApiError(503, "store_unavailable", str(exc)) from None
         return json_response({"settled": settled})

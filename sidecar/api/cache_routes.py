@@ -17,6 +17,7 @@ from aiohttp import web
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response, parse_json_body
+from sidecar.api.principals import principal
 from sidecar.cache import (
     CacheScope,
     InvalidCacheKeyError,
@@ -43,8 +44,13 @@ class _ScopeFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         if self.key is None or self.key == "":
             raise ValueError("key must be non-empty text or a JSON value")
 
-    def scope(self, mask_id: Callable[[str | None], str | None]) -> CacheScope:
-        return CacheScope(mask_id(self.tenant), self.namespace, self.model, mask_id(self.user_id))
+    def scope(
+        self, request: web.Request, mask_id: Callable[[str | None], str | None]
+    ) -> CacheScope:
+        """The entry's scope; a tenant-scoped caller's tenant is forced, a user id holding
+        PII is keyed by its pseudonym."""
+        tenant = principal(request).own_tenant(self.tenant)
+        return CacheScope(tenant, self.namespace, self.model, mask_id(self.user_id))
 
 
 class StoreBody(_ScopeFields, kw_only=True, forbid_unknown_fields=True):
@@ -78,7 +84,7 @@ def routes(
         body: StoreBody = parse_json_body(await request.read(), StoreBody)
         try:
             cache.store(
-                body.scope(mask_id), body.key, body.value, body.ttl_s,
+                body.scope(request, mask_id), body.key, body.value, body.ttl_s,
                 contains_pii=has_pii(body.key) or has_pii(body.value),
                 cost_usd=body.cost_usd, tokens=body.tokens,
             )
@@ -92,7 +98,7 @@ def routes(
     async def lookup(request: web.Request) -> web.Response:
         body: LookupBody = parse_json_body(await request.read(), LookupBody)
         try:
-            result = cache.lookup(body.scope(mask_id), body.key)
+            result = cache.lookup(body.scope(request, mask_id), body.key)
         except InvalidCacheKeyError as exc:
             raise ApiError(422, "invalid_request", str(exc), "key") from None
         answer: dict[str, Any] = {"hit": result.hit, "result": result.result}
@@ -106,7 +112,7 @@ def routes(
     async def invalidate(request: web.Request) -> web.Response:
         query = request.query
         namespace = request.match_info["namespace"]
-        tenant = mask_id(query.get("tenant"))
+        tenant = principal(request).own_tenant(query.get("tenant"))
         if query.get("all_users", "").lower() == "true":
             removed = cache.invalidate_namespace(tenant, namespace)
         else:

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response
+from sidecar.api.principals import Principal, principal
+from sidecar.api.tenancy import confine_events
 from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeFailure, decode_events
 from sidecar.ingest import Ingest
 from sidecar.store import (
@@ -56,6 +58,7 @@ def routes(
             raise ApiError(
                 exc.status, exc.code, exc.message, exc.field, line=exc.line, index=exc.index
             ) from None
+        confine_events(principal(request), batch.events)
         try:
             result = await ingest.ingest(batch.events)
         except StoreOverloaded as exc:
@@ -83,7 +86,8 @@ def routes(
             raise ApiError(422, "invalid_parameter", "order must be asc or desc", "order")
         try:
             page = await list_events(
-                engine, _filter(query, mask_id), limit=limit, cursor=query.get("cursor"),
+                engine, _filter(query, principal(request), mask_id), limit=limit,
+                cursor=query.get("cursor"),
                 order=order,  # type: ignore[arg-type]
             )
         except QueryError as exc:
@@ -94,7 +98,8 @@ def routes(
         query = request.query
         group_by = [g for g in query.get("group_by", "").split(",") if g]
         try:
-            result = await aggregate(engine, _filter(query, mask_id), group_by)
+            result = await aggregate(engine, _filter(query, principal(request), mask_id),
+                                     group_by)
         except QueryError as exc:
             raise ApiError(422, "invalid_parameter", str(exc), exc.field) from None
         return json_response(result)
@@ -106,7 +111,11 @@ def routes(
     ]
 
 
-def _filter(query: Any, mask_id: Callable[[str | None], str | None]) -> EventFilter:
+def _filter(
+    query: Any, who: Principal, mask_id: Callable[[str | None], str | None]
+) -> EventFilter:
+    """The query's filters; a tenant-scoped caller only ever sees its own tenant, and ids
+    holding PII are looked up by the pseudonym they are stored under."""
     type_ = query.get("type")
     if type_ is not None and type_ not in ("llm_call", "tool_call", "run"):
         raise ApiError(422, "invalid_parameter", "type must be llm_call, tool_call or run", "type")
@@ -115,7 +124,7 @@ def _filter(query: Any, mask_id: Callable[[str | None], str | None]) -> EventFil
         user_id=mask_id(query.get("user_id")),
         session_id=mask_id(query.get("session_id")),
         request_id=mask_id(query.get("request_id")),
-        tenant=mask_id(query.get("tenant")),
+        tenant=who.own_tenant(query.get("tenant")),
         trace_id=query.get("trace_id"),
         since=_time_param(query, "since"),
         until=_time_param(query, "until"),

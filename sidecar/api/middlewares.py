@@ -1,23 +1,41 @@
-"""Request middlewares: JSON errors for everything, and bearer-token authentication.
+"""Request middlewares: JSON errors, authentication and roles, rate limits, timeouts.
 
-The token compare is constant-time (:func:`hmac.compare_digest`). ``/health``, ``/ready`` and
-``/openapi.json`` never need a token (probes); ``/metrics`` does unless opened by config.
+- Errors: anything raised becomes a contract-v1 JSON error; only our own bugs are 500.
+- Auth: ``Authorization: Bearer <token>`` resolves through :class:`TokenRegistry` (digests
+  only) to a principal with a tenant and a role; a route its role does not grant is 403.
+  ``/health``, ``/ready`` and ``/openapi.json`` never need a token (probes); ``/metrics`` does
+  unless opened by config.
+- Rate limit: a token bucket per principal (per client address when auth is off), refilled on
+  the monotonic clock (a wall-clock jump neither blocks nor frees anyone); over it, 429
+  ``rate_limited`` with ``Retry-After`` in whole seconds. The table of buckets is bounded
+  (least recently seen evicted).
+- Timeout: a handler running longer than ``request_timeout_s`` answers 503 ``timeout`` with
+  ``Retry-After: 1``; an event batch cut off this way was not acknowledged and is safe to resend
+  (event ids make the retry idempotent).
 """
 
 from __future__ import annotations
 
-import hmac
+import asyncio
 import logging
+import math
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
+from sidecar.api.config import ProtectionConfig
 from sidecar.api.errors import ApiError, error_body, error_response, from_http_exception
 from sidecar.api.json import json_response
+from sidecar.api.principals import OPEN, PRINCIPAL, Principal, TokenRegistry, needed_role
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 OPEN_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
 
 
@@ -36,24 +54,113 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_response(error_body("internal", "internal error"), status=500)
 
 
-def auth_middleware(
-    token: str | None, *, metrics_public: bool
-) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """Require ``Authorization: Bearer <token>`` when a token is configured."""
-    expected = f"Bearer {token}".encode() if token else None
+def auth_middleware(registry: TokenRegistry, *, metrics_public: bool) -> Middleware:
+    """Resolve the caller and check its role for the route (see the module docstring)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if expected is None or request.path in OPEN_PATHS:
+        if not registry.enabled or request.path in OPEN_PATHS:
             return await handler(request)
         if request.path == "/metrics" and metrics_public:
             return await handler(request)
-        given = request.headers.get("Authorization", "").encode()
-        if not hmac.compare_digest(given, expected):
+        who = registry.resolve(request.headers.get("Authorization", ""))
+        if who is None:
             raise ApiError(
                 401, "unauthorized", "missing or wrong bearer token",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        request[PRINCIPAL] = who
+        if request.match_info.http_exception is None:  # unknown routes fall through to 404/405
+            needed = needed_role(request)
+            if not who.may(needed):
+                raise ApiError(403, "forbidden", f"this route needs the {needed} role")
+            if request.path == "/metrics":
+                who.require_all_tenants("/metrics")
         return await handler(request)
+
+    return middleware
+
+
+@dataclass
+class ProtectionStats:
+    """Plain counters the telemetry layer exports."""
+
+    rate_limited: int = 0
+    timeouts: int = 0
+    buckets: int = 0
+
+
+class _Bucket:
+    __slots__ = ("level", "stamp")
+
+    def __init__(self, level: float, stamp: float) -> None:
+        self.level = level
+        self.stamp = stamp
+
+
+class RateLimiter:
+    """Token buckets per caller key, bounded to ``max_clients`` keys (LRU eviction)."""
+
+    def __init__(
+        self, per_s: float, burst: int, max_clients: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_s = per_s
+        self.burst = float(burst)
+        self.max_clients = max_clients
+        self._clock = clock
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take(self, key: str) -> float:
+        """0.0 when a request may pass now, else the seconds until it may."""
+        now = self._clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(self.burst, now)
+            if len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+            elapsed = max(0.0, now - bucket.stamp)
+            bucket.level = min(self.burst, bucket.level + elapsed * self.per_s)
+            bucket.stamp = now
+        if bucket.level >= 1.0:
+            bucket.level -= 1.0
+            return 0.0
+        return (1.0 - bucket.level) / self.per_s
+
+
+def protection_middleware(config: ProtectionConfig, stats: ProtectionStats) -> Middleware:
+    """Per-caller rate limit and a request timeout (probes are exempt from both)."""
+    limiter = (
+        RateLimiter(config.rate_limit_per_s, config.rate_limit_burst,
+                    config.rate_limit_max_clients)
+        if config.rate_limit_per_s > 0 else None
+    )
+    timeout = config.request_timeout_s
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in OPEN_PATHS:
+            return await handler(request)
+        if limiter is not None:
+            who: Principal = request.get(PRINCIPAL, OPEN)
+            key = who.name if who is not OPEN else f"addr:{request.remote}"
+            wait = limiter.take(key)
+            stats.buckets = len(limiter)
+            if wait > 0:
+                stats.rate_limited += 1
+                raise ApiError(429, "rate_limited", "too many requests from this token",
+                               headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        try:
+            async with asyncio.timeout(timeout):
+                return await handler(request)
+        except TimeoutError:
+            stats.timeouts += 1
+            raise ApiError(503, "timeout", f"request took longer than {timeout} s",
+                           headers={"Retry-After": "1"}) from None
 
     return middleware

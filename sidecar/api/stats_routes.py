@@ -7,10 +7,12 @@ from aiohttp import web
 from sidecar.analytics import Analytics
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response
+from sidecar.api.principals import principal
 
 
 def routes(analytics: Analytics) -> list[web.RouteDef]:
     async def get_stats(request: web.Request) -> web.Response:
+        principal(request).require_all_tenants("/v1/stats")
         window = request.query.get("window", "5m")
         group_by = [g for g in request.query.get("group_by", "").split(",") if g]
         try:

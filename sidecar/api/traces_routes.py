@@ -17,6 +17,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from sidecar.api.errors import ApiError
+from sidecar.api.principals import principal
+from sidecar.api.tenancy import confine_events
 from sidecar.ingest import Ingest
 from sidecar.store import StoreOverloaded, StoreUnavailable
 from sidecar.telemetry.otlp_in import decode_otlp_traces
@@ -41,6 +43,7 @@ def routes(ingest: Ingest, max_body_bytes: int) -> list[web.RouteDef]:
         except ValueError as exc:
             raise ApiError(400, "malformed_otlp", str(exc)) from None
         if result.events:
+            confine_events(principal(request), result.events)
             try:
                 await ingest.ingest(result.events)
             except (StoreOverloaded, StoreUnavailable) as exc:

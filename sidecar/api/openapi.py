@@ -1,0 +1,206 @@
+"""The OpenAPI 3.1 document of contract v1, served at ``GET /openapi.json``.
+
+Body schemas come from the msgspec structs the routes decode and answer with
+(``msgspec.json.schema_components``), so validation and documentation share one source. A test
+compares the document's operations with the routes the app registers, and a schemathesis run
+against a live sidecar checks every answer against it (no 500, no schema violation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from sidecar import __version__
+from sidecar.api import schemas as s
+from sidecar.api.cache_routes import LookupBody, StoreBody
+from sidecar.api.redact_routes import RedactBody
+from sidecar.budgets.admission import AdmitBody
+from sidecar.budgets.config import BudgetPolicy
+from sidecar.events.schema import LlmCall, Run, ToolCall
+
+REF = "#/components/schemas/{name}"
+Schema = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    role: str | None  # None: no token needed (probes)
+    ok: tuple[int, Any]
+    body: Any = None  # a struct type, or a mapping of media type → schema
+    params: list[Schema] = field(default_factory=list)
+    errors: tuple[int, ...] = (400, 401, 403, 413, 415, 422, 429, 503)
+
+
+def _query(name: str, description: str, schema: Schema | None = None) -> Schema:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _path(name: str, schema: Schema | None = None) -> Schema:
+    return {"name": name, "in": "path", "required": True,
+            "schema": schema or {"type": "string", "minLength": 1, "maxLength": 256}}
+
+
+_TIME = {"type": "string", "description": "unix seconds or ISO 8601"}
+_FILTERS = [
+    _query("type", "event type", {"type": "string", "enum": ["llm_call", "tool_call", "run"]}),
+    _query("user_id", "user id"), _query("session_id", "session id"),
+    _query("request_id", "request id"),
+    _query("tenant", "tenant (a tenant-scoped token sees only its own)"),
+    _query("trace_id", "W3C trace id"),
+    _query("since", "from (inclusive)", _TIME), _query("until", "until (exclusive)", _TIME),
+]
+_SCOPE = _path("scope", {"type": "string", "enum": ["user", "tenant", "global"]})
+_EVENT = {"oneOf": [{"$ref": REF.format(name=c.__name__)} for c in (LlmCall, ToolCall, Run)],
+          "discriminator": {"propertyName": "type", "mapping": {
+              "llm_call": REF.format(name="LlmCall"), "tool_call": REF.format(name="ToolCall"),
+              "run": REF.format(name="Run")}}}
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("get", "/health", "Health of every part, with database latency", None,
+              (200, s.HealthAnswer), errors=(503,)),
+    Operation("get", "/ready", "Whether this sidecar can take traffic", None,
+              (200, s.ReadyAnswer), errors=(503,)),
+    Operation("get", "/metrics", "Prometheus text format", "reader",
+              (200, {"text/plain": {"type": "string"}}), errors=(401, 403, 429, 503)),
+    Operation("get", "/openapi.json", "This document", None, (200, {"type": "object"}),
+              errors=()),
+    Operation("post", "/v1/events", "Send events (202 once durable; ids make retries idempotent)",
+              "agent", (202, s.Accepted),
+              body={"application/json": {"oneOf": [_EVENT, {"type": "array", "items": _EVENT}]},
+                    "application/x-ndjson": {"type": "string"}}),
+    Operation("get", "/v1/events", "Stored (redacted) events, newest first, paged", "reader",
+              (200, s.EventsPage), params=[
+                  *_FILTERS,
+                  _query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                  _query("cursor", "next_cursor of the previous page"),
+                  _query("order", "asc or desc", {"type": "string", "enum": ["asc", "desc"]})]),
+    Operation("get", "/v1/aggregate", "Counts, errors, tokens and cost, in total and by group",
+              "reader", (200, s.AggregateAnswer), params=[
+                  *_FILTERS, _query("group_by", "model, tool, user, agent, provider, tenant, "
+                                    "type or session")]),
+    Operation("get", "/v1/stats", "Percentiles over a sliding window (all tenants)", "reader",
+              (200, s.StatsAnswer), params=[
+                  _query("window", "1m, 5m, 1h, all, or a multiple of 10 s / 1 min"),
+                  _query("group_by", "comma-separated: model, provider, agent, tool, "
+                         "operation, status")]),
+    Operation("post", "/v1/traces", "OTLP/HTTP GenAI spans, turned into events", "agent",
+              (200, {"application/json": {"type": "object"},
+                     "application/x-protobuf": {"type": "string", "format": "binary"}}),
+              body={"application/x-protobuf": {"type": "string", "format": "binary"},
+                    "application/json": {"type": "object"}}),
+    Operation("post", "/v1/admit", "May this step run? Reserves its estimate on every budget",
+              "agent", (200, s.AdmitAnswer), body=AdmitBody),
+    Operation("get", "/v1/budgets", "Budget policies (a tenant sees its own)", "reader",
+              (200, s.Policies)),
+    Operation("post", "/v1/budgets/settle", "Settle a reservation with the actual usage",
+              "agent", (200, s.Settled), body="SettleBody", errors=(400, 401, 403, 404, 413,
+                                                                     415, 422, 429, 503)),
+    Operation("put", "/v1/budgets/{scope}/{id}", "Set a budget policy", "admin",
+              (200, s.BudgetPolicyEntry), body=BudgetPolicy, params=[_SCOPE, _path("id")]),
+    Operation("delete", "/v1/budgets/{scope}/{id}", "Remove a budget policy", "admin",
+              (200, s.Deleted), params=[_SCOPE, _path("id"), _query("model", "model")],
+              errors=(401, 403, 404, 422, 429, 503)),
+    Operation("get", "/v1/usage/{scope}/{id}", "Usage of a budget in its current window",
+              "reader", (200, "Usage"), params=[_SCOPE, _path("id"), _query("model", "model")],
+              errors=(401, 403, 404, 422, 429, 503)),
+    Operation("post", "/v1/cache/store", "Store an answer in a cache scope", "agent",
+              (200, s.Stored), body=StoreBody),
+    Operation("post", "/v1/cache/lookup", "Look an answer up (exact, then guarded fuzzy)",
+              "agent", (200, s.LookupAnswer), body=LookupBody),
+    Operation("delete", "/v1/cache/{namespace}", "Invalidate a key, a scope or a namespace",
+              "agent", (200, s.Removed), params=[
+                  _path("namespace"), _query("tenant", "tenant"), _query("user_id", "user"),
+                  _query("model", "model"), _query("key", "text key"),
+                  _query("key_json", "JSON key"),
+                  _query("all_users", "every user's entries of the namespace",
+                         {"type": "string", "enum": ["true", "false"]})],
+              errors=(401, 403, 422, 429, 503)),
+    Operation("post", "/v1/redact", "Mask PII and secrets in a text", "agent",
+              (200, s.RedactAnswer), body=RedactBody),
+)
+
+
+def _structs() -> list[Any]:
+    from sidecar.api.budget_routes import SettleBody
+    from sidecar.budgets.model import Usage
+
+    named = {"SettleBody": SettleBody, "Usage": Usage}
+    types: list[Any] = [LlmCall, ToolCall, Run, s.ErrorBody, *named.values()]
+    for op in OPERATIONS:
+        for part in (op.body, op.ok[1]):
+            if isinstance(part, type) and issubclass(part, msgspec.Struct):
+                types.append(part)
+    return types
+
+
+def _content(part: Any) -> Schema:
+    if isinstance(part, str):
+        return {"application/json": {"schema": {"$ref": REF.format(name=part)}}}
+    if isinstance(part, type):
+        return {"application/json": {"schema": {"$ref": REF.format(name=part.__name__)}}}
+    if any("/" in key for key in part):
+        return {media: {"schema": schema} for media, schema in part.items()}
+    return {"application/json": {"schema": part}}
+
+
+_REASONS = {200: "OK", 202: "Accepted (durable)", 400: "Malformed body", 401: "Missing or wrong "
+            "bearer token", 403: "Role or tenant does not allow it", 404: "Not found",
+            413: "Body too large", 415: "Wrong Content-Type", 422: "Breaks the schema",
+            429: "Denied by a budget, a limit or the rate limit (Retry-After)",
+            503: "Store unavailable, overloaded or timed out (Retry-After)"}
+
+
+def _operation(op: Operation) -> Schema:
+    responses: Schema = {str(op.ok[0]): {"description": _REASONS[op.ok[0]],
+                                         "content": _content(op.ok[1])}}
+    for status in op.errors:
+        content = _content(s.ErrorBody)
+        if status == 429 and op.path == "/v1/admit":
+            content = _content(s.AdmitAnswer)
+            content["application/json"]["schema"] = {"oneOf": [
+                {"$ref": REF.format(name="AdmitAnswer")}, {"$ref": REF.format(name="ErrorBody")}]}
+        responses[str(status)] = {"description": _REASONS[status], "content": content}
+    out: Schema = {"summary": op.summary, "operationId": _operation_id(op),
+                   "responses": responses}
+    if op.params:
+        out["parameters"] = op.params
+    if op.body is not None:
+        out["requestBody"] = {"required": True, "content": _content(op.body)}
+    if op.role is None:
+        out["security"] = []
+    else:
+        out["x-role"] = op.role
+    return out
+
+
+def _operation_id(op: Operation) -> str:
+    words = [w.strip("{}") for w in op.path.strip("/").replace(".", "_").split("/")]
+    return "_".join([op.method, *words]).replace("-", "_")
+
+
+def build_document() -> Schema:
+    """The whole OpenAPI 3.1 document (pure data; no app needed)."""
+    _, components = msgspec.json.schema_components(_structs(), ref_template=REF)
+    paths: dict[str, Schema] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "agent-sidecar", "version": __version__,
+                 "description": "Observability and cost governance for LLM agent services "
+                                "(contract v1). Roles: agent, reader, admin (x-role)."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
