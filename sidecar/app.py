@@ -273,7 +273,9 @@ def _add_span_export(parts: Components) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
-    """The aiohttp application for ``settings``; starting it opens the store."""
+    """The aiohttp application for ``settings``; starting it opens the store.
+
+    Serve it with :func:`sidecar.server.start_runner`, which applies the connection limits."""
     parts = build_components(settings)
     tokens = TokenRegistry.from_config(settings.api_token, settings.auth.tokens)
     protection = ProtectionStats()

@@ -14,12 +14,12 @@ import time
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from runtime import SidecarClient
 from sidecar.app import create_app
 from sidecar.config import Settings
 from sidecar.demo_workload import Workload
+from sidecar.server import start_runner
 
 
 def run_demo(
@@ -46,9 +46,7 @@ async def _demo(
 ) -> int:
     port = _free_port(settings.host, settings.port)
     base = f"http://{settings.host}:{port}"
-    runner = web.AppRunner(create_app(settings), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, port).start()
+    runner = await start_runner(create_app(settings), settings, port=port)
     print(f"agent-sidecar demo: sidecar on {base}, store {settings.db_url}", file=sys.stderr)
     started = time.time()
     try:

@@ -7,7 +7,9 @@ and the process exits 0 well within 10 s (``shutdown_timeout_s``, default 8 s).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import socket
 
 from aiohttp import web
@@ -18,32 +20,55 @@ from sidecar.config import Settings, check_bind_safety, is_loopback
 log = logging.getLogger("sidecar")
 
 
+async def start_runner(
+    app: web.Application, settings: Settings, *, host: str | None = None,
+    port: int | None = None, sock: socket.socket | None = None,
+) -> web.AppRunner:
+    """Start ``app`` with the connection limits; returns the runner to clean up.
+
+    Slow clients: aiohttp's keep-alive timer also runs while a request's headers are still
+    arriving, so a client dribbling headers (slowloris) is cut off after
+    ``protection.keepalive_timeout_s`` (15 s by default; tests/hardening/test_slow_clients.py).
+    """
+    protection = settings.protection
+    runner = web.AppRunner(
+        app, access_log=None, shutdown_timeout=settings.shutdown_timeout_s,
+        keepalive_timeout=protection.keepalive_timeout_s,
+        max_line_size=protection.max_header_bytes, max_field_size=protection.max_header_bytes,
+    )
+    await runner.setup()
+    site: web.BaseSite
+    if sock is not None:
+        site = web.SockSite(runner, sock)
+    else:
+        site = web.TCPSite(runner, host or settings.host,
+                           settings.port if port is None else port)
+    await site.start()
+    return runner
+
+
 def serve(settings: Settings, *, sock: socket.socket | None = None) -> None:
     """Serve until SIGTERM / SIGINT. Raises ConfigError for an unsafe bind."""
     check_bind_safety(settings)
+    asyncio.run(_serve(settings, sock))
+    log.info("agent-sidecar stopped")
+
+
+async def _serve(settings: Settings, sock: socket.socket | None) -> None:
     app = create_app(settings)
-    where = f"http://{settings.host}:{settings.port}"
     if not is_loopback(settings.host):
         log.warning("listening on a non-loopback address %s (token required)", settings.host)
-    store = _safe_url(settings.db_url)
-
-    def announce(_message: str) -> None:  # called by aiohttp once the socket is bound
-        log.info("agent-sidecar listening on %s (store: %s)", where, store)
-
-    web.run_app(
-        app,
-        host=None if sock else settings.host,
-        port=None if sock else settings.port,
-        sock=sock,
-        shutdown_timeout=settings.shutdown_timeout_s,
-        keepalive_timeout=settings.protection.keepalive_timeout_s,
-        max_line_size=settings.protection.max_header_bytes,
-        max_field_size=settings.protection.max_header_bytes,
-        access_log=None,
-        print=announce,
-        handle_signals=True,
-    )
-    log.info("agent-sidecar stopped")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner = await start_runner(app, settings, sock=sock)
+    log.info("agent-sidecar listening on http://%s:%s (store: %s)", settings.host,
+             settings.port, _safe_url(settings.db_url))
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 def _safe_url(url: str) -> str:

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from sidecar.app import COMPONENTS, Components, create_app
 from sidecar.config import Settings, load_settings
+from sidecar.server import start_runner
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_DSN = os.environ.get("SIDECAR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -85,10 +86,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 async def start_sidecar(settings: Settings) -> tuple[RunningSidecar, web.AppRunner]:
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    runner = await start_runner(app, settings, host="127.0.0.1", port=0)
     port = runner.addresses[0][1]
     return RunningSidecar(f"http://127.0.0.1:{port}", app, settings), runner
 

@@ -59,7 +59,8 @@ class ProtectionConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     ``rate_limit_per_s`` / ``rate_limit_burst``: a token bucket per token (per client address
     when no token is configured); over it, 429 with ``Retry-After``. 0 turns it off.
     ``request_timeout_s``: a handler running longer answers 503 ``timeout``.
-    ``keepalive_timeout_s``: an idle keep-alive connection is closed after this long;
+    ``keepalive_timeout_s``: an idle keep-alive connection, or one whose request headers are
+    still dribbling in (slowloris), is closed after this long;
     ``max_header_bytes`` bounds a request line and each header field (400 beyond it).
     """
 
@@ -67,7 +68,7 @@ class ProtectionConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     rate_limit_burst: int = 10_000
     rate_limit_max_clients: int = 10_000
     request_timeout_s: float = 30.0
-    keepalive_timeout_s: float = 75.0
+    keepalive_timeout_s: float = 15.0
     max_header_bytes: int = 8190
 
     def __post_init__(self) -> None:
