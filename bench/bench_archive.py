@@ -18,7 +18,14 @@ import msgspec
 from sqlalchemy import select
 
 from sidecar.events.schema import LlmCall, ToolCall
-from sidecar.store import EventWriter, StoreConfig, create_engine, create_schema, event_row
+from sidecar.store import (
+    EventWriter,
+    StoreConfig,
+    create_engine,
+    create_schema,
+    event_row,
+    make_inserter,
+)
 from sidecar.store.archive import archive_events, restore_events
 from sidecar.store.tables import EVENT_COLUMNS, events
 
@@ -42,10 +49,10 @@ def _events(n: int) -> list[dict[str, object]]:
 
 
 async def _one(n: int, workdir: Path) -> tuple[float, float, float, int]:
-    engine = create_engine(f"sqlite+aiosqlite:///{workdir / 'b.db'}",
-                           StoreConfig(sqlite_synchronous="NORMAL"))
+    url = f"sqlite+aiosqlite:///{workdir / 'b.db'}"
+    engine = create_engine(url, StoreConfig(sqlite_synchronous="NORMAL"))
     await create_schema(engine)
-    writer = EventWriter(engine)
+    writer = EventWriter(make_inserter(engine, url, "NORMAL"))
     await writer.start()
     rows = _events(n)
     for i in range(0, n, 5000):
