@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
         "hash-token", help="print the SHA-256 digest of a token for auth.tokens[].sha256"
     )
     hash_token.add_argument("token", nargs="?", help="the token (default: read from stdin)")
+    bench = commands.add_parser(
+        "bench", help="run the benchmarks of a source checkout and write docs/benchmarks.md"
+    )
+    bench.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    bench.add_argument("--quick", action="store_true", help="short runs")
     return parser
 
 
@@ -49,6 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides: dict[str, Any] = {
         key: getattr(args, key, None) for key in ("host", "port", "db_url")
     }
+    if args.command == "bench":
+        import subprocess
+
+        quick = ["--quick"] if args.quick else []
+        try:
+            return subprocess.call([sys.executable, "-m", "bench", *quick, *args.names])
+        except KeyboardInterrupt:
+            return 130
     if args.command == "hash-token":
         from sidecar.api.principals import token_digest
 
