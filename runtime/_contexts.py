@@ -78,7 +78,7 @@ class _Timed:
         self, exc_type: type[BaseException] | None, exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._finish(exc)
+        self.__exit__(exc_type, exc, tb)
 
 
 class LlmCallContext(_Timed):
@@ -233,15 +233,6 @@ class RunContext(_Timed):
                 current_run.set(None)
             self._token = None
         self._finish(exc)
-
-    async def __aenter__(self) -> RunContext:
-        return self.__enter__()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
     async def admit_llm(
         self, model: str, *, input_tokens: int = 0, max_output_tokens: int | None = None,
