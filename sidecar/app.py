@@ -31,6 +31,7 @@ from sidecar.api import (
     stats_routes,
     traces_routes,
 )
+from sidecar.api.errors import unmasked
 from sidecar.api.middlewares import (
     ProtectionStats,
     auth_middleware,
@@ -283,7 +284,9 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
-            error_middleware,
+            error_middleware(
+                parts.redactor.redact_text if settings.redact.enabled else unmasked
+            ),
             auth_middleware(tokens, metrics_public=settings.metrics_public),
             protection_middleware(settings.protection, protection),
         ],

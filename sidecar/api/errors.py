@@ -6,13 +6,18 @@ never carries internals.
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from sidecar.api.json import json_response
-from sidecar.redact import RedactConfig, Redactor
+
+Mask = Callable[[str], str]
+
+
+def unmasked(text: str) -> str:
+    return text
 
 
 class ApiError(Exception):
@@ -37,24 +42,21 @@ class ApiError(Exception):
         self.extra = extra
 
 
-@cache
-def _masker() -> Redactor:
-    return Redactor(RedactConfig())
-
-
-def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
-    """The error object; string values masked (``'bob@example.com'`` becomes ``'[EMAIL]'``)."""
+def error_body(
+    code: str, message: str, field: str | None = None, *, mask: Mask = unmasked, **extra: Any
+) -> dict[str, Any]:
+    """The error object; string values pass ``mask`` (the app's redactor), because messages
+    may quote what the client sent (``'bob@example.com'`` becomes ``'[EMAIL]'``)."""
     error: dict[str, Any] = {"code": code, "message": message}
     if field is not None:
         error["field"] = field
     error.update({k: v for k, v in extra.items() if v is not None})
-    mask = _masker().redact_text
     return {"error": {k: mask(v) if isinstance(v, str) else v for k, v in error.items()}}
 
 
-def error_response(error: ApiError) -> web.Response:
+def error_response(error: ApiError, mask: Mask = unmasked) -> web.Response:
     return json_response(
-        error_body(error.code, error.message, error.field, **error.extra),
+        error_body(error.code, error.message, error.field, mask=mask, **error.extra),
         status=error.status,
         headers=error.headers,
     )

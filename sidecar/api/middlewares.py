@@ -28,7 +28,14 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from sidecar.api.config import ProtectionConfig
-from sidecar.api.errors import ApiError, error_body, error_response, from_http_exception
+from sidecar.api.errors import (
+    ApiError,
+    Mask,
+    error_body,
+    error_response,
+    from_http_exception,
+    unmasked,
+)
 from sidecar.api.json import json_response
 from sidecar.api.principals import OPEN, PRINCIPAL, Principal, TokenRegistry, needed_role
 
@@ -39,19 +46,24 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPEN_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except ApiError as exc:
-        return error_response(exc)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return from_http_exception(exc)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return json_response(error_body("internal", "internal error"), status=500)
+def error_middleware(mask: Mask = unmasked) -> Middleware:
+    """Every error as a JSON body; ``mask`` (the app's redactor) runs over its strings."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return error_response(exc, mask)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return from_http_exception(exc)
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return json_response(error_body("internal", "internal error"), status=500)
+
+    return middleware
 
 
 def auth_middleware(registry: TokenRegistry, *, metrics_public: bool) -> Middleware:
