@@ -44,21 +44,29 @@ class IdentifierMasker:
     """An identifier as it is stored: itself when clean, else the keyed pseudonym of the whole
     value (what :class:`EventRedactor` writes). The API applies it to ids in admits, budget
     paths, cache scopes and query filters, so a user id holding an e-mail address is keyed the
-    same way everywhere and the raw address is stored nowhere."""
+    same way everywhere and the raw address is stored nowhere.
+
+    Identifier values repeat (the same user, request, model): the ones known to be clean are
+    remembered and skip their scan. Bounded: the memo is cleared when full. Findings count in
+    the redactor's per-type counters."""
 
     def __init__(self, redactor: Redactor, *, clean_cache_size: int = 50_000) -> None:
         self.redactor = redactor
-        self._clean: set[str] = set()
+        self.clean: set[str] = set()  # read by EventRedactor's loop to skip the call
         self._clean_cache_size = clean_cache_size
 
     def __call__(self, value: str | None) -> str | None:
-        if value is None or value in self._clean:
+        if value is None or value in self.clean:
             return value
-        if self.redactor.find(value):
+        findings = self.redactor.find(value)
+        if findings:
+            counts = self.redactor.counts
+            for finding in findings:
+                counts[finding.type] = counts.get(finding.type, 0) + 1
             return self.redactor.pseudonym(value)
-        if len(self._clean) >= self._clean_cache_size:
-            self._clean.clear()
-        self._clean.add(value)
+        if len(self.clean) >= self._clean_cache_size:
+            self.clean.clear()
+        self.clean.add(value)
         return value
 
 
@@ -68,16 +76,14 @@ class EventRedactor:
     def __init__(self, redactor: Redactor, *, clean_cache_size: int = 50_000) -> None:
         self.redactor = redactor
         self.events_changed = 0
-        # Identifier values repeat across events (the same user, request, model); remembering
-        # the ones known to be clean skips their scan. Bounded: cleared when full.
-        self._clean: set[str] = set()
-        self._clean_cache_size = clean_cache_size
+        self._mask_id = IdentifierMasker(redactor, clean_cache_size=clean_cache_size)
 
     def process(self, events: Sequence[Any]) -> None:
         """Redact each event of the batch in place (any event type of the schema)."""
         redactor = self.redactor
         counts = redactor.counts
-        clean = self._clean
+        mask_id = self._mask_id
+        clean = mask_id.clean
         for event in events:
             changed = False
             for name in CONTENT_FIELDS:
@@ -90,16 +96,9 @@ class EventRedactor:
                 value = getattr(event, name, None)
                 if value is None or value in clean or not isinstance(value, str):
                     continue
-                findings = redactor.find(value)
-                if not findings:
-                    if len(clean) >= self._clean_cache_size:
-                        clean.clear()
-                    clean.add(value)
-                    continue
-                setattr(event, name, redactor.pseudonym(value))
-                changed = True
-                for finding in findings:
-                    counts[finding.type] = counts.get(finding.type, 0) + 1
+                if (masked := mask_id(value)) is not value:
+                    setattr(event, name, masked)
+                    changed = True
             attributes = getattr(event, "attributes", None)
             if attributes:
                 before = sum(counts.values())
