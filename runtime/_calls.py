@@ -8,7 +8,7 @@ policy: fail-open answers "allowed" / "miss" (and counts it), fail-closed raises
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,5 +106,3 @@ class SidecarCalls:
         await self.cache_store({k: v for k, v in body.items() if v is not None})
         return value
 
-
-AsyncCompute = Callable[[], Awaitable[Any]]

@@ -84,7 +84,6 @@ class Components:
     settler: BudgetSettler | None = None
     spans: SpanExporterSink | None = None
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 COMPONENTS = web.AppKey("components", Components)

@@ -61,9 +61,6 @@ class Ingest:
         self._sinks = list(sinks)
         self.stats = IngestStats()
 
-    def add_transform(self, transform: EventTransform) -> None:
-        self._transforms.append(transform)
-
     def add_sink(self, sink: EventSink) -> None:
         self._sinks.append(sink)
 
