@@ -22,10 +22,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import NonRecordingSpan, set_span_in_context
+from sidecar.telemetry.otlp_in import decode_otlp_traces
 
 from sidecar.events.schema import Event, LlmCall, ToolCall
 from sidecar.telemetry.otlp_export import SpanExporterSink, make_otlp_exporter
-from sidecar.telemetry.otlp_in import decode_otlp_traces
 from sidecar.telemetry.spans import SpanBuilder, build_resource
 from sidecar.telemetry.traces_config import TracesConfig
 
