@@ -2,7 +2,7 @@
 
 ``POST /v1/chat/completions`` answers like OpenAI's API, paced so that durations and time to
 first token are measurable: the first byte of a stream comes after ``FIRST_CHUNK_S``, each further
-chunk ``CHUNK_GAP_S`` later; a non-streaming answer after ``NON_STREAM_S``. The behaviour is chosen
+chunk ``CHUNK_GAP_S`` later; a non-streaming answer after ``NON_STREAM_S``, an error after ``ERROR_S``. The behaviour is chosen
 by the request, as a real provider's would be:
 
 - ``stream: true`` streams ``CHUNKS`` content deltas; a final usage chunk follows only when the
@@ -26,10 +26,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FIRST_CHUNK_S = 0.25
+FIRST_CHUNK_S = 0.3
 CHUNK_GAP_S = 0.02
 CHUNKS = 8
-NON_STREAM_S = 0.3
+NON_STREAM_S = 0.4
+ERROR_S = 0.3
 PROMPT_TOKENS = 17
 COMPLETION_TOKENS = 9
 SNAPSHOT = "-2024-08-06"
@@ -63,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         model = str(request.get("model", "gpt-4o-mini"))
         if model in _ERRORS:
             status, code, message = _ERRORS[model]
-            time.sleep(0.05)
+            time.sleep(ERROR_S)
             body = json.dumps(
                 {"error": {"message": message, "type": code, "code": code, "param": None}}
             ).encode()
