@@ -92,6 +92,9 @@ class IngestPrelude:
         except web.HTTPRequestEntityTooLarge:
             raise self.refuse(request, self._too_large()) from None
         except RequestPayloadError:
+            # The stream is broken: end it here (no lingering read of the rest, which would
+            # fail again) and close the connection after this answer.
+            request.content.feed_eof()
             raise self.refuse(
                 request,
                 ApiError(
@@ -99,6 +102,7 @@ class IngestPrelude:
                     "malformed_encoding",
                     f"body is not valid {encoding or 'identity'} data",
                     "Content-Encoding",
+                    headers={"Connection": "close"},
                 ),
             ) from None
         return Body(data, media_type)

@@ -1,9 +1,9 @@
 """A fake OpenAI-compatible provider on loopback, stdlib only (it runs in either virtualenv).
 
 ``POST /v1/chat/completions`` answers like OpenAI's API, paced so that durations and time to
-first token are measurable: the first byte of a stream comes after ``FIRST_CHUNK_S``, each further
-chunk ``CHUNK_GAP_S`` later; a non-streaming answer after ``NON_STREAM_S``, an error after ``ERROR_S``. The behaviour is chosen
-by the request, as a real provider's would be:
+first token are measurable: the first byte of a stream comes after ``FIRST_CHUNK_S``, each
+further chunk ``CHUNK_GAP_S`` later; a non-streaming answer after ``NON_STREAM_S``, an error after
+``ERROR_S``. The behaviour is chosen by the request, as a real provider's would be:
 
 - ``stream: true`` streams ``CHUNKS`` content deltas; a final usage chunk follows only when the
   request asks for it (``stream_options.include_usage``), as OpenAI does;

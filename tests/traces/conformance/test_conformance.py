@@ -186,7 +186,8 @@ async def test_nested_framework_spans_give_one_event_per_call_and_one_run_per_ag
         events = [e for e in stored if e["trace_id"] == trace_id]
         kinds = Counter(e["type"] for e in events)
         assert kinds == {"llm_call": 2, "tool_call": 1, "run": 1}, kinds
-        (root,) = [s for s in spans if s["parent_span_id"] is None and s["name"] == "invoke_agent support"]
+        (root,) = [s for s in spans
+                   if s["parent_span_id"] is None and s["name"] == "invoke_agent support"]
         (run_event,) = [e for e in events if e["type"] == "run"]
         assert run_event["span_id"] == root["span_id"] and "parent_span_id" not in run_event
         assert run_event["agent"] == "support"
