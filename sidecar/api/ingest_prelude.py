@@ -13,8 +13,8 @@ Both ingest paths fail alike and count alike:
 - **Size**: more than ``max_body_bytes`` (by ``Content-Length`` or as read) is 413
   ``body_too_large``.
 - **Off the event loop**: a body larger than :data:`OFF_LOOP_BYTES` (64 KiB) is decoded in a
-  worker thread, so a 4 MB OTLP or NDJSON body does not hold the loop (its decoders release it
-  every few milliseconds; each C parse of a 4 MB body takes about 15 ms).
+  worker thread, so a 4 MB OTLP or NDJSON body does not hold the loop (the decoding thread
+  yields the interpreter lock every few milliseconds, except inside one C parse call).
 - **Store**: ``StoreOverloaded`` is 503 ``overloaded``, ``StoreUnavailable`` 503
   ``store_unavailable``, both with ``Retry-After: 1``.
 - **Counting**: every refused request counts in ``agent_sidecar_events_rejected_total{reason}``

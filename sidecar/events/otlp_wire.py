@@ -3,8 +3,8 @@
 Both encodings of ``ExportTraceServiceRequest`` are read: protobuf (``application/x-protobuf``
 or ``application/protobuf``) with the generated upb parser, and OTLP's JSON mapping
 (``application/json``: hex ids, lowerCamelCase, 64-bit integers as numbers or strings, enums as
-integers or names) with a type-directed msgspec decoder, about 5x faster than protobuf's own
-JSON parser. Bodies arrive already inflated (the HTTP layer inflates gzip and deflate once).
+integers or names) with a type-directed msgspec decoder (several times faster than protobuf's
+own JSON parser, which needs a generic parse first). Bodies arrive already inflated (the HTTP layer inflates gzip and deflate once).
 
 Bounds, so a hostile body costs at most its size: at most :data:`MAX_SPANS` spans per request
 (more is :class:`TooManySpans`, a 413), attribute values nested at most
@@ -14,8 +14,8 @@ decoder's recursion limit (100k levels, say) is a :class:`ValueError`, never a R
 protobuf's parser refuses nesting past 100 levels itself. Numbers are taken as sent, NaN and
 infinities included: the mapping rejects a span whose token count is not finite.
 
-Cost: about 10 µs per GenAI span with a dozen attributes (protobuf), most of it turning
-``KeyValue`` lists into dicts.
+Cost: one dict per span's attributes; throughput against the parse-only floor is in
+docs/benchmarks.md (``python -m bench traces``).
 """
 
 from __future__ import annotations
