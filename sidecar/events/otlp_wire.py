@@ -4,7 +4,8 @@ Both encodings of ``ExportTraceServiceRequest`` are read: protobuf (``applicatio
 or ``application/protobuf``) with the generated upb parser, and OTLP's JSON mapping
 (``application/json``: hex ids, lowerCamelCase, 64-bit integers as numbers or strings, enums as
 integers or names) with a type-directed msgspec decoder (several times faster than protobuf's
-own JSON parser, which needs a generic parse first). Bodies arrive already inflated (the HTTP layer inflates gzip and deflate once).
+own JSON parser, which needs a generic parse first). Bodies arrive already inflated (the HTTP
+layer inflates gzip and deflate once).
 
 Bounds, so a hostile body costs at most its size: at most :data:`MAX_SPANS` spans per request
 (more is :class:`TooManySpans`, a 413), attribute values nested at most

@@ -18,15 +18,22 @@ def test_the_python_example_runs_and_prints_what_it_says() -> None:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         exec(compile(code, "docs/traces.md", "exec"), {})
-    expected = [line.split("# ", 1)[1].strip() for line in code.splitlines()
-                if line.startswith("print(") and "# " in line]
+    expected = [
+        line.split("# ", 1)[1].strip()
+        for line in code.splitlines()
+        if line.startswith("print(") and "# " in line
+    ]
     assert printed.getvalue().split("\n")[: len(expected)] == expected
 
 
 def test_every_attribute_in_the_mapping_table_is_read() -> None:
     table = DOC.split("### The mapping table", 1)[1].split("###", 1)[0]
-    named = {name for row in table.splitlines() if row.startswith("| `")
-             for name in re.findall(r"`([a-z_]+\.[a-z_.]+)`", row.split("|", 2)[2])}
+    named = {
+        name
+        for row in table.splitlines()
+        if row.startswith("| `")
+        for name in re.findall(r"`([a-z_]+\.[a-z_.]+)`", row.split("|", 2)[2])
+    }
     read = {name for names in otlp_map.SOURCES.values() for name in names}
     read |= otlp_map.CHUNK_EVENTS | otlp_map.KEPT_ATTRIBUTES | {"exception.type"}
     assert named and named <= read, sorted(named - read)

@@ -36,10 +36,16 @@ PB = "application/x-protobuf"
 TRACE = "5b8efff798038103d269b633813fc60c"
 
 
-def _span(request: ExportTraceServiceRequest, *, trace: bytes = bytes.fromhex(TRACE),
-          span_id: bytes | None = None, name: str = "chat gpt-4o-mini",
-          attributes: dict[str, Any] | None = None, parent: bytes = b"",
-          genai: bool = True) -> Any:
+def _span(
+    request: ExportTraceServiceRequest,
+    *,
+    trace: bytes = bytes.fromhex(TRACE),
+    span_id: bytes | None = None,
+    name: str = "chat gpt-4o-mini",
+    attributes: dict[str, Any] | None = None,
+    parent: bytes = b"",
+    genai: bool = True,
+) -> Any:
     if not request.resource_spans:
         request.resource_spans.add().scope_spans.add()
     span = request.resource_spans[0].scope_spans[0].spans.add()
@@ -47,10 +53,17 @@ def _span(request: ExportTraceServiceRequest, *, trace: bytes = bytes.fromhex(TR
     span.name = name
     span.start_time_unix_nano = 1_700_000_000_000_000_000
     span.end_time_unix_nano = 1_700_000_000_400_000_000
-    values: dict[str, Any] = {
-        "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini",
-        "gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": 11,
-        "gen_ai.usage.output_tokens": 3} if genai else {}
+    values: dict[str, Any] = (
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.usage.input_tokens": 11,
+            "gen_ai.usage.output_tokens": 3,
+        }
+        if genai
+        else {}
+    )
     if attributes is not None:
         values = {**values, **attributes}
     for key, value in values.items():
@@ -79,14 +92,23 @@ def _json_body(spans: list[dict[str, Any]]) -> bytes:
 
 
 def _json_span(span_id: str, attributes: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"traceId": TRACE, "spanId": span_id, "name": "chat m", "kind": 3,
-            "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000500000000",
-            "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
-                           *attributes]}
+    return {
+        "traceId": TRACE,
+        "spanId": span_id,
+        "name": "chat m",
+        "kind": 3,
+        "startTimeUnixNano": "1700000000000000000",
+        "endTimeUnixNano": "1700000000500000000",
+        "attributes": [
+            {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+            *attributes,
+        ],
+    }
 
 
-async def _post(http: Any, url: str, body: bytes, content_type: str,
-                encoding: str | None = None) -> tuple[int, Any, bytes]:
+async def _post(
+    http: Any, url: str, body: bytes, content_type: str, encoding: str | None = None
+) -> tuple[int, Any, bytes]:
     headers = {"Content-Type": content_type}
     if encoding:
         headers["Content-Encoding"] = encoding
@@ -122,8 +144,9 @@ async def test_traces_accept_every_otlp_type_and_encoding(
     else:
         body = request.SerializeToString()
     header = "deflate" if encoding == "raw-deflate" else encoding
-    status, parsed, raw = await _post(http, sidecar.url + "/v1/traces",
-                                      _compress(body, encoding or ""), content_type, header)
+    status, parsed, raw = await _post(
+        http, sidecar.url + "/v1/traces", _compress(body, encoding or ""), content_type, header
+    )
     assert status == 200, parsed
     if content_type == "application/json":
         assert parsed == {}
@@ -137,8 +160,9 @@ async def test_traces_accept_every_otlp_type_and_encoding(
 async def test_events_accept_gzip_and_deflate_too(sidecar: Any, http: Any, encoding: str) -> None:
     body = b"\n".join(msgspec.json.encode(llm_event()) for _ in range(3))
     header = "deflate" if encoding == "raw-deflate" else encoding
-    status, parsed, _ = await _post(http, sidecar.url + "/v1/events", _compress(body, encoding),
-                                    "application/x-ndjson", header)
+    status, parsed, _ = await _post(
+        http, sidecar.url + "/v1/events", _compress(body, encoding), "application/x-ndjson", header
+    )
     assert status == 202 and parsed == {"accepted": 3, "duplicates": 0}
 
 
@@ -161,8 +185,7 @@ async def test_both_routes_refuse_alike_and_log_one_warning_without_the_body(
         (b"not gzip " + canary, good_type, "gzip", 400, "malformed_encoding"),
         (bomb, good_type, "gzip", 413, "body_too_large"),
         (b"x" * (65 * 1024), good_type, None, 413, "body_too_large"),
-        (b'{"resourceSpans": "' + canary + b'", "type": "' + canary, good_type, None, 400,
-         None),
+        (b'{"resourceSpans": "' + canary + b'", "type": "' + canary, good_type, None, 400, None),
     ]
     try:
         for body, content_type, encoding, status, code in cases:
@@ -176,8 +199,12 @@ async def test_both_routes_refuse_alike_and_log_one_warning_without_the_body(
             assert len(lines) == 1 and str(status) in lines[0] and route in lines[0], lines
             assert "canary" not in lines[0] and "example.com" not in lines[0]
         text = await _metrics(http, running.url)
-        for reason in ("unsupported_media_type", "unsupported_encoding", "malformed_encoding",
-                       "body_too_large"):
+        for reason in (
+            "unsupported_media_type",
+            "unsupported_encoding",
+            "malformed_encoding",
+            "body_too_large",
+        ):
             assert f'agent_sidecar_events_rejected_total{{reason="{reason}"}}' in text
         async with http.get(running.url + "/health") as response:
             assert response.status == 200
@@ -185,8 +212,9 @@ async def test_both_routes_refuse_alike_and_log_one_warning_without_the_body(
         await runner.cleanup()
 
 
-async def test_otlp_counts_like_events_with_duplicates_and_rejections(sidecar: Any,
-                                                                      http: Any) -> None:
+async def test_otlp_counts_like_events_with_duplicates_and_rejections(
+    sidecar: Any, http: Any
+) -> None:
     request = _request(3)
     _span(request, name="GET /orders", attributes={"http.method": "GET"}, genai=False)  # ignored
     _span(request, attributes={"gen_ai.usage.input_tokens": 2_000_000_000})  # rejected alone
@@ -206,8 +234,9 @@ async def test_otlp_counts_like_events_with_duplicates_and_rejections(sidecar: A
     assert 'agent_sidecar_otlp_spans_total{outcome="mapped"} 6.0' in text
 
 
-async def test_roots_stay_roots_and_sdk_events_still_link_to_their_run(sidecar: Any,
-                                                                       http: Any) -> None:
+async def test_roots_stay_roots_and_sdk_events_still_link_to_their_run(
+    sidecar: Any, http: Any
+) -> None:
     """OTLP root spans and /v1/events events with their own span id and no parent are roots;
     an event without any W3C ids still hangs under its run's derived root span."""
     request = _request(1, span_id=bytes.fromhex("00000000000000aa"))
@@ -225,23 +254,36 @@ async def test_roots_stay_roots_and_sdk_events_still_link_to_their_run(sidecar: 
 
 
 async def test_deep_json_and_non_finite_tokens_never_raise(sidecar: Any, http: Any) -> None:
-    deep = (b'{"resourceSpans":[{"resource":{"attributes":[{"key":"k","value":'
-            + b'{"arrayValue":{"values":[' * 100_000 + b"{}" + b"]}}" * 100_000 + b"}]}}]}")
+    deep = (
+        b'{"resourceSpans":[{"resource":{"attributes":[{"key":"k","value":'
+        + b'{"arrayValue":{"values":[' * 100_000
+        + b"{}"
+        + b"]}}" * 100_000
+        + b"}]}}]}"
+    )
     assert len(deep) < 4 * 1024 * 1024
     status, parsed, _ = await _post(http, sidecar.url + "/v1/traces", deep, "application/json")
     assert status == 400 and parsed["error"]["code"] == "malformed_otlp"
     nested: dict[str, Any] = {"stringValue": "leaf"}
     for _ in range(40):
         nested = {"arrayValue": {"values": [nested]}}
-    body = _json_body([
-        _json_span("eee19b7ec3c1b171", [{"key": "gen_ai.usage.input_tokens",
-                                         "value": {"doubleValue": "Infinity"}}]),
-        _json_span("eee19b7ec3c1b172", [{"key": "gen_ai.usage.output_tokens",
-                                         "value": {"doubleValue": "NaN"}}]),
-        _json_span("eee19b7ec3c1b173", [{"key": "deep", "value": nested}]),
-        _json_span("eee19b7ec3c1b174", [{"key": "gen_ai.usage.input_tokens",
-                                         "value": {"intValue": "12"}}]),
-    ])
+    body = _json_body(
+        [
+            _json_span(
+                "eee19b7ec3c1b171",
+                [{"key": "gen_ai.usage.input_tokens", "value": {"doubleValue": "Infinity"}}],
+            ),
+            _json_span(
+                "eee19b7ec3c1b172",
+                [{"key": "gen_ai.usage.output_tokens", "value": {"doubleValue": "NaN"}}],
+            ),
+            _json_span("eee19b7ec3c1b173", [{"key": "deep", "value": nested}]),
+            _json_span(
+                "eee19b7ec3c1b174",
+                [{"key": "gen_ai.usage.input_tokens", "value": {"intValue": "12"}}],
+            ),
+        ]
+    )
     status, parsed, _ = await _post(http, sidecar.url + "/v1/traces", body, "application/json")
     assert status == 200
     assert parsed["partialSuccess"]["rejectedSpans"] == "3"
@@ -262,8 +304,9 @@ async def test_request_bounds_spans_and_attributes(sidecar: Any, http: Any) -> N
     for index in range(65_537):  # one more than MAX_SPANS, minimal spans
         span = scope.spans.add()
         span.span_id = index.to_bytes(8, "big")
-    status, parsed, _ = await _post(http, sidecar.url + "/v1/traces", request.SerializeToString(),
-                                    PB)
+    status, parsed, _ = await _post(
+        http, sidecar.url + "/v1/traces", request.SerializeToString(), PB
+    )
     assert status == 413 and parsed["error"]["code"] == "too_many_spans"
     many = _request(1, attributes={f"custom.{i}": i for i in range(1100)})
     _span(many)
@@ -366,11 +409,14 @@ async def test_metrics_and_logs_at_the_base_endpoint_do_not_break_a_client(
         assert meters.force_flush()
         meters.shutdown()
         logs = LoggerProvider()
-        logs.add_log_record_processor(SimpleLogRecordProcessor(
-            OTLPLogExporter(endpoint=sidecar.url + "/v1/logs")))
+        logs.add_log_record_processor(
+            SimpleLogRecordProcessor(OTLPLogExporter(endpoint=sidecar.url + "/v1/logs"))
+        )
         logging.getLogger("genai-client").addHandler(
             __import__("opentelemetry.sdk._logs", fromlist=["LoggingHandler"]).LoggingHandler(
-                logger_provider=logs))
+                logger_provider=logs
+            )
+        )
         logging.getLogger("genai-client").warning("gen_ai.choice")
         assert logs.force_flush()
         logs.shutdown()
@@ -380,10 +426,27 @@ async def test_metrics_and_logs_at_the_base_endpoint_do_not_break_a_client(
     for signal in ("metrics", "logs"):  # the metric point is sent at flush and at shutdown
         match = re.search(rf'agent_sidecar_otlp_discarded_total{{signal="{signal}"}} (\S+)', text)
         assert match is not None and float(match.group(1)) >= 1, signal
-    body = json.dumps({"resourceMetrics": [{"scopeMetrics": [{"metrics": [
-        {"name": "m", "gauge": {"dataPoints": [{"asDouble": 1}, {"asDouble": 2}]}}]}]}]})
-    status, parsed, _ = await _post(http, sidecar.url + "/v1/metrics", body.encode(),
-                                    "application/json", None)
+    body = json.dumps(
+        {
+            "resourceMetrics": [
+                {
+                    "scopeMetrics": [
+                        {
+                            "metrics": [
+                                {
+                                    "name": "m",
+                                    "gauge": {"dataPoints": [{"asDouble": 1}, {"asDouble": 2}]},
+                                }
+                            ]
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+    status, parsed, _ = await _post(
+        http, sidecar.url + "/v1/metrics", body.encode(), "application/json", None
+    )
     assert status == 200 and parsed["partialSuccess"]["rejectedDataPoints"] == "2"
     assert "traces only" in parsed["partialSuccess"]["errorMessage"]
     status, parsed, _ = await _post(http, sidecar.url + "/v1/logs", b"\x00\xff", PB)

@@ -34,9 +34,16 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
-TOOLS = [{"type": "function", "function": {
-    "name": "lookup_order", "description": "Look up an order.",
-    "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}}}}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup_order",
+            "description": "Look up an order.",
+            "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}},
+        },
+    }
+]
 MESSAGES = [{"role": "user", "content": "where is my order?"}]
 
 
@@ -74,9 +81,12 @@ def _hex(value: int | None, width: int) -> str | None:
 
 
 def _span_ids(span: ReadableSpan) -> dict[str, Any]:
-    return {"name": span.name, "trace_id": _hex(span.context.trace_id, 32),
-            "span_id": _hex(span.context.span_id, 16),
-            "parent_span_id": _hex(span.parent.span_id if span.parent else None, 16)}
+    return {
+        "name": span.name,
+        "trace_id": _hex(span.context.trace_id, 32),
+        "span_id": _hex(span.context.span_id, 16),
+        "parent_span_id": _hex(span.parent.span_id if span.parent else None, 16),
+    }
 
 
 def instrument(family: str) -> None:
@@ -93,8 +103,12 @@ def instrument(family: str) -> None:
 
         pricing = Path(tempfile.mkdtemp()) / "pricing.json"
         pricing.write_text("{}")  # no network: OpenLIT would fetch its price list
-        openlit.init(pricing_json=str(pricing), disable_metrics=True, disable_events=True,
-                     application_name="conformance")
+        openlit.init(
+            pricing_json=str(pricing),
+            disable_metrics=True,
+            disable_events=True,
+            application_name="conformance",
+        )
     elif family == "langchain":
         from opentelemetry.instrumentation.langchain import LangchainInstrumentor
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
@@ -115,8 +129,10 @@ def run_calls(provider: FakeProvider, recorder: Recorder) -> list[dict[str, Any]
         ("stream_usage", {"stream": True, "stream_options": {"include_usage": True}}),
         ("stream_no_usage", {"stream": True}),
         ("tool_call", {"tools": TOOLS}),
-        ("tool_call_stream", {"tools": TOOLS, "stream": True,
-                              "stream_options": {"include_usage": True}}),
+        (
+            "tool_call_stream",
+            {"tools": TOOLS, "stream": True, "stream_options": {"include_usage": True}},
+        ),
         ("error_400", {"model": "fail-400"}),
         ("error_429", {"model": "fail-429"}),
         ("error_500", {"model": "fail-500"}),
@@ -155,16 +171,21 @@ def run_calls(provider: FakeProvider, recorder: Recorder) -> list[dict[str, Any]
         if parent is not None:
             parent.end()
         spans = [_span_ids(s) for s in recorder.spans[seen:]]
-        calls.append({
-            "label": label, "model": model, "stream": bool(options.get("stream")),
-            "usage": not options.get("stream")
-            or bool(options.get("stream_options", {}).get("include_usage")),
-            "tools": "tools" in options, "error": error,
-            "client_ms": (ended - started) * 1000.0,
-            "client_ttft_ms": None if first_chunk is None else (first_chunk - started) * 1000.0,
-            "parent_span_id": _hex(parent.get_span_context().span_id, 16) if parent else None,
-            "spans": spans,
-        })
+        calls.append(
+            {
+                "label": label,
+                "model": model,
+                "stream": bool(options.get("stream")),
+                "usage": not options.get("stream")
+                or bool(options.get("stream_options", {}).get("include_usage")),
+                "tools": "tools" in options,
+                "error": error,
+                "client_ms": (ended - started) * 1000.0,
+                "client_ttft_ms": None if first_chunk is None else (first_chunk - started) * 1000.0,
+                "parent_span_id": _hex(parent.get_span_context().span_id, 16) if parent else None,
+                "spans": spans,
+            }
+        )
     return calls
 
 
@@ -178,25 +199,34 @@ def run_agent(provider: FakeProvider, recorder: Recorder, runs: int) -> list[dic
         """Look up an order."""
         return f"order {order_id} shipped"
 
-    model = ChatOpenAI(model="gpt-4o-mini", base_url=provider.base_url, api_key="sk-test",
-                       max_retries=0)
+    model = ChatOpenAI(
+        model="gpt-4o-mini", base_url=provider.base_url, api_key="sk-test", max_retries=0
+    )
     agent = create_agent(model, tools=[lookup_order], name="support")
     done = []
     for _ in range(runs):
         seen = len(recorder.spans)
         started = time.perf_counter()
         agent.invoke({"messages": [{"role": "user", "content": "where is order 42?"}]})
-        done.append({"client_ms": (time.perf_counter() - started) * 1000.0,
-                     "spans": [_span_ids(s) for s in recorder.spans[seen:]]})
+        done.append(
+            {
+                "client_ms": (time.perf_counter() - started) * 1000.0,
+                "spans": [_span_ids(s) for s in recorder.spans[seen:]],
+            }
+        )
     return done
 
 
 def main() -> None:
     family, sidecar_url = sys.argv[1], sys.argv[2]
-    provider_traces = TracerProvider(resource=Resource.create(
-        {"service.name": f"agent-{family}", "enduser.id": "user-7"}))
-    exporter = CountingExporter(OTLPSpanExporter(
-        endpoint=sidecar_url + "/v1/traces", compression=Compression.Gzip, timeout=10))
+    provider_traces = TracerProvider(
+        resource=Resource.create({"service.name": f"agent-{family}", "enduser.id": "user-7"})
+    )
+    exporter = CountingExporter(
+        OTLPSpanExporter(
+            endpoint=sidecar_url + "/v1/traces", compression=Compression.Gzip, timeout=10
+        )
+    )
     recorder = Recorder()
     provider_traces.add_span_processor(recorder)
     provider_traces.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=200))

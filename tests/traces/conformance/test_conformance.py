@@ -35,8 +35,13 @@ DRIVER = Path(__file__).with_name("driver.py")
 OTEL_PYTHON = Path(os.environ.get("SIDECAR_OTEL_PYTHON", REPO / ".venv-otel" / "bin" / "python"))
 RESPONSE_MODEL = "gpt-4o-mini-2024-08-06"
 PROMPT_TOKENS = 17
-COMPLETION_TOKENS = {"non_stream": 9, "stream_usage": 8, "tool_call": 9, "tool_call_stream": 3,
-                     "nested": 9}
+COMPLETION_TOKENS = {
+    "non_stream": 9,
+    "stream_usage": 8,
+    "tool_call": 9,
+    "tool_call_stream": 3,
+    "nested": 9,
+}
 SENDS_STREAM = {"v2": False, "openllmetry": True, "openlit": True}
 SENDS_TTFT = SENDS_STREAM
 ERROR_PREFIX = {"v2": "openai.", "openllmetry": "", "openlit": ""}
@@ -45,10 +50,17 @@ ERROR_PREFIX = {"v2": "openai.", "openllmetry": "", "openlit": ""}
 async def _drive(family: str, url: str) -> dict[str, Any]:
     require_service(OTEL_PYTHON.exists(), f"{OTEL_PYTHON} missing: run `make venv-otel`")
     process = await asyncio.create_subprocess_exec(
-        str(OTEL_PYTHON), str(DRIVER), family, url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
-             "OTEL_PYTHON_LOG_LEVEL": "error"},
+        str(OTEL_PYTHON),
+        str(DRIVER),
+        family,
+        url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "OTEL_PYTHON_LOG_LEVEL": "error",
+        },
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=240)
     assert process.returncode == 0, err.decode()[-3000:]
@@ -79,16 +91,19 @@ def _metric(samples: dict[Any, float], name: str, **labels: str) -> float:
 
 def _client_span(call: dict[str, Any]) -> dict[str, Any]:
     """The span the instrumentation made for this call (not the HTTP child, not our parent)."""
-    genai = [s for s in call["spans"]
-             if s["name"] == "openai.chat" or s["name"].startswith("chat ")]
+    genai = [
+        s for s in call["spans"] if s["name"] == "openai.chat" or s["name"].startswith("chat ")
+    ]
     assert len(genai) == 1, call["spans"]
     return genai[0]
 
 
 @pytest.fixture
 async def forwarding_sidecar(tmp_path: Path, http_receiver: HttpOtlpReceiver) -> Any:
-    settings = make_settings(tmp_path, traces={"enabled": True, "schedule_delay_ms": 50,
-                                               "endpoint": http_receiver.endpoint})
+    settings = make_settings(
+        tmp_path,
+        traces={"enabled": True, "schedule_delay_ms": 50, "endpoint": http_receiver.endpoint},
+    )
     running, runner = await start_sidecar(settings)
     try:
         yield running
@@ -150,13 +165,21 @@ async def test_each_call_of_a_real_instrumentation_is_one_faithful_event(
     unknown = sum(1 for c in calls if not c["usage"] and not c["error"])
     assert _metric(samples, "agent_sidecar_llm_calls_usage_unknown_total") == unknown == 1
     with_usage = sum(1 for c in calls if c["usage"] and not c["error"])
-    labels = {"gen_ai_operation_name": "chat", "gen_ai_provider_name": "openai",
-              "gen_ai_request_model": "gpt-4o-mini"}
+    labels = {
+        "gen_ai_operation_name": "chat",
+        "gen_ai_provider_name": "openai",
+        "gen_ai_request_model": "gpt-4o-mini",
+    }
     for token_type in ("input", "output"):
-        assert _metric(samples, "gen_ai_client_token_usage_count", gen_ai_token_type=token_type,
-                       **labels) == with_usage
-    assert not [k for k, v in samples.items()
-                if k[0] == "agent_sidecar_events_rejected_total" and v]
+        assert (
+            _metric(
+                samples, "gen_ai_client_token_usage_count", gen_ai_token_type=token_type, **labels
+            )
+            == with_usage
+        )
+    assert not [
+        k for k, v in samples.items() if k[0] == "agent_sidecar_events_rejected_total" and v
+    ]
 
     # Forwarded: every span keeps its parent id (roots stay roots) and the response model.
     await asyncio.to_thread(http_receiver.wait_for, lambda spans: len(spans) >= len(calls))
@@ -186,8 +209,9 @@ async def test_nested_framework_spans_give_one_event_per_call_and_one_run_per_ag
         events = [e for e in stored if e["trace_id"] == trace_id]
         kinds = Counter(e["type"] for e in events)
         assert kinds == {"llm_call": 2, "tool_call": 1, "run": 1}, kinds
-        (root,) = [s for s in spans
-                   if s["parent_span_id"] is None and s["name"] == "invoke_agent support"]
+        (root,) = [
+            s for s in spans if s["parent_span_id"] is None and s["name"] == "invoke_agent support"
+        ]
         (run_event,) = [e for e in events if e["type"] == "run"]
         assert run_event["span_id"] == root["span_id"] and "parent_span_id" not in run_event
         assert run_event["agent"] == "support"
@@ -210,4 +234,5 @@ async def test_nested_framework_spans_give_one_event_per_call_and_one_run_per_ag
     forwarded = {span.span_id.hex(): span for span in http_receiver.spans()}
     for event in stored:
         assert (forwarded[event["span_id"]].parent_span_id.hex() or None) == event.get(
-            "parent_span_id")
+            "parent_span_id"
+        )
