@@ -26,11 +26,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FIRST_CHUNK_S = 0.3
+FIRST_CHUNK_S = 0.8
 CHUNK_GAP_S = 0.02
 CHUNKS = 8
-NON_STREAM_S = 0.4
-ERROR_S = 0.3
+NON_STREAM_S = 0.8
+ERROR_S = 0.6
 PROMPT_TOKENS = 17
 COMPLETION_TOKENS = 9
 SNAPSHOT = "-2024-08-06"
