@@ -185,14 +185,19 @@ class Analytics:
         if _OPERATION not in index:
             index.append(_OPERATION)
         accuracy, bin_limit = self.config.relative_accuracy, self.config.bin_limit
-        groups: dict[tuple[Any, ...], SeriesStats] = {}
+        parts: dict[tuple[Any, ...], list[SeriesStats]] = {}
         for slice_ in self._windows.slices(seconds):
             for key, agg in slice_.items():
                 group = tuple(key[i] for i in index)
-                target = groups.get(group)
-                if target is None:
-                    target = groups[group] = SeriesStats(accuracy, bin_limit, dense=True)
-                target.merge(agg)
+                found = parts.get(group)
+                if found is None:
+                    parts[group] = [agg]
+                else:
+                    found.append(agg)
+        groups: dict[tuple[Any, ...], SeriesStats] = {}
+        for group, aggs in parts.items():
+            target = groups[group] = SeriesStats(accuracy, bin_limit, dense=True)
+            target.merge_all(aggs)
         return groups
 
     def stats(self, window: str = "5m", group_by: Sequence[str] = ()) -> dict[str, Any]:

@@ -7,6 +7,8 @@ that never streams holds no TTFT sketch. Merging two aggregates gives the aggreg
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sidecar.analytics.sketch import QuantileSketch
 
 SKETCHES = ("duration", "ttft", "tpot", "steps")
@@ -52,22 +54,27 @@ class SeriesStats:
         return QuantileSketch(self.relative_accuracy, self.bin_limit, dense=self.dense)
 
     def merge(self, other: SeriesStats) -> None:
-        self.count += other.count
-        self.errors += other.errors
-        self.input_tokens += other.input_tokens
-        self.output_tokens += other.output_tokens
-        self.cached_input_tokens += other.cached_input_tokens
-        self.cost_usd += other.cost_usd
-        self.cost_events += other.cost_events
+        self.merge_all((other,))
+
+    def merge_all(self, others: Sequence[SeriesStats]) -> None:
+        """Add every aggregate of ``others`` (sketches merged in one pass each)."""
+        for other in others:
+            self.count += other.count
+            self.errors += other.errors
+            self.input_tokens += other.input_tokens
+            self.output_tokens += other.output_tokens
+            self.cached_input_tokens += other.cached_input_tokens
+            self.cost_usd += other.cost_usd
+            self.cost_events += other.cost_events
         for name in SKETCHES:
-            theirs: QuantileSketch | None = getattr(other, name)
-            if theirs is None:
+            theirs = [s for o in others if (s := getattr(o, name)) is not None]
+            if not theirs:
                 continue
             mine: QuantileSketch | None = getattr(self, name)
             if mine is None:
                 mine = self.new_sketch()
                 setattr(self, name, mine)
-            mine.merge(theirs)
+            mine.merge_all(theirs)
 
     def compacted(self) -> SeriesStats:
         new = SeriesStats(self.relative_accuracy, self.bin_limit, dense=True)

@@ -106,24 +106,40 @@ class QuantileSketch:
 
     def merge(self, other: QuantileSketch) -> None:
         """Add ``other``'s values to this sketch (same relative accuracy required)."""
-        if other.mapping.gamma != self.mapping.gamma:
-            raise IncompatibleSketchError(
-                f"cannot merge a sketch of relative accuracy {other.relative_accuracy} into one "
-                f"of {self.relative_accuracy}"
-            )
-        if not other.count:
+        self.merge_all((other,))
+
+    def merge_all(self, others: Sequence[QuantileSketch]) -> None:
+        """Add the values of every sketch in ``others``: the sketch of the union.
+
+        Raises :class:`IncompatibleSketchError` (merging nothing) when one was built with another
+        relative accuracy. A dense target merges dense sources in one pass
+        (:meth:`DenseStore.merge_all`), so merging many time slices or replicas stays cheap.
+        """
+        gamma = self.mapping.gamma
+        for other in others:
+            if other.mapping.gamma != gamma:
+                raise IncompatibleSketchError(
+                    f"cannot merge a sketch of relative accuracy {other.relative_accuracy} into "
+                    f"one of {self.relative_accuracy}"
+                )
+        others = [o for o in others if o.count]
+        if not others:
             return
         store = self.store
         if isinstance(store, DenseStore):
-            store.merge(other.store)
+            store.merge_all([o.store for o in others])
         else:
-            for key, c in other.store.items():
-                store.add(key, c)
-        self.zero_count += other.zero_count
-        self.count += other.count
-        self.sum += other.sum
-        self.min = min(self.min, other.min)
-        self.max = max(self.max, other.max)
+            for other in others:
+                for key, c in other.store.items():
+                    store.add(key, c)
+        for other in others:
+            self.zero_count += other.zero_count
+            self.count += other.count
+            self.sum += other.sum
+            if other.min < self.min:
+                self.min = other.min
+            if other.max > self.max:
+                self.max = other.max
 
     def quantile(self, q: float) -> float | None:
         """The value at quantile ``q`` in [0, 1], or None when the sketch is empty."""

@@ -17,12 +17,15 @@ reported too high, never too low.
 
 from __future__ import annotations
 
+import sys
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 DEFAULT_BIN_LIMIT = 2048
 _NO_FLOOR = -(1 << 62)
+_ORDER = sys.byteorder  # array('q') holds native-endian 64-bit counts
+MAX_COUNT = 1 << 53  # per bin and per sketch, far below the 2**63 an int64 bin can hold
 
 
 class BinStore(Protocol):
@@ -130,6 +133,26 @@ class DenseStore:
 
     def merge(self, other: BinStore) -> None:
         """Add every bin of ``other``, with one resize at most."""
+        self.merge_all((other,))
+
+    def merge_all(self, others: Sequence[BinStore]) -> None:
+        """Add every bin of every store in ``others`` (the merge of many time slices at once).
+
+        Dense stores are added in one big-integer sum when no collapse is needed: each store's
+        counts, read as one little-endian integer of 64-bit fields and shifted to a common
+        offset, add field by field without a carry while every count stays below 2**63 (they
+        stay below :data:`MAX_COUNT`). So merging 60 stores of 400 bins costs a few C-level
+        operations per store instead of a Python loop over 24,000 bins.
+        """
+        dense = [o for o in others if isinstance(o, DenseStore) and o.counts]
+        if dense and not self._add_dense(dense):
+            for store in dense:
+                self._add_items(store)
+        for other in others:
+            if not isinstance(other, DenseStore):
+                self._add_items(other)
+
+    def _add_items(self, other: BinStore) -> None:
         items = list(other.items())
         if not items:
             return
@@ -139,6 +162,24 @@ class DenseStore:
         for key, c in items:
             counts[(key if key > floor else floor) - offset] += c
         self.count += other.count
+
+    def _add_dense(self, others: list[DenseStore]) -> bool:
+        """The big-integer sum of :meth:`merge_all`; False (nothing done) if it would collapse."""
+        lo = min(o.offset for o in others)
+        hi = max(o.offset + len(o.counts) - 1 for o in others)
+        if self.counts:
+            lo = min(lo, self.offset)
+            hi = max(hi, self.offset + len(self.counts) - 1)
+        if lo < self.floor or hi - lo + 1 > self.bin_limit:
+            return False
+        total = 0
+        for store in (self, *others) if self.counts else others:
+            total += int.from_bytes(store.counts.tobytes(), _ORDER) << (64 * (store.offset - lo))
+        merged = array("q")
+        merged.frombytes(total.to_bytes(8 * (hi - lo + 1), _ORDER))
+        self.counts, self.offset = merged, lo
+        self.count += sum(o.count for o in others)
+        return True
 
     def _cover(self, lo: int, hi: int) -> None:
         """Resize so keys ``lo..hi`` fit, collapsing the lowest bins past ``bin_limit``."""
