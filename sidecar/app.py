@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar import __version__
 from sidecar.analytics import Analytics
+from sidecar.analytics.fleet import Fleet
 from sidecar.api import (
     budget_routes,
     cache_routes,
@@ -51,6 +52,7 @@ from sidecar.pricing import EventPricer, PriceTable
 from sidecar.redact import EventRedactor, IdentifierMasker, Redactor
 from sidecar.store import EventWriter, create_engine, create_schema, make_inserter, ping
 from sidecar.store.database import sqlite_file
+from sidecar.store.fleet import open_fleet_store
 from sidecar.store.retention import Retention
 from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.telemetry.otlp_export import SpanExporterSink
@@ -81,6 +83,7 @@ class Components:
     redactor: Redactor
     scorer: InjectionScorer
     cache: SemanticCache
+    fleet: Fleet
     settler: BudgetSettler | None = None
     spans: SpanExporterSink | None = None
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
@@ -133,8 +136,10 @@ def build_components(settings: Settings) -> Components:
         redactor,
         scorer,
         _open_cache(settings),
+        Fleet(analytics, settings.fleet, open_fleet_store(engine, settings.fleet.enabled)),
     )
     _add_budget_settling(parts)
+    _add_fleet_publishing(parts)
     _add_pricing_metrics(parts, pricer)
     _add_safety_metrics(parts)
     _add_cache_upkeep(parts)
@@ -167,6 +172,22 @@ def _add_budget_settling(parts: Components) -> None:
                   lambda: ledger.stats().get("settles", 0))
     stats.counter("agent_sidecar_budget_store_errors", "Ledger store operations that failed.",
                   lambda: ledger.stats().get("store_errors", 0))
+
+
+def _add_fleet_publishing(parts: Components) -> None:
+    """With a shared PostgreSQL, this replica's window sketches go there every interval."""
+    fleet = parts.fleet
+    if not fleet.shared:
+        return
+    parts.background.append(fleet.run)
+    stats = parts.component_stats
+    stats.counter("agent_sidecar_fleet_publishes", "Window sketches upserted to the fleet table.",
+                  lambda: fleet.counters.publishes)
+    stats.counter("agent_sidecar_fleet_publish_failures",
+                  "Fleet upserts that failed (retried the next interval).",
+                  lambda: fleet.counters.publish_failures)
+    stats.gauge("agent_sidecar_fleet_publish_bytes", "Bytes of sketches in the last fleet upsert.",
+                lambda: fleet.counters.last_publish_bytes)
 
 
 def _privacy_transforms(
@@ -296,7 +317,7 @@ def create_app(settings: Settings) -> web.Application:
     mask_id = IdentifierMasker(parts.redactor) if settings.redact.enabled else _same
     app.add_routes(events_routes.routes(parts.ingest, parts.engine, parts.metrics,
                                         settings.max_body_bytes, mask_id))
-    app.add_routes(stats_routes.routes(parts.analytics))
+    app.add_routes(stats_routes.routes(parts.analytics, parts.fleet))
     app.add_routes(traces_routes.routes(parts.ingest, parts.metrics, settings.max_body_bytes))
     if parts.ledger is not None:
         app.add_routes(budget_routes.routes(parts.admission, parts.ledger,
@@ -374,12 +395,14 @@ def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
             await parts.ledger.start()
         parts.metrics.set_store_up(True)
         parts.retention.start()
+        await parts.fleet.start()
         tasks = [asyncio.create_task(job()) for job in parts.background]
         yield
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await parts.fleet.close()
         await parts.retention.close()
         await parts.writer.close()
         if parts.ledger is not None:

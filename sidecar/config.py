@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 import yaml
 
-from sidecar.analytics.config import AnalyticsConfig
+from sidecar.analytics.config import AnalyticsConfig, FleetConfig
 from sidecar.api.config import AuthConfig, ProtectionConfig
 from sidecar.budgets.config import BudgetsConfig
 from sidecar.cache.config import CacheConfig
@@ -59,6 +59,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     protection: ProtectionConfig = msgspec.field(default_factory=ProtectionConfig)
     store: StoreConfig = msgspec.field(default_factory=StoreConfig)
     analytics: AnalyticsConfig = msgspec.field(default_factory=AnalyticsConfig)
+    fleet: FleetConfig = msgspec.field(default_factory=FleetConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     traces: TracesConfig = msgspec.field(default_factory=TracesConfig)
     pricing: PricingConfig = msgspec.field(default_factory=PricingConfig)

@@ -6,7 +6,8 @@ Public surface: :class:`Analytics` (the event sink and ``stats`` query), :class:
 
 from sidecar.analytics.cardinality import OTHER, LabelGuard
 from sidecar.analytics.config import SERIES_FIELDS, AnalyticsConfig
-from sidecar.analytics.engine import QUANTILES, Analytics
+from sidecar.analytics.engine import Analytics
+from sidecar.analytics.report import QUANTILES
 from sidecar.analytics.sketch import IncompatibleSketchError, QuantileSketch
 from sidecar.analytics.windows import ManualClock
 

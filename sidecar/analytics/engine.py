@@ -29,39 +29,12 @@ from typing import Any
 
 from sidecar.analytics.cardinality import OTHER, LabelGuard
 from sidecar.analytics.config import SERIES_FIELDS, AnalyticsConfig
-from sidecar.analytics.series import SeriesStats
-from sidecar.analytics.sketch import QuantileSketch
+from sidecar.analytics.report import merge_groups, parse_group_by, stats_body
+from sidecar.analytics.series import SeriesKey, SeriesStats
 from sidecar.analytics.windows import Clock, SlicedWindows, window_seconds
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
 
-QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999))
-_Q_VALUES = [q for _, q in QUANTILES]
 _OPERATION = SERIES_FIELDS.index("operation")
-
-SeriesKey = tuple[str | None, str | None, str | None, str | None, str, str]
-
-
-def parse_group_by(group_by: Sequence[str]) -> list[str]:
-    """Validate ``group_by`` fields; ValueError naming ``group_by`` and the bad field."""
-    if isinstance(group_by, str):
-        group_by = [f for f in group_by.split(",") if f]
-    fields: list[str] = []
-    for field in group_by:
-        if field not in SERIES_FIELDS:
-            raise ValueError(
-                f"group_by: unknown field {field!r}; expected any of {', '.join(SERIES_FIELDS)}"
-            )
-        if field in fields:
-            raise ValueError(f"group_by: field {field!r} given twice")
-        fields.append(field)
-    return fields
-
-
-def _quantiles(sketch: QuantileSketch | None) -> dict[str, float] | None:
-    if sketch is None or not sketch.count:
-        return None
-    values = sketch.quantiles(_Q_VALUES)
-    return {name: v for (name, _), v in zip(QUANTILES, values, strict=True) if v is not None}
 
 
 class Analytics:
@@ -177,60 +150,24 @@ class Analytics:
             self._keys[raw] = key
         return key
 
+    def now(self) -> float:
+        """This sidecar's analytics clock (the ``until`` of every window)."""
+        return self._windows.now()
+
     def merged(self, window: str, group_by: Sequence[str]) -> dict[tuple[Any, ...], SeriesStats]:
-        """Series of ``window`` merged by ``group_by`` (plus operation), keyed by field values."""
+        """Series of ``window`` merged by ``group_by`` (plus operation), keyed by field values.
+
+        With ``group_by=SERIES_FIELDS`` the keys are the full series keys (what a replica
+        publishes to the fleet)."""
         seconds = window_seconds(window)
         fields = parse_group_by(group_by)
-        index = [SERIES_FIELDS.index(f) for f in fields]
-        if _OPERATION not in index:
-            index.append(_OPERATION)
-        accuracy, bin_limit = self.config.relative_accuracy, self.config.bin_limit
-        parts: dict[tuple[Any, ...], list[SeriesStats]] = {}
-        for slice_ in self._windows.slices(seconds):
-            for key, agg in slice_.items():
-                group = tuple(key[i] for i in index)
-                found = parts.get(group)
-                if found is None:
-                    parts[group] = [agg]
-                else:
-                    found.append(agg)
-        groups: dict[tuple[Any, ...], SeriesStats] = {}
-        for group, aggs in parts.items():
-            target = groups[group] = SeriesStats(accuracy, bin_limit, dense=True)
-            target.merge_all(aggs)
-        return groups
+        config = self.config
+        return merge_groups(
+            self._windows.slices(seconds), fields, config.relative_accuracy, config.bin_limit
+        )
 
     def stats(self, window: str = "5m", group_by: Sequence[str] = ()) -> dict[str, Any]:
         """The ``GET /v1/stats`` body; ValueError naming ``window`` or ``group_by`` when bad."""
         fields = parse_group_by(group_by)
-        names = [*fields, "operation"] if "operation" not in fields else fields
         groups = self.merged(window, fields)
-        series: list[dict[str, Any]] = []
-        for group, agg in groups.items():
-            series.append(
-                {
-                    "key": dict(zip(names, group, strict=True)),
-                    "count": agg.count,
-                    "errors": agg.errors,
-                    "error_rate": agg.errors / agg.count if agg.count else 0.0,
-                    "ttft_ms": _quantiles(agg.ttft),
-                    "duration_ms": _quantiles(agg.duration),
-                    "tpot_ms": _quantiles(agg.tpot),
-                    "steps": _quantiles(agg.steps),
-                    "tokens": {
-                        "input": agg.input_tokens,
-                        "output": agg.output_tokens,
-                        "cached_input": agg.cached_input_tokens,
-                        "total": agg.input_tokens + agg.output_tokens,
-                    },
-                    "cost_usd": round(agg.cost_usd, 9) if agg.cost_events else None,
-                }
-            )
-        series.sort(key=lambda s: (-s["count"], repr(sorted(s["key"].items()))))
-        return {
-            "window": window,
-            "group_by": fields,
-            "until": self._windows.now(),
-            "relative_accuracy": self.config.relative_accuracy,
-            "series": series,
-        }
+        return stats_body(window, fields, self.now(), self.config.relative_accuracy, groups)

@@ -13,6 +13,9 @@ from sidecar.analytics.sketch import QuantileSketch
 
 SKETCHES = ("duration", "ttft", "tpot", "steps")
 
+# model, provider, agent, tool, operation, status (the order of ``SERIES_FIELDS``)
+SeriesKey = tuple[str | None, str | None, str | None, str | None, str, str]
+
 
 class SeriesStats:
     """Counts and sketches of one series in one slice (mutable while its slice is open)."""

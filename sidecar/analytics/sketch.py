@@ -4,14 +4,14 @@ Guarantee: for relative accuracy ``a`` (default 1%), the value reported for quan
 ``n`` non-negative values is within ``a`` (relative) of the exact quantile, defined as the sample
 at sorted position ``floor(q * (n - 1))``. If the exact p99 is 100 ms, the sketch reports a value
 between 99 and 101 ms, whatever the distribution. Merging sketches (across time slices or across
-sidecars, see :meth:`QuantileSketch.to_bytes`) keeps the guarantee: the merge of two sketches is
+sidecars, see :mod:`sidecar.analytics.codec`) keeps the guarantee: the merge of two sketches is
 the sketch of the union of their values.
 
 Memory and speed: one bin per ``a``-relative band of values, so 1 ms .. 1 hour at 1% needs at most
 about 760 bins; a bin limit (default 2,048) bounds memory by collapsing the lowest bins, which
 only affects quantiles falling in the collapsed range (17+ decades below the maximum at 1%).
 An insert costs about 1 µs in CPython (the ``ddsketch`` package: about 1.5 µs; see
-``bench/bench_sketch.py``). Serialised, a 400-bin sketch is about 1 kB of msgpack.
+``bench/bench_sketch.py``). Serialised, a 400-bin sketch is about 0.5 kB.
 
 Values must be finite and non-negative (latencies, token counts, steps): zero is counted apart.
 """
@@ -56,7 +56,6 @@ class SketchState(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
     counts: list[Annotated[int, msgspec.Meta(ge=0)]] = []
 
 
-_encode_msgpack = msgspec.msgpack.Encoder().encode
 _decode_msgpack = msgspec.msgpack.Decoder(SketchState).decode
 _encode_json = msgspec.json.Encoder().encode
 _decode_json = msgspec.json.Decoder(SketchState).decode
@@ -221,11 +220,23 @@ class QuantileSketch:
         return sketch
 
     def to_bytes(self) -> bytes:
-        """Compact msgpack form, for shipping to another sidecar and merging there."""
-        return _encode_msgpack(self.to_state())
+        """Compact versioned form (:mod:`sidecar.analytics.codec`), for shipping to another
+        sidecar and merging there: about 0.5 kB for a 400-bin latency sketch."""
+        from sidecar.analytics.codec import encode_sketch
+
+        return encode_sketch(self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> QuantileSketch:
+        """Read :meth:`to_bytes` output (or the unversioned msgpack form before it); raises
+        ValueError for anything else."""
+        from sidecar.analytics.codec import decode_sketch
+
+        return decode_sketch(data)
+
+    @classmethod
+    def from_legacy_bytes(cls, data: bytes) -> QuantileSketch:
+        """The unversioned msgpack :class:`SketchState` form of earlier releases."""
         try:
             return cls.from_state(_decode_msgpack(data))
         except msgspec.DecodeError as exc:
