@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.analytics.codec import FORMAT
@@ -52,7 +51,6 @@ _READ = text(
 _PURGE = text(
     f"DELETE FROM {TABLE} WHERE updated_at < clock_timestamp() - make_interval(secs => :age)"
 )
-_ERRORS = (DBAPIError, InterfaceError, OperationalError, OSError, asyncio.TimeoutError)
 
 T = TypeVar("T")
 
@@ -70,7 +68,7 @@ class PostgresFleetStore:
     async def _run(self, work: Awaitable[T]) -> T:
         try:
             return await asyncio.wait_for(work, self._timeout_s)
-        except _ERRORS as exc:
+        except Exception as exc:  # any driver failure (asyncpg raises its own on connect)
             raise FleetStoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     async def start(self) -> None:

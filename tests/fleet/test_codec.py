@@ -59,7 +59,9 @@ def test_round_trip_keeps_every_bin(values: list[float], dense: bool, accuracy: 
 
 @settings(max_examples=40, deadline=None)
 @given(samples, st.integers(2, 6))
-def test_decoded_parts_merge_within_one_percent_of_the_union(values: list[float], parts: int) -> None:
+def test_decoded_parts_merge_within_one_percent_of_the_union(
+    values: list[float], parts: int
+) -> None:
     pieces = [values[i::parts] for i in range(parts)]
     merged = QuantileSketch(dense=True)
     merged.merge_all([QuantileSketch.from_bytes(_sketch(p, dense=i % 2 == 0).to_bytes())
