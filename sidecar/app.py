@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
@@ -60,6 +60,9 @@ from sidecar.telemetry.prometheus import PrometheusMetrics
 from sidecar.telemetry.span_ids import TraceIdTransform
 from sidecar.telemetry.stats_collector import StatsCollector
 
+if TYPE_CHECKING:
+    from sidecar.telemetry.otlp_metrics import OtlpMetricsSink
+
 log = logging.getLogger(__name__)
 
 
@@ -85,7 +88,9 @@ class Components:
     cache: SemanticCache
     fleet: Fleet
     settler: BudgetSettler | None = None
+    admit_metrics: AdmitMetrics | None = None
     spans: SpanExporterSink | None = None
+    metrics_export: OtlpMetricsSink | None = None  # its module is imported only when on
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
 
@@ -138,12 +143,14 @@ def build_components(settings: Settings) -> Components:
         _open_cache(settings),
         Fleet(analytics, settings.fleet, open_fleet_store(engine, settings.fleet.enabled)),
     )
+    parts.admit_metrics = AdmitMetrics(registry) if ledger is not None else None
     _add_budget_settling(parts)
     _add_fleet_publishing(parts)
     _add_pricing_metrics(parts, pricer)
     _add_safety_metrics(parts)
     _add_cache_upkeep(parts)
     _add_span_export(parts)
+    _add_metrics_export(parts)
     return parts
 
 
@@ -293,6 +300,28 @@ def _add_span_export(parts: Components) -> None:
                 lambda: spans.stats()["queued"])
 
 
+def _add_metrics_export(parts: Components) -> None:
+    """GenAI metrics over OTLP as exponential histograms (off by default). The sink and the
+    OTLP metric exporter are imported only here, when enabled, to keep start-up lean."""
+    settings = parts.settings
+    if not settings.otlp_metrics.export_enabled():
+        return
+    from sidecar.telemetry.otlp_metrics import OtlpMetricsSink, metrics_resource
+
+    admit = parts.admit_metrics
+    parts.metrics_export = sink = OtlpMetricsSink(
+        settings.otlp_metrics,
+        metrics_resource(settings.traces, parts.fleet.replica_id),
+        settings.metrics,
+        admit_counters=(admit.decisions, admit.denied) if admit is not None else None,
+    )
+    parts.ingest.add_sink(sink)
+    parts.component_stats.counter(
+        "agent_sidecar_otlp_metrics_dropped",
+        "Events not recorded in the OTLP metrics because their queue was full.",
+        lambda: sink.stats()["dropped_queue_full"])
+
+
 def create_app(settings: Settings) -> web.Application:
     """The aiohttp application for ``settings``; starting it opens the store.
 
@@ -320,8 +349,9 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(stats_routes.routes(parts.analytics, parts.fleet))
     app.add_routes(traces_routes.routes(parts.ingest, parts.metrics, settings.max_body_bytes))
     if parts.ledger is not None:
+        assert parts.admit_metrics is not None
         app.add_routes(budget_routes.routes(parts.admission, parts.ledger,
-                                            AdmitMetrics(parts.registry), parts.scorer, mask_id))
+                                            parts.admit_metrics, parts.scorer, mask_id))
     app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor), mask_id))
     app.add_routes(redact_routes.routes(parts.redactor))
     app.add_routes(openapi_routes.routes())
@@ -409,6 +439,8 @@ def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
             await parts.ledger.close()
         if parts.spans is not None:
             await asyncio.to_thread(parts.spans.shutdown)
+        if parts.metrics_export is not None:
+            await asyncio.to_thread(parts.metrics_export.shutdown)
         await asyncio.to_thread(parts.cache.close)
         await parts.engine.dispose()
 

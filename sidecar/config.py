@@ -31,6 +31,7 @@ from sidecar.pricing.config import PricingConfig
 from sidecar.redact.config import RedactConfig
 from sidecar.store.config import StoreConfig
 from sidecar.store.urls import DatabaseUrlError, parse_database_url, redact_password
+from sidecar.telemetry.otlp_metrics_config import OtlpMetricsConfig
 from sidecar.telemetry.prometheus_config import MetricsConfig
 from sidecar.telemetry.traces_config import TracesConfig
 
@@ -62,6 +63,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     fleet: FleetConfig = msgspec.field(default_factory=FleetConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     traces: TracesConfig = msgspec.field(default_factory=TracesConfig)
+    otlp_metrics: OtlpMetricsConfig = msgspec.field(default_factory=OtlpMetricsConfig)
     pricing: PricingConfig = msgspec.field(default_factory=PricingConfig)
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     budgets: BudgetsConfig = msgspec.field(default_factory=BudgetsConfig)

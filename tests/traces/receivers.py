@@ -1,8 +1,10 @@
-"""Real OTLP trace receivers for tests: OTLP/HTTP (protobuf) and gRPC, run in threads.
+"""Real OTLP receivers for tests: OTLP/HTTP (protobuf; traces and metrics) and gRPC (traces),
+run in threads.
 
 Each decodes what it gets with opentelemetry-proto, like a collector would, keeps the raw
 request bodies (to search them for content that must not be there) and lets a test wait for a
-condition with a deadline instead of sleeping.
+condition with a deadline instead of sleeping. The HTTP receiver also takes ``/v1/metrics``
+(``ExportMetricsServiceRequest``), kept apart in :attr:`HttpOtlpReceiver.metrics`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import grpc
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -86,11 +92,44 @@ class ReceivedSpans:
                 self._condition.wait(remaining)
 
 
+class ReceivedMetrics:
+    """Thread-safe store of decoded metrics requests with a condition to wait on."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.requests: list[ExportMetricsServiceRequest] = []
+
+    def add(self, raw: bytes) -> None:
+        request = ExportMetricsServiceRequest()
+        request.ParseFromString(raw)
+        with self._condition:
+            self.requests.append(request)
+            self._condition.notify_all()
+
+    def snapshot(self) -> list[ExportMetricsServiceRequest]:
+        with self._condition:
+            return list(self.requests)
+
+    def wait_for(
+        self, predicate: Callable[[list[ExportMetricsServiceRequest]], bool], timeout: float = 30.0
+    ) -> None:
+        """Block until ``predicate(requests)`` holds; fail the test after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while not predicate(list(self.requests)):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"condition not met in {timeout}s; got {len(self.requests)} requests")
+                self._condition.wait(remaining)
+
+
 class HttpOtlpReceiver(ReceivedSpans):
     """An OTLP/HTTP receiver on 127.0.0.1 that can be stopped and restarted on its port."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.metrics = ReceivedMetrics()
         self.port = 0
         self._server: ThreadingHTTPServer | None = None
         self.hang = threading.Event()  # while set, requests wait for `release`
@@ -117,6 +156,15 @@ class HttpOtlpReceiver(ReceivedSpans):
                     body = gzip.decompress(body)
                 elif encoding == "deflate":
                     body = zlib.decompress(body)
+                if self.path == "/v1/metrics":
+                    receiver.metrics.add(body)
+                    answer = ExportMetricsServiceResponse().SerializeToString()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-protobuf")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                    return
                 if self.path != "/v1/traces":
                     self.send_response(404)
                     self.end_headers()
