@@ -106,6 +106,16 @@ class Board:
                         "tooltip": {"mode": "multi", "sort": "desc"}},
         })
 
+    def note(self, title: str, markdown: str, w: int = 24, h: int = 5) -> None:
+        """A text panel (no query): what a number means, or where a better one lives."""
+        self.panels.append({
+            "id": len(self.panels) + 1, "type": "text", "title": title,
+            "gridPos": self._place(w, h),
+            "options": {"mode": "markdown", "content": markdown,
+                        "code": {"language": "plaintext", "showLineNumbers": False,
+                                 "showMiniMap": False}},
+        })
+
     def json(self) -> dict[str, Any]:
         return {
             "uid": self.uid, "title": self.title, "description": self.description,
@@ -149,6 +159,20 @@ VARIABLES: dict[str, dict[str, Any]] = {
 }
 
 
+FLEET_NOTE = """\
+**Fleet percentiles with the 1% bound are not in Prometheus.** Every sidecar sharing PostgreSQL
+publishes its sketches; `GET /v1/stats?scope=fleet&window=5m&group_by=model` on any one of them
+(or its console) answers p50..p99.9 of TTFT and duration for the whole fleet within 1%, with the
+replicas that contributed and the age of each one's data. Grafana has no data source for that
+JSON API here, so the panels beside this note aggregate the GenAI histograms of every sidecar in
+Prometheus instead: fleet-wide, but only as exact as the buckets (about 13% off at p90 on
+lognormal latencies). With `otlp_metrics` on and a Prometheus that ingests OTLP as native
+histograms, `histogram_quantile(0.99, sum(rate(NAME[5m])))` over the native histogram NAME
+`gen_ai_client_operation_time_to_first_chunk_seconds` reads the exponential histograms instead
+(about 2% at their usual scale of 4).
+"""
+
+
 def overview() -> Board:
     b = Board("agent-sidecar-overview", "Agent sidecar / Overview",
               "LLM calls, errors, time to first token, latency and tokens by model.", ["model"])
@@ -190,6 +214,16 @@ def overview() -> Board:
     b.series("Agent run duration p95 by agent", [target(
         "histogram_quantile(0.95, sum by (le, gen_ai_agent_name) (rate("
         f"gen_ai_invoke_agent_duration_seconds_bucket[{RI}])))", "{{gen_ai_agent_name}}")], "s")
+    b.row("Fleet")
+    b.note("Fleet percentiles", FLEET_NOTE, w=12, h=8)
+    b.series("Fleet TTFT p50 / p95 / p99, every sidecar (buckets)", quantiles(
+        "gen_ai_client_operation_time_to_first_chunk_seconds", MODEL, "", "fleet"), "s",
+        "All sidecars' buckets summed: fleet-wide, bucket-bounded accuracy (see the note).",
+        w=12)
+    b.stat("Sidecars reporting", "count(count by (instance) (agent_sidecar_store_up))",
+           "short", "Sidecars Prometheus scrapes.")
+    b.stat("Sidecars publishing fleet sketches", "sum(agent_sidecar_fleet_shared)", "short",
+           "Sidecars writing their sketches to the shared PostgreSQL (0 on SQLite).")
     b.row("Tokens")
     b.series("Tokens per second by model and type", [target(
         "sum by (gen_ai_request_model, gen_ai_token_type) (rate("
@@ -337,6 +371,17 @@ def health() -> Board:
         "short")
     b.series("Store up", [target(f"agent_sidecar_store_up{{{INST}}}", "{{instance}}")],
              "bool_yes_no")
+    b.row("Fleet sketches")
+    b.series("Fleet upserts and failures per second by sidecar", [
+        target(f"sum by (instance) (rate(agent_sidecar_fleet_publishes_total{{{INST}}}[{RI}]))",
+               "upserts {{instance}}"),
+        target("sum by (instance) (rate(agent_sidecar_fleet_publish_failures_total"
+               f"{{{INST}}}[{RI}]))", "failures {{instance}}", "B")], "short",
+        "One upsert per sidecar per fleet.publish_interval_s (5 s) when the database is "
+        "PostgreSQL; failures mean the fleet view is missing this sidecar's latest figures.")
+    b.series("Bytes per fleet upsert by sidecar", [target(
+        f"max by (instance) (agent_sidecar_fleet_publish_bytes{{{INST}}})", "{{instance}}")],
+        "bytes", "About 0.5 kB per series and window, compressed.")
     b.row("Span export")
     b.series("GenAI spans exported and dropped per second", [
         target(f"sum(rate(agent_sidecar_spans_exported_total{{{INST}}}[{RI}]))", "exported"),

@@ -182,12 +182,15 @@ def _add_budget_settling(parts: Components) -> None:
 
 
 def _add_fleet_publishing(parts: Components) -> None:
-    """With a shared PostgreSQL, this replica's window sketches go there every interval."""
+    """With a shared PostgreSQL, this replica's window sketches go there every interval (the
+    counters exist either way, so dashboards read 0 rather than nothing on SQLite)."""
     fleet = parts.fleet
-    if not fleet.shared:
-        return
-    parts.background.append(fleet.run)
+    if fleet.shared:
+        parts.background.append(fleet.run)
     stats = parts.component_stats
+    stats.gauge("agent_sidecar_fleet_shared",
+                "1 when this sidecar publishes its sketches to the shared database.",
+                lambda: 1 if fleet.shared else 0)
     stats.counter("agent_sidecar_fleet_publishes", "Window sketches upserted to the fleet table.",
                   lambda: fleet.counters.publishes)
     stats.counter("agent_sidecar_fleet_publish_failures",

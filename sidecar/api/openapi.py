@@ -90,11 +90,15 @@ OPERATIONS: tuple[Operation, ...] = (
               "reader", (200, s.AggregateAnswer), params=[
                   *_FILTERS, _query("group_by", "model, tool, user, agent, provider, tenant, "
                                     "type or session")]),
-    Operation("get", "/v1/stats", "Percentiles over a sliding window (all tenants)", "reader",
+    Operation("get", "/v1/stats", "Percentiles over a sliding window (all tenants), of this "
+              "sidecar or of every replica sharing PostgreSQL", "reader",
               (200, s.StatsAnswer), params=[
-                  _query("window", "1m, 5m, 1h, all, or a multiple of 10 s / 1 min"),
+                  _query("window", "1m, 5m, 1h, all, or a multiple of 10 s / 1 min; with "
+                         "scope=fleet one of fleet.windows (1m, 5m, 1h by default)"),
                   _query("group_by", "comma-separated: model, provider, agent, tool, "
-                         "operation, status")]),
+                         "operation, status"),
+                  _query("scope", "local (this sidecar, the default) or fleet (every replica)",
+                         {"type": "string", "enum": ["local", "fleet"]})]),
     Operation("post", "/v1/traces", "OTLP/HTTP GenAI spans, turned into events", "agent",
               _OTLP_ANSWER, body=_OTLP_BODY),
     Operation("post", "/v1/metrics", "OTLP/HTTP metrics: answered, counted, not ingested",

@@ -52,12 +52,32 @@ class AggregateAnswer(msgspec.Struct, kw_only=True):
     groups: list[dict[str, Any]]
 
 
+class FleetReplica(msgspec.Struct, kw_only=True):
+    """One replica of a ``scope=fleet`` answer: its age by the database's clock and state."""
+
+    id: str
+    self: bool
+    age_s: float
+    state: Literal["fresh", "stale", "incompatible"]
+    contributing: bool
+    count: int
+    reason: str | None = None
+
+
 class StatsAnswer(msgspec.Struct, kw_only=True):
     window: str
     group_by: list[str]
     until: float
     relative_accuracy: float
+    scope: Literal["local", "fleet"] = "local"
     series: list[dict[str, Any]]
+    # scope=fleet only
+    shared_store: bool | None = None
+    replicas: list[FleetReplica] | None = None
+    replicas_contributing: int | None = None
+    replicas_expired: int | None = None
+    stale_after_s: float | None = None
+    note: str | None = None
 
 
 class AdmitAnswer(msgspec.Struct, kw_only=True):
