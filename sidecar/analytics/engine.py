@@ -166,6 +166,12 @@ class Analytics:
             self._windows.slices(seconds), fields, config.relative_accuracy, config.bin_limit
         )
 
+    def window_parts(self, window: str) -> list[dict[SeriesKey, SeriesStats]]:
+        """The parts of ``window`` (full series keys), frozen: merge them anywhere, any time
+        (:func:`~sidecar.analytics.report.merge_groups`); costs a copy of the open slice and of
+        the current minute only."""
+        return self._windows.parts(window_seconds(window))
+
     def stats(self, window: str = "5m", group_by: Sequence[str] = ()) -> dict[str, Any]:
         """The ``GET /v1/stats`` body; ValueError naming ``window`` or ``group_by`` when bad."""
         fields = parse_group_by(group_by)
