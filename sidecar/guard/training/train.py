@@ -1,0 +1,100 @@
+"""Trains the guard's logistic model on the ``train`` split of the corpus, in pure Python.
+
+AdaGrad on the log loss with L2, examples shuffled by a seeded generator, so a run is
+deterministic on every platform (IEEE doubles, no BLAS). Features seen in fewer than
+``min_count`` training texts are dropped; weights under ``prune`` are dropped after training.
+The n-gram vocabulary (English word uni- and bigrams, Chinese character bigrams) is chosen on
+the training split by smoothed log-odds; an n-gram is only a feature once the model keeps it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from sidecar.guard.features import FeatureExtractor
+from sidecar.guard.model import LinearModel
+from sidecar.guard.training.corpus import Example
+
+SEED = 7
+_WORD_RX = re.compile(r"[a-z][a-z']{2,}")
+_CJK_RUN_RX = re.compile("[\u4e00-\u9fff]{2,}")
+
+
+def candidate_ngrams(rows: Sequence[Example], *, top: int, min_count: int = 8) -> list[str]:
+    """The ``top`` n-grams whose presence best separates injected from benign training texts."""
+    pos: Counter[str] = Counter()
+    neg: Counter[str] = Counter()
+    n_pos = sum(r.injected for r in rows)
+    n_neg = len(rows) - n_pos
+    for row in rows:
+        low = row.text.lower()
+        words = _WORD_RX.findall(low)
+        grams = set(words)
+        grams.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+        for run in _CJK_RUN_RX.findall(row.text):
+            grams.update(run[i : i + 2] for i in range(len(run) - 1))
+        (pos if row.injected else neg).update(grams)
+    scored = []
+    for gram in set(pos) | set(neg):
+        p, n = pos[gram], neg[gram]
+        if p + n < min_count:
+            continue
+        odds = math.log((p + 1) / (n_pos + 2)) - math.log((n + 1) / (n_neg + 2))
+        scored.append((-abs(odds), gram))
+    scored.sort()
+    return sorted(gram for _, gram in scored[:top])
+
+
+def fit(
+    feature_sets: Sequence[Sequence[str]],
+    labels: Sequence[bool],
+    *,
+    epochs: int = 30,
+    rate: float = 0.3,
+    l2: float = 1e-4,
+    min_count: int = 3,
+    prune: float = 0.02,
+    seed: int = SEED,
+) -> tuple[float, dict[str, float]]:
+    """(bias, weights) of an L2-regularised logistic regression over binary features."""
+    counts: Counter[str] = Counter()
+    for features in feature_sets:
+        counts.update(set(features))
+    kept = {name for name, n in counts.items() if n >= min_count}
+    rows = [sorted(set(f) & kept) for f in feature_sets]
+    weights: dict[str, float] = dict.fromkeys(sorted(kept), 0.0)
+    squares: dict[str, float] = dict.fromkeys(weights, 1e-8)
+    bias, bias_square = 0.0, 1e-8
+    order = list(range(len(rows)))
+    rng = random.Random(seed)
+    for _ in range(epochs):
+        rng.shuffle(order)
+        for index in order:
+            features = rows[index]
+            z = bias + sum(weights[name] for name in features)
+            p = 1.0 / (1.0 + math.exp(-z)) if z > -40 else 0.0
+            error = p - (1.0 if labels[index] else 0.0)
+            bias_square += error * error
+            bias -= rate * error / math.sqrt(bias_square)
+            for name in features:
+                gradient = error + l2 * weights[name]
+                squares[name] += gradient * gradient
+                weights[name] -= rate * gradient / math.sqrt(squares[name])
+    return bias, {k: v for k, v in weights.items() if abs(v) >= prune}
+
+
+def train_model(
+    rows: Sequence[Example], *, ngrams: int = 600, meta: dict[str, object] | None = None
+) -> LinearModel:
+    """The model trained on the ``train`` rows of ``rows`` (the others are not looked at)."""
+    train_rows = [r for r in rows if r.split == "train"]
+    vocabulary = candidate_ngrams(train_rows, top=ngrams) if ngrams else []
+    extractor = FeatureExtractor(ngrams=vocabulary)
+    feature_sets = [extractor.extract(r.text, r.source).features for r in train_rows]
+    bias, weights = fit(feature_sets, [r.injected for r in train_rows])
+    used = [g for g in vocabulary if f"w:{g}" in weights]
+    return LinearModel(bias, weights, used, dict(meta or {}))
