@@ -30,8 +30,13 @@ def _zh_prior() -> tuple[str, ...]:
     for head, noun in product(_ZH_PRIOR_HEADS, _ZH_RULE_NOUNS):
         out.append(head + noun)
         out.append(head + "的" + noun)
-    for head, noun in product(("你的", "你", "给你的", "交代的", "告诉你的", "留下的", "写好的"), _ZH_RULE_NOUNS):
-        out.append(head + noun)
+    return tuple(out)
+
+
+def _zh_prior_you() -> tuple[str, ...]:
+    heads = ("你的", "你之前的", "你原来的", "你最初的", "你一开始", "给你的", "交代给你的", "告诉你的", "你收到的", "你被告知", "你出厂时的", "你默认的", "你的初始")
+    out = [head + noun for head, noun in product(heads, _ZH_RULE_NOUNS)]
+    out += ["你之前收到", "你一开始被告知", "告诉你的内容", "交代给你", "你被设定", "你被配置"]
     return tuple(out)
 
 
@@ -41,9 +46,16 @@ _EN_RULE_NOUNS = ("instruction", "guidance", "guideline", "directive", "directio
 
 def _en_prior() -> tuple[str, ...]:
     out = [f"{a} {n}" for a, n in product(_EN_PRIOR_ADJ, _EN_RULE_NOUNS)]
-    out += [f"your {n}" for n in _EN_RULE_NOUNS]
-    out += [f"the {n}s you" for n in ("instruction", "rule", "guideline", "directive", "constraint")]
-    out += ["you were told", "you were given", "you were configured", "you were loaded", "you received", "you started with", "came before this", "came earlier", "set of instructions", "operating rules", "what the system", "your owner wrote", "the developer's", "system said", "your setup", "your brief", "all prior", "everything above", "the rules above", "what you were told"]
+    out += ["came before this", "came earlier", "set of instructions", "operating rules", "what the system", "the developer's", "system said", "all prior", "everything above", "the rules above"]
+    return tuple(out)
+
+
+def _en_prior_you() -> tuple[str, ...]:
+    """Instructions *the reader* was given: the second person is what an override needs."""
+    out = [f"your {n}" for n in _EN_RULE_NOUNS]
+    out += [f"your {a} {n}" for a, n in product(_EN_PRIOR_ADJ[:14], _EN_RULE_NOUNS)]
+    out += [f"the {n}s you" for n in ("instruction", "rule", "guideline", "directive", "constraint", "order")]
+    out += ["you were told", "you were given", "you were configured", "you were loaded", "you received", "you started with", "your owner wrote", "your setup", "your brief", "what you were told", "you've been told", "you have been told", "you were trained", "you were set up", "you were programmed", "told you before", "you were instructed"]
     return tuple(out)
 
 
@@ -64,7 +76,12 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "如果你是", "正在处理", "正被", "阅读本", "读取本", "处理这封", "请注意", "须知", "致阅读", "致ai", "给帮我", "访问此", "代表用户", "最终拿到", "你好，ai", "嘿，",
     ),
     "assistant_word": ("assistant", "agent", "助手", "助理", "代理", "模型"),
+    "vocative": tuple(
+        f"{who}{mark}"
+        for who, mark in product(("助手", "代理", "ai", "机器人", "模型", "智能体", "小助手"), ("，", "：", ":", ","))
+    ),
     "prior": _en_prior() + _zh_prior(),
+    "prior_you": _en_prior_you() + _zh_prior_you(),
     "dismiss": (
         "forget", "ignore", "disregard", "set aside", "put aside", "pay no attention", "no longer follow", "stop following", "stop obeying",
         "stop applying", "don't follow", "do not follow", "discard", "throw out", "scrap", "abandon", "overrule", "override", "bypass",
@@ -116,7 +133,7 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
     ),
     "exfil": (
         "send", "forward", "email it", "e-mail", "mail it", "mail them", "post it", "post request", "post to", "upload", "transmit", "exfiltrat",
-        "leak", "relay", "deliver", "pipe", "sync", "push it", "share it", "copy it", "copy of", "submit", "report it", "attach", "append",
+        "leak", "relay", "deliver", "pipe it", "push it", "share it", "copy it", "copy of", "submit", "report it", "attach", "append",
         "make a request", "in a request", "get request", "fetch http", "open it", "render this image", "with data", "data=", "payload=",
         "发送", "发到", "发给", "上传", "转发", "提交到", "同步到", "贴到", "抄送", "推送到", "传到", "回传", "邮寄", "附在链接", "访问一次", "post请求", "打包",
     ),
@@ -131,7 +148,8 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "don't tell", "do not tell", "never tell", "don't say", "do not say", "leave it out", "between us", "keep it secret", "keep this secret",
         "in the background", "background task", "invisibly", "already agreed", "already approved", "don't flag", "do not flag", "never bring it up",
         "do not reveal this", "don't reveal this", "acknowledge silently", "without permission", "for permission",
-        "悄悄", "偷偷", "不要告诉", "别告诉", "别让用户知道", "不要让用户", "无需确认", "不用确认", "后台", "不要提到", "不要提及", "别提", "保密",
+        "then continue with", "and then continue", "continue as normal", "continue as if", "as if nothing", "continue with the user", "然后继续", "照常回答", "若无其事", "继续处理用户",
+        "悄悄", "偷偷", "不要告诉", "别告诉", "别让用户知道", "不要让用户", "无需确认", "不用确认", "不要提到", "不要提及", "别提", "保密",
         "静默", "不用征求", "不要询问用户", "不要问用户", "已经同意", "不用等确认", "不经审核",
     ),
     "role_system": (
@@ -206,8 +224,8 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
     ),
     "question": (
         "what is", "what does", "how do i", "how should i", "can you explain", "explain", "why do", "is a sentence", "list five", "give me",
-        "summarise the main", "write a short paragraph", "translate", "what's", "?",
-        "什么是", "怎么", "如何", "为什么", "能解释", "是什么意思", "列出", "？", "帮我",
+        "summarise the main", "write a short paragraph", "translate", "what's", "is it safe", "is this",
+        "什么是", "怎么", "如何", "为什么", "能解释", "是什么意思", "列出", "吗？",
     ),
     "code_ctx": (
         "def ", "return ", "assert ", "import ", "= [", '= "', "prompt =", "_prompt", "prompt_", "system_prompt", "lgtm", "nit:", "reviewer",
@@ -222,7 +240,7 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
     "install_ctx": (
         "install", "pip ", "npm ", "apt-get", "brew ", "./configure", "make install", "setup script", "virtual environment", ".venv",
         "docker run", "ssh-copy-id", "export ", "s3://", "the cli", "upgrade", "release", "build from source", "settings under", "service account",
-        "deploy key", "before starting", "authorization header", "obtain an access token", "out of version control", "the webhook posts",
+        "deploy key", "before starting", "authorization header", "authorization", "obtain an access token", "out of version control", "the webhook posts",
         "安装", "升级", "虚拟环境", "构建", "版本库", "存储桶",
     ),
     "customer_ctx": (
@@ -238,11 +256,28 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Sentence and line ends: pairs of groups only count within one sentence.
+BOUNDARY = "_boundary"
+BOUNDARIES = ("\n", "\\n", ". ", "! ", "? ", "。", "！", "？", "；", '", "', '","', "</p>", "<br", "</li>", "</div>")
+# Groups that describe the context a text is in rather than what it asks for.
+CONTEXT_GROUPS = frozenset(
+    {"security_ctx", "question", "code_ctx", "git_ctx", "install_ctx", "customer_ctx", "doc_ctx"}
+)
+
+# Groups specific enough to count on their own (``g:``/``t:`` features); every other attack
+# group (``send``, ``delete``, ``password``, ``you must`` ...) only counts in a pair within one
+# sentence, because benign text is full of each of those words alone.
+STANDALONE_GROUPS = CONTEXT_GROUPS | {
+    "role_system", "policy_off", "stealth", "addr_ai", "addr_frame", "hidden_style", "vocative",
+    "html_comment", "md_image", "harm_task", "reveal",
+}  # fmt: skip
+
 # ASCII regexes (presence only). Word boundaries keep short words from matching inside others.
 REGEX_CUES: dict[str, tuple[str, ...]] = {
     "addr_ai": (r"\b(?:ai|llms?|gpt|bots)\b", r"\bai[ \t]*[,:]"),
     "dest_url": (r"https?://[a-z0-9]", r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d+)?/"),
     "dest_email": (r"[a-z0-9._+\-]@[a-z0-9\-]+\.[a-z]{2}",),
+    "vocative": (r"(?:^|[.!?][ \t]+)[ \t]*(?:hey[ \t]+|hi[ \t]+|dear[ \t]+|ok[ \t]+)?(?:ai|assistant|agent|bot|chatbot|model|llm|copilot|claude|gpt|gemini)[ \t]*[,:]",),
     "role_turn": (r"^[ \t]*(?:user|assistant|human|ai|customer|agent|q|a)[ \t]*:", r"\n(?:user|assistant|human|ai)[ \t]*:"),
     "role_system": (r"^[ \t]*(?:system|developer|operator|admin|administrator)[ \t]*:", r"^[ \t]*#{1,4}[ \t]*(?:system|developer)\b"),
     "md_image": (r"!\[[^\]\n]*\]\([ \t]*https?://",),
@@ -260,12 +295,12 @@ DEOBFUSCATION_TRIGGERS = {"base64_run": "base64_run", "leet": "leet", "spaced": 
 # Cue groups whose evidence belongs to each reported family (families of sidecar.guard.patterns,
 # plus ``obfuscation``).
 FAMILY_OF_GROUP: dict[str, str] = {
-    "prior": "override", "dismiss": "override", "regime": "override", "task_hijack": "override",
+    "prior": "override", "prior_you": "override", "dismiss": "override", "regime": "override", "task_hijack": "override",
     "secret": "exfiltration", "convo": "exfiltration", "exfil": "exfiltration", "dest": "exfiltration",
     "dest_url": "exfiltration", "dest_email": "exfiltration", "stealth": "exfiltration", "md_image": "exfiltration",
     "role_system": "role_switch", "role_turn": "role_switch", "authority": "role_switch", "policy_off": "role_switch",
     "persona": "role_switch", "harm_task": "role_switch",
-    "tool_call": "tool_hijack", "danger_action": "tool_hijack", "imper_you": "tool_hijack", "addr_ai": "tool_hijack", "addr_frame": "tool_hijack",
+    "tool_call": "tool_hijack", "danger_action": "tool_hijack", "imper_you": "tool_hijack", "addr_ai": "tool_hijack", "vocative": "tool_hijack", "addr_frame": "tool_hijack",
     "reveal": "reveal_system_prompt",
     "obf_lead": "obfuscation", "reverse_lead": "obfuscation", "hidden_style": "obfuscation", "html_comment": "obfuscation",
 }  # fmt: skip

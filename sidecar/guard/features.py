@@ -5,11 +5,14 @@ Two scans per text (a third and fourth only for the rare text with obfuscation):
 database of every cue of :mod:`sidecar.guard.cues` and of the model's n-grams, and a regex
 database of the pattern families plus the regex cues. Feature names:
 
-- ``g:<group>`` a cue group occurs; ``t:<group>`` the same in a tool result;
-- ``n:<a>+<b>`` two groups occur within ``NEAR_BYTES`` of each other;
+Whole text: ``g:<group>`` a context group occurs (security write-up, code, git, install docs,
+customer mail, docs, question), ``t:<group>`` the same in a tool result;
 - ``p:<family>`` a pattern family matched, ``p:strong`` its noisy-OR reached 0.5;
 - ``s:<signal>`` an obfuscation signal; ``d:<group>`` a group found only in a decoded view;
 - ``w:<ngram>`` an n-gram of the model's vocabulary; ``src:tool``; ``len:<0-3>``; ``cjk``.
+
+Per window of two consecutive sentences: ``n:<a>+<b>`` two groups within one sentence and
+``NEAR_BYTES``; ``g:``/``t:`` of the attack groups specific enough to count alone.
 
 Hyperscan runs both databases when installed; otherwise the same features come from
 ``bytes.find`` and Python's ``re`` (a test checks they agree), far slower.
@@ -17,6 +20,7 @@ Hyperscan runs both databases when installed; otherwise the same features come f
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import threading
@@ -24,13 +28,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from sidecar.guard.cues import (
+    BOUNDARIES,
     CASE_SENSITIVE_CUES,
+    CONTEXT_GROUPS,
     DEOBFUSCATION_TRIGGERS,
     LITERAL_CUES,
     NEAR_BYTES,
     REGEX_CUES,
+    STANDALONE_GROUPS,
 )
-from sidecar.guard.normalise import deobfuscate
+from sidecar.guard.normalise import SIGNAL_EXPRESSIONS, deobfuscate, unescape
 from sidecar.guard.patterns import PATTERNS, Pattern
 
 try:
@@ -40,6 +47,10 @@ except ImportError:  # pragma: no cover - platforms without the wheel
 
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys([*LITERAL_CUES, *REGEX_CUES]))
 _GROUP_INDEX = {name: i for i, name in enumerate(GROUPS)}
+_CONTEXT = frozenset(i for i, name in enumerate(GROUPS) if name in CONTEXT_GROUPS)
+_STANDALONE_ATTACK = frozenset(
+    i for i, name in enumerate(GROUPS) if name in STANDALONE_GROUPS and i not in _CONTEXT
+)
 _G = tuple(f"g:{name}" for name in GROUPS)
 _T = tuple(f"t:{name}" for name in GROUPS)
 _D = tuple(f"d:{name}" for name in GROUPS)
@@ -47,13 +58,27 @@ _N = tuple(
     tuple(f"n:{min(a, b)}+{max(a, b)}" if a != b else "" for b in GROUPS) for a in GROUPS
 )
 _CJK_RX = re.compile("[\u4e00-\u9fff]")
+# Sentence and line ends (". ", "\n", "。" ...): two hits pair only within one sentence.
+_BOUNDARY_RX = re.compile(b"|".join(re.escape(b.encode("utf-8")) for b in BOUNDARIES))
+_SIGNALS = tuple(SIGNAL_EXPRESSIONS)
+_ATTACK = tuple(name not in CONTEXT_GROUPS for name in GROUPS)
 _TRIGGER_GROUPS = {_GROUP_INDEX[g]: t for g, t in DEOBFUSCATION_TRIGGERS.items()}
 
 
+class _Scan(NamedTuple):
+    cues: list[tuple[int, int, int]]  # (end offset, sentence, group), sorted
+    ngrams: list[int]
+    patterns: list[Pattern]
+    signals: list[str]
+
+
 class Extraction(NamedTuple):
-    """The features of one text and the patterns that matched it (text and decoded views)."""
+    """The features of one text: ``features`` hold for the whole text (context, source,
+    patterns, signals), each of ``windows`` for two consecutive sentences; the model adds the
+    best window to the whole-text part. Also the patterns that matched (text and views)."""
 
     features: list[str]
+    windows: list[list[str]]
     patterns: list[Pattern]
     signals: frozenset[str]
 
@@ -91,18 +116,21 @@ def _literal_db(literals: tuple[bytes, ...], cues: int) -> Any:
 
 
 @functools.lru_cache(maxsize=4)
-def _regex_db(patterns: tuple[str, ...], cues: tuple[tuple[str, bool], ...]) -> Any:
+def _regex_db(
+    patterns: tuple[str, ...], cues: tuple[tuple[str, bool], ...], signals: tuple[str, ...]
+) -> Any:
     assert _hs is not None
     base = _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_MULTILINE
-    caseless = _hs.HS_FLAG_CASELESS
-    expressions = [*patterns, *(e for e, _ in cues)]
+    caseless, utf8 = _hs.HS_FLAG_CASELESS, _hs.HS_FLAG_UTF8
+    expressions = [*patterns, *(e for e, _ in cues), *signals]
     db = _hs.Database()
     db.compile(
         expressions=[e.encode("utf-8") for e in expressions],
         ids=list(range(len(expressions))),
         elements=len(expressions),
-        flags=[base | caseless | _hs.HS_FLAG_UTF8] * len(patterns)
-        + [base | (caseless if folded else 0) for _, folded in cues],
+        flags=[base | caseless | utf8] * len(patterns)
+        + [base | (caseless if folded else 0) for _, folded in cues]
+        + [base | utf8] * len(signals),
     )
     return db
 
@@ -134,6 +162,7 @@ class FeatureExtractor:
             self._rx_db = _regex_db(
                 tuple(p.expression for p in self.patterns),
                 tuple((e, folded) for _, e, folded in self._regex_cues),
+                tuple(SIGNAL_EXPRESSIONS.values()),
             )
         else:
             self._py_patterns = [
@@ -143,10 +172,12 @@ class FeatureExtractor:
                 re.compile(e.encode("ascii"), (re.IGNORECASE if folded else 0) | re.MULTILINE)
                 for _, e, folded in self._regex_cues
             ]
+            self._py_signals = [re.compile(e) for e in SIGNAL_EXPRESSIONS.values()]
 
     # --- one scan --------------------------------------------------------------------------
-    def _scan(self, text: str) -> tuple[list[tuple[int, int]], list[int], list[Pattern]]:
-        """(cue hits as (group, end offset), n-gram ids, matched patterns) of one text."""
+    def _scan(self, text: str) -> _Scan:
+        """Cue hits as (group, sentence, end offset), n-gram ids, matched patterns and the
+        obfuscation signals of one text."""
         data = text.encode("utf-8", "surrogatepass")
         if self._hs:
             return self._scan_hyperscan(data)
@@ -159,9 +190,7 @@ class FeatureExtractor:
             self._local.scratches = scratches
         return scratches
 
-    def _scan_hyperscan(
-        self, data: bytes
-    ) -> tuple[list[tuple[int, int]], list[int], list[Pattern]]:
+    def _scan_hyperscan(self, data: bytes) -> _Scan:
         lit_scratch, rx_scratch = self._scratches()
         literal_hits: list[tuple[int, int]] = []
         regex_hits: list[tuple[int, int]] = []
@@ -174,11 +203,9 @@ class FeatureExtractor:
 
         self._lit_db.scan(data, match_event_handler=on_literal, scratch=lit_scratch)
         self._rx_db.scan(data, match_event_handler=on_regex, scratch=rx_scratch)
-        return self._collect(literal_hits, regex_hits)
+        return self._collect(data, literal_hits, regex_hits)
 
-    def _scan_python(
-        self, text: str, data: bytes
-    ) -> tuple[list[tuple[int, int]], list[int], list[Pattern]]:
+    def _scan_python(self, text: str, data: bytes) -> _Scan:
         low = data.lower()
         literal_hits: list[tuple[int, int]] = []
         for index, literal in enumerate(self._literals):
@@ -197,50 +224,65 @@ class FeatureExtractor:
             found = crx.search(data)
             if found:
                 regex_hits.append((offset + index, found.end()))
-        return self._collect(literal_hits, regex_hits)
+        offset += len(self._py_cues)
+        for index, srx in enumerate(self._py_signals):
+            if srx.search(text):
+                regex_hits.append((offset + index, 0))
+        return self._collect(data, literal_hits, regex_hits)
 
     def _collect(
-        self, literal_hits: list[tuple[int, int]], regex_hits: list[tuple[int, int]]
-    ) -> tuple[list[tuple[int, int]], list[int], list[Pattern]]:
+        self, data: bytes, literal_hits: list[tuple[int, int]], regex_hits: list[tuple[int, int]]
+    ) -> _Scan:
         groups = self._literal_group
         cues = [(groups[i], end) for i, end in literal_hits if i < self._cue_count]
         ngrams = [i - self._cue_count for i, _ in literal_hits if i >= self._cue_count]
         patterns: list[Pattern] = []
-        n_patterns = len(self.patterns)
+        signals: list[str] = []
+        n_patterns, n_cues = len(self.patterns), len(self._regex_cues)
         for index, end in sorted(regex_hits):
             if index < n_patterns:
                 patterns.append(self.patterns[index])
-            else:
+            elif index < n_patterns + n_cues:
                 cues.append((self._regex_cues[index - n_patterns][0], end))
-        return cues, ngrams, patterns
+            else:
+                signals.append(_SIGNALS[index - n_patterns - n_cues])
+        placed: list[tuple[int, int, int]] = []
+        if len(cues) > 1:
+            bounds = [m.end() for m in _BOUNDARY_RX.finditer(data)]
+            where = bisect.bisect_right
+            placed = sorted((end, where(bounds, end), group) for group, end in cues)
+        else:
+            placed = [(end, 0, group) for group, end in cues]
+        return _Scan(placed, ngrams, patterns, signals)
 
     # --- features --------------------------------------------------------------------------
     def extract(self, text: str, source: str = "user") -> Extraction:
         """The features of ``text`` arriving from ``source`` (``user`` or ``tool_result``)."""
-        cues, ngrams, patterns = self._scan(text)
-        present = {g for g, _ in cues}
+        text = unescape(text)
+        tool = source == "tool_result"
+        scan = self._scan(text)
+        ngrams, patterns = scan.ngrams, scan.patterns
+        present = {g for _, _, g in scan.cues}
         triggers = {_TRIGGER_GROUPS[g] for g in present if g in _TRIGGER_GROUPS}
+        triggers.update(scan.signals)
         signals: set[str] = set()
         decoded: set[int] = set()
-        extra_pairs: set[str] = set()
-        if triggers or not text.isascii() or "\\u" in text or "&#" in text:
+        windows = _windows(scan.cues, tool)
+        if triggers:
             signals, views = deobfuscate(text, triggers)
             for view in views:
-                v_cues, v_ngrams, v_patterns = self._scan(view)
-                new = {g for g, _ in v_cues} - present
-                decoded |= new
-                ngrams.extend(v_ngrams)
-                patterns.extend(p for p in v_patterns if p not in patterns)
-                extra_pairs.update(_near_pairs(v_cues))
+                seen = self._scan(view)
+                decoded |= {g for _, _, g in seen.cues} - present
+                ngrams.extend(seen.ngrams)
+                patterns.extend(p for p in seen.patterns if p not in patterns)
+                windows.extend(_windows(seen.cues, tool))
             present |= decoded
-        features = [_G[g] for g in present]
-        if source == "tool_result":
+        context = present & _CONTEXT
+        features = [_G[g] for g in context]
+        if tool:
             features.append("src:tool")
-            features.extend(_T[g] for g in present)
+            features.extend(_T[g] for g in context)
         features.extend(_D[g] for g in decoded)
-        pairs = _near_pairs(cues)
-        pairs.update(extra_pairs)
-        features.extend(pairs)
         if patterns:
             keep = 1.0
             for family in {p.family for p in patterns}:
@@ -257,22 +299,36 @@ class FeatureExtractor:
                         "len:2" if size < 1500 else "len:3")  # fmt: skip
         if not text.isascii() and _CJK_RX.search(text):
             features.append("cjk")
-        return Extraction(features, patterns, frozenset(signals))
+        return Extraction(features, windows, patterns, frozenset(signals))
 
     def pattern_matches(self, text: str) -> list[Pattern]:
         """Only the patterns that occur in ``text`` (each once), in pattern order."""
-        return self._scan(text)[2]
+        return self._scan(text).patterns
 
 
-def _near_pairs(cues: Iterable[tuple[int, int]]) -> set[str]:
-    """``n:a+b`` for each two groups whose hits lie within NEAR_BYTES of each other."""
-    ordered = sorted(cues, key=lambda hit: hit[1])
-    pairs: set[str] = set()
-    for i, (group, end) in enumerate(ordered):
-        row = _N[group]
-        for other, other_end in ordered[i + 1 :]:
-            if other_end - end > NEAR_BYTES:
+def _windows(cues: Sequence[tuple[int, int, int]], tool: bool) -> list[list[str]]:
+    """The local evidence of each window of two consecutive sentences: ``n:a+b`` for two groups
+    (one an attack group) within one sentence and NEAR_BYTES, and standalone attack groups
+    (``g:``, and ``t:`` in a tool result). ``cues`` are (end offset, sentence, group), sorted."""
+    per_sentence: dict[int, set[str]] = {}
+    attack, standalone = _ATTACK, _STANDALONE_ATTACK
+    for i, (end, where, group) in enumerate(cues):
+        local = per_sentence.get(where)
+        if local is None:
+            local = per_sentence[where] = set()
+        if group in standalone:
+            local.add(_G[group])
+            if tool:
+                local.add(_T[group])
+        row, attacking = _N[group], attack[group]
+        for other_end, other_where, other in cues[i + 1 :]:
+            if other_where != where or other_end - end > NEAR_BYTES:
                 break
-            if other != group:
-                pairs.add(row[other])
-    return pairs
+            if other != group and (attacking or attack[other]):
+                local.add(row[other])
+    windows = []
+    for where, local in per_sentence.items():
+        if local:
+            following = per_sentence.get(where + 1)
+            windows.append(sorted(local | following if following else local))
+    return windows

@@ -1,6 +1,9 @@
 """The learned scorer: a logistic model over the features of :mod:`sidecar.guard.features`.
 
-``probability = 1 / (1 + exp(-(bias + sum of the weights of the features present)))``. The
+``probability = 1 / (1 + exp(-z))`` with ``z = bias + the weights of the whole-text features +
+the weights of the best window`` (two consecutive sentences; see
+:class:`sidecar.guard.features.Extraction`): an injection is local, so benign sentences
+elsewhere in a long page neither add up to a false alarm nor dilute a real one. The
 weights ship in the package (``sidecar/guard/weights/injection_model.json``, a few hundred KB of
 JSON, pure Python at run time: no download, no NumPy); ``python -m sidecar.guard.training``
 rebuilds the file byte for byte from the corpus templates and a fixed seed.
@@ -11,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,19 +42,35 @@ class LinearModel:
     def version(self) -> str:
         return str(self.meta.get("version", "unversioned"))
 
-    def logit(self, features: Iterable[str]) -> float:
+    def best_window(self, windows: Sequence[Sequence[str]]) -> tuple[float, int]:
+        """(sum, index) of the window whose weights add up most; (0.0, -1) without windows.
+        Ties go to the larger window, then the earlier one."""
         get = self.weights.get
-        return self.bias + sum(get(name, 0.0) for name in features)
+        best, best_size, index = 0.0, -1, -1
+        for i, window in enumerate(windows):
+            total = sum(get(name, 0.0) for name in window)
+            if index < 0 or total > best or (total == best and len(window) > best_size):
+                best, best_size, index = total, len(window), i
+        return best, index
 
-    def probability(self, features: Iterable[str]) -> float:
-        z = self.logit(features)
+    def logit(self, features: Iterable[str], windows: Sequence[Sequence[str]] = ()) -> float:
+        get = self.weights.get
+        return self.bias + sum(get(name, 0.0) for name in features) + self.best_window(windows)[0]
+
+    def probability(self, features: Iterable[str], windows: Sequence[Sequence[str]] = ()) -> float:
+        z = self.logit(features, windows)
         if z < -40:
             return 0.0
         return 1.0 / (1.0 + math.exp(-z))
 
-    def contributions(self, features: Iterable[str]) -> dict[str, float]:
-        """The weight each present feature adds (features the model does not know are left out)."""
-        return {name: self.weights[name] for name in features if name in self.weights}
+    def contributions(
+        self, features: Iterable[str], windows: Sequence[Sequence[str]] = ()
+    ) -> dict[str, float]:
+        """The weight each counted feature adds: the whole-text ones and the best window's
+        (features the model does not know are left out)."""
+        _, index = self.best_window(windows)
+        counted = [*features, *(windows[index] if index >= 0 else ())]
+        return {name: self.weights[name] for name in counted if name in self.weights}
 
     def to_json(self) -> str:
         """Stable text: sorted keys, weights rounded to 6 decimals (the file is versioned)."""

@@ -4,7 +4,8 @@
 the text itself: the text without zero-width characters, with homoglyphs and full-width letters
 mapped to ASCII, with separated letters joined, leetspeak undone; decoded base64 runs that are
 text, Unicode tag characters, ``\\uXXXX`` escapes and HTML entities; rot13 and reversed text when
-the text asks for decoding. An ASCII text without any trigger costs one ``str.isascii`` call.
+the text asks for decoding. The scanner finds the triggers (:data:`SIGNAL_EXPRESSIONS` and three regex cues) in its one
+pass; a text without any costs nothing here.
 
 Signals (features of the learned scorer): ``zero_width``, ``unicode_tags``, ``homoglyph``,
 ``fullwidth``, ``cjk_separated``, ``base64_text``, ``leet``, ``spaced``.
@@ -20,14 +21,17 @@ import re
 from collections.abc import Collection
 
 _INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+# What each obfuscation signal looks like; the scanner runs these (Hyperscan with UTF-8, or re)
+# and deobfuscate() transforms only what they found. No look-arounds: both engines agree.
+SIGNAL_EXPRESSIONS: dict[str, str] = {
+    "zero_width": f"[A-Za-z0-9\u4e00-\u9fff][{_INVISIBLE}]",
+    "unicode_tags": "[\U000e0000-\U000e007f]",
+    "homoglyph": "[A-Za-z][\u0370-\u03ff\u0400-\u04ff]|[\u0370-\u03ff\u0400-\u04ff][A-Za-z]",
+    "fullwidth": "[\uff21-\uff3a\uff41-\uff5a]{2}",
+    "cjk_separated": "[\u4e00-\u9fff][·・•*\\- ][\u4e00-\u9fff][·・•*\\- ][\u4e00-\u9fff]",
+}
 _INVISIBLE_RX = re.compile(f"[{_INVISIBLE}]")
-_INVISIBLE_IN_WORD_RX = re.compile(f"[^\\W_][{_INVISIBLE}]+[^\\W_]")
 _TAGS_RX = re.compile("[\U000e0000-\U000e007f]+")
-_MIXED_SCRIPT_RX = re.compile("[A-Za-z][\u0370-\u03ff\u0400-\u04ff]|[\u0370-\u03ff\u0400-\u04ff][A-Za-z]")
-_FULLWIDTH_RX = re.compile("[\uff21-\uff3a\uff41-\uff5a]{2}")
-_CJK_SEPARATED_RX = re.compile(
-    "[\u4e00-\u9fff][·・•\\-\\* ][\u4e00-\u9fff][·・•\\-\\* ][\u4e00-\u9fff]"
-)
 _CJK_SEPARATOR_RX = re.compile("(?<=[\u4e00-\u9fff])[·・•\\-\\* ](?=[\u4e00-\u9fff])")
 _BASE64_RX = re.compile(r"[A-Za-z0-9+/]{20,}={0,2}")
 _UNICODE_ESCAPE_RX = re.compile(r"\\u([0-9a-fA-F]{4})")
@@ -69,37 +73,41 @@ def _unescape_json(text: str) -> str:
     return unescaped.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
+def unescape(text: str) -> str:
+    """``\\uXXXX`` escapes (JSON written with ``ensure_ascii``) and HTML character references
+    decoded; the text itself when it has neither (the common case, two ``in`` tests)."""
+    if "\\u" in text:
+        text = _unescape_json(text)
+    if "&#" in text:
+        text = html.unescape(text)
+    return text
+
+
 def deobfuscate(text: str, triggers: Collection[str] = ()) -> tuple[set[str], list[str]]:
-    """(signals, views): ``triggers`` are the regex cues of the first scan that ask for a look
-    (``base64_run``, ``leet``, ``spaced``) and ``decode`` when the text speaks of rot13 or
-    reversed text."""
+    """(signals, views) for the ``triggers`` the scanner found: the names of
+    :data:`SIGNAL_EXPRESSIONS`, ``base64_run``, ``leet``, ``spaced``, and ``decode`` when the
+    text speaks of rot13 or reversed text. No trigger, no work."""
     signals: set[str] = set()
     views: list[str] = []
     clean = text
-    if not text.isascii():
-        if _TAGS_RX.search(clean):
-            signals.add("unicode_tags")
-            views.extend(
-                "".join(chr(ord(ch) - 0xE0000) for ch in run) for run in _TAGS_RX.findall(clean)
-            )
-            clean = _TAGS_RX.sub("", clean)
-        if _INVISIBLE_RX.search(clean):
-            if _INVISIBLE_IN_WORD_RX.search(clean):
-                signals.add("zero_width")
-            clean = _INVISIBLE_RX.sub("", clean)
-        if _MIXED_SCRIPT_RX.search(clean):
-            signals.add("homoglyph")
-            clean = clean.translate(_HOMOGLYPHS)
-        if _FULLWIDTH_RX.search(clean):
-            signals.add("fullwidth")
-            clean = clean.translate(_FULLWIDTH)
-        if _CJK_SEPARATED_RX.search(clean):
-            signals.add("cjk_separated")
-            clean = _CJK_SEPARATOR_RX.sub("", clean)
-    if "\\u" in clean:
-        clean = _unescape_json(clean)
-    if "&#" in clean:
-        clean = html.unescape(clean)
+    if "unicode_tags" in triggers and _TAGS_RX.search(clean):
+        signals.add("unicode_tags")
+        views.extend(
+            "".join(chr(ord(ch) - 0xE0000) for ch in run) for run in _TAGS_RX.findall(clean)
+        )
+        clean = _TAGS_RX.sub("", clean)
+    if "zero_width" in triggers:
+        signals.add("zero_width")
+        clean = _INVISIBLE_RX.sub("", clean)
+    if "homoglyph" in triggers:
+        signals.add("homoglyph")
+        clean = clean.translate(_HOMOGLYPHS)
+    if "fullwidth" in triggers:
+        signals.add("fullwidth")
+        clean = clean.translate(_FULLWIDTH)
+    if "cjk_separated" in triggers:
+        signals.add("cjk_separated")
+        clean = _CJK_SEPARATOR_RX.sub("", clean)
     if "leet" in triggers:
         signals.add("leet")
         views.append(clean.translate(_LEET))

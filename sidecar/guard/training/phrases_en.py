@@ -769,4 +769,4 @@ TITLES = [
 ]
 PEOPLE = ["Alice", "Bob", "Priya", "Carlos", "Mei", "Tom", "Fatima", "Jonas", "Aiko", "Liam", "Sara", "Noah"]
 BENIGN_DOMAINS = ["example.com", "docs.example.org", "shop.example", "news.example.net", "acme.example", "blog.example.io", "travel.example", "help.example.com"]
-PACKAGES = ["fastjson-lite", "tidyparse", "acme-cli", "quickcache", "logtail", "pyconf", "webhookd", "datasync"]
+PACKAGES = ["fastjson-lite", "tidyparse", "acme-cli", "quickcache", "logtail", "pyconf", "fernkit", "quartzdb"]

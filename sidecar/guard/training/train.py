@@ -50,7 +50,7 @@ def candidate_ngrams(rows: Sequence[Example], *, top: int, min_count: int = 8) -
 
 
 def fit(
-    feature_sets: Sequence[Sequence[str]],
+    examples: Sequence[tuple[Sequence[str], Sequence[Sequence[str]]]],
     labels: Sequence[bool],
     *,
     epochs: int = 30,
@@ -60,27 +60,37 @@ def fit(
     prune: float = 0.02,
     seed: int = SEED,
 ) -> tuple[float, dict[str, float]]:
-    """(bias, weights) of an L2-regularised logistic regression over binary features."""
+    """(bias, weights) of an L2-regularised, max-pooled logistic regression: each example is
+    (whole-text features, windows) and z = bias + whole-text weights + the best window's
+    weights; the gradient goes to the whole-text features and that window's."""
     counts: Counter[str] = Counter()
-    for features in feature_sets:
-        counts.update(set(features))
+    for features, windows in examples:
+        seen = set(features)
+        for window in windows:
+            seen.update(window)
+        counts.update(seen)
     kept = {name for name, n in counts.items() if n >= min_count}
-    rows = [sorted(set(f) & kept) for f in feature_sets]
+    rows = [
+        (sorted(set(f) & kept), [sorted(set(w) & kept) for w in ws]) for f, ws in examples
+    ]
     weights: dict[str, float] = dict.fromkeys(sorted(kept), 0.0)
     squares: dict[str, float] = dict.fromkeys(weights, 1e-8)
     bias, bias_square = 0.0, 1e-8
     order = list(range(len(rows)))
     rng = random.Random(seed)
+    model = LinearModel(0.0, weights)
     for _ in range(epochs):
         rng.shuffle(order)
         for index in order:
-            features = rows[index]
-            z = bias + sum(weights[name] for name in features)
+            features, windows = rows[index]
+            best, at = model.best_window(windows)
+            counted = [*features, *(windows[at] if at >= 0 else ())]
+            z = bias + sum(weights[name] for name in features) + best
             p = 1.0 / (1.0 + math.exp(-z)) if z > -40 else 0.0
             error = p - (1.0 if labels[index] else 0.0)
             bias_square += error * error
             bias -= rate * error / math.sqrt(bias_square)
-            for name in features:
+            for name in counted:
                 gradient = error + l2 * weights[name]
                 squares[name] += gradient * gradient
                 weights[name] -= rate * gradient / math.sqrt(squares[name])
@@ -94,7 +104,8 @@ def train_model(
     train_rows = [r for r in rows if r.split == "train"]
     vocabulary = candidate_ngrams(train_rows, top=ngrams) if ngrams else []
     extractor = FeatureExtractor(ngrams=vocabulary)
-    feature_sets = [extractor.extract(r.text, r.source).features for r in train_rows]
-    bias, weights = fit(feature_sets, [r.injected for r in train_rows])
+    extractions = [extractor.extract(r.text, r.source) for r in train_rows]
+    examples = [(e.features, e.windows) for e in extractions]
+    bias, weights = fit(examples, [r.injected for r in train_rows])
     used = [g for g in vocabulary if f"w:{g}" in weights]
     return LinearModel(bias, weights, used, dict(meta or {}))

@@ -1,0 +1,134 @@
+"""Prompt-injection guard: texts/s of the default configuration and of the pattern-only pass,
+and the per-kind table on the labelled corpus, in one run.
+
+Run: ``python -m bench guard`` (``quick=True`` for a short run). One core, one process. The
+throughput workloads are 1 KB agent texts (see :func:`agent_texts`); the quality table scores
+``tests/guard/corpus/injection_corpus.jsonl`` (the held-out split separately).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.bench_redact import agent_log_texts
+from sidecar.guard import GuardConfig, InjectionScorer
+from sidecar.guard.training import phrases_en as en
+from sidecar.guard.training import phrases_zh as zh
+from sidecar.guard.training.corpus import Example, build
+from sidecar.guard.training.evaluate import Report, evaluate, markdown
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "guard" / "corpus" / "injection_corpus.jsonl"
+
+
+def _prose(rng: random.Random, chinese: bool) -> str:
+    pool = (zh.FILLER + zh.CUE_WORD_FILLER) if chinese else (en.FILLER + en.CUE_WORD_FILLER)
+    text = ""
+    while len(text.encode()) < 1024:
+        text += rng.choice(pool) + (" " if rng.random() < 0.7 else "\n\n")
+    return text.encode()[:1024].decode("utf-8", "ignore")
+
+
+def _tool_json(rng: random.Random, chinese: bool) -> str:
+    items = []
+    while len(json.dumps(items, ensure_ascii=False).encode()) < 900:
+        items.append({"id": rng.randint(1, 10**6), "title": rng.choice(zh.TITLES if chinese else en.TITLES),
+                      "snippet": _prose(rng, chinese)[:160], "score": round(rng.random(), 3)})  # fmt: skip
+    return json.dumps({"results": items}, ensure_ascii=False).encode()[:1024].decode("utf-8", "ignore")
+
+
+def agent_texts(count: int, seed: int = 11) -> list[str]:
+    """~1 KB texts an agent sidecar sees: 40% log lines, 20% JSON tool results, 40% web and
+    e-mail prose (a third of its sentences use words injections also use); 20% Chinese."""
+    rng = random.Random(seed)
+    logs = agent_log_texts(count, 0.2, seed=seed)
+    out = []
+    for i in range(count):
+        roll, chinese = rng.random(), rng.random() < 0.2
+        if roll < 0.4:
+            out.append(logs[i])
+        elif roll < 0.6:
+            out.append(_tool_json(rng, chinese))
+        else:
+            out.append(_prose(rng, chinese))
+    return out
+
+
+def look_alike_texts(count: int, seed: int = 12) -> list[str]:
+    """~1 KB of the corpus's hard benign look-alikes glued together: the worst case."""
+    rng = random.Random(seed)
+    benign = [r.text for r in build() if not r.injected]
+    out = []
+    for _ in range(count):
+        text = ""
+        while len(text) < 1000:
+            text += rng.choice(benign) + "\n"
+        out.append(text[:1024])
+    return out
+
+
+def _rate(fn: Callable[[str, str], object], texts: list[str], repeats: int) -> float:
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for text in texts:
+            fn(text, "tool_result")
+        runs.append(time.perf_counter() - start)
+    return len(texts) / statistics.median(runs)
+
+
+def _load_corpus() -> list[Example]:
+    if CORPUS.exists():
+        return [Example(**json.loads(line)) for line in CORPUS.read_text("utf-8").splitlines()]
+    return build()
+
+
+def run(quick: bool = False) -> str:
+    """Markdown section: throughput (medians of ``repeats`` runs) and the per-kind table."""
+    count, repeats = (400, 3) if quick else (3000, 5)
+    default = InjectionScorer()
+    patterns = InjectionScorer(GuardConfig(model=False))
+    workloads = {
+        "agent texts (logs, JSON tool results, prose; 20% Chinese)": agent_texts(count),
+        "agent log lines only": agent_log_texts(count, 0.2, seed=13),
+        "hard look-alikes only (worst case)": look_alike_texts(count),
+    }
+    lines = [
+        "## Prompt-injection guard",
+        "",
+        f"1 KB texts, {count} per workload, scored as tool results, median of {repeats} runs, "
+        "one core, both configurations in the same run.",
+        "",
+        "| workload | default (patterns + learned scorer) | pattern-only pass | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, texts in workloads.items():
+        full = _rate(default.score, texts, repeats)
+        fast = _rate(patterns.score, texts, repeats)
+        lines.append(f"| {name} | {full:,.0f} texts/s | {fast:,.0f} texts/s | {fast / full:.1f}x |")
+    rows = _load_corpus()
+    reports: dict[str, Report] = {}
+    for split in ("train", "heldout"):
+        part = [r for r in rows if r.split == split]
+        for label, scorer in (("default", default), ("patterns", patterns)):
+            reports[f"{split}, {label}"] = evaluate(
+                lambda r, s=scorer: s.score(r.text, r.source).flagged, part  # type: ignore[misc]
+            )
+    lines += [
+        "",
+        f"Quality on the labelled corpus ({len(rows)} texts; held-out texts use phrase lists "
+        "and sentence frames the training split never shows), threshold 0.5:",
+        "",
+        markdown(reports).rstrip(),
+        "",
+        "Command: `python -m bench guard`",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(run(quick=True))
