@@ -22,7 +22,7 @@ from itertools import product
 NEAR_BYTES = 160
 
 _ZH_PRIOR_HEADS = ("之前", "以前", "先前", "此前", "原来", "原先", "原有", "最初", "最开始", "一开始", "初始", "上面", "上述", "前面", "默认", "系统", "开发者", "运营方", "出厂", "部署时", "开场时", "旧")
-_ZH_RULE_NOUNS = ("指令", "指示", "提示词", "提示", "配置", "设定", "设置", "规则", "要求", "说明", "任务", "约束", "限制", "指导", "准则", "规定", "角色", "上下文", "安排", "消息")
+_ZH_RULE_NOUNS = ("指令", "指示", "提示词", "提示", "配置", "设定", "设置", "规则", "要求", "说明", "任务", "约束", "限制", "指导", "准则", "规定", "角色", "上下文", "安排")
 
 
 def _zh_prior() -> tuple[str, ...]:
@@ -30,6 +30,10 @@ def _zh_prior() -> tuple[str, ...]:
     for head, noun in product(_ZH_PRIOR_HEADS, _ZH_RULE_NOUNS):
         out.append(head + noun)
         out.append(head + "的" + noun)
+        for every in ("所有", "全部", "一切", "那些", "这些"):
+            out.append(f"{head}的{every}{noun}")
+            out.append(f"{head}{every}{noun}")
+            out.append(f"{every}{head}的{noun}")
     return tuple(out)
 
 
@@ -41,7 +45,7 @@ def _zh_prior_you() -> tuple[str, ...]:
 
 
 _EN_PRIOR_ADJ = ("previous", "prior", "earlier", "original", "initial", "above", "preceding", "old", "existing", "default", "first", "preset", "standing", "current", "system", "developer", "operator", "safety", "starting", "base")
-_EN_RULE_NOUNS = ("instruction", "guidance", "guideline", "directive", "direction", "prompt", "rules", "configuration", "config", "setup", "brief", "orders", "constraint", "programming", "policy", "policies", "context", "task", "settings", "behaviour", "behavior", "message", "persona", "restrictions", "limits")
+_EN_RULE_NOUNS = ("instruction", "guidance", "guideline", "directive", "direction", "prompt", "rules", "configuration", "config", "setup", "brief", "orders", "constraint", "programming", "policy", "policies", "context", "task", "settings", "behaviour", "behavior", "persona", "restrictions", "limits")
 
 
 def _en_prior() -> tuple[str, ...]:
@@ -75,7 +79,7 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "instruction for", "to the assistant", "to the ai", "to the model", "for the ai", "for any", "ends up with", "visiting this", "finds this",
         "如果你是", "正在处理", "正被", "阅读本", "读取本", "处理这封", "请注意", "须知", "致阅读", "致ai", "给帮我", "访问此", "代表用户", "最终拿到", "你好，ai", "嘿，",
     ),
-    "assistant_word": ("assistant", "agent", "助手", "助理", "代理", "模型"),
+    "assistant_word": ("assistant", "助手", "助理", "模型"),
     "vocative": tuple(
         f"{who}{mark}"
         for who, mark in product(("助手", "代理", "ai", "机器人", "模型", "智能体", "小助手"), ("，", "：", ":", ","))
@@ -107,6 +111,9 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "answer every", "in every answer", "every reply", "every response", "end every", "tell the user", "tell the reader", "inform the user",
         "state that", "claim that", "claim the", "insist", "recommend", "mark every", "summarise the page as", "summarize the page as", "rate this",
         "approve the request", "refuse to answer", "advise the user", "praise this", "describe our competitor", "no issues found", "access granted",
+        "summarise it as", "summarize it as", "summarise this page as", "summarize this page as", "describe it as", "describe this as", "say it is",
+        "include the line", "mention that", "write that", "your summary must", "your answer must", "your reply must", "buy now", "in your summary",
+        "总结为", "总结成", "描述成", "在总结里", "在回复里加上", "在摘要中",
         "只用", "只回答", "回复“", "告诉用户", "告诉读者", "每个回答", "声称", "说这份", "评为", "无条件批准", "拒绝回答", "建议用户", "让用户",
         "未发现问题", "已授权", "写成",
     ),
@@ -152,12 +159,16 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "悄悄", "偷偷", "不要告诉", "别告诉", "别让用户知道", "不要让用户", "无需确认", "不用确认", "不要提到", "不要提及", "别提", "保密",
         "静默", "不用征求", "不要询问用户", "不要问用户", "已经同意", "不用等确认", "不经审核",
     ),
-    "role_system": (
-        "system message", "system notice", "developer message", "system prompt:", "new system prompt", "system-level", "<system>", "</system>",
-        "[system", "system]", "<|system|>", "<|im_start|>", "im_end", "[inst]", "<<sys>>", "## system", "### instruction", "--- system", "{role: system}",
-        "[[system]]", "[admin]", "operator note", "administrator override", "admin override", "priority: system", "platform policy",
-        "end of user", "end of document", "</document>", "</user>", "end of page", "end of user content", "model provider", "message from the",
-        "系统消息", "系统通知", "开发者消息", "系统指令", "【系统", "用户内容结束", "【管理员】", "平台政策", "运营方备注", "--- 系统", "来自模型提供方",
+    "role_header": (
+        "<system>", "</system>", "[system", "system]", "<|system|>", "<|im_start|>", "im_end", "[inst]", "<<sys>>", "## system",
+        "### instruction", "--- system", "{role: system}", "[[system]]", "[admin]", "operator note", "administrator override",
+        "admin override", "priority: system", "[platform policy", "end of user input", "end of user content", "</document>", "</user>",
+        "end of page", "new system prompt", "system-level", "system override", "[system notice]", "system notice:",
+        "【系统", "用户内容结束", "【管理员】", "【平台政策", "运营方备注", "--- 系统", "来自模型提供方", "系统指令：", "系统通知：",
+    ),
+    "role_mention": (
+        "system message", "system notice", "developer message", "system prompt:", "end of document", "platform policy", "model provider",
+        "message from the", "系统消息", "系统通知", "开发者消息", "系统指令", "平台政策",
     ),
     "authority": (
         "administrator", "admin", "developer", "operator", "your owner", "your creator", "the engineer who", "provider", "openai", "anthropic",
@@ -189,9 +200,9 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "伪造", "撬开", "木马", "别人的密码", "逃税", "钓鱼邮件", "违法",
     ),
     "tool_call": (
-        "call the", "invoke", "use the", "function", " tool", "shell", "payments api", "execute", "run `", "curl ", "wget ", "| bash", "| sh",
+        "call the", "invoke", "shell tool", "payments api", "execute", "run `", "curl ", "wget ", "| bash", "| sh",
         "|bash", "rm -rf", "chmod", "sudo ", "pip install", "npm install", "download and", ".exe", "authorized_keys", ".bashrc", "force-push",
-        "force push", "push --force", "merge the pull request", "without waiting for review", "browser tool", "file tool", "the api",
+        "force push", "push --force", "merge the pull request", "without waiting for review", "browser tool", "file tool",
         "调用", "执行", "运行", "工具", "函数", "下载并运行",
     ),
     "danger_action": (
@@ -216,7 +227,7 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
     ),
     "html_comment": ("<!--",),
     "security_ctx": (
-        "researcher", "attacker", "attack", "payload", "vulnerab", "cve-", "owasp", "red team", "red-team", "benchmark", "classifier", "mitigation",
+        "researcher", "an attacker", "the attacker", "attackers", "attacks", "attack on", "attack vector", "attack ", "payload", "vulnerab", "cve-", "owasp", "red team", "red-team", "benchmark", "classifier", "mitigation",
         "security", "exploit", "jailbreak", "prompt injection", "injection", "malicious", "in the wild", "reported it", "this talk", "figure ",
         "example of", "such as", "phrases like", "quotes the", "defend", "detect", "regression test", "test fixture", "fixtures",
         "eval", "red-team sample", "known attack", "typical payload", "attempts", "succeeded against", "hijack", "robust",
@@ -268,8 +279,8 @@ CONTEXT_GROUPS = frozenset(
 # group (``send``, ``delete``, ``password``, ``you must`` ...) only counts in a pair within one
 # sentence, because benign text is full of each of those words alone.
 STANDALONE_GROUPS = CONTEXT_GROUPS | {
-    "role_system", "policy_off", "stealth", "addr_ai", "addr_frame", "hidden_style", "vocative",
-    "html_comment", "md_image", "harm_task", "reveal",
+    "role_header", "policy_off", "stealth", "addr_ai", "addr_frame", "hidden_style", "vocative",
+    "html_comment", "harm_task", "reveal",
 }  # fmt: skip
 
 # ASCII regexes (presence only). Word boundaries keep short words from matching inside others.
@@ -279,12 +290,13 @@ REGEX_CUES: dict[str, tuple[str, ...]] = {
     "dest_email": (r"[a-z0-9._+\-]@[a-z0-9\-]+\.[a-z]{2}",),
     "vocative": (r"(?:^|[.!?][ \t]+)[ \t]*(?:hey[ \t]+|hi[ \t]+|dear[ \t]+|ok[ \t]+)?(?:ai|assistant|agent|bot|chatbot|model|llm|copilot|claude|gpt|gemini)[ \t]*[,:]",),
     "role_turn": (r"^[ \t]*(?:user|assistant|human|ai|customer|agent|q|a)[ \t]*:", r"\n(?:user|assistant|human|ai)[ \t]*:"),
-    "role_system": (r"^[ \t]*(?:system|developer|operator|admin|administrator)[ \t]*:", r"^[ \t]*#{1,4}[ \t]*(?:system|developer)\b"),
+    "role_header": (r"^[ \t]*(?:system|developer|operator|admin|administrator)[ \t]*:", r"^[ \t]*#{1,4}[ \t]*(?:system|developer)\b"),
     "md_image": (r"!\[[^\]\n]*\]\([ \t]*https?://",),
     "base64_run": (r"[a-z0-9+/]{40}",),
     "leet": (r"[g-z][013457][g-z]", r"[013457][g-z][013457]"),
     "spaced": (r"\b[a-z] [a-z] [a-z] [a-z] [a-z]\b",),
     "code_fence": (r"```",),
+    "tool_call": (r"\b(?:call|invoke|use|run|trigger|execute)[ \t]+(?:the[ \t]+)?[a-z]+_[a-z_]+",),
 }
 # Regex cue groups matched case-sensitively ("21T18" in a timestamp is not leetspeak).
 CASE_SENSITIVE_CUES = frozenset({"leet"})
@@ -298,7 +310,7 @@ FAMILY_OF_GROUP: dict[str, str] = {
     "prior": "override", "prior_you": "override", "dismiss": "override", "regime": "override", "task_hijack": "override",
     "secret": "exfiltration", "convo": "exfiltration", "exfil": "exfiltration", "dest": "exfiltration",
     "dest_url": "exfiltration", "dest_email": "exfiltration", "stealth": "exfiltration", "md_image": "exfiltration",
-    "role_system": "role_switch", "role_turn": "role_switch", "authority": "role_switch", "policy_off": "role_switch",
+    "role_header": "role_switch", "role_mention": "role_switch", "role_turn": "role_switch", "authority": "role_switch", "policy_off": "role_switch",
     "persona": "role_switch", "harm_task": "role_switch",
     "tool_call": "tool_hijack", "danger_action": "tool_hijack", "imper_you": "tool_hijack", "addr_ai": "tool_hijack", "vocative": "tool_hijack", "addr_frame": "tool_hijack",
     "reveal": "reveal_system_prompt",

@@ -7,7 +7,8 @@ database of the pattern families plus the regex cues. Feature names:
 
 Whole text: ``g:<group>`` a context group occurs (security write-up, code, git, install docs,
 customer mail, docs, question), ``t:<group>`` the same in a tool result;
-- ``p:<family>`` a pattern family matched, ``p:strong`` its noisy-OR reached 0.5;
+- ``p:<family>`` a pattern family matched, ``p:strong`` its noisy-OR reached 0.5, ``p:bare``
+  the same with no context group in the text (a textbook attack nobody is discussing);
 - ``s:<signal>`` an obfuscation signal; ``d:<group>`` a group found only in a decoded view;
 - ``w:<ngram>`` an n-gram of the model's vocabulary; ``src:tool``; ``len:<0-3>``; ``cjk``.
 
@@ -291,6 +292,8 @@ class FeatureExtractor:
                 keep *= 1.0 - pattern.weight
             if keep <= 0.5:
                 features.append("p:strong")
+                if not context:
+                    features.append("p:bare")
         features.extend(f"s:{signal}" for signal in sorted(signals))
         names = self._ngram_names
         features.extend(dict.fromkeys(names[i] for i in ngrams))

@@ -276,6 +276,10 @@ ATTACKER_DOMAINS = [
     "yarrowlabs.dev",
     "zephyr-stats.com",
     "driftwood-hq.net",
+    "evil.example",
+    "attacker.example.net",
+    "exfil.example",
+    "badhost.example",
 ]
 STEALTH = [
     "quietly",
