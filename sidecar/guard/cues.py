@@ -82,7 +82,7 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
     "assistant_word": ("assistant", "助手", "助理", "模型"),
     "vocative": tuple(
         f"{who}{mark}"
-        for who, mark in product(("助手", "代理", "ai", "机器人", "模型", "智能体", "小助手"), ("，", "：", ":", ","))
+        for who, mark in product(("助手", "代理", "ai", "机器人", "模型", "智能体", "小助手"), ("，", ","))
     ),
     "prior": _en_prior() + _zh_prior(),
     "prior_you": _en_prior_you() + _zh_prior_you(),
@@ -227,11 +227,14 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
     ),
     "html_comment": ("<!--",),
     "security_ctx": (
-        "researcher", "an attacker", "the attacker", "attackers", "attacks", "attack on", "attack vector", "attack ", "payload", "vulnerab", "cve-", "owasp", "red team", "red-team", "benchmark", "classifier", "mitigation",
-        "security", "exploit", "jailbreak", "prompt injection", "injection", "malicious", "in the wild", "reported it", "this talk", "figure ",
-        "example of", "such as", "phrases like", "quotes the", "defend", "detect", "regression test", "test fixture", "fixtures",
-        "eval", "red-team sample", "known attack", "typical payload", "attempts", "succeeded against", "hijack", "robust",
+        "researcher", "an attacker", "the attacker", "attackers", "attacks", "attack on", "attack vector", "attack ", "typical payload",
+        "payloads like", "payload \"", "payload '", "vulnerab", "cve-", "owasp", "red team", "red-team", "benchmark", "classifier",
+        "mitigation", "security tip", "security training", "security research", "security report", "security team found", "exploit",
+        "jailbreak", "prompt injection", "injection", "malicious", "in the wild", "reported it", "this talk", "figure ", "example of",
+        "such as", "phrases like", "a string like", "text such as", "quotes the", "defend against", "detect", "regression test",
+        "test fixture", "fixtures", "the eval", "red-team sample", "known attack", "attempts last", "succeeded against", "hijack",
         "研究人员", "攻击者", "攻击", "载荷", "漏洞", "红队", "注入", "恶意", "缓解", "安全提示", "示例", "分类器", "评测", "防御", "检测", "回归测试", "测试用例", "演示",
+        "这类说法", "这样的指令", "诸如",
     ),
     "question": (
         "what is", "what does", "how do i", "how should i", "can you explain", "explain", "why do", "is a sentence", "list five", "give me",
@@ -259,6 +262,10 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "gdpr", "charged", "price list", "my previous email", "my last message", "regards", "thanks", "thank you", "customer", "kindly",
         "订单", "发票", "退款", "收据", "订阅", "送货", "预订", "合同", "扣款", "邮件", "顾客", "客服",
     ),
+    "quote_frame": (
+        "says '", 'says "', "like '", 'like "', "writes '", 'writes "', "such as '", 'such as "', "reads '", 'reads "', "the sentence", "a sentence like", "text like", "someone writes", "payload reads", "is a classic", "classic attack",
+        "说“", "像“", "出现“", "写着“", "一句“", "这样的句子", "是经典攻击", "这类攻击", "这样的指令",
+    ),
     "doc_ctx": (
         "the system message sets", "messages have a role", "few-shot", "example conversation", "transcript of", "system requirements",
         "for example", "e.g.", "role (system", "sets the assistant", "ai crawlers are not permitted", "the authoritative version",
@@ -272,14 +279,14 @@ BOUNDARY = "_boundary"
 BOUNDARIES = ("\n", "\\n", ". ", "! ", "? ", "。", "！", "？", "；", '", "', '","', "</p>", "<br", "</li>", "</div>")
 # Groups that describe the context a text is in rather than what it asks for.
 CONTEXT_GROUPS = frozenset(
-    {"security_ctx", "question", "code_ctx", "git_ctx", "install_ctx", "customer_ctx", "doc_ctx"}
+    {"security_ctx", "question", "code_ctx", "git_ctx", "install_ctx", "customer_ctx", "doc_ctx", "quote_frame"}
 )
 
 # Groups specific enough to count on their own (``g:``/``t:`` features); every other attack
 # group (``send``, ``delete``, ``password``, ``you must`` ...) only counts in a pair within one
 # sentence, because benign text is full of each of those words alone.
 STANDALONE_GROUPS = CONTEXT_GROUPS | {
-    "role_header", "policy_off", "stealth", "addr_ai", "addr_frame", "hidden_style", "vocative",
+    "role_header", "policy_off", "addr_ai", "addr_frame", "hidden_style", "vocative",
     "html_comment", "harm_task", "reveal",
 }  # fmt: skip
 
@@ -288,7 +295,10 @@ REGEX_CUES: dict[str, tuple[str, ...]] = {
     "addr_ai": (r"\b(?:ai|llms?|gpt|bots)\b", r"\bai[ \t]*[,:]"),
     "dest_url": (r"https?://[a-z0-9]", r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d+)?/"),
     "dest_email": (r"[a-z0-9._+\-]@[a-z0-9\-]+\.[a-z]{2}",),
-    "vocative": (r"(?:^|[.!?][ \t]+)[ \t]*(?:hey[ \t]+|hi[ \t]+|dear[ \t]+|ok[ \t]+)?(?:ai|assistant|agent|bot|chatbot|model|llm|copilot|claude|gpt|gemini)[ \t]*[,:]",),
+    "vocative": (
+        r"(?:^|[.!?][ \t]+)[ \t]*(?:hey[ \t]+|hi[ \t]+|ok[ \t]+)?(?:ai|assistant|agent|bot|chatbot|model|llm|copilot|claude|gpt|gemini)[ \t]*,",
+        r"(?:hey|hi|dear|attention|note to|note for|message to|memo to)[ \t]+(?:the[ \t]+)?(?:ai|assistant|agent|bot|chatbot|model|llm|copilot)[ \t]*[,:]",
+    ),
     "role_turn": (r"^[ \t]*(?:user|assistant|human|ai|customer|agent|q|a)[ \t]*:", r"\n(?:user|assistant|human|ai)[ \t]*:"),
     "role_header": (r"^[ \t]*(?:system|developer|operator|admin|administrator)[ \t]*:", r"^[ \t]*#{1,4}[ \t]*(?:system|developer)\b"),
     "md_image": (r"!\[[^\]\n]*\]\([ \t]*https?://",),
