@@ -63,6 +63,29 @@ def _en_prior_you() -> tuple[str, ...]:
     return tuple(out)
 
 
+# The scanner prepends a newline to every text, so "\n" + word is "at the start of a line".
+_LINE_STARTS = ("\n", "\n ", "\n\t", "\\n")
+_WHO = ("ai", "assistant", "agent", "bot", "chatbot", "model", "llm", "copilot", "claude", "gpt", "gemini")
+
+
+def _line_labels(labels: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(
+        f"{start}{label}{gap}{colon}"
+        for start, label, gap, colon in product(_LINE_STARTS, labels, ("", " "), (":", "："))
+    )
+
+
+def _vocatives() -> tuple[str, ...]:
+    """"Assistant, ..." at the start of a sentence, "hey AI:", "note to the model:" anywhere."""
+    out = [f"{start}{hey}{who}{gap},"
+           for start, hey, who, gap in product((*_LINE_STARTS, ". ", "! ", "? "), ("", "hey ", "hi ", "ok "), _WHO, ("", " "))]
+    out += [f"{hey} {the}{who}{mark}"
+            for hey, the, who, mark in product(("hey", "hi", "dear", "attention", "note to", "note for", "message to", "memo to"),
+                                              ("", "the "), _WHO[:8], (",", ":", " ,", " :"))]
+    out += [f"{who}{mark}" for who, mark in product(("助手", "代理", "ai", "机器人", "模型", "智能体", "小助手"), ("，", ","))]
+    return tuple(dict.fromkeys(out))
+
+
 LITERAL_CUES: dict[str, tuple[str, ...]] = {
     "addr_ai": (
         "ai assistant", "ai agent", "ai model", "ai system", "ai tool", "ai-based", "llm-based", "language model", "chatbot", "chat bot",
@@ -80,10 +103,10 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "如果你是", "正在处理", "正被", "阅读本", "读取本", "处理这封", "请注意", "须知", "致阅读", "致ai", "给帮我", "访问此", "代表用户", "最终拿到", "你好，ai", "嘿，",
     ),
     "assistant_word": ("assistant", "助手", "助理", "模型"),
-    "vocative": tuple(
-        f"{who}{mark}"
-        for who, mark in product(("助手", "代理", "ai", "机器人", "模型", "智能体", "小助手"), ("，", ","))
-    ),
+    "vocative": _vocatives(),
+    "role_turn": _line_labels(("user", "assistant", "human", "ai", "customer", "agent", "q", "a", "用户", "助手", "客服", "顾客")),
+    "dest_url": ("http://", "https://"),
+    "code_fence": ("```",),
     "prior": _en_prior() + _zh_prior(),
     "prior_you": _en_prior_you() + _zh_prior_you(),
     "dismiss": (
@@ -159,7 +182,9 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "悄悄", "偷偷", "不要告诉", "别告诉", "别让用户知道", "不要让用户", "无需确认", "不用确认", "不要提到", "不要提及", "别提", "保密",
         "静默", "不用征求", "不要询问用户", "不要问用户", "已经同意", "不用等确认", "不经审核",
     ),
-    "role_header": (
+    "role_header": _line_labels(("system", "developer", "operator", "admin", "administrator", "系统", "管理员", "开发者")) + tuple(
+        f"\n{h} {w}" for h, w in product(("#", "##", "###", "####"), ("system", "developer"))
+    ) + (
         "<system>", "</system>", "[system", "system]", "<|system|>", "<|im_start|>", "im_end", "[inst]", "<<sys>>", "## system",
         "### instruction", "--- system", "{role: system}", "[[system]]", "[admin]", "operator note", "administrator override",
         "admin override", "priority: system", "[platform policy", "end of user input", "end of user content", "</document>", "</user>",
@@ -276,7 +301,7 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
 
 # Sentence and line ends: pairs of groups only count within one sentence.
 BOUNDARY = "_boundary"
-BOUNDARIES = ("\n", "\\n", ". ", "! ", "? ", "。", "！", "？", "；", '", "', '","', "</p>", "<br", "</li>", "</div>")
+BOUNDARIES = ("\n", "\\n", ". ", "! ", "? ", "。", "！", "？", "；")
 # Groups that describe the context a text is in rather than what it asks for.
 CONTEXT_GROUPS = frozenset(
     {"security_ctx", "question", "code_ctx", "git_ctx", "install_ctx", "customer_ctx", "doc_ctx", "quote_frame"}
@@ -293,19 +318,12 @@ STANDALONE_GROUPS = CONTEXT_GROUPS | {
 # ASCII regexes (presence only). Word boundaries keep short words from matching inside others.
 REGEX_CUES: dict[str, tuple[str, ...]] = {
     "addr_ai": (r"\b(?:ai|llms?|gpt|bots)\b", r"\bai[ \t]*[,:]"),
-    "dest_url": (r"https?://[a-z0-9]", r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d+)?/"),
+    "dest_url": (r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d+)?/",),
     "dest_email": (r"[a-z0-9._+\-]@[a-z0-9\-]+\.[a-z]{2}",),
-    "vocative": (
-        r"(?:^|[.!?][ \t]+)[ \t]*(?:hey[ \t]+|hi[ \t]+|ok[ \t]+)?(?:ai|assistant|agent|bot|chatbot|model|llm|copilot|claude|gpt|gemini)[ \t]*,",
-        r"(?:hey|hi|dear|attention|note to|note for|message to|memo to)[ \t]+(?:the[ \t]+)?(?:ai|assistant|agent|bot|chatbot|model|llm|copilot)[ \t]*[,:]",
-    ),
-    "role_turn": (r"^[ \t]*(?:user|assistant|human|ai|customer|agent|q|a)[ \t]*:", r"\n(?:user|assistant|human|ai)[ \t]*:"),
-    "role_header": (r"^[ \t]*(?:system|developer|operator|admin|administrator)[ \t]*:", r"^[ \t]*#{1,4}[ \t]*(?:system|developer)\b"),
     "md_image": (r"!\[[^\]\n]*\]\([ \t]*https?://",),
     "base64_run": (r"[a-z0-9+/]{40}",),
     "leet": (r"[g-z][013457][g-z]", r"[013457][g-z][013457]"),
     "spaced": (r"\b[a-z] [a-z] [a-z] [a-z] [a-z]\b",),
-    "code_fence": (r"```",),
     "tool_call": (r"\b(?:call|invoke|use|run|trigger|execute)[ \t]+(?:the[ \t]+)?[a-z]+_[a-z_]+",),
 }
 # Regex cue groups matched case-sensitively ("21T18" in a timestamp is not leetspeak).

@@ -59,8 +59,7 @@ _N = tuple(
     tuple(f"n:{min(a, b)}+{max(a, b)}" if a != b else "" for b in GROUPS) for a in GROUPS
 )
 _CJK_RX = re.compile("[\u4e00-\u9fff]")
-# Sentence and line ends (". ", "\n", "。" ...): two hits pair only within one sentence.
-_BOUNDARY_RX = re.compile(b"|".join(re.escape(b.encode("utf-8")) for b in BOUNDARIES))
+_BOUNDARY = -2  # the group of the sentence-end literals (". ", "\n", "。" ...)
 _SIGNALS = tuple(SIGNAL_EXPRESSIONS)
 _ATTACK = tuple(name not in CONTEXT_GROUPS for name in GROUPS)
 _TRIGGER_GROUPS = {_GROUP_INDEX[g]: t for g, t in DEOBFUSCATION_TRIGGERS.items()}
@@ -93,6 +92,9 @@ def _literal_table(ngrams: Sequence[str]) -> tuple[list[bytes], list[int], int]:
         for item in dict.fromkeys(items):
             literals.append(item.lower().encode("utf-8"))
             groups.append(_GROUP_INDEX[name])
+    for boundary in BOUNDARIES:
+        literals.append(boundary.encode("utf-8"))
+        groups.append(_BOUNDARY)
     cues = len(literals)
     for ngram in ngrams:
         literals.append(ngram.lower().encode("utf-8"))
@@ -118,7 +120,10 @@ def _literal_db(literals: tuple[bytes, ...], cues: int) -> Any:
 
 @functools.lru_cache(maxsize=4)
 def _regex_db(
-    patterns: tuple[str, ...], cues: tuple[tuple[str, bool], ...], signals: tuple[str, ...]
+    patterns: tuple[str, ...],
+    cues: tuple[tuple[str, bool], ...],
+    signals: tuple[str, ...],
+    first_id: int = 0,
 ) -> Any:
     assert _hs is not None
     base = _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_MULTILINE
@@ -127,7 +132,7 @@ def _regex_db(
     db = _hs.Database()
     db.compile(
         expressions=[e.encode("utf-8") for e in expressions],
-        ids=list(range(len(expressions))),
+        ids=list(range(first_id, first_id + len(expressions))),
         elements=len(expressions),
         flags=[base | caseless | utf8] * len(patterns)
         + [base | (caseless if folded else 0) for _, folded in cues]
@@ -163,7 +168,12 @@ class FeatureExtractor:
             self._rx_db = _regex_db(
                 tuple(p.expression for p in self.patterns),
                 tuple((e, folded) for _, e, folded in self._regex_cues),
-                tuple(SIGNAL_EXPRESSIONS.values()),
+                (),
+            )
+            # Every obfuscation signal needs a non-ASCII character: ASCII texts skip this scan.
+            self._sig_db = _regex_db(
+                (), (), tuple(SIGNAL_EXPRESSIONS.values()),
+                len(self.patterns) + len(self._regex_cues),
             )
         else:
             self._py_patterns = [
@@ -177,34 +187,52 @@ class FeatureExtractor:
 
     # --- one scan --------------------------------------------------------------------------
     def _scan(self, text: str) -> _Scan:
-        """Cue hits as (group, sentence, end offset), n-gram ids, matched patterns and the
-        obfuscation signals of one text."""
-        data = text.encode("utf-8", "surrogatepass")
+        """Cue hits as (end offset, sentence, group), n-gram ids, matched patterns and the
+        obfuscation signals of one text. The bytes scanned start with a newline, so a literal
+        cue starting with one also matches on the first line."""
+        data = b"\n" + text.encode("utf-8", "surrogatepass")
         if self._hs:
             return self._scan_hyperscan(data)
         return self._scan_python(text, data)
 
-    def _scratches(self) -> tuple[Any, Any]:
+    def _scratches(self) -> tuple[Any, Any, Any]:
         scratches = getattr(self._local, "scratches", None)
         if scratches is None:
-            scratches = (_hs.Scratch(self._lit_db), _hs.Scratch(self._rx_db))
+            scratches = (
+                _hs.Scratch(self._lit_db), _hs.Scratch(self._rx_db), _hs.Scratch(self._sig_db)
+            )
             self._local.scratches = scratches
         return scratches
 
     def _scan_hyperscan(self, data: bytes) -> _Scan:
-        lit_scratch, rx_scratch = self._scratches()
-        literal_hits: list[tuple[int, int]] = []
+        """The hot path: the callbacks sort hits into cues, sentence ends and n-grams at once
+        (same result as :meth:`_collect` on the same hits)."""
+        lit_scratch, rx_scratch, sig_scratch = self._scratches()
+        groups, cue_count = self._literal_group, self._cue_count
+        cues: list[tuple[int, int]] = []
+        bounds: list[int] = []
+        ngrams: list[int] = []
         regex_hits: list[tuple[int, int]] = []
+        add_cue, add_bound = cues.append, bounds.append
 
         def on_literal(index: int, start: int, end: int, flags: int, context: object) -> None:
-            literal_hits.append((index, end))
+            if index < cue_count:
+                group = groups[index]
+                if group >= 0:
+                    add_cue((group, end))
+                else:
+                    add_bound(end)
+            else:
+                ngrams.append(index - cue_count)
 
         def on_regex(index: int, start: int, end: int, flags: int, context: object) -> None:
             regex_hits.append((index, end))
 
         self._lit_db.scan(data, match_event_handler=on_literal, scratch=lit_scratch)
         self._rx_db.scan(data, match_event_handler=on_regex, scratch=rx_scratch)
-        return self._collect(data, literal_hits, regex_hits)
+        if not data.isascii():
+            self._sig_db.scan(data, match_event_handler=on_regex, scratch=sig_scratch)
+        return self._place(cues, sorted(bounds), ngrams, regex_hits)
 
     def _scan_python(self, text: str, data: bytes) -> _Scan:
         low = data.lower()
@@ -226,17 +254,31 @@ class FeatureExtractor:
             if found:
                 regex_hits.append((offset + index, found.end()))
         offset += len(self._py_cues)
-        for index, srx in enumerate(self._py_signals):
-            if srx.search(text):
-                regex_hits.append((offset + index, 0))
-        return self._collect(data, literal_hits, regex_hits)
+        if not text.isascii():
+            for index, srx in enumerate(self._py_signals):
+                if srx.search(text):
+                    regex_hits.append((offset + index, 0))
+        return self._collect(literal_hits, regex_hits)
 
     def _collect(
-        self, data: bytes, literal_hits: list[tuple[int, int]], regex_hits: list[tuple[int, int]]
+        self, literal_hits: list[tuple[int, int]], regex_hits: list[tuple[int, int]]
     ) -> _Scan:
         groups = self._literal_group
         cues = [(groups[i], end) for i, end in literal_hits if i < self._cue_count]
+        bounds = sorted(end for group, end in cues if group == _BOUNDARY)
+        if bounds:
+            cues = [hit for hit in cues if hit[0] != _BOUNDARY]
         ngrams = [i - self._cue_count for i, _ in literal_hits if i >= self._cue_count]
+        return self._place(cues, bounds, ngrams, regex_hits)
+
+    def _place(
+        self,
+        cues: list[tuple[int, int]],
+        bounds: list[int],
+        ngrams: list[int],
+        regex_hits: list[tuple[int, int]],
+    ) -> _Scan:
+        """Regex hits split into patterns, cues and signals; cues placed in sentences."""
         patterns: list[Pattern] = []
         signals: list[str] = []
         n_patterns, n_cues = len(self.patterns), len(self._regex_cues)
@@ -247,9 +289,7 @@ class FeatureExtractor:
                 cues.append((self._regex_cues[index - n_patterns][0], end))
             else:
                 signals.append(_SIGNALS[index - n_patterns - n_cues])
-        placed: list[tuple[int, int, int]] = []
         if len(cues) > 1:
-            bounds = [m.end() for m in _BOUNDARY_RX.finditer(data)]
             where = bisect.bisect_right
             placed = sorted((end, where(bounds, end), group) for group, end in cues)
         else:

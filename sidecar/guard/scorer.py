@@ -195,10 +195,10 @@ class InjectionScorer:
             patterns, features, windows = extraction.patterns, extraction.features, extraction.windows
             model_score = round(self.model.probability(features, windows), 4)
             score = model_score
+            pattern_score = _noisy_or(patterns) if patterns else 0.0
         else:
             patterns = self.matched(text)
-            score = _noisy_or(patterns)
-        pattern_score = _noisy_or(patterns) if patterns else 0.0
+            score = pattern_score = _noisy_or(patterns)
         flagged = score >= threshold
         if flagged:
             severity: Severity = "high" if source == "tool_result" else "medium"
@@ -206,11 +206,11 @@ class InjectionScorer:
             severity = "low"
         else:
             severity = "none"
+        if severity == "none" and not patterns:
+            return InjectionResult(score, [], False, "none", source, 0.0, model_score)
         families = {p.family for p in patterns}
         if severity != "none" and features:
             families |= self._model_families(features, windows)
-        if not families and severity == "none":
-            return InjectionResult(score, [], False, "none", source, 0.0, model_score)
         counts = self.findings[source]
         for family in families:
             counts[family] += 1
