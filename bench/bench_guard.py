@@ -19,10 +19,12 @@ from bench.bench_redact import agent_log_texts
 from sidecar.guard import GuardConfig, InjectionScorer
 from sidecar.guard.training import phrases_en as en
 from sidecar.guard.training import phrases_zh as zh
-from sidecar.guard.training.corpus import Example, build
-from sidecar.guard.training.evaluate import Report, evaluate, markdown
+from sidecar.guard.training.corpus import build
+from sidecar.guard.training.quality import load, quality_table
 
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "guard" / "corpus" / "injection_corpus.jsonl"
+CORPUS = (
+    Path(__file__).resolve().parent.parent / "tests" / "guard" / "corpus" / "injection_corpus.jsonl"
+)
 
 
 def _prose(rng: random.Random, chinese: bool) -> str:
@@ -36,9 +38,13 @@ def _prose(rng: random.Random, chinese: bool) -> str:
 def _tool_json(rng: random.Random, chinese: bool) -> str:
     items = []
     while len(json.dumps(items, ensure_ascii=False).encode()) < 900:
-        items.append({"id": rng.randint(1, 10**6), "title": rng.choice(zh.TITLES if chinese else en.TITLES),
-                      "snippet": _prose(rng, chinese)[:160], "score": round(rng.random(), 3)})  # fmt: skip
-    return json.dumps({"results": items}, ensure_ascii=False).encode()[:1024].decode("utf-8", "ignore")
+        title = rng.choice(zh.TITLES if chinese else en.TITLES)
+        snippet = _prose(rng, chinese)[:160]
+        items.append({"id": rng.randint(1, 10**6), "title": title, "snippet": snippet,
+                      "score": round(rng.random(), 3)})  # fmt: skip
+    return (
+        json.dumps({"results": items}, ensure_ascii=False).encode()[:1024].decode("utf-8", "ignore")
+    )
 
 
 def agent_texts(count: int, seed: int = 11) -> list[str]:
@@ -72,19 +78,15 @@ def look_alike_texts(count: int, seed: int = 12) -> list[str]:
 
 
 def _rate(fn: Callable[[str, str], object], texts: list[str], repeats: int) -> float:
+    """Texts per second of this process's CPU time (one core; other processes on a shared
+    machine do not count against it), median of ``repeats`` runs."""
     runs = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         for text in texts:
             fn(text, "tool_result")
-        runs.append(time.perf_counter() - start)
+        runs.append(time.process_time() - start)
     return len(texts) / statistics.median(runs)
-
-
-def _load_corpus() -> list[Example]:
-    if CORPUS.exists():
-        return [Example(**json.loads(line)) for line in CORPUS.read_text("utf-8").splitlines()]
-    return build()
 
 
 def run(quick: bool = False) -> str:
@@ -100,30 +102,26 @@ def run(quick: bool = False) -> str:
     lines = [
         "## Prompt-injection guard",
         "",
-        f"1 KB texts, {count} per workload, scored as tool results, median of {repeats} runs, "
-        "one core, both configurations in the same run.",
+        f"1 KB texts, {count} per workload, scored as tool results; texts per second of CPU "
+        f"time on one core, median of {repeats} runs, both configurations in the same run. "
+        "Flagged: share of the workload the default configuration flags (all of it is benign).",
         "",
-        "| workload | default (patterns + learned scorer) | pattern-only pass | ratio |",
-        "|---|---:|---:|---:|",
+        "| workload | default (patterns + learned scorer) | pattern-only pass | ratio | flagged |",
+        "|---|---:|---:|---:|---:|",
     ]
     for name, texts in workloads.items():
         full = _rate(default.score, texts, repeats)
         fast = _rate(patterns.score, texts, repeats)
-        lines.append(f"| {name} | {full:,.0f} texts/s | {fast:,.0f} texts/s | {fast / full:.1f}x |")
-    rows = _load_corpus()
-    reports: dict[str, Report] = {}
-    for split in ("train", "heldout"):
-        part = [r for r in rows if r.split == split]
-        for label, scorer in (("default", default), ("patterns", patterns)):
-            reports[f"{split}, {label}"] = evaluate(
-                lambda r, s=scorer: s.score(r.text, r.source).flagged, part  # type: ignore[misc]
-            )
+        flagged = sum(default.score(t, "tool_result").flagged for t in texts) / len(texts)
+        lines.append(f"| {name} | {full:,.0f} texts/s | {fast:,.0f} texts/s | "
+                     f"{fast / full:.1f}x | {flagged:.1%} |")  # fmt: skip
+    rows = load(CORPUS) if CORPUS.exists() else build()
     lines += [
         "",
         f"Quality on the labelled corpus ({len(rows)} texts; held-out texts use phrase lists "
         "and sentence frames the training split never shows), threshold 0.5:",
         "",
-        markdown(reports).rstrip(),
+        quality_table(rows).rstrip(),
         "",
         "Command: `python -m bench guard`",
     ]

@@ -25,7 +25,7 @@ import bisect
 import functools
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from sidecar.guard.cues import (
@@ -55,9 +55,7 @@ _STANDALONE_ATTACK = frozenset(
 _G = tuple(f"g:{name}" for name in GROUPS)
 _T = tuple(f"t:{name}" for name in GROUPS)
 _D = tuple(f"d:{name}" for name in GROUPS)
-_N = tuple(
-    tuple(f"n:{min(a, b)}+{max(a, b)}" if a != b else "" for b in GROUPS) for a in GROUPS
-)
+_N = tuple(tuple(f"n:{min(a, b)}+{max(a, b)}" if a != b else "" for b in GROUPS) for a in GROUPS)
 _CJK_RX = re.compile("[\u4e00-\u9fff]")
 _BOUNDARY = -2  # the group of the sentence-end literals (". ", "\n", "。" ...)
 _SIGNALS = tuple(SIGNAL_EXPRESSIONS)
@@ -172,7 +170,9 @@ class FeatureExtractor:
             )
             # Every obfuscation signal needs a non-ASCII character: ASCII texts skip this scan.
             self._sig_db = _regex_db(
-                (), (), tuple(SIGNAL_EXPRESSIONS.values()),
+                (),
+                (),
+                tuple(SIGNAL_EXPRESSIONS.values()),
                 len(self.patterns) + len(self._regex_cues),
             )
         else:
@@ -199,7 +199,9 @@ class FeatureExtractor:
         scratches = getattr(self._local, "scratches", None)
         if scratches is None:
             scratches = (
-                _hs.Scratch(self._lit_db), _hs.Scratch(self._rx_db), _hs.Scratch(self._sig_db)
+                _hs.Scratch(self._lit_db),
+                _hs.Scratch(self._rx_db),
+                _hs.Scratch(self._sig_db),
             )
             self._local.scratches = scratches
         return scratches
@@ -352,26 +354,30 @@ class FeatureExtractor:
 def _windows(cues: Sequence[tuple[int, int, int]], tool: bool) -> list[list[str]]:
     """The local evidence of each window of two consecutive sentences: ``n:a+b`` for two groups
     (one an attack group) within one sentence and NEAR_BYTES, and standalone attack groups
-    (``g:``, and ``t:`` in a tool result). ``cues`` are (end offset, sentence, group), sorted."""
-    per_sentence: dict[int, set[str]] = {}
+    (``g:``, and ``t:`` in a tool result). ``cues`` are (end offset, sentence, group), sorted;
+    the features come in the order found (deterministic, no sort on the hot path)."""
+    per_sentence: dict[int, dict[str, None]] = {}
     attack, standalone = _ATTACK, _STANDALONE_ATTACK
-    for i, (end, where, group) in enumerate(cues):
+    count = len(cues)
+    for i in range(count):
+        end, where, group = cues[i]
         local = per_sentence.get(where)
         if local is None:
-            local = per_sentence[where] = set()
+            local = per_sentence[where] = {}
         if group in standalone:
-            local.add(_G[group])
+            local[_G[group]] = None
             if tool:
-                local.add(_T[group])
+                local[_T[group]] = None
         row, attacking = _N[group], attack[group]
-        for other_end, other_where, other in cues[i + 1 :]:
+        for j in range(i + 1, count):
+            other_end, other_where, other = cues[j]
             if other_where != where or other_end - end > NEAR_BYTES:
                 break
             if other != group and (attacking or attack[other]):
-                local.add(row[other])
+                local[row[other]] = None
     windows = []
     for where, local in per_sentence.items():
         if local:
             following = per_sentence.get(where + 1)
-            windows.append(sorted(local | following if following else local))
+            windows.append(list({**local, **following} if following else local))
     return windows

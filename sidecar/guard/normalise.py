@@ -4,8 +4,8 @@
 the text itself: the text without zero-width characters, with homoglyphs and full-width letters
 mapped to ASCII, with separated letters joined, leetspeak undone; decoded base64 runs that are
 text, Unicode tag characters, ``\\uXXXX`` escapes and HTML entities; rot13 and reversed text when
-the text asks for decoding. The scanner finds the triggers (:data:`SIGNAL_EXPRESSIONS` and three regex cues) in its one
-pass; a text without any costs nothing here.
+the text asks for decoding. The scanner finds the triggers (:data:`SIGNAL_EXPRESSIONS` and
+three regex cues) in its pass; a text without any costs nothing here.
 
 Signals (features of the learned scorer): ``zero_width``, ``unicode_tags``, ``homoglyph``,
 ``fullwidth``, ``cjk_separated``, ``base64_text``, ``leet``, ``spaced``.
@@ -48,7 +48,7 @@ _MAX_VIEW = 16_384
 
 def _base64_texts(text: str) -> list[str]:
     """Decoded base64 runs that are readable text (not images, keys or random bytes)."""
-    found = []
+    found: list[str] = []
     for match in _BASE64_RX.finditer(text):
         run = match.group()
         if len(found) >= _MAX_BASE64_RUNS or len(run) > _MAX_VIEW:

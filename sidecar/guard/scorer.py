@@ -192,7 +192,11 @@ class InjectionScorer:
         windows: list[list[str]] = []
         if self.model is not None and self._extractor is not None:
             extraction = self._extractor.extract(text, source)
-            patterns, features, windows = extraction.patterns, extraction.features, extraction.windows
+            patterns, features, windows = (
+                extraction.patterns,
+                extraction.features,
+                extraction.windows,
+            )
             model_score = round(self.model.probability(features, windows), 4)
             score = model_score
             pattern_score = _noisy_or(patterns) if patterns else 0.0

@@ -111,8 +111,9 @@ async def test_block_mode_admits_look_alikes_and_hostile_values(
         assert answer["allowed"] is True
     # A lone surrogate sent as a JSON escape is a client error or admitted, never a 500.
     raw = b'{"request_id": "r-s", "kind": "llm", "model": "m", "tool_result": "\\ud800 hi"}'
-    async with http.post(f"{blocking.url}/v1/admit", data=raw,
-                         headers={"Content-Type": "application/json"}) as response:
+    async with http.post(
+        f"{blocking.url}/v1/admit", data=raw, headers={"Content-Type": "application/json"}
+    ) as response:
         assert response.status in (200, 400, 422), await response.text()
 
 
@@ -171,11 +172,15 @@ async def test_event_attributes_carry_the_learned_verdict_on_every_ingest_path(
     async with http.post(f"{tagging.url}/v1/events", json=[tool, llm, benign]) as response:
         assert response.status == 202
     ndjson = msgspec.json.encode(tool_event(id="tool-ndjson", result=PARAPHRASED)) + b"\n"
-    async with http.post(f"{tagging.url}/v1/events", data=ndjson,
-                         headers={"Content-Type": "application/x-ndjson"}) as response:
+    async with http.post(
+        f"{tagging.url}/v1/events", data=ndjson, headers={"Content-Type": "application/x-ndjson"}
+    ) as response:
         assert response.status == 202
-    async with http.post(f"{tagging.url}/v1/traces", data=_otlp_tool_span(PARAPHRASED),
-                         headers={"Content-Type": "application/json"}) as response:
+    async with http.post(
+        f"{tagging.url}/v1/traces",
+        data=_otlp_tool_span(PARAPHRASED),
+        headers={"Content-Type": "application/json"},
+    ) as response:
         assert response.status == 200, await response.text()
     events = await _events(http, tagging, 5)
     by_id = {e["id"]: e for e in events}

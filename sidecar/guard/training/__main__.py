@@ -45,7 +45,9 @@ def model_text(corpus: str, ngrams: int = 0) -> tuple[str, LinearModel]:
     extractor = FeatureExtractor(ngrams=model.ngrams)
     for split in ("train", "heldout"):
         part = [r for r in rows if r.split == split]
-        report = evaluate(lambda r: model.probability(*extractor.extract(r.text, r.source)[:2]) >= 0.5, part)
+        report = evaluate(
+            lambda r: model.probability(*extractor.extract(r.text, r.source)[:2]) >= 0.5, part
+        )
         model.meta[f"{split}_precision"] = round(report.precision, 4)
         model.meta[f"{split}_recall"] = round(report.recall, 4)
     return model.to_json(), model

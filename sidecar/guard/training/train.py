@@ -12,6 +12,7 @@ the training split by smoothed log-odds; an n-gram is only a feature once the mo
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import re
@@ -37,7 +38,7 @@ def candidate_ngrams(rows: Sequence[Example], *, top: int, min_count: int = 8) -
         low = row.text.lower()
         words = _WORD_RX.findall(low)
         grams = set(words)
-        grams.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+        grams.update(f"{a} {b}" for a, b in itertools.pairwise(words))
         for run in _CJK_RUN_RX.findall(row.text):
             grams.update(run[i : i + 2] for i in range(len(run) - 1))
         (pos if row.injected else neg).update(grams)
@@ -76,9 +77,7 @@ def fit(
             seen.update(window)
         counts.update(seen)
     kept = {name for name, n in counts.items() if n >= min_count}
-    rows = [
-        (sorted(set(f) & kept), [sorted(set(w) & kept) for w in ws]) for f, ws in examples
-    ]
+    rows = [(sorted(set(f) & kept), [sorted(set(w) & kept) for w in ws]) for f, ws in examples]
     weights: dict[str, float] = dict.fromkeys(sorted(kept), 0.0)
     squares: dict[str, float] = dict.fromkeys(weights, 1e-8)
     bias, bias_square = 0.0, 1e-8
