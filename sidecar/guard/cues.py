@@ -5,7 +5,7 @@ Each group names one thing the model weighs: who is addressed (``addr_ai``), a r
 the instructions already in force (``prior``), dismissing them (``dismiss``), a new regime
 (``regime``), secrets and conversation data (``secret``, ``convo``), exfiltration verbs and
 destinations (``exfil``, ``dest``), stealth (``stealth``), role markers and fake turns
-(``role_system``, ``role_turn``), claimed authority, lifted restrictions, personas, tool
+(``role_header``, ``role_turn``), claimed authority, lifted restrictions, personas, tool
 actions, obfuscation leads and hiding styles; and the contexts of benign look-alikes (security
 write-ups, code, git, install docs, customer mail, questions). The model learns the weights of
 the groups, of pairs of groups that occur within :data:`NEAR_BYTES` of each other, and of the
@@ -45,11 +45,26 @@ _ZH_PRIOR_HEADS = (
     "开场时",
     "旧",
 )
+_ZH_YOUR_HEADS = (
+    "你的",
+    "你之前的",
+    "你原来的",
+    "你最初的",
+    "你一开始",
+    "给你的",
+    "交代给你的",
+    "告诉你的",
+    "你收到的",
+    "你被告知",
+    "你出厂时的",
+    "你默认的",
+    "你的初始",
+)
+# No noun is a prefix of another, so every match has one end (Hyperscan and re agree).
 _ZH_RULE_NOUNS = (
     "指令",
     "指示",
     "提示词",
-    "提示",
     "配置",
     "设定",
     "设置",
@@ -66,41 +81,6 @@ _ZH_RULE_NOUNS = (
     "上下文",
     "安排",
 )
-
-
-def _zh_prior() -> tuple[str, ...]:
-    out = []
-    for head, noun in product(_ZH_PRIOR_HEADS, _ZH_RULE_NOUNS):
-        out.append(head + noun)
-        out.append(head + "的" + noun)
-        for every in ("所有", "全部", "一切", "那些", "这些"):
-            out.append(f"{head}的{every}{noun}")
-            out.append(f"{head}{every}{noun}")
-            out.append(f"{every}{head}的{noun}")
-    return tuple(out)
-
-
-def _zh_prior_you() -> tuple[str, ...]:
-    heads = (
-        "你的",
-        "你之前的",
-        "你原来的",
-        "你最初的",
-        "你一开始",
-        "给你的",
-        "交代给你的",
-        "告诉你的",
-        "你收到的",
-        "你被告知",
-        "你出厂时的",
-        "你默认的",
-        "你的初始",
-    )
-    out = [head + noun for head, noun in product(heads, _ZH_RULE_NOUNS)]
-    out += ["你之前收到", "你一开始被告知", "告诉你的内容", "交代给你", "你被设定", "你被配置"]
-    return tuple(out)
-
-
 _EN_PRIOR_ADJ = (
     "previous",
     "prior",
@@ -130,72 +110,78 @@ _EN_RULE_NOUNS = (
     "directive",
     "direction",
     "prompt",
-    "rules",
-    "configuration",
+    "rule",
     "config",
     "setup",
     "brief",
-    "orders",
+    "order",
     "constraint",
     "programming",
-    "policy",
-    "policies",
+    "polic",
     "context",
     "task",
-    "settings",
-    "behaviour",
-    "behavior",
+    "setting",
+    "behavio",
     "persona",
-    "restrictions",
-    "limits",
+    "restriction",
+    "limit",
 )
 
 
-def _en_prior() -> tuple[str, ...]:
-    out = [f"{a} {n}" for a, n in product(_EN_PRIOR_ADJ, _EN_RULE_NOUNS)]
-    out += [
-        "came before this",
-        "came earlier",
-        "set of instructions",
-        "operating rules",
-        "what the system",
-        "the developer's",
-        "system said",
-        "all prior",
-        "everything above",
-        "the rules above",
-    ]
-    return tuple(out)
+def _alt(words: tuple[str, ...]) -> str:
+    return "(?:" + "|".join(words) + ")"
 
 
-def _en_prior_you() -> tuple[str, ...]:
-    """Instructions *the reader* was given: the second person is what an override needs."""
-    out = [f"your {n}" for n in _EN_RULE_NOUNS]
-    out += [f"your {a} {n}" for a, n in product(_EN_PRIOR_ADJ[:14], _EN_RULE_NOUNS)]
-    out += [
+# References to the instructions in force, as regexes (thousands of combinations as literals
+# would cost a second of compile time at start-up).
+_PRIOR_REGEXES = (
+    r"\b" + _alt(_EN_PRIOR_ADJ) + r"[ \t]+" + _alt(_EN_RULE_NOUNS),
+    _alt(_ZH_PRIOR_HEADS) + "(?:的)?(?:所有|全部)?(?:的)?" + _alt(_ZH_RULE_NOUNS),
+)
+# The same, addressed to the reader: the second person is what an override needs.
+_PRIOR_YOU_REGEXES = (
+    r"\byour[ \t]+(?:" + _alt(_EN_PRIOR_ADJ) + r"[ \t]+)?" + _alt(_EN_RULE_NOUNS),
+    _alt(_ZH_YOUR_HEADS) + "(?:所有|全部)?(?:的)?" + _alt(_ZH_RULE_NOUNS),
+)
+_PRIOR_LITERALS = (
+    "came before this",
+    "came earlier",
+    "set of instructions",
+    "operating rules",
+    "what the system",
+    "the developer's",
+    "system said",
+    "all prior",
+    "everything above",
+    "the rules above",
+)
+_PRIOR_YOU_LITERALS = (
+    *(
         f"the {n}s you"
         for n in ("instruction", "rule", "guideline", "directive", "constraint", "order")
-    ]
-    out += [
-        "you were told",
-        "you were given",
-        "you were configured",
-        "you were loaded",
-        "you received",
-        "you started with",
-        "your owner wrote",
-        "your setup",
-        "your brief",
-        "what you were told",
-        "you've been told",
-        "you have been told",
-        "you were trained",
-        "you were set up",
-        "you were programmed",
-        "told you before",
-        "you were instructed",
-    ]
-    return tuple(out)
+    ),
+    "you were told",
+    "you were given",
+    "you were configured",
+    "you were loaded",
+    "you received",
+    "you started with",
+    "your owner wrote",
+    "what you were told",
+    "you've been told",
+    "you have been told",
+    "you were trained",
+    "you were set up",
+    "you were programmed",
+    "told you before",
+    "you were instructed",
+    "你之前收到",
+    "你一开始被告知",
+    "告诉你的内容",
+    "交代给你",
+    "你被设定",
+    "你被配置",
+)
 
 
 # The scanner prepends a newline to every text, so "\n" + word is "at the start of a line".
@@ -376,8 +362,8 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
     ),
     "dest_url": ("http://", "https://"),
     "code_fence": ("```",),
-    "prior": _en_prior() + _zh_prior(),
-    "prior_you": _en_prior_you() + _zh_prior_you(),
+    "prior": _PRIOR_LITERALS,
+    "prior_you": _PRIOR_YOU_LITERALS,
     "dismiss": (
         "forget",
         "ignore",
@@ -1595,6 +1581,8 @@ STANDALONE_GROUPS = CONTEXT_GROUPS | {
 
 # ASCII regexes (presence only). Word boundaries keep short words from matching inside others.
 REGEX_CUES: dict[str, tuple[str, ...]] = {
+    "prior": _PRIOR_REGEXES,
+    "prior_you": _PRIOR_YOU_REGEXES,
     "addr_ai": (r"\b(?:ai|llms?|gpt|bots)\b", r"\bai[ \t]*[,:]"),
     "dest_url": (r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d+)?/",),
     "dest_email": (r"[a-z0-9._+\-]@[a-z0-9\-]+\.[a-z]{2}",),

@@ -180,7 +180,7 @@ class FeatureExtractor:
                 re.compile(p.expression, re.IGNORECASE | re.MULTILINE) for p in self.patterns
             ]
             self._py_cues = [
-                re.compile(e.encode("ascii"), (re.IGNORECASE if folded else 0) | re.MULTILINE)
+                re.compile(e.encode("utf-8"), (re.IGNORECASE if folded else 0) | re.MULTILINE)
                 for _, e, folded in self._regex_cues
             ]
             self._py_signals = [re.compile(e) for e in SIGNAL_EXPRESSIONS.values()]
