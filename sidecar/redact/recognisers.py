@@ -15,16 +15,20 @@ header for JWTs, digits-and-letters entropy for keys (which rejects slugs and UU
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 
+from sidecar.redact import keywords, phones
 from sidecar.redact import validators as v
-
-RawFinding = tuple[int, int, int, str]  # start, end, priority, type
-Accept = Callable[[str, "re.Match[str]"], "tuple[int, int] | None"]
+from sidecar.redact.base import (
+    Accept,
+    AcceptMany,
+    PatternRecogniser,
+    Recogniser,
+    part_of_identifier,
+)
+from sidecar.redact.cards import find_cards
+from sidecar.redact.columns import ColumnRecogniser, names_phone, names_ssn, phone_cell, ssn_cell
+from sidecar.redact.context import context_verdict
 
 # Priority decides overlaps: a higher value wins a conflict (then the longer span, then the
 # earlier one). Checksum-validated and secret types beat looser ones; an IBAN (country, exact
@@ -45,52 +49,6 @@ PRIORITY = {
     "IPV6": 45,
     "IPV4": 40,
 }
-CUSTOM_PRIORITY = 30
-
-_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-
-
-@dataclass(frozen=True, slots=True)
-class PatternRecogniser:
-    """A type found by one regex, confirmed by ``accept`` (which may narrow the span).
-
-    ``prefilter`` is a Hyperscan-compatible expression such that every match of ``pattern``
-    contains a pre-filter match ending at most ``back`` code points after the match's start
-    (often the pattern's prefix without look-arounds); ``None`` means "always run".
-    ``max_length`` bounds a match's length (``None``: unbounded); ``back=None`` scans from the
-    start of the text. Together they let :meth:`find` scan only the window that can hold a
-    match: from ``first - back`` to ``last + max_length``.
-    """
-
-    type: str
-    pattern: re.Pattern[str]
-    prefilter: str | None
-    accept: Accept | None = None
-    priority: int = CUSTOM_PRIORITY
-    back: int | None = None
-    max_length: int | None = None
-
-    def find(
-        self, text: str, out: list[RawFinding], first: int = 0, last: int | None = None
-    ) -> None:
-        """Append every validated match of this type in ``text`` to ``out``.
-
-        ``first``/``last``: the first and last end of this type's pre-filter matches; the
-        pattern then runs only on the window that can hold a match (same result as a full scan).
-        """
-        accept = self.accept
-        pos, endpos = 0, len(text)
-        if self.back is not None:
-            pos = max(0, first - self.back)
-            if self.max_length is not None and last is not None:
-                endpos = min(endpos, last + self.max_length + 4)
-        for match in self.pattern.finditer(text, pos, endpos):
-            if accept is None:
-                out.append((match.start(), match.end(), self.priority, self.type))
-                continue
-            span = accept(text, match)
-            if span is not None:
-                out.append((span[0], span[1], self.priority, self.type))
 
 
 def _digit_groups(candidate: str) -> tuple[str, tuple[int, ...], set[str]]:
@@ -110,46 +68,11 @@ def _digit_groups(candidate: str) -> tuple[str, tuple[int, ...], set[str]]:
     return "".join(digits), tuple(groups), seps
 
 
-def _part_of_identifier(text: str, start: int) -> bool:
-    """``ORD-4111...``, ``user_1381...``: a number glued to a word is an identifier's tail."""
-    return start >= 2 and text[start - 1] in "-_" and text[start - 2] in _ALNUM
-
-
 _COUNTRY_PREFIX = re.compile(r"\+[0-9]{1,3}[ \-]?$")
 
 
-def _accept_card(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    if _part_of_identifier(text, match.start()):
-        return None
-    candidate = match.group()
-    digits, groups, seps = _digit_groups(candidate)
-    if len(seps) > 1:
-        return None
-    # A card followed by another number ("4111 1111 1111 1111 2024"): drop trailing groups.
-    while True:
-        if (
-            12 <= len(digits) <= 19
-            and v.card_grouping_valid(groups)
-            and v.card_issuer_known(digits)
-            and v.luhn_valid(digits)
-        ):
-            end = match.start()
-            seen = 0
-            for index, ch in enumerate(candidate):
-                if "0" <= ch <= "9":
-                    seen += 1
-                    if seen == len(digits):
-                        end = match.start() + index + 1
-                        break
-            return match.start(), end
-        if len(groups) < 2:
-            return None
-        digits = digits[: -groups[-1]]
-        groups = groups[:-1]
-
-
 def _accept_ssn(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    if _part_of_identifier(text, match.start()):
+    if part_of_identifier(text, match.start()):
         return None
     if not v.ssn_valid(match.group(1), match.group(3), match.group(4)):
         return None
@@ -207,7 +130,7 @@ def _accept_iban(text: str, match: re.Match[str]) -> tuple[int, int] | None:
 
 
 def _accept_cn_id(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    if _part_of_identifier(text, match.start()):
+    if part_of_identifier(text, match.start()):
         return None
     return match.span() if v.cn_id_valid(match.group()) else None
 
@@ -219,7 +142,7 @@ def _accept_cn_phone(text: str, match: re.Match[str]) -> tuple[int, int] | None:
     if len(groups) > 1 and groups != (3, 4, 4):
         return None
     start = match.start()
-    if _part_of_identifier(text, start):
+    if part_of_identifier(text, start):
         return None
     if match.group(1) is None and _COUNTRY_PREFIX.search(text, max(0, start - 6), start):
         return None  # the national part of another country's number (+49 151 ...)
@@ -241,9 +164,28 @@ def _accept_phone_intl(text: str, match: re.Match[str]) -> tuple[int, int] | Non
 
 
 def _accept_phone_nanp(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    if _part_of_identifier(text, match.start()):
+    if part_of_identifier(text, match.start()):
         return None
-    return match.span() if v.nanp_valid(v.digits_of(match.group())) else None
+    digits = v.digits_of(match.group())
+    return match.span() if v.nanp_valid(digits[-10:]) else None
+
+
+def _inside_grouped_run(text: str, start: int, end: int) -> bool:
+    """``DE00 3704 0044 0532 0130 00``: the groups are the tail of a longer grouped number."""
+    before = start >= 2 and text[start - 1] in " -./" and "0" <= text[start - 2] <= "9"
+    after = end + 1 < len(text) and text[end] in " -./" and "0" <= text[end + 1] <= "9"
+    return before or after
+
+
+def _accept_phone_national(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    start, end = match.span()
+    if part_of_identifier(text, start) or _inside_grouped_run(text, start, end):
+        return None
+    if not phones.national_layout_valid(match.group()):
+        return None
+    if context_verdict(text, start, end, phones.PHONE_WORDS, phones.NOT_PHONE_WORDS) is False:
+        return None  # "invoice 0123 456 789", "ISBN ...": labelled as something else
+    return start, end
 
 
 _FILE_SUFFIXES = frozenset(
@@ -322,10 +264,12 @@ _PLACEHOLDER = re.compile(
 
 
 def _accept_assigned_secret(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    secret = match.group(1)
+    secret = match.group(2)
     if _UUID.fullmatch(secret) or not _has_entropy(secret) or _PLACEHOLDER.match(secret):
         return None
-    return match.span(1)
+    if match.group(1).lower() != "bearer" and v.plain_json_base64(secret):
+        return None  # a pagination cursor or state blob ({"offset":10}), not a credential
+    return match.span(2)
 
 
 def _accept_assigned_password(text: str, match: re.Match[str]) -> tuple[int, int] | None:
@@ -342,12 +286,7 @@ def _accept_password_in_url(text: str, match: re.Match[str]) -> tuple[int, int] 
 
 
 def _accept_jwt(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    header = match.group(1)
-    try:
-        decoded = base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    return match.span() if b'"alg"' in decoded or b'"typ"' in decoded else None
+    return match.span() if v.jwt_header_valid(match.group(1)) else None
 
 
 _NB = r"(?<![0-9A-Za-z_])"  # no ASCII word character before
@@ -387,7 +326,7 @@ _SECRET_NAMES = (
 _PASSWORD_NAMES = r"password|passwd|pwd|passphrase|密码"
 
 
-def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecogniser]:
+def builtin_recognisers(secret_assignments: bool = True) -> list[Recogniser]:
     """The recognisers of the contract's types, in a fixed order (the order does not matter
     for the result: overlaps are resolved by priority, length, then position)."""
 
@@ -398,12 +337,20 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
         accept: Accept | None,
         back: int | None,
         max_length: int | None = None,
+        accept_many: AcceptMany | None = None,
     ) -> PatternRecogniser:
         return PatternRecogniser(
-            type_, re.compile(pattern), prefilter, accept, PRIORITY[type_], back, max_length
+            type_,
+            re.compile(pattern),
+            prefilter,
+            accept,
+            PRIORITY[type_],
+            back,
+            max_length,
+            accept_many,
         )
 
-    recognisers = [
+    recognisers: list[Recogniser] = [
         make(
             "EMAIL",
             r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}"
@@ -415,12 +362,13 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
             max_length=330,
         ),
         make(
-            "CREDIT_CARD",
-            _NB + r"(?<![0-9][.,])[2-6][0-9]{3}(?:[ \-]?[0-9]){8,15}" + _NA + r"(?![.,][0-9])",
+            "CREDIT_CARD",  # a whole run of digit groups; cards.find_cards finds the card in it
+            _NB + r"(?<![0-9]\.)[0-9](?:[ \-]?[0-9]){11,}" + _NA + r"(?!\.[0-9])",
             r"[2-6][0-9]{3}(?:[ \-]?[0-9]){8}",
-            _accept_card,
+            None,
             back=20,
             max_length=40,
+            accept_many=find_cards,
         ),
         make(
             "US_SSN",
@@ -488,12 +436,37 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
         ),
         make(
             "PHONE",
-            r"(?<![0-9A-Za-z_+\-.])(?:\([2-9][0-9]{2}\)[ .\-]?|[2-9][0-9]{2}[ .\-])"
+            r"(?<![0-9A-Za-z_+\-.])(?:1[ .\-])?(?:\([2-9][0-9]{2}\)[ .\-]?|[2-9][0-9]{2}[ .\-])"
             r"[2-9][0-9]{2}[ .\-][0-9]{4}" + _NA + r"(?![.\-][0-9])",
             r"(?:\([2-9][0-9]{2}\)[ .\-]?|[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}",
             _accept_phone_nanp,
-            back=16,
-            max_length=16,
+            back=20,
+            max_length=20,
+        ),
+        make(
+            "PHONE",  # national formats with the trunk 0: 020 7946 0958, 01 23 45 67 89
+            r"(?<![0-9A-Za-z_+\-./#])(?:\(0[1-9][0-9]{0,4}\)[ \-]?|0[1-9][0-9]{0,4}[ \-./])"
+            r"[0-9]{2,8}(?:[ \-./][0-9]{2,8}){0,3}(?![0-9A-Za-z_]|[.\-/:][0-9])",
+            r"0[1-9](?:[ \-./]|\)[ \-]?)?(?:[0-9](?:[ \-./]|\)[ \-]?)?){6}[0-9]",
+            _accept_phone_national,
+            back=30,
+            max_length=30,
+        ),
+        make(
+            "PHONE",  # digits without layout after a phone keyword: "tel: 02079460958"
+            keywords.PHONE_PATTERN,
+            keywords.PHONE_PREFILTER,
+            keywords.accept_phone,
+            back=keywords.KEYWORD_BACK,
+            max_length=keywords.KEYWORD_MAX_LENGTH,
+        ),
+        make(
+            "US_SSN",  # nine digits after an SSN keyword: "ssn: 123456789"
+            keywords.SSN_PATTERN,
+            keywords.SSN_PREFILTER,
+            keywords.accept_ssn,
+            back=keywords.KEYWORD_BACK,
+            max_length=keywords.KEYWORD_MAX_LENGTH,
         ),
         make(
             "API_KEY",
@@ -525,11 +498,30 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
             back=None,
         ),
     ]
+    recognisers += [
+        ColumnRecogniser(
+            "US_SSN",
+            r"(?i)ssn|social.?security",
+            re.compile(r"(?i)ssn|social.?security"),
+            names_ssn,
+            ssn_cell,
+            PRIORITY["US_SSN"],
+        ),
+        ColumnRecogniser(
+            "PHONE",
+            r"(?i)phone|tel|mobile|cell|fax|whatsapp|handy|portable|t\xc3\xa9l"
+            r"|\xe7\x94\xb5\xe8\xaf\x9d|\xe6\x89\x8b\xe6\x9c\xba|\xe5\xba\xa7\xe6\x9c\xba",
+            re.compile(r"(?i)phone|tel|mobile|cell|fax|whatsapp|handy|portable|tél|电话|手机|座机"),
+            names_phone,
+            phone_cell,
+            PRIORITY["PHONE"],
+        ),
+    ]
     if secret_assignments:
         recognisers.append(
             make(
                 "API_KEY",
-                r"(?i)(?<![A-Za-z0-9])(?:"
+                r"(?i)(?<![A-Za-z0-9])("
                 + _SECRET_NAMES
                 + r")[\"']?\s{0,16}(?:[:=]|\s)\s{0,16}[\"']?"
                 r"([A-Za-z0-9_\-+/=.~]{16,})",
