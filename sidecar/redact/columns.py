@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sidecar.redact import validators as v
 from sidecar.redact.base import RawFinding
-from sidecar.redact.context import DATA_CELL, DELIMITERS, RULE_LINE, words_of
+from sidecar.redact.context import DATA_CELL, DELIMITERS, RULE_LINE, cell_spans, words_of
 from sidecar.redact.phones import phone_digits_valid
 
 _STRIP = " \t\"'`\r"
@@ -52,7 +52,7 @@ class ColumnRecogniser:
             for delimiter in DELIMITERS:
                 if delimiter not in line:
                     continue
-                cells = line.split(delimiter)
+                cells = [line[a:b] for a, b in cell_spans(line, delimiter)]
                 if any(DATA_CELL.match(cell) for cell in cells):
                     continue
                 columns = [i for i, cell in enumerate(cells) if self.names(words_of(cell))]
@@ -77,18 +77,16 @@ class ColumnRecogniser:
             line = text[position:end]
             if not line.strip():
                 return end
-            cells = line.split(delimiter)
-            if len(cells) != width:
+            spans = cell_spans(line, delimiter)
+            if len(spans) != width:
                 return position
             if not RULE_LINE.fullmatch(line):
-                offsets = [0]
-                for cell in cells:
-                    offsets.append(offsets[-1] + len(cell) + 1)
                 for index in columns:
-                    cell = cells[index]
+                    cell_start, cell_end = spans[index]
+                    cell = line[cell_start:cell_end]
                     value = cell.strip(_STRIP)
                     if value and self.accept(value):
-                        start = position + offsets[index] + cell.index(value)
+                        start = position + cell_start + cell.index(value)
                         out.append((start, start + len(value), self.priority, self.type))
             position = end + 1
         return size

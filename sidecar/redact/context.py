@@ -43,9 +43,9 @@ def column_header(text: str, start: int, end: int) -> str | None:
     delimiter = _cell_delimiter(text, line_start, start, end, line_end)
     if delimiter is None:
         return None
-    line = text[line_start:line_end]
-    index = text.count(delimiter, line_start, start)
-    count = line.count(delimiter)
+    cells = cell_spans(text[line_start:line_end].rstrip("\r"), delimiter)
+    offset = start - line_start
+    index = next(i for i, (_, stop) in enumerate(cells) if offset <= stop)
     position = line_start - 1
     for _ in range(_MAX_HEADER_LINES):
         if position <= 0:
@@ -55,14 +55,37 @@ def column_header(text: str, start: int, end: int) -> str | None:
         position = previous_start - 1
         if not previous.strip():
             return None
-        if previous.count(delimiter) != count:
-            return None
         if RULE_LINE.fullmatch(previous):
             continue  # a Markdown table's |---|---| line
-        cells = previous.split(delimiter)
-        if not any(DATA_CELL.match(cell) for cell in cells):
-            return cells[index].strip().strip("\"'`*").strip()
+        header = [previous[a:b] for a, b in cell_spans(previous, delimiter)]
+        if len(header) != len(cells):
+            return None
+        if not any(DATA_CELL.match(cell) for cell in header):
+            return header[index].strip().strip("\"'`*").strip()
     return None
+
+
+def cell_spans(line: str, delimiter: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each cell of a delimited line; delimiters inside double quotes
+    (CSV quoting, ``""`` escapes included) do not split."""
+    if '"' not in line:
+        spans = []
+        start = 0
+        for cell in line.split(delimiter):
+            spans.append((start, start + len(cell)))
+            start += len(cell) + 1
+        return spans
+    spans = []
+    start = 0
+    quoted = False
+    for index, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delimiter and not quoted:
+            spans.append((start, index))
+            start = index + 1
+    spans.append((start, len(line)))
+    return spans
 
 
 def _cell_delimiter(text: str, line_start: int, start: int, end: int, line_end: int) -> str | None:

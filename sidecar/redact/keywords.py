@@ -10,7 +10,7 @@ phone number only after a phone keyword, and only when they are a valid number
 The keyword must be a word of its own (``ssn`` inside ``classname`` is not one; ``userSSN``,
 ``customer_ssn`` and ``ssn_number`` are) and the number must follow within a short gap of
 punctuation (``: = # " ' ( [ < > | *``, dashes) and at most two filler words (``is``, ``was``,
-``on file``, ``number``, ``no.``, ``at``, ...): a keyword further away, or another word between,
+``on file``, ``number``, ``no.``, ``at``, ``to``, ...): a keyword further away, or another word between,
 does not count. The span reported is the number only.
 """
 
@@ -21,10 +21,12 @@ import re
 from sidecar.redact import validators as v
 from sidecar.redact.phones import phone_digits_valid
 
-_PUNCT = r"[ \t\"'`:=#(\[<>|*\-]"
-_FILLER = r"(?:is|was|are|of|on file|number|num|nr|no\.?|at|on|provided|given|reads|ending|:)"
+_PUNCT = r"[ \t\"'`:=#(\[<>|*.\-]"
+_FILLER = (
+    r"(?:is|was|are|of|on file|number|num|nr|no\.?|at|on|to|me|us|send|provided|given|reads)"
+)
 _GAP = _PUNCT + r"{0,6}(?:" + _FILLER + _PUNCT + r"{1,4}){0,2}"
-_SUFFIX = r"(?:[ _\-]?(?i:number|num|nbr|nr|no|id|#))?"
+_SUFFIX = r"(?:[ _\-]?(?i:number|num|nbr|nr|no|#))?"
 
 SSN_KEYWORD = (
     r"(?:(?<![A-Za-z0-9])(?i:ssns?|s\.s\.n\.?|social[ _\-]?security|soc\.?[ _\-]?sec\.?)"
@@ -49,6 +51,11 @@ PHONE_PREFILTER = (
     r"(?i)(?:ph|tel|t\xc3\xa9l|mob|cell|fax|whatsapp|sms|handy|portable|contact|call"
     r"|\xe7\x94\xb5\xe8\xaf\x9d|\xe6\x89\x8b\xe6\x9c\xba|\xe5\xba\xa7\xe6\x9c\xba"
     r"|\xe8\x81\x94\xe7\xb3\xbb)[^0-9\n]{0,48}\+?[0-9](?:[ .\-/]?[0-9]){8}"
+)
+SSN_WORDS = frozenset({"ssn", "ssns", "social", "security", "taxpayer", "tin", "itin"})
+NOT_SSN_WORDS = frozenset(
+    "order orders invoice inv ref reference ticket case rma po sku serial part model id ids"
+    " tracking account acct routing claim policy member phone tel".split()
 )
 _NON_DIGIT = re.compile(r"[^0-9]")
 KEYWORD_BACK = 90

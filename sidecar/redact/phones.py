@@ -176,6 +176,14 @@ NOT_PHONE_WORDS = frozenset(
         "balance",
         "iban",
         "bic",
+        "po",
+        "gtin",
+        "ean",
+        "upc",
+        "imei",
+        "seq",
+        "offset",
+        "counter",
         "blz",
         "siret",
         "siren",
@@ -194,15 +202,17 @@ def national_layout_valid(candidate: str) -> bool:
         close = candidate.index(")")
         area, rest = candidate[1:close], candidate[close + 1 :].lstrip(" -")
     groups = [len(area)] if area else []
-    separators = set()
+    separators = []
     for index, part in enumerate(_SEPARATOR.split(rest)):
         if index % 2:
-            separators.add(part)
+            separators.append(part)
         else:
             groups.append(len(part))
-    if len(separators) > 1:
+    if not area and len(separators) > 1 and separators[0] == "-":
+        separators = separators[1:]  # "0755-1234 5678": the area code is set apart by a dash
+    if len(set(separators)) > 1:
         return False
-    return layout_valid(tuple(groups), next(iter(separators), " ")) and national_valid(
+    return layout_valid(tuple(groups), separators[0] if separators else " ") and national_valid(
         v.digits_of(candidate)
     )
 

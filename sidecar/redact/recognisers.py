@@ -28,7 +28,7 @@ from sidecar.redact.base import (
 )
 from sidecar.redact.cards import find_cards
 from sidecar.redact.columns import ColumnRecogniser, names_phone, names_ssn, phone_cell, ssn_cell
-from sidecar.redact.context import context_verdict
+from sidecar.redact.context import context_verdict, nearest_verdict, words_of
 
 # Priority decides overlaps: a higher value wins a conflict (then the longer span, then the
 # earlier one). Checksum-validated and secret types beat looser ones; an IBAN (country, exact
@@ -72,14 +72,27 @@ _COUNTRY_PREFIX = re.compile(r"\+[0-9]{1,3}[ \-]?$")
 
 
 def _accept_ssn(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    if part_of_identifier(text, match.start()):
+    start, end = match.span()
+    if part_of_identifier(text, start):
         return None
     if not v.ssn_valid(match.group(1), match.group(3), match.group(4)):
         return None
-    return match.span()
+    if context_verdict(text, start, end, keywords.SSN_WORDS, keywords.NOT_SSN_WORDS) is False:
+        return None  # "Order #123-45-6789": the same layout, labelled as something else
+    return start, end
 
 
 _VERSION_WORDS = ("version", "release", "build", "ver ", "ver.", "v.")
+_IP_WORDS = frozenset(
+    "ip ips addr address host server peer client remote gateway gw dns route via ping ssh"
+    " connect connecting connected listen listening bind forwarded inet src dst nameserver"
+    " proxy origin subnet lan wan vpn node".split()
+)
+_NOT_IP_WORDS = frozenset(
+    "version versions release build upgrade upgraded upgrading downgrade section sections"
+    " chapter clause figure table step rule oid sdk firmware revision rev beta alpha rc"
+    " patch changelog".split()
+)
 
 
 def _accept_ipv4(text: str, match: re.Match[str]) -> tuple[int, int] | None:
@@ -89,6 +102,9 @@ def _accept_ipv4(text: str, match: re.Match[str]) -> tuple[int, int] | None:
     before = text[max(0, start - 12) : start].lower()
     if any(word in before for word in _VERSION_WORDS) or before.endswith("v"):
         return None
+    words = words_of(text[max(0, start - 32) : start])[-4:]
+    if nearest_verdict(words, _IP_WORDS, _NOT_IP_WORDS) is False:
+        return None  # "upgrade from 1.2.3-beta.4 to 10.2.0.1", "section 4.2.1.3"
     return match.span()
 
 
@@ -154,6 +170,10 @@ def _accept_phone_intl(text: str, match: re.Match[str]) -> tuple[int, int] | Non
     if candidate.count("(") != candidate.count(")"):
         return None
     national = candidate.replace("(0)", "")
+    if national.startswith("00"):  # the international prefix written as 00: "0044 20 ..."
+        national = national[2:]
+        if len(_digit_groups(national)[1]) < 2 or _inside_grouped_run(text, *match.span()):
+            return None  # "004420794609" bare, "DE00 3704 0044 0532 ...": not a number
     digits = v.digits_of(national)
     if not v.international_phone_valid(digits):
         return None
@@ -427,9 +447,9 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[Recogniser]:
         ),
         make(
             "PHONE",
-            r"(?<![0-9A-Za-z_+])\+[1-9][0-9]{0,2}(?:[ .\-]?(?:\((?:0|[0-9]{1,5})\))?[ .\-]?"
-            r"[0-9]{1,5}){1,6}" + _NA + r"(?![.\-][0-9])",
-            r"\+[1-9][0-9]{0,2}[ .\-]?\(?[0-9]",
+            r"(?<![0-9A-Za-z_+])(?:\+|00(?=[1-9]))[1-9][0-9]{0,2}"
+            r"(?:[ .\-]?(?:\((?:0|[0-9]{1,5})\))?[ .\-]?[0-9]{1,5}){1,6}" + _NA + r"(?![.\-][0-9])",
+            r"\+[1-9][0-9]{0,2}[ .\-]?\(?[0-9]|00[1-9][0-9]{0,2}[ .\-]\(?[0-9]",
             _accept_phone_intl,
             back=8,
             max_length=90,
