@@ -51,8 +51,9 @@ _checkers: list[Callable[[str], bool]] | None = None
 
 def layout_valid(groups: tuple[int, ...], separator: str) -> bool:
     """A national number as written: 2-5 groups, 9-12 digits, the first (with its trunk 0)
-    2-6 digits, the others at least 2; all-pairs only in the French ``0X XX XX XX XX``; four
-    dotted groups of at most three digits are an IP-like quad, not a number."""
+    2-6 digits, the others at least 2; all-pairs only in the French ``0X XX XX XX XX`` (the
+    only layout written with dots: other dotted groups are versions or IP-like quads); a
+    slash only between area code and number (``030/12345678``)."""
     total = sum(groups)
     if not 2 <= len(groups) <= 5 or not 9 <= total <= 12 or not 2 <= groups[0] <= 6:
         return False
@@ -61,8 +62,10 @@ def layout_valid(groups: tuple[int, ...], separator: str) -> bool:
         return False
     if max(groups) == 2:
         return groups == (2, 2, 2, 2, 2)
-    if separator == "." and len(groups) == 4 and max(groups) <= 3:
-        return False
+    if separator == ".":
+        return False  # dotted groups are versions and IP-like quads unless French pairs
+    if separator == "/" and len(groups) != 2:
+        return False  # "030/12345678": the slash sets the area code apart, nothing else
     return rest.count(2) <= 1  # "030 123 456 78" has one pair; "0151 123 45 67" is no layout
 
 

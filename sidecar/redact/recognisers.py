@@ -522,7 +522,7 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[Recogniser]:
         ColumnRecogniser(
             "US_SSN",
             r"(?i)ssn|social.?security",
-            re.compile(r"(?i)ssn|social.?security"),
+            re.compile(keywords.keyword_regex(["ssns?", "social"], ("SSN", "Ssn"))),
             names_ssn,
             ssn_cell,
             PRIORITY["US_SSN"],
@@ -531,7 +531,12 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[Recogniser]:
             "PHONE",
             r"(?i)phone|tel|mobile|cell|fax|whatsapp|handy|portable|t\xc3\xa9l"
             r"|\xe7\x94\xb5\xe8\xaf\x9d|\xe6\x89\x8b\xe6\x9c\xba|\xe5\xba\xa7\xe6\x9c\xba",
-            re.compile(r"(?i)phone|tel|mobile|cell|fax|whatsapp|handy|portable|tél|电话|手机|座机"),
+            re.compile(
+                keywords.keyword_regex(
+                    "phone tel mobile cell fax whatsapp handy portable tél 电话 手机 座机".split(),
+                    ("Phone", "Tel", "Mobile", "Cell", "Fax"),
+                )
+            ),
             names_phone,
             phone_cell,
             PRIORITY["PHONE"],
