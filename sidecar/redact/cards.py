@@ -1,7 +1,7 @@
 """Card numbers inside runs of digits: ``20240101 4111 1111 1111 1111``, CSV cells, dumps.
 
-The card pattern matches a whole run of digit groups joined by single spaces or dashes; this
-module finds the card inside it. Every sub-run that starts and ends on a group boundary, uses
+The card pattern matches a whole run of digits, spaces and dashes; this module finds the
+card inside it. Every sub-run that starts and ends on a group boundary, uses
 one separator kind, has 12-19 digits in a printed card layout (or is one unseparated group)
 and passes the issuer (IIN and length) and Luhn checks is a card; the leftmost, then longest,
 wins, and the search goes on after it. A comma, semicolon, tab or pipe ends a run, so
@@ -110,8 +110,30 @@ _MAX_CARD_GROUPS = 5
 
 def find_cards(text: str, match: re.Match[str]) -> list[tuple[int, int]]:
     """The card spans inside the digit run ``match`` (offsets into ``text``)."""
+    run = match.group()
     run_start = match.start()
-    groups = _groups(match.group(), run_start)
+    if run.isdigit():  # one unseparated run, the common case: no sub-runs to try
+        if not (12 <= len(run) <= 19 and "2" <= run[0] <= "6"):
+            return []
+        if part_of_identifier(text, run_start) or not v.card_issuer_known(run):
+            return []
+        if not v.luhn_valid(run):
+            return []
+        end = run_start + len(run)
+        if context_verdict(text, run_start, end, CARD_WORDS, NOT_CARD_WORDS) is False:
+            return []
+        return [(run_start, end)]
+    found: list[tuple[int, int]] = []
+    for part in _PART.finditer(run):  # runs split where two separators meet ("2024 - 2025")
+        found += _cards_in(text, part.group(), run_start + part.start())
+    return found
+
+
+_PART = re.compile(r"[0-9]+(?:[ \-][0-9]+)*")
+
+
+def _cards_in(text: str, run: str, run_start: int) -> list[tuple[int, int]]:
+    groups = _groups(run, run_start)
     found = []
     first = 0
     while first < len(groups):

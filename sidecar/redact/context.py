@@ -18,7 +18,7 @@ import re
 
 _WINDOW = 48
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[\u4e00-\u9fff]+")
-_STOP = re.compile(r"[0-9]|[.!?;](?:\s|$)|\n")
+_STOPS = (*"0123456789\n", ". ", "! ", "? ", "; ")
 DELIMITERS = ",;\t|"
 _MAX_HEADER_LINES = 200
 RULE_LINE = re.compile(r"[\s|:+=\-]*")
@@ -29,8 +29,10 @@ def label_words(text: str, start: int, limit: int = 3) -> list[str]:
     """The last ``limit`` words (lowercased, camelCase split) before ``start`` on its line."""
     window = text[max(0, start - _WINDOW) : start]
     cut = 0
-    for stop in _STOP.finditer(window):
-        cut = stop.end()
+    for stop in _STOPS:
+        index = window.rfind(stop)
+        if index >= 0 and index + len(stop) > cut:
+            cut = index + len(stop)
     return words_of(window[cut:])[-limit:]
 
 

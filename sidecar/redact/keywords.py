@@ -22,12 +22,9 @@ from sidecar.redact import validators as v
 from sidecar.redact.phones import phone_digits_valid
 
 _PUNCT = r"[ \t\"'`:=#(\[<>|*.\-：]"
-_FILLER = (
-    r"(?:is|was|are|of|on file|number|num|nr|no\.?|at|on|to|me|us|send|provided|given|reads)"
-)
+_FILLER = r"(?:is|was|are|of|on file|number|num|nr|no\.?|at|on|to|me|us|send|provided|given|reads)"
 _GAP = _PUNCT + r"{0,6}(?:" + _FILLER + _PUNCT + r"{1,4}){0,2}"
 _SUFFIX = r"(?:[ _\-]?(?i:number|num|nbr|nr|no|#))?"
-
 
 
 def keyword_regex(words: list[str], camel: tuple[str, ...] = ()) -> str:

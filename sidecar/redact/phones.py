@@ -104,14 +104,17 @@ def _load_checkers() -> list[Callable[[str], bool]]:
             for desc in descs
             if desc is not None and desc.national_number_pattern
         ]
-        checkers.append(_pattern_checker(patterns))
+        general = re.compile(metadata.general_desc.national_number_pattern)
+        checkers.append(_pattern_checker(general, patterns))
     return checkers
 
 
 def _pattern_checker(
-    patterns: list[tuple[re.Pattern[str], frozenset[int]]],
+    general: re.Pattern[str], patterns: list[tuple[re.Pattern[str], frozenset[int]]]
 ) -> Callable[[str], bool]:
     def check(significant: str) -> bool:
+        if general.fullmatch(significant) is None:
+            return False
         size = len(significant)
         return any(
             (not lengths or size in lengths) and pattern.fullmatch(significant)

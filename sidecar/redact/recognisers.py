@@ -309,6 +309,7 @@ def _accept_jwt(text: str, match: re.Match[str]) -> tuple[int, int] | None:
     return match.span() if v.jwt_header_valid(match.group(1)) else None
 
 
+_NATIONAL_REST = r"[0-9]{2,8}(?:[ \-][0-9]{2,8}){0,3}"
 _NB = r"(?<![0-9A-Za-z_])"  # no ASCII word character before
 _NA = r"(?![0-9A-Za-z_])"  # no ASCII word character after
 
@@ -338,12 +339,23 @@ _API_KEY_PREFIXES = (
     r"sk-|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AIza|[sr]k_live_|"
     r"[sr]k_test_|hf_|SG\.|npm_|pypi-|gsk_|xai-|r8_|pplx-|dop_v1_|shp(?:at|ca|pa|ss)_|SK[0-9a-f]{8}"
 )
-_SECRET_NAMES = (
-    r"api[_\-]?key|apikey|secret[_\-]?key|access[_\-]?key(?:[_\-]?id)?|secret[_\-]?access[_\-]?key"
-    r"|client[_\-]?secret|auth[_\-]?token|access[_\-]?token|refresh[_\-]?token|api[_\-]?token"
-    r"|secret|token|bearer|private[_\-]?key"
-)
-_PASSWORD_NAMES = r"password|passwd|pwd|passphrase|密码"
+_SECRET_NAMES = [
+    r"api[_\-]?key",
+    r"apikey",
+    r"secret[_\-]?key",
+    r"access[_\-]?key(?:[_\-]?id)?",
+    r"secret[_\-]?access[_\-]?key",
+    r"client[_\-]?secret",
+    r"auth[_\-]?token",
+    r"access[_\-]?token",
+    r"refresh[_\-]?token",
+    r"api[_\-]?token",
+    r"secret",
+    r"token",
+    r"bearer",
+    r"private[_\-]?key",
+]
+_PASSWORD_NAMES = ["password", "passwd", "pwd", "passphrase", "密码"]
 
 
 def builtin_recognisers(secret_assignments: bool = True) -> list[Recogniser]:
@@ -383,7 +395,9 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[Recogniser]:
         ),
         make(
             "CREDIT_CARD",  # a whole run of digit groups; cards.find_cards finds the card in it
-            _NB + r"(?<![0-9]\.)[0-9](?:[ \-]?[0-9]){11,}" + _NA + r"(?!\.[0-9])",
+            r"[0-9](?<![0-9A-Za-z_][0-9])(?<![0-9]\.[0-9])[0-9 \-]{10,}[0-9]"
+            + _NA
+            + r"(?!\.[0-9])",
             r"[2-6][0-9]{3}(?:[ \-]?[0-9]){8}",
             None,
             back=20,
@@ -465,8 +479,12 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[Recogniser]:
         ),
         make(
             "PHONE",  # national formats with the trunk 0: 020 7946 0958, 01 23 45 67 89
-            r"(?<![0-9A-Za-z_+\-./#])(?:\(0[1-9][0-9]{0,4}\)[ \-]?|0[1-9][0-9]{0,4}[ \-./])"
-            r"[0-9]{2,8}(?:[ \-./][0-9]{2,8}){0,3}(?![0-9A-Za-z_]|[.\-/:][0-9])",
+            r"[(0](?<![0-9A-Za-z_+\-./#][(0])(?:(?<=\()0[1-9][0-9]{0,4}\)[ \-]?"
+            + _NATIONAL_REST
+            + r"|(?<=0)(?:[1-9][0-9]{0,4}[ \-/]"
+            + _NATIONAL_REST
+            + r"|[1-9](?:\.[0-9]{2}){4}))"
+            r"(?![0-9A-Za-z_]|[.\-/:][0-9])",
             r"0[1-9](?:[ \-./]|\)[ \-]?)?(?:[0-9](?:[ \-./]|\)[ \-]?)?){6}[0-9]",
             _accept_phone_national,
             back=30,
@@ -497,7 +515,7 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[Recogniser]:
         ),
         make(
             "JWT",
-            r"(?<![A-Za-z0-9_\-])(eyJ[A-Za-z0-9_\-]{8,})\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
+            r"(eyJ(?<![A-Za-z0-9_\-]eyJ)[A-Za-z0-9_\-]{8,})\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
             r"eyJ[A-Za-z0-9_\-]{8}",
             _accept_jwt,
             back=11,
@@ -546,10 +564,9 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[Recogniser]:
         recognisers.append(
             make(
                 "API_KEY",
-                r"(?i)(?<![A-Za-z0-9])("
-                + _SECRET_NAMES
-                + r")[\"']?\s{0,16}(?:[:=]|\s)\s{0,16}[\"']?"
-                r"([A-Za-z0-9_\-+/=.~]{16,})",
+                "("
+                + keywords.keyword_regex(_SECRET_NAMES)
+                + r")[\"']?\s{0,16}(?:[:=]|\s)\s{0,16}[\"']?([A-Za-z0-9_\-+/=.~]{16,})",
                 r"(?i)(?:key|key[_\-]?id|secret|token|bearer)[\"']?\s*[:=\s]\s*[\"']?"
                 r"[A-Za-z0-9_\-+/=.~]{16}",
                 _accept_assigned_secret,
@@ -559,10 +576,9 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[Recogniser]:
         recognisers.append(
             make(
                 "PASSWORD",
-                r"(?i)(?<![A-Za-z0-9])(?:"
-                + _PASSWORD_NAMES
-                + r")[\"']?\s{0,16}[:=：]\s{0,16}[\"']?"
-                r"([^\s\"',;&}]{4,})",
+                "(?:"
+                + keywords.keyword_regex(_PASSWORD_NAMES)
+                + r")[\"']?\s{0,16}[:=：]\s{0,16}[\"']?([^\s\"',;&}]{4,})",
                 r"(?i)(?:password|passwd|pwd|passphrase|\xe5\xaf\x86\xe7\xa0\x81)",
                 _accept_assigned_password,
                 back=11,

@@ -445,9 +445,7 @@ HAND_LABELLED = [
 
 def noise(rng: random.Random) -> dict[str, str]:
     return {
-        "uuid": "-".join(
-            f"{rng.getrandbits(4 * n):0{n}x}" for n in (8, 4, 4, 4, 12)
-        ),
+        "uuid": "-".join(f"{rng.getrandbits(4 * n):0{n}x}" for n in (8, 4, 4, 4, 12)),
         "sha": f"{rng.getrandbits(160):040x}",
         "sha7": f"{rng.getrandbits(28):07x}",
         "ts": str(rng.randint(1_600_000_000_000, 1_800_000_000_000)),

@@ -242,7 +242,7 @@ HARD_TEMPLATES = {
         "{ymd},{CARDG},{long12},{n}",
         "id,name,ssn,dob\n{n},Dana Smith,{SSN9},1985-04-12\n{pid},Lee Chen,{SSN9},1990-11-02",
         "name;phone;city\nMüller;{DE_PHONE};Berlin\nDupont;{FR_PHONE};Paris\nSmith;{GB_PHONE};London",
-        "order_id,tracking,amount\n{luhn16},{long12},\"{amount}\"\n{luhn16b},{snowflake},\"{amount}\"",
+        'order_id,tracking,amount\n{luhn16},{long12},"{amount}"\n{luhn16b},{snowflake},"{amount}"',
         "customer,mobile,signup\nAnn,{RAW_PHONE},{ymd}\nBo,{RAW_PHONE},{ymd}",
         "ts\tuser\tcard\n{ms}\t{EMAIL}\t{CARD16}",
         "| name | phone | ssn |\n|---|---|---|\n| Ann | {US_PHONE} | {SSN9} |\n| Bo | {GB_PHONE} | {SSN9} |",
