@@ -125,7 +125,8 @@ LOOKALIKES = [
     lambda r: f"score={r.random():.16f}",
     lambda r: f"amount {r.randint(1, 999)} {r.randint(100, 999)},{r.randint(10, 99)} EUR",
     lambda r: (
-        f"peer 0{r.randint(10, 99)}.{r.randint(0, 255):03d}.{r.randint(0, 255):03d}.00{r.randint(1, 9)}"
+        f"peer 0{r.randint(10, 99)}.{r.randint(0, 255):03d}.{r.randint(0, 255):03d}"
+        f".00{r.randint(1, 9)}"
     ),
     lambda r: ":".join(f"{r.randint(0, 255):02x}" for _ in range(6)),
     lambda r: f"sha {r.getrandbits(160):040x}",

@@ -9,9 +9,9 @@ phone number only after a phone keyword, and only when they are a valid number
 
 The keyword must be a word of its own (``ssn`` inside ``classname`` is not one; ``userSSN``,
 ``customer_ssn`` and ``ssn_number`` are) and the number must follow within a short gap of
-punctuation (``: = # " ' ( [ < > | *``, dashes) and at most two filler words (``is``, ``was``,
-``on file``, ``number``, ``no.``, ``at``, ``to``, ...): a keyword further away, or another word between,
-does not count. The span reported is the number only.
+punctuation (``: = # " ' ( [ < > | *``, dashes) and at most two filler words (``is``,
+``was``, ``on file``, ``number``, ``no.``, ``at``, ``to``, ...): a keyword further away, or
+another word between, does not count. The span reported is the number only.
 """
 
 from __future__ import annotations
@@ -65,9 +65,28 @@ SSN_PREFILTER = r"(?i)(?:ssn|social.?security|soc\.?.?sec|s\.s\.n)[^0-9\n]{0,48}
 PHONE_KEYWORD = (
     "(?:"
     + keyword_regex(
-        "phone telephone tel mobile cell(?:phone)? fax whatsapp sms mob handy"
-        " telefon(?:nummer)? t[ée]l[ée]phone t[ée]l portable contact 电话 手机 座机 联系方式".split()
-        + [r"call(?: (?:me|us))?"],
+        [
+            "phone",
+            "telephone",
+            "tel",
+            "mobile",
+            "cell(?:phone)?",
+            "fax",
+            "whatsapp",
+            "sms",
+            "mob",
+            "handy",
+            "telefon(?:nummer)?",
+            "t[ée]l[ée]phone",
+            "t[ée]l",
+            "portable",
+            "contact",
+            "电话",
+            "手机",
+            "座机",
+            "联系方式",
+            r"call(?: (?:me|us))?",
+        ],
         ("Phone", "Tel", "Mobile", "Cell", "Fax"),
     )
     + ")"
@@ -85,8 +104,33 @@ PHONE_PREFILTER = (
 )
 SSN_WORDS = frozenset({"ssn", "ssns", "social", "security", "taxpayer", "tin", "itin"})
 NOT_SSN_WORDS = frozenset(
-    "order orders invoice inv ref reference ticket case rma po sku serial part model id ids"
-    " tracking account acct routing claim policy member phone tel".split()
+    [
+        "order",
+        "orders",
+        "invoice",
+        "inv",
+        "ref",
+        "reference",
+        "ticket",
+        "case",
+        "rma",
+        "po",
+        "sku",
+        "serial",
+        "part",
+        "model",
+        "id",
+        "ids",
+        "tracking",
+        "account",
+        "acct",
+        "routing",
+        "claim",
+        "policy",
+        "member",
+        "phone",
+        "tel",
+    ]
 )
 _NON_DIGIT = re.compile(r"[^0-9]")
 KEYWORD_BACK = 90

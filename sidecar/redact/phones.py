@@ -104,7 +104,8 @@ def _load_checkers() -> list[Callable[[str], bool]]:
             for desc in descs
             if desc is not None and desc.national_number_pattern
         ]
-        general = re.compile(metadata.general_desc.national_number_pattern)
+        general_desc = metadata.general_desc
+        general = re.compile(str(general_desc.national_number_pattern if general_desc else ".*"))
         checkers.append(_pattern_checker(general, patterns))
     return checkers
 

@@ -84,14 +84,72 @@ def _accept_ssn(text: str, match: re.Match[str]) -> tuple[int, int] | None:
 
 _VERSION_WORDS = ("version", "release", "build", "ver ", "ver.", "v.")
 _IP_WORDS = frozenset(
-    "ip ips addr address host server peer client remote gateway gw dns route via ping ssh"
-    " connect connecting connected listen listening bind forwarded inet src dst nameserver"
-    " proxy origin subnet lan wan vpn node".split()
+    [
+        "ip",
+        "ips",
+        "addr",
+        "address",
+        "host",
+        "server",
+        "peer",
+        "client",
+        "remote",
+        "gateway",
+        "gw",
+        "dns",
+        "route",
+        "via",
+        "ping",
+        "ssh",
+        "connect",
+        "connecting",
+        "connected",
+        "listen",
+        "listening",
+        "bind",
+        "forwarded",
+        "inet",
+        "src",
+        "dst",
+        "nameserver",
+        "proxy",
+        "origin",
+        "subnet",
+        "lan",
+        "wan",
+        "vpn",
+        "node",
+    ]
 )
 _NOT_IP_WORDS = frozenset(
-    "version versions release build upgrade upgraded upgrading downgrade section sections"
-    " chapter clause figure table step rule oid sdk firmware revision rev beta alpha rc"
-    " patch changelog".split()
+    [
+        "version",
+        "versions",
+        "release",
+        "build",
+        "upgrade",
+        "upgraded",
+        "upgrading",
+        "downgrade",
+        "section",
+        "sections",
+        "chapter",
+        "clause",
+        "figure",
+        "table",
+        "step",
+        "rule",
+        "oid",
+        "sdk",
+        "firmware",
+        "revision",
+        "rev",
+        "beta",
+        "alpha",
+        "rc",
+        "patch",
+        "changelog",
+    ]
 )
 
 
@@ -551,7 +609,20 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[Recogniser]:
             r"|\xe7\x94\xb5\xe8\xaf\x9d|\xe6\x89\x8b\xe6\x9c\xba|\xe5\xba\xa7\xe6\x9c\xba",
             re.compile(
                 keywords.keyword_regex(
-                    "phone tel mobile cell fax whatsapp handy portable tél 电话 手机 座机".split(),
+                    [
+                        "phone",
+                        "tel",
+                        "mobile",
+                        "cell",
+                        "fax",
+                        "whatsapp",
+                        "handy",
+                        "portable",
+                        "tél",
+                        "电话",
+                        "手机",
+                        "座机",
+                    ],
                     ("Phone", "Tel", "Mobile", "Cell", "Fax"),
                 )
             ),
