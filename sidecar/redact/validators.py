@@ -549,10 +549,12 @@ def jwt_header_valid(segment: str) -> bool:
 
 def plain_json_base64(value: str) -> bool:
     """True for base64 of plain JSON data, such as a pagination cursor (``eyJvZmZzZXQiOjEwfQ``
-    is ``{"offset":10}``): a JSON object or array that is not a JWT header and names no
-    secret-like field (``token``, ``password``, ``private_key``, ``auth``, ...)."""
+    is ``{"offset":10}``, also when a signature follows after a dot): a JSON object or array
+    that is not a JWT header and names no secret-like field (``token``, ``password``,
+    ``private_key``, ``auth``, ...)."""
     if value[:1] not in ("e", "W"):  # base64 of "{" or "[" starts with these
         return False
+    value = value.split(".", 1)[0]  # a signed cursor: "<base64 JSON>.<signature>"
     decoded = decode_base64_text(value)
     if decoded is None or decoded.lstrip()[:1] not in (b"{", b"["):
         return False
