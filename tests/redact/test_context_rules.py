@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sidecar.redact import RedactConfig, Redactor, hyperscan_available
-from sidecar.redact import phones
+from sidecar.redact import RedactConfig, Redactor, hyperscan_available, phones
 from sidecar.redact import validators as v
 
 FAST = Redactor()
