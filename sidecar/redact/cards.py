@@ -85,20 +85,8 @@ NOT_CARD_WORDS = frozenset(
         "nonce",
         "span",
         "trace",
-        "request",
-        "job",
-        "build",
         "pid",
-        "batch",
         "ticket",
-        "case",
-        "claim",
-        "policy",
-        "member",
-        "customer",
-        "session",
-        "event",
-        "record",
         "订单",
         "单号",
         "流水",
@@ -174,6 +162,8 @@ def _card_from(text: str, groups: list[tuple[int, int, str]], first: int) -> int
     while last > first and any(groups[i][2] != separator for i in range(first + 1, last + 1)):
         last -= 1
     for end in range(last, first - 1, -1):
+        if end + 1 < len(groups) and groups[end + 1][2] != separator and end > first:
+            continue  # "... 3873 554-76-5267": the last group starts another number
         sizes = tuple(g[1] - g[0] for g in groups[first : end + 1])
         total = sum(sizes)
         if not 12 <= total <= 19 or not v.card_grouping_valid(sizes):

@@ -224,21 +224,33 @@ def _accept_cn_phone(text: str, match: re.Match[str]) -> tuple[int, int] | None:
 
 
 def _accept_phone_intl(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    candidate = match.group()
+    """The number, or the longest prefix of it that ends on a group boundary and is valid
+    ("+49 30 4219 4892 4411 5781 ...": a number followed by other digit groups)."""
+    start, end = match.span()
+    while True:
+        if _phone_intl_valid(text, match, end):
+            return start, end
+        cut = max(text.rfind(" ", start, end), text.rfind("-", start, end))
+        cut = max(cut, text.rfind(".", start, end))
+        if cut <= start + 4:
+            return None
+        end = cut
+
+
+def _phone_intl_valid(text: str, match: re.Match[str], end: int) -> bool:
+    candidate = text[match.start() : end]
     if candidate.count("(") != candidate.count(")"):
-        return None
+        return False
     national = candidate.replace("(0)", "")
     if national.startswith("00"):  # the international prefix written as 00: "0044 20 ..."
         national = national[2:]
-        if len(_digit_groups(national)[1]) < 2 or _inside_grouped_run(text, *match.span()):
-            return None  # "004420794609" bare, "DE00 3704 0044 0532 ...": not a number
+        if len(_digit_groups(national)[1]) < 2 or _inside_grouped_run(text, match.start(), end):
+            return False  # "004420794609" bare, "DE00 3704 0044 0532 ...": not a number
     digits = v.digits_of(national)
     if not v.international_phone_valid(digits):
-        return None
+        return False
     _, groups, _ = _digit_groups(national)
-    if any(group > 11 for group in groups[1:]) or (len(groups) > 1 and groups[0] > 3):
-        return None
-    return match.span()
+    return not (any(group > 11 for group in groups[1:]) or (len(groups) > 1 and groups[0] > 3))
 
 
 def _accept_phone_nanp(text: str, match: re.Match[str]) -> tuple[int, int] | None:

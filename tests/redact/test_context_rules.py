@@ -301,3 +301,17 @@ def test_redact_masks_context_findings_in_place() -> None:
     text = "ssn: 123456789, tel 020 7946 0958, cursor=eyJvZmZzZXQiOjEwfQ"
     assert FAST.redact_text(text) == "ssn: [US_SSN], tel [PHONE], cursor=eyJvZmZzZXQiOjEwfQ"
     assert FAST.redact(text).text == FAST.redact_text(text)
+
+
+@pytest.mark.parametrize("label", ["model", "member", "user", "customer", "id", "chat model"])
+def test_a_dashed_ssn_after_a_neutral_label_stays_an_ssn(label: str) -> None:
+    assert found(f"{label} 242-80-5301") == [("US_SSN", "242-80-5301")]
+
+
+def test_a_card_does_not_take_the_first_group_of_the_next_number() -> None:
+    text = "+49 30 4219 4892 4411 5781 5659 3873 554-76-5267"
+    assert found(text) == [
+        ("PHONE", "+49 30 4219 4892"),
+        ("CREDIT_CARD", "4411 5781 5659 3873"),
+        ("US_SSN", "554-76-5267"),
+    ]
