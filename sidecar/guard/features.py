@@ -61,6 +61,7 @@ _BOUNDARY = -2  # the group of the sentence-end literals (". ", "\n", "。" ...)
 _SIGNALS = tuple(SIGNAL_EXPRESSIONS)
 _ATTACK = tuple(name not in CONTEXT_GROUPS for name in GROUPS)
 _TRIGGER_GROUPS = {_GROUP_INDEX[g]: t for g, t in DEOBFUSCATION_TRIGGERS.items()}
+_TRIGGERING = frozenset(_TRIGGER_GROUPS)
 
 
 class _Scan(NamedTuple):
@@ -306,11 +307,12 @@ class FeatureExtractor:
         scan = self._scan(text)
         ngrams, patterns = scan.ngrams, scan.patterns
         present = {g for _, _, g in scan.cues}
-        triggers = {_TRIGGER_GROUPS[g] for g in present if g in _TRIGGER_GROUPS}
-        triggers.update(scan.signals)
+        triggers = {_TRIGGER_GROUPS[g] for g in present & _TRIGGERING} if present else set()
+        if scan.signals:
+            triggers.update(scan.signals)
         signals: set[str] = set()
         decoded: set[int] = set()
-        windows = _windows(scan.cues, tool)
+        windows = _windows(scan.cues, tool) if scan.cues else []
         if triggers:
             signals, views = deobfuscate(text, triggers)
             for view in views:
@@ -325,7 +327,8 @@ class FeatureExtractor:
         if tool:
             features.append("src:tool")
             features.extend(_T[g] for g in context)
-        features.extend(_D[g] for g in decoded)
+        if decoded:
+            features.extend(_D[g] for g in decoded)
         if patterns:
             keep = 1.0
             for family in {p.family for p in patterns}:
@@ -336,9 +339,11 @@ class FeatureExtractor:
                 features.append("p:strong")
                 if not context:
                     features.append("p:bare")
-        features.extend(f"s:{signal}" for signal in sorted(signals))
-        names = self._ngram_names
-        features.extend(dict.fromkeys(names[i] for i in ngrams))
+        if signals:
+            features.extend(f"s:{signal}" for signal in sorted(signals))
+        if ngrams:
+            names = self._ngram_names
+            features.extend(dict.fromkeys(names[i] for i in ngrams))
         size = len(text)
         features.append("len:0" if size < 200 else "len:1" if size < 600 else
                         "len:2" if size < 1500 else "len:3")  # fmt: skip

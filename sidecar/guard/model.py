@@ -16,6 +16,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from importlib import resources
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +49,14 @@ class LinearModel:
         get = self.weights.get
         best, best_size, index = 0.0, -1, -1
         for i, window in enumerate(windows):
-            total = sum(get(name, 0.0) for name in window)
+            total = sum(map(get, window, repeat(0.0)))
             if index < 0 or total > best or (total == best and len(window) > best_size):
                 best, best_size, index = total, len(window), i
         return best, index
 
     def logit(self, features: Iterable[str], windows: Sequence[Sequence[str]] = ()) -> float:
-        get = self.weights.get
-        return self.bias + sum(get(name, 0.0) for name in features) + self.best_window(windows)[0]
+        whole = sum(map(self.weights.get, features, repeat(0.0)))
+        return self.bias + whole + (self.best_window(windows)[0] if windows else 0.0)
 
     def probability(self, features: Iterable[str], windows: Sequence[Sequence[str]] = ()) -> float:
         z = self.logit(features, windows)
