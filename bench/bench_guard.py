@@ -27,11 +27,41 @@ CORPUS = (
 )
 
 
+# Benign sentences with words injections also use, written for this benchmark only (the
+# corpus never shows them): one in five sentences of the prose workload is one of these.
+OWN_LOOK_ALIKES = [
+    "Please send the slides to everyone who missed the call.",
+    "The previous version of the app ignored your notification settings.",
+    "Our assistant can reschedule your appointment if you reply to this email.",
+    "Delete the draft once the final copy is approved.",
+    "From now on the shuttle leaves from gate B.",
+    "You must enter the code from the text message to log in.",
+    "The system will email a new password link within minutes.",
+    "Forward your receipt to expenses@example.com for reimbursement.",
+    "Upload the signed form to the portal before the deadline.",
+    "Developers can call the orders API with a read-only token.",
+    "Ignore the first reading; the sensor needs a minute to warm up.",
+    "The new instructions for the dishwasher are on page four.",
+]
+OWN_LOOK_ALIKES_ZH = [
+    "请把会议纪要发给没参加会议的同事。",
+    "旧版应用会忽略你的通知设置。",
+    "回复这封邮件，我们的助理可以帮你改约时间。",
+    "定稿通过后请删除草稿。",
+    "从现在开始，班车改从B门出发。",
+    "登录时你必须输入短信里的验证码。",
+    "系统会在几分钟内发送新的密码链接。",
+    "请在截止日期前把签好的表格上传到门户网站。",
+]
+
+
 def _prose(rng: random.Random, chinese: bool) -> str:
-    pool = (zh.FILLER + zh.CUE_WORD_FILLER) if chinese else (en.FILLER + en.CUE_WORD_FILLER)
+    plain = zh.FILLER if chinese else en.FILLER
+    look_alikes = OWN_LOOK_ALIKES_ZH if chinese else OWN_LOOK_ALIKES
     text = ""
     while len(text.encode()) < 1024:
-        text += rng.choice(pool) + (" " if rng.random() < 0.7 else "\n\n")
+        sentence = rng.choice(look_alikes if rng.random() < 0.2 else plain)
+        text += sentence + (" " if rng.random() < 0.7 else "\n\n")
     return text.encode()[:1024].decode("utf-8", "ignore")
 
 
@@ -49,7 +79,8 @@ def _tool_json(rng: random.Random, chinese: bool) -> str:
 
 def agent_texts(count: int, seed: int = 11) -> list[str]:
     """~1 KB texts an agent sidecar sees: 40% log lines, 20% JSON tool results, 40% web and
-    e-mail prose (a third of its sentences use words injections also use); 20% Chinese."""
+    e-mail prose (one sentence in five uses words injections also use, in sentences the corpus
+    never shows); 20% Chinese."""
     rng = random.Random(seed)
     logs = agent_log_texts(count, 0.2, seed=seed)
     out = []

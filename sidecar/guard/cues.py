@@ -132,16 +132,19 @@ def _alt(words: tuple[str, ...]) -> str:
     return "(?:" + "|".join(words) + ")"
 
 
+_ZH_ADJ = "(?:(?:原始|最初|初始|默认|原来|原有|旧|系统)(?:的)?)?"
+
+
 # References to the instructions in force, as regexes (thousands of combinations as literals
 # would cost a second of compile time at start-up).
 _PRIOR_REGEXES = (
     r"\b" + _alt(_EN_PRIOR_ADJ) + r"[ \t]+" + _alt(_EN_RULE_NOUNS),
-    _alt(_ZH_PRIOR_HEADS) + "(?:的)?(?:所有|全部)?(?:的)?" + _alt(_ZH_RULE_NOUNS),
+    _alt(_ZH_PRIOR_HEADS) + "(?:的)?(?:所有|全部)?(?:的)?" + _ZH_ADJ + _alt(_ZH_RULE_NOUNS),
 )
 # The same, addressed to the reader: the second person is what an override needs.
 _PRIOR_YOU_REGEXES = (
     r"\byour[ \t]+(?:" + _alt(_EN_PRIOR_ADJ) + r"[ \t]+)?" + _alt(_EN_RULE_NOUNS),
-    _alt(_ZH_YOUR_HEADS) + "(?:所有|全部)?(?:的)?" + _alt(_ZH_RULE_NOUNS),
+    _alt(_ZH_YOUR_HEADS) + "(?:所有|全部)?(?:的)?" + _ZH_ADJ + _alt(_ZH_RULE_NOUNS),
 )
 _PRIOR_LITERALS = (
     "came before this",
@@ -264,7 +267,10 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "assistants reading", "model reading", "whatever model", "whichever model",
         "whichever llm", "any model", "for the model", "the machine", "ai助手", "智能助手", "语言模型",
         "大模型", "聊天机器人", "机器人", "智能体", "ai代理", "自动摘要", "摘要工具", "总结工具", "编程助手", "代码助手", "虚拟助理",
-        "模型须知", "任何模型", "哪个模型", "的ai", "的模型", "ai系统",
+        "模型须知", "任何模型", "哪个模型", "的ai", "的模型", "ai系统", "ai助理", "智能助理", "ai code assistant",
+        "code assistant", "ai assistants", "language models", "automated assistant",
+        "automated summary", "ai summar", "摘要生成", "ai摘要", "ai 助手",
+        " ai ", "(ai)", " ai.", "ai's", " ais ", "an ai", "any ai", "the ai", "ai-powered",
     ),
     "addr_frame": (
         "if you are an", "if you're an", "if you are a ", "if you're a ", "if this text",
@@ -273,7 +279,9 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "message for", "instruction for", "to the assistant", "to the ai", "to the model",
         "for the ai", "for any", "ends up with", "visiting this", "finds this", "如果你是", "正在处理",
         "正被", "阅读本", "读取本", "处理这封", "请注意", "须知", "致阅读", "致ai", "给帮我", "访问此", "代表用户", "最终拿到",
-        "你好，ai", "嘿，",
+        "你好，ai", "嘿，", "when you read this", "if you read this", "whoever reads this",
+        "whoever is reading", "note to language", "note to ai", "for ai agents",
+        "for ai assistants", "for llms", "to any ai", "正在阅读此", "正在读取", "致正在", "阅读此邮件", "读到这里的",
     ),
     "assistant_word": ("assistant", "助手", "助理", "模型"),
     "vocative": _vocatives(),
@@ -301,7 +309,10 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "不用理会", "别理会", "别再按", "不要再按", "不再按照", "放一边", "抛开", "丢掉", "清空", "删掉", "视为无效", "作废", "失效",
         "无效", "收回", "撤销", "撤回", "过期", "不算数", "取代", "覆盖", "停用", "解除", "废除", "不再适用", "不再有效", "暂停执行",
         "停止执行", "无需遵守", "不必遵守", "不用遵守", "不要遵守", "不必再", "不用再", "放弃", "跳过", "当没看见", "下线", "不再遵守",
-        "别再", "不要再",
+        "别再", "不要再", "ignoring", "disregarding", "dismissing", "forgetting", "don't exist",
+        "do not exist", "doesn't exist", "no longer exist", "stop summar", "stop translat",
+        "stop answer", "stop respond", "stop help", "disregard that", "ignore that", "forget that",
+        "不存在", "忽视", "抛弃", "不再遵循", "不要遵循",
     ),
     "regime": (
         "from now on", "going forward", "starting now", "from this point", "henceforth",
@@ -311,7 +322,10 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "your task now", "your job now", "should do now", "matters now", "correct behaviour is",
         "correct behavior is", "replace all of that", "from here on", "what i need is",
         "as of today", "从现在开始", "从现在起", "现在起", "从今以后", "今后", "接下来", "从这一刻起", "取而代之", "改为", "改成",
-        "新的任务", "新任务", "新的安排", "真正要做", "真正的任务", "余下的时间", "之后请", "从今天起", "现在的任务",
+        "新的任务", "新任务", "新的安排", "真正要做", "真正的任务", "余下的时间", "之后请", "从今天起", "现在的任务", "new job",
+        "your new job", "new role", "new goal", "new objective", "your job is", "your task is",
+        "only task", "sole task", "only goal", "actually no", "start over", "starting over",
+        "唯一任务", "唯一的任务", "新的工作", "你现在的唯一", "改为输出",
     ),
     "task_hijack": (
         "reply only", "respond only", "answer only", "only output", "only respond", "only reply",
@@ -325,7 +339,11 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "say it is", "include the line", "mention that", "write that", "your summary must",
         "your answer must", "your reply must", "buy now", "in your summary", "总结为", "总结成", "描述成",
         "在总结里", "在回复里加上", "在摘要中", "只用", "只回答", "回复“", "告诉用户", "告诉读者", "每个回答", "声称", "说这份", "评为",
-        "无条件批准", "拒绝回答", "建议用户", "让用户", "未发现问题", "已授权", "写成",
+        "无条件批准", "拒绝回答", "建议用户", "让用户", "未发现问题", "已授权", "写成", "tell the shopper",
+        "tell the customer", "tell the visitor", "tell the recipient", "tell them", "inform them",
+        "ask them to", "ask the user to", "make the user", "convince the user",
+        "respond with the words", "reply with the words", "output the words", "enter their",
+        "click ", "点击", "告诉他", "让他",
     ),
     "imper_you": (
         "you must", "you should", "you need to", "you are required", "you have to",
@@ -335,7 +353,11 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "before you summar", "when you summar", "when summariz", "when summaris",
         "in your summary", "in your reply", "in your response", "before responding", "you will",
         "you'll", "i want you to", "你必须", "你应该", "你需要", "务必", "必须", "请你", "马上", "立刻", "立即", "不要询问",
-        "不用等", "回复用户之前", "在总结之前", "总结时", "第一步", "我需要你", "我要你",
+        "不用等", "回复用户之前", "在总结之前", "总结时", "第一步", "我需要你", "我要你", "the ai must", "the assistant must",
+        "the model must", "ai must", "assistant must", "models must", "agents must",
+        "is required for this task", "you are instructed", "you are to ", "before you answer",
+        "before answering", "right away", "in order to display", "to display this page",
+        "for this page to", "请把",
     ),
     "secret": (
         "api key", "api_key", "apikey", "secret key", "access key", "private key", "id_rsa",
@@ -343,7 +365,9 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "connection string", "secrets.", "secrets.yml", "master.key", ".netrc", "kubeconfig",
         "kube/config", "wallet", "/etc/passwd", "authorized_keys", "environment variable",
         "env var", "keychain", "ssh key", "gnupg", "key file", "docker/config", "密钥", "密码", "令牌",
-        "凭证", "私钥", "环境变量", "连接字符串", "口令", "验证码", "钱包",
+        "凭证", "私钥", "环境变量", "连接字符串", "口令", "验证码", "钱包", "saved card", "stored card",
+        "card details", "bank pin", "pin code", "credit card", "cvv", "financial projections",
+        "通讯录", "银行卡", "联系人",
     ),
     "convo": (
         "conversation", "chat transcript", "chat history", "chat log", "transcript",
@@ -352,7 +376,8 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "customer list", "home address", "phone number", "email address", "personal data",
         "attached documents", "user's files", "contents of", "its contents", "对话记录", "聊天记录",
         "对话内容", "发过的消息", "最近十条消息", "系统提示词", "隐藏指令", "记忆里", "客户名单", "家庭住址", "手机号", "邮箱和", "个人信息",
-        "用户数据", "里面的内容", "文件的内容",
+        "用户数据", "里面的内容", "文件的内容", "calendar", "contacts", "address book", "last 20 emails",
+        "emails", "inbox", "the shared drive", "files from", "通讯录", "邮件", "日程",
     ),
     "exfil": (
         "send", "forward", "email it", "e-mail", "mail it", "mail them", "post it", "post request",
@@ -360,12 +385,14 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "push it", "share it", "copy it", "copy of", "submit", "report it", "attach", "append",
         "make a request", "in a request", "get request", "fetch http", "open it",
         "render this image", "with data", "data=", "payload=", "发送", "发到", "发给", "上传", "转发", "提交到",
-        "同步到", "贴到", "抄送", "推送到", "传到", "回传", "邮寄", "附在链接", "访问一次", "post请求", "打包",
+        "同步到", "贴到", "抄送", "推送到", "传到", "回传", "邮寄", "附在链接", "访问一次", "post请求", "打包", "export",
+        "dump", "write it to", "save it to", "attach", "include it in", "append ?", "?u=", "导出",
+        "抄送", "附上",
     ),
     "dest": (
         "webhook", "endpoint", "ftp://", "pastebin", "paste.", "discord", "the address in",
         "this url", "this link", "the link", "to the server", "?q=", "?d=", "?data=", "?x=",
-        "?payload=", "?c=", "?k=", "地址", "链接", "服务器",
+        "?payload=", "?c=", "?k=", "这个地址", "以下地址", "下面的地址", "这个链接", "该链接", "下面的链接", "到服务器",
     ),
     "stealth": (
         "quietly", "silently", "secretly", "discreetly", "covertly", "without telling",
@@ -379,7 +406,9 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "then continue with", "and then continue", "continue as normal", "continue as if",
         "as if nothing", "continue with the user", "然后继续", "照常回答", "若无其事", "继续处理用户", "悄悄", "偷偷",
         "不要告诉", "别告诉", "别让用户知道", "不要让用户", "无需确认", "不用确认", "不要提到", "不要提及", "别提", "保密", "静默", "不用征求",
-        "不要询问用户", "不要问用户", "已经同意", "不用等确认", "不经审核",
+        "不要询问用户", "不要问用户", "已经同意", "不用等确认", "不经审核", "no need to ask", "without asking",
+        "don't ask", "do not ask", "without notifying", "without letting", "not mention it",
+        "not mention this", "不用通知", "无需通知", "不要通知", "不必通知", "不用告诉",
     ),
     "role_header": _line_labels(
         (
@@ -423,15 +452,17 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "content policy", "logging is off", "不受", "没有任何限制", "没有限制", "无限制", "不受限制", "没有任何过滤",
         "没有过滤", "关闭过滤", "没有规则", "没有任何规则", "没有内容审查", "没有道德", "挣脱", "解除了", "限制已解除", "没有禁区", "从不拒绝",
         "不加警告", "没有任何警告", "免责声明", "无视所有安全", "什么都敢说", "什么都能做", "不在乎任何政策", "一切限制", "全部约束", "任何警告或拒绝",
-        "内容政策",
+        "内容政策", "unfiltered", "safety configuration was reset", "without content restrictions",
+        "no censorship", "没有任何审查", "无审查", "自由人格", "不受审查",
     ),
     "persona": (
         "you are now", "you're now", "you'll play", "you will play", "you will act as", "act as",
         "pretend", "roleplay", "role-play", "role play", "play the role", "persona",
         "in character", "stay in character", "break character", "imagine you are", "become ",
-        "switch into", " mode", "simulate", "your twin", "evil twin", "let's play a game",
+        "switch into", " mode ", " mode,", " mode.", " mode:", "simulate", "your twin", "evil twin", "let's play a game",
         "respond twice", "hypothetically", "you are ", "take on the", "扮演", "角色扮演", "你现在是",
         "你现在就是", "假装你是", "想象你是", "人格", "模式", "变成", "保持角色", "出戏", "玩个游戏", "你是“",
+        "you are no longer", "you're no longer", "no longer an ai", "不再是一个ai", "不再是ai", "你不再是",
     ),
     "harm_task": (
         "fake id", "pick a lock", "malware", "someone's password", "evade taxes", "shoplift",
@@ -452,11 +483,18 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "overwrite", "cancel all", "every account", "all of the user's contacts", "every slack",
         "every channel", "every unread", "chmod -r 777", "to main", "删除", "转账", "汇款", "退款", "批准",
         "开通", "写权限", "管理员账号", "关闭双重验证", "dns记录", "覆盖成", "取消下周所有", "所有联系人", "每个群", "强制推送",
+        "book the", "purchase", "buy ", "place an order", "pay for", "as a maintainer",
+        "as an admin", "as an owner", "add me", "adds me", "grant me", "make me an", "open a pr",
+        "open a pull request", "replace its body", "os.system", "subprocess", "下单", "购买", "付款",
+        "设为管理员",
     ),
     "reveal": (
         "reveal", "verbatim", "word for word", "word-for-word", "repeat your", "repeating your",
         "print your", "show me your", "output your", "initial prompt", "full prompt",
         "internal configuration", "复述", "原样输出", "一字不差", "逐字", "泄露", "透露", "公开你的", "内部配置",
+        "show me the hidden", "hidden instructions", "list every tool", "list all tools",
+        "list your tools", "what tools you", "system prompt verbatim", "your configuration",
+        "输出你的", "列出你的",
     ),
     "obf_lead": (
         "decode", "base64", "encoded", "hidden payload", "after decoding", "act on it",
@@ -470,13 +508,13 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "display:none", "display: none", "font-size:0", "font-size: 0", "font-size:1px",
         "visibility:hidden", "visibility: hidden", "opacity:0", "opacity: 0", "color:#ffffff",
         "color:#fff", "color: #fff", "color:white", "color: white", "color:transparent",
-        'color="white"', "aria-hidden", "left:-9999px", "<noscript>", "<div hidden", "white text",
-        "白色字体", "隐藏文字",
+        "color=\"white\"", "aria-hidden", "left:-9999px", "<noscript>", "<div hidden",
+        "white text", "白色字体", "隐藏文字",
     ),
     "html_comment": ("<!--",),
     "security_ctx": (
         "researcher", "an attacker", "the attacker", "attackers", "attacks", "attack on",
-        "attack vector", "attack ", "typical payload", "payloads like", 'payload "', "payload '",
+        "attack vector", "attack ", "typical payload", "payloads like", "payload \"", "payload '",
         "vulnerab", "cve-", "owasp", "red team", "red-team", "benchmark", "classifier",
         "mitigation", "security tip", "security training", "security research", "security report",
         "security team found", "exploit", "jailbreak", "prompt injection", "injection",
@@ -494,9 +532,10 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "列出", "吗？",
     ),
     "code_ctx": (
-        "def ", "return ", "assert ", "import ", "= [", '= "', "prompt =", "_prompt", "prompt_",
-        "system_prompt", "lgtm", "nit:", "reviewer", "todo", "+    ", "- prompt", "+ prompt", 'f"',
-        '"role"', '"content"', "const ", "function ", "func ", "# ", "// ", "fixture", "评审", "代码",
+        "def ", "return ", "assert ", "import ", "= [", "= \"", "prompt =", "_prompt", "prompt_",
+        "system_prompt", "lgtm", "nit:", "reviewer", "todo", "+    ", "- prompt", "+ prompt",
+        "f\"", "\"role\"", "\"content\"", "const ", "function ", "func ", "# ", "// ", "fixture",
+        "评审", "代码",
     ),
     "git_ctx": (
         "commit", "git ", "branch", "rebase", "merge", "pull request", "stash", "cherry-pick",
@@ -519,10 +558,10 @@ LITERAL_CUES: dict[str, tuple[str, ...]] = {
         "kindly", "订单", "发票", "退款", "收据", "订阅", "送货", "预订", "合同", "扣款", "邮件", "顾客", "客服",
     ),
     "quote_frame": (
-        "says '", 'says "', "like '", 'like "', "writes '", 'writes "', "such as '", 'such as "',
-        "reads '", 'reads "', "the sentence", "a sentence like", "text like", "someone writes",
-        "payload reads", "is a classic", "classic attack", "说“", "像“", "出现“", "写着“", "一句“",
-        "这样的句子", "是经典攻击", "这类攻击", "这样的指令",
+        "says '", "says \"", "like '", "like \"", "writes '", "writes \"", "such as '",
+        "such as \"", "reads '", "reads \"", "the sentence", "a sentence like", "text like",
+        "someone writes", "payload reads", "is a classic", "classic attack", "说“", "像“", "出现“",
+        "写着“", "一句“", "这样的句子", "是经典攻击", "这类攻击", "这样的指令",
     ),
     "doc_ctx": (
         "the system message sets", "messages have a role", "few-shot", "example conversation",
@@ -570,9 +609,19 @@ STANDALONE_GROUPS = CONTEXT_GROUPS | {
 
 # ASCII regexes (presence only). Word boundaries keep short words from matching inside others.
 REGEX_CUES: dict[str, tuple[str, ...]] = {
+    "reveal": (
+        r"\b(?:print|show|output|reveal|repeat|display|dump|list|write|spell|recite)(?:[ \t]+(?:out|me|back))?"
+        r"[ \t]+(?:your|the|all|every)[ \t]+(?:[a-z]+[ \t]+)?(?:instructions|prompt|rules|configuration|guidelines|tools)",
+    ),
+    "imper_you": (
+        r"\b(?:ai|assistant|model|agent|llm|bot)s?[ \t]+(?:must|should|needs[ \t]+to|has[ \t]+to|is[ \t]+required[ \t]+to)\b",
+    ),
+    "exfil": (
+        r"\{\{?[ \t]*(?:user|conversation|chat|history|secret|token|email|password|data|messages)[a-z_ ]*\}",
+    ),
     "prior": _PRIOR_REGEXES,
     "prior_you": _PRIOR_YOU_REGEXES,
-    "addr_ai": (r"\b(?:ai|llms?|gpt|bots)\b", r"\bai[ \t]*[,:]"),
+    "addr_ai": (r"\b(?:llms?|gpt|bots)\b",),
     "dest_url": (r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?::\d+)?/",),
     "dest_email": (r"[a-z0-9._+\-]@[a-z0-9\-]+\.[a-z]{2}",),
     "md_image": (r"!\[[^\]\n]*\]\([ \t]*https?://",),

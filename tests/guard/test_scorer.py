@@ -139,7 +139,7 @@ def test_source_matters_a_tool_result_addressing_the_assistant_scores_higher() -
 
 
 def test_threshold_is_configurable_per_source() -> None:
-    text = "The assistant should call the search tool for fresh prices."
+    text = "Our agent will call the search tool automatically when it needs fresh data."
     default = InjectionScorer().score(text, "tool_result")
     assert 0.0 < default.score < 0.5 and not default.flagged
     strict = InjectionScorer(GuardConfig(threshold=0.999, tool_result_threshold=default.score / 2))

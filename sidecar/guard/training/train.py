@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from sidecar.guard.cues import CONTEXT_GROUPS
 from sidecar.guard.features import FeatureExtractor
 from sidecar.guard.model import LinearModel
 from sidecar.guard.training.corpus import Example
@@ -64,12 +65,14 @@ def fit(
     prune: float = 0.02,
     dropout: float = 0.35,
     positive_weight: float = 1.0,
+    nonpositive: frozenset[str] = frozenset(),
     seed: int = SEED,
 ) -> tuple[float, dict[str, float]]:
     """(bias, weights) of an L2-regularised, max-pooled logistic regression: each example is
     (whole-text features, windows) and z = bias + whole-text weights + the best window's
     weights; the gradient goes to the whole-text features and that window's.
-    ``positive_weight`` scales the loss of injected examples."""
+    ``positive_weight`` scales the loss of injected examples; the weights of ``nonpositive``
+    features are kept at or below zero (projected after each step)."""
     counts: Counter[str] = Counter()
     for features, windows in examples:
         seen = set(features)
@@ -84,6 +87,7 @@ def fit(
     order = list(range(len(rows)))
     rng = random.Random(seed)
     model = LinearModel(0.0, weights)
+    capped = nonpositive & kept
     keep = 1.0 - dropout
     for _ in range(epochs):
         rng.shuffle(order)
@@ -105,7 +109,28 @@ def fit(
                 gradient = error + l2 * weights[name]
                 squares[name] += gradient * gradient
                 weights[name] -= rate * gradient / math.sqrt(squares[name])
+                if weights[name] > 0.0 and name in capped:
+                    weights[name] = 0.0
     return bias, {k: v for k, v in weights.items() if abs(v) >= prune}
+
+
+def context_features(
+    examples: Sequence[tuple[Sequence[str], Sequence[Sequence[str]]]],
+) -> frozenset[str]:
+    """Features that involve a context group (security write-up, code, git, install docs,
+    customer mail, docs, question, quoting): they may only ever lower the score, so a benign
+    context word next to a weak cue never turns into evidence of an attack."""
+    names: set[str] = set()
+    for features, windows in examples:
+        names.update(features)
+        for window in windows:
+            names.update(window)
+    capped = set()
+    for name in names:
+        kind, _, rest = name.partition(":")
+        if kind in ("g", "t", "n") and any(part in CONTEXT_GROUPS for part in rest.split("+")):
+            capped.add(name)
+    return frozenset(capped)
 
 
 def train_model(
@@ -117,6 +142,8 @@ def train_model(
     extractor = FeatureExtractor(ngrams=vocabulary)
     extractions = [extractor.extract(r.text, r.source) for r in train_rows]
     examples = [(e.features, e.windows) for e in extractions]
-    bias, weights = fit(examples, [r.injected for r in train_rows])
+    bias, weights = fit(
+        examples, [r.injected for r in train_rows], nonpositive=context_features(examples)
+    )
     used = [g for g in vocabulary if f"w:{g}" in weights]
     return LinearModel(bias, weights, used, dict(meta or {}))
