@@ -106,7 +106,8 @@ def check_bind_safety(settings: Settings) -> None:
 
 
 def masked(settings: Settings) -> dict[str, Any]:
-    """The settings as plain data with every secret replaced by ``***``."""
+    """The settings as plain data with every secret replaced by ``***``: the secret keys, and
+    the password of any URL (``postgresql://app:***@db/agents``)."""
     return _mask(msgspec.to_builtins(settings))
 
 
@@ -117,7 +118,19 @@ def _mask(value: Any) -> Any:
         }
     if isinstance(value, list):
         return [_mask(v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        return _mask_url_password(value)
     return value
+
+
+def _mask_url_password(url: str) -> str:
+    """Errs on the side of masking: everything before the last ``@`` ahead of the query."""
+    scheme, _, rest = url.partition("://")
+    at = rest.split("?", 1)[0].split("#", 1)[0].rfind("@")
+    userinfo = rest[:at] if at > 0 else ""
+    if ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***{rest[at:]}"
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
