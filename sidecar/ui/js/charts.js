@@ -97,49 +97,52 @@ export function barChart({ caption, label, labels, series, yFormat, xFormat, hei
 }
 
 /**
- * Quantile curves: x is the value on a log scale, y the fraction of calls at or below it.
- * ``series``: [{name, xs, ys}] (xs ascending, may hold nulls).
+ * Latency by percentile: x is the percentile on a tail-stretching scale (p50, p90, p99 and
+ * p99.9 equally spaced, as in HdrHistogram plots), y the value on a log scale.
+ * ``quantiles``: [0.01 .. 0.999]; ``series``: [{name, values}] aligned with them (nulls allowed).
  */
-export function cdfChart({ caption, label, series, xFormat, height = 260 }) {
+export function percentileChart({ caption, label, quantiles, series, yFormat, height = 280 }) {
+  const tail = (q) => -Math.log10(1 - q);
   const draw = (width) => {
-    const m = { l: 48, r: 16, t: 12, b: 36 };
+    const m = { l: 60, r: 16, t: 12, b: 40 };
     const w = width - m.l - m.r;
     const hgt = height - m.t - m.b;
-    const all = series.flatMap((item) => item.xs.filter((x) => x !== null && x > 0));
+    const all = series.flatMap((item) => item.values.filter((v) => v !== null && v > 0));
     const lo = all.length ? Math.min(...all) : 1;
     const hi = all.length ? Math.max(...all) : 10;
     const low = 10 ** Math.floor(Math.log10(lo));
     const high = 10 ** Math.max(Math.ceil(Math.log10(hi)), Math.log10(low) + 1);
-    const x = (v) => m.l + ((Math.log10(Math.max(v, low)) - Math.log10(low)) / (Math.log10(high) - Math.log10(low))) * w;
-    const y = (q) => m.t + hgt - q * hgt;
+    const span = tail(quantiles[quantiles.length - 1]);
+    const x = (q) => m.l + (tail(q) / span) * w;
+    const y = (v) => m.t + hgt - ((Math.log10(Math.max(v, low)) - Math.log10(low)) / (Math.log10(high) - Math.log10(low))) * hgt;
     const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, class: "svg-chart" });
-    [0, 0.25, 0.5, 0.75, 0.9, 0.99, 1].forEach((q) => {
-      svg.append(s("line", { x1: m.l, x2: width - m.r, y1: y(q), y2: y(q), class: q === 0.99 || q === 0.9 ? "grid strong" : "grid" }));
-      const text = s("text", { x: m.l - 6, y: y(q) + 4, "text-anchor": "end", class: "tick" });
-      text.textContent = `${Math.round(q * 100)}%`;
-      svg.append(text);
-    });
     for (let decade = low; decade <= high * 1.0001; decade *= 10) {
       [1, 2, 5].forEach((k) => {
         const v = decade * k;
         if (v > high * 1.0001) return;
-        svg.append(s("line", { x1: x(v), x2: x(v), y1: m.t, y2: m.t + hgt, class: k === 1 ? "grid" : "grid faint" }));
-        if (k === 1 || w > 500) {
-          const text = s("text", { x: x(v), y: height - 18, "text-anchor": "middle", class: "tick" });
-          text.textContent = xFormat(v);
+        svg.append(s("line", { x1: m.l, x2: width - m.r, y1: y(v), y2: y(v), class: k === 1 ? "grid strong" : "grid" }));
+        if (k === 1 || hgt > 200) {
+          const text = s("text", { x: m.l - 6, y: y(v) + 4, "text-anchor": "end", class: "tick" });
+          text.textContent = yFormat(v);
           svg.append(text);
         }
       });
     }
+    [[0.5, "p50"], [0.9, "p90"], [0.99, "p99"], [0.999, "p99.9"]].forEach(([q, name]) => {
+      svg.append(s("line", { x1: x(q), x2: x(q), y1: m.t, y2: m.t + hgt, class: "grid strong" }));
+      const text = s("text", { x: x(q), y: height - 22, "text-anchor": "middle", class: "tick" });
+      text.textContent = name;
+      svg.append(text);
+    });
     series.forEach((item, i) => {
-      const points = item.xs.map((v, j) => (v === null ? null : [x(v), y(item.ys[j])])).filter(Boolean);
+      const points = item.values.map((v, j) => (v === null ? null : [x(quantiles[j]), y(v)])).filter(Boolean);
       if (!points.length) return;
       const d = points.map((p, j) => `${j ? "L" : "M"}${p[0].toFixed(1)},${p[1].toFixed(1)}`).join("");
       svg.append(s("path", { d, fill: "none", stroke: item.color || PALETTE[i % PALETTE.length], "stroke-width": 2 },
         title(item.name)));
     });
-    const axis = s("text", { x: m.l + w / 2, y: height - 2, "text-anchor": "middle", class: "tick" });
-    axis.textContent = "latency (log scale) → share of calls at or below it";
+    const axis = s("text", { x: m.l + w / 2, y: height - 4, "text-anchor": "middle", class: "tick" });
+    axis.textContent = "percentile (tail stretched) → value (log scale)";
     svg.append(axis);
     return svg;
   };

@@ -100,11 +100,23 @@ export function section(title, ...children) {
 /** A table: columns are {label, value(row), num?, metric?, raw?(row)}. */
 export function table(caption, columns, rows, { empty = "Nothing to show.", key } = {}) {
   if (!rows.length) return h("p", { class: "empty" }, empty);
-  const head = h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.num ? "num" : null }, c.label)));
+  const head = [];
+  if (columns.some((c) => c.group)) { // a first header row naming groups of columns
+    const cells = [];
+    for (const c of columns) {
+      const last = cells[cells.length - 1];
+      if (last && c.group && last.group === c.group) last.span += 1;
+      else cells.push({ group: c.group || "", span: 1 });
+    }
+    head.push(h("tr", { class: "groups" }, cells.map((g) =>
+      h("th", { scope: g.group ? "colgroup" : null, colspan: g.span > 1 ? g.span : null, class: g.group ? "group" : null }, g.group))));
+  }
+  head.push(h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.num ? "num" : null }, c.label))));
   const body = rows.map((row) => h("tr", { dataset: key ? { key: String(key(row)) } : {} },
     columns.map((c, i) => {
       const content = c.value(row);
-      const cell = h(i === 0 ? "th" : "td", { scope: i === 0 ? "row" : null, class: c.num ? "num" : null });
+      const cell = h(i === 0 ? "th" : "td", { scope: i === 0 ? "row" : null, class: c.num ? "num" : null,
+        dataset: { label: c.group ? `${c.group} ${c.label}` : c.label } });
       if (c.metric) append(cell, [figure(c.metric, c.raw ? c.raw(row) : null, content)]);
       else append(cell, [content]);
       return cell;

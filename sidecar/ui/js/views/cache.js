@@ -8,6 +8,13 @@ import { emptyState, fmt, h, section, table, tile } from "../dom.js";
 export const title = "Cache";
 const NOT_HITS = new Set(["miss", "rejected_by_guard"]);
 const RESULT_NAMES = { exact: "exact hit", fuzzy: "fuzzy hit", semantic: "semantic hit", miss: "miss", rejected_by_guard: "turned away by a guard" };
+const RESULT_COLORS = { exact: "#1f5fbf", fuzzy: "#7c3aed", semantic: "#0e7490", miss: "#64748b", rejected_by_guard: "#a16207" };
+const ORDER = ["exact", "fuzzy", "semantic", "miss", "rejected_by_guard"];
+
+function ordered(keys) {
+  const rank = (k) => (ORDER.includes(k) ? ORDER.indexOf(k) : NOT_HITS.has(k) ? 90 : 10);
+  return [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
 
 export async function load() {
   return { summary: await getJSON("/v1/summary") };
@@ -19,7 +26,7 @@ function resultName(key) {
 
 export function render({ summary }) {
   const cache = summary.cache;
-  const results = Object.keys(cache.lookups);
+  const results = ordered(Object.keys(cache.lookups));
   if (!cache.enabled) return emptyState("The cache is turned off", "This sidecar runs with cache.enabled: false.");
   const parts = [];
   if (!cache.lookups_total) {
@@ -36,10 +43,11 @@ export function render({ summary }) {
       tile("Saved", "usd_saved", cache.usd_saved, fmt.usd(cache.usd_saved), "model calls not made"),
       tile("Entries", "entries", cache.entries, fmt.int(cache.entries), `${fmt.bytes(cache.bytes)} in ${fmt.int(cache.scopes)} scopes`)),
     h("div", { class: "grid two" },
-      barList("Lookups by result", results.map((k) => ({ key: k, label: resultName(k), value: cache.lookups[k], metric: `lookups.${k}` })), fmt.int),
+      barList("Lookups by result", results.map((k) => ({ key: k, label: resultName(k), value: cache.lookups[k],
+        metric: `lookups.${k}`, color: RESULT_COLORS[k] })), fmt.int),
       barList("Fuzzy candidates turned away, by guard",
-        Object.entries(cache.guard_rejections).map(([k, v]) => ({ key: k, label: k, value: v, metric: `guard.${k}` })), fmt.int))));
-  const namespaceResults = [...new Set(cache.namespaces.flatMap((n) => Object.keys(n.results)))];
+        Object.entries(cache.guard_rejections).map(([k, v]) => ({ key: k, label: k, value: v, metric: `guard.${k}`, color: "#a16207" })), fmt.int))));
+  const namespaceResults = ordered(new Set(cache.namespaces.flatMap((n) => Object.keys(n.results))));
   parts.push(section("By namespace", table("Lookups by namespace", [
     { label: "Namespace", value: (n) => n.namespace },
     { label: "Lookups", value: (n) => fmt.int(n.lookups), num: true, metric: "ns.lookups", raw: (n) => n.lookups },

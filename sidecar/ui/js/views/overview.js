@@ -3,7 +3,7 @@
 // the in-memory sketches (/v1/stats, /v1/stats/distribution), which cover the same window.
 
 import { getAll, getJSON, isError } from "../api.js";
-import { barChart, cdfChart } from "../charts.js";
+import { barChart, percentileChart } from "../charts.js";
 import { details, emptyState, fmt, h, section, select, table, tile } from "../dom.js";
 import { errorNotice } from "../nav.js";
 
@@ -122,9 +122,9 @@ function latencyTable(stats) {
     { label: "Calls", value: (r) => fmt.int(r.count), num: true, metric: "calls", raw: (r) => r.count },
     { label: "Errors", value: (r) => fmt.pct(r.error_rate), num: true, metric: "error_rate", raw: (r) => r.error_rate },
   ];
-  for (const [metric, name] of [["ttft_ms", "TTFT"], ["duration_ms", "Duration"], ["tpot_ms", "Per token"]]) {
+  for (const [metric, name] of METRICS) {
     for (const [p, label] of PCTS) {
-      columns.push({ label: `${name} ${label}`, num: true, metric: `${metric}.${p}`,
+      columns.push({ label, group: name[0].toUpperCase() + name.slice(1), num: true, metric: `${metric}.${p}`,
         value: (r) => fmt.ms(r[metric] ? r[metric][p] : null), raw: (r) => (r[metric] ? r[metric][p] : null) });
     }
   }
@@ -135,12 +135,12 @@ function latencyTable(stats) {
 
 function distributionChart(dist, metricLabel) {
   const series = dist.series.filter((s) => s.key && s.key.model).slice(0, 8).map((s) => ({
-    name: modelName(s.key), xs: s.values, ys: dist.quantiles,
+    name: modelName(s.key), values: s.values,
   }));
   if (!series.length) return h("p", { class: "empty" }, `No ${metricLabel} measured in this window.`);
-  return cdfChart({ caption: `Distribution of ${metricLabel} per model`,
-    label: `Cumulative distribution of ${metricLabel} for ${series.map((s) => s.name).join(", ")}`,
-    series, xFormat: fmt.ms });
+  return percentileChart({ caption: `Distribution of ${metricLabel} per model, by percentile`,
+    label: `${metricLabel} at each percentile from 1 % to 99.9 % for ${series.map((s) => s.name).join(", ")}`,
+    quantiles: dist.quantiles, series, yFormat: fmt.ms });
 }
 
 export function render(data, ctx) {
