@@ -5,7 +5,7 @@ start at UTC hour and midnight), every bucket of ``[since, until)`` is present (
 zero), and at most :data:`MAX_BUCKETS` are returned. With a ``group_by``, the ``top`` groups by
 cost (then count) each get a series and everything else is summed into ``_other``, so the
 answer stays small however many users or models there are; the groups and ``_other`` add up to
-``total`` in every bucket.
+``total`` in every bucket. Two statements at most: the ranking, then one grouped scan.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, case, cast, false, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.store.queries import (
@@ -66,12 +66,13 @@ async def bucketed(
     total: list[dict[str, Any]] = [_zero() for _ in starts]
     series: list[dict[str, Any]] = []
     async with engine.connect() as conn:
-        rows = (await conn.execute(where.apply(select(slot, *measures)).group_by(slot))).all()
-        _fill(total, rows)
-        if group_by is not None:
+        if group_by is None:
+            query = where.apply(select(slot, *measures)).group_by(slot)
+            _fill(total, (await conn.execute(query)).all())
+        else:
             column = GROUP_COLUMNS[group_by]
             ranking = (
-                where.apply(select(column.label("key"), *measures))
+                where.apply(select(column.label("key")))
                 .group_by(column)
                 .order_by(
                     func.coalesce(func.sum(events.c.cost_usd), 0.0).desc(),
@@ -81,24 +82,22 @@ async def bucketed(
                 .limit(top)
             )
             leaders = [row.key for row in (await conn.execute(ranking)).all()]
-            if leaders:
-                keyed = column.label("key")
-                query = (
-                    where.apply(select(keyed, slot, *measures))
-                    .where(_in_or_null(column, leaders))
-                    .group_by(column, slot)
-                )
-                by_key: dict[Any, list[dict[str, Any]]] = {
-                    k: [_zero() for _ in starts] for k in leaders
-                }
-                for row in (await conn.execute(query)).all():
-                    _fill(by_key[row.key], [row])
-                series = [{"key": k, "points": points} for k, points in by_key.items()]
-                other = [
-                    _difference(t, [s["points"][i] for s in series]) for i, t in enumerate(total)
-                ]
-                if any(p["count"] for p in other):
-                    series.append({"key": OTHER, "points": other})
+            chosen = _in_or_null(column, leaders) if leaders else false()
+            leading = case((chosen, 1), else_=0).label("leading")
+            keyed = case((chosen, column)).label("key")
+            query = where.apply(select(leading, keyed, slot, *measures)).group_by(
+                leading, keyed, slot
+            )
+            by_key: dict[Any, list[dict[str, Any]]] = {
+                k: [_zero() for _ in starts] for k in leaders
+            }
+            other = [_zero() for _ in starts]
+            for row in (await conn.execute(query)).all():
+                _fill(by_key[row.key] if row.leading else other, [row])
+            series = [{"key": k, "points": points} for k, points in by_key.items()]
+            if any(p["count"] for p in other):
+                series.append({"key": OTHER, "points": other})
+            total = [_sum([s["points"][i] for s in series]) for i in range(len(starts))]
     return {
         "since": since,
         "until": until,
@@ -135,7 +134,7 @@ def _fill(points: list[dict[str, Any]], rows: Any) -> None:
             points[index] = measures_of(row)
 
 
-def _difference(total: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
-    out = {f: total[f] - sum(p[f] for p in parts) for f in _FIELDS}
-    out["cost_usd"] = max(0.0, round(out["cost_usd"], 10))
+def _sum(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    out = {f: sum(p[f] for p in parts) for f in _FIELDS}
+    out["cost_usd"] = round(out["cost_usd"], 10)
     return out

@@ -62,8 +62,7 @@ def _serve(tmp: Path, name: str, env: dict[str, str] | None = None) -> SidecarPr
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A sidecar (content capture on) loaded with the demo workload."""
-    proc = _serve(tmp_path_factory.mktemp("demo"), "demo.db",
-                  {"SIDECAR_CAPTURE_CONTENT": "true"})
+    proc = _serve(tmp_path_factory.mktemp("demo"), "demo.db", {"SIDECAR_CAPTURE_CONTENT": "true"})
     try:
         load_demo(proc.url, runs=120, users=12)
         yield proc.url
@@ -139,7 +138,8 @@ def test_cost_view_shows_spend_per_model_agent_and_user(page: Page, demo: str) -
     assert page.locator("figure.chart svg rect").count() >= 5
     page.get_by_text("Spend per hour (table)").click()
     assert sum(v or 0 for v in values(page, "bucket.cost_usd")) == pytest.approx(
-        models["total"]["cost_usd"])
+        models["total"]["cost_usd"]
+    )
     shot(page, "cost")
 
 
@@ -149,12 +149,12 @@ def test_budgets_view_shows_usage_thresholds_and_denials(page: Page, demo: str) 
         usage = api(demo, f"/v1/usage/user/{user}")
         card = f'[data-key="user/{user}//1d"]'
         assert values(page, "tokens_used") and figures(page, "tokens_used", card)[0][0] == str(
-            usage["tokens_used"])
+            usage["tokens_used"]
+        )
         assert figures(page, "remaining_tokens", card)[0][0] == str(usage["remaining_tokens"])
         assert page.locator(f"{card} .meter-mark.warn").count() == 1
         assert page.locator(f"{card} .meter-mark.deny").count() == 1
-        assert page.locator(f"{card} .meter").get_attribute("aria-label").startswith(
-            "Tokens: ")
+        assert page.locator(f"{card} .meter").get_attribute("aria-label").startswith("Tokens: ")
     denials = api(demo, "/v1/budgets/denials", limit=50)["denials"]
     assert denials, "the demo's small budgets deny some admits"
     shown = figures(page, "reason")
@@ -220,8 +220,7 @@ def test_safety_view_shows_redactions_and_injection_findings(page: Page, demo: s
     shot(page, "safety")
 
 
-def test_health_view_shows_store_exporter_and_masked_configuration(page: Page, demo: str
-                                                                   ) -> None:
+def test_health_view_shows_store_exporter_and_masked_configuration(page: Page, demo: str) -> None:
     open_view(page, demo, "health")
     health = api(demo, "/health")
     assert figures(page, "version")[0][0] == health["version"]
@@ -249,17 +248,21 @@ def test_views_update_when_new_events_arrive(page: Page, demo: str) -> None:
     send(demo, [llm("live-run") for _ in range(5)])
     page.wait_for_function(
         "(want) => document.querySelector('[data-metric=\"llm_calls\"]')?.dataset.value === want",
-        arg=f"{before + 5:g}", timeout=30_000)
+        arg=f"{before + 5:g}",
+        timeout=30_000,
+    )
     page.goto(page.url.split("#")[0] + "#/runs")
     page.wait_for_selector('.content[data-view="runs"][data-loaded]')
     send(demo, [llm("live-run-2")])
     page.wait_for_function(
         "() => document.querySelector('.content tbody tr th a')?.textContent === 'live-run-2'",
-        timeout=30_000)
+        timeout=30_000,
+    )
 
 
 def test_every_view_has_a_clear_empty_state_on_a_fresh_database(
-    browser: Browser, tmp_path: Path,
+    browser: Browser,
+    tmp_path: Path,
 ) -> None:
     proc = _serve(tmp_path, "fresh.db")
     try:
@@ -284,13 +287,20 @@ def test_every_view_has_a_clear_empty_state_on_a_fresh_database(
 def _tokens_env() -> dict[str, str]:
     import json
 
-    return {"SIDECAR_API_TOKEN": ADMIN, "SIDECAR_AUTH__TOKENS": json.dumps([
-        {"sha256": token_digest(READER), "role": "reader", "name": "console-reader"},
-        {"sha256": token_digest(AGENT), "role": "agent", "name": "console-agent"}])}
+    return {
+        "SIDECAR_API_TOKEN": ADMIN,
+        "SIDECAR_AUTH__TOKENS": json.dumps(
+            [
+                {"sha256": token_digest(READER), "role": "reader", "name": "console-reader"},
+                {"sha256": token_digest(AGENT), "role": "agent", "name": "console-agent"},
+            ]
+        ),
+    }
 
 
 def test_with_tokens_the_page_asks_for_one_and_shows_nothing_without_a_reader(
-    browser: Browser, tmp_path: Path,
+    browser: Browser,
+    tmp_path: Path,
 ) -> None:
     proc = _serve(tmp_path, "tokens.db", _tokens_env())
     try:
@@ -298,9 +308,14 @@ def test_with_tokens_the_page_asks_for_one_and_shows_nothing_without_a_reader(
         context = browser.new_context(viewport=DESKTOP)
         page = context.new_page()
         answers: list[tuple[str, int, str | None]] = []
-        page.on("response", lambda r: answers.append(
-            (r.url, r.status, r.request.headers.get("authorization")))
-            if "/v1/" in r.url else None)
+        page.on(
+            "response",
+            lambda r: (
+                answers.append((r.url, r.status, r.request.headers.get("authorization")))
+                if "/v1/" in r.url
+                else None
+            ),
+        )
         page.goto(f"{proc.url}/ui/#/runs")
         dialog = page.locator("#token-dialog")
         dialog.wait_for(state="visible")
@@ -317,8 +332,9 @@ def test_with_tokens_the_page_asks_for_one_and_shows_nothing_without_a_reader(
         page.click("#token-form button[type=submit]")
         page.wait_for_selector("text=secret-run")
         assert answers[-1][1] == 200 and answers[-1][2] == f"Bearer {READER}"
-        stored = page.evaluate("[sessionStorage.getItem('agent-sidecar.token'), "
-                               "localStorage.length, document.cookie]")
+        stored = page.evaluate(
+            "[sessionStorage.getItem('agent-sidecar.token'), localStorage.length, document.cookie]"
+        )
         assert stored == [READER, 0, ""]
         other = context.new_page()  # another tab: its own session storage, no token
         other.goto(f"{proc.url}/ui/#/runs")
@@ -333,7 +349,8 @@ CONTRAST = """() => {
   const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 :
     ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
   const background = (el) => { for (let e = el; e; e = e.parentElement) {
-    const c = parse(getComputedStyle(e).backgroundColor); if (c.length < 4 || c[3] > 0.5) return c; }
+    const c = parse(getComputedStyle(e).backgroundColor);
+    if (c.length < 4 || c[3] > 0.5) return c; }
     return [255, 255, 255]; };
   const bad = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);

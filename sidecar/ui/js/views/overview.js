@@ -48,15 +48,26 @@ export async function load(ctx) {
   }
   const bucket = c.bucket || bucketFor(now - since);
   const data = await getAll({
-    agg: getJSON("/v1/aggregate", { since, group_by: "type" }),
+    series: getJSON("/v1/series", { since, until: now, bucket, group_by: "type", top: 3 }),
     stats: getJSON("/v1/stats", { window: c.key, group_by: "model" }),
     dist: getJSON("/v1/stats/distribution", { window: c.key, group_by: "model", metric: c.metric }),
-    series: getJSON("/v1/series", { since, until: now, bucket, group_by: "type", top: 3 }),
   });
+  data.agg = isError(data.series) ? data.series : totals(data.series);
   if (!isError(data.agg) && data.agg.total.count === 0) {
     data.ever = await getJSON("/v1/aggregate").catch((e) => e);
   }
   return { ...data, c, since, now, bucket };
+}
+
+/** The window's figures in total and per event type: the sum of the series' buckets (the same
+ * as /v1/aggregate over [since, until) with group_by=type). */
+function totals(series) {
+  const sum = (points) => points.reduce((acc, p) => {
+    for (const k of Object.keys(acc)) acc[k] += p[k];
+    return acc;
+  }, { count: 0, errors: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 });
+  const groups = series.series.map((s) => ({ type: s.key, ...sum(s.points) }));
+  return { total: sum(series.total), groups };
 }
 
 function byType(agg, type) {
