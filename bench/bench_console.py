@@ -157,9 +157,9 @@ def _union_ms(spans: list[tuple[float, float]]) -> float:
 
 def run(quick: bool = False) -> str:
     runs, loads = (200, 3) if quick else (600, 7)
-    title = "## Console: the overview's first load\n\n"
+    title = "## Console: the overview's first load\n"
     if not CHROMIUM.exists():
-        return title + "Skipped: Debian's chromium is not installed (`make tools`).\n"
+        return title + "\nSkipped: Debian's chromium is not installed (`make tools`).\n"
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp) / "demo.db", runs, 40) as server:

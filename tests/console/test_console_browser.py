@@ -116,6 +116,12 @@ def test_overview_shows_the_api_figures(page: Page, demo: str) -> None:
             wanted = [s[metric][p] if s[metric] else None for s in models]
             assert shown == pytest.approx(wanted, rel=1e-12), (metric, p)
     assert page.locator("figure.chart svg path").count() >= 5  # a curve per model
+    sent = page.evaluate(
+        "() => performance.getEntriesByType('navigation').concat("
+        "performance.getEntriesByType('resource'))"
+        ".reduce((n, e) => n + e.transferSize, 0)"
+    )
+    assert 0 < sent <= 500_000  # a cold first load (the context's cache starts empty)
     shot(page, "overview")
     page.select_option("#metric", "duration_ms")
     page.wait_for_selector('.content[data-view="overview"][data-loaded]')
@@ -245,12 +251,14 @@ def test_views_update_when_new_events_arrive(page: Page, demo: str) -> None:
     open_view(page, demo, "overview?window=1h")
     page.select_option("#refresh", "2")  # the refresh control: every 2 s
     before = one(page, "llm_calls")
+    page.evaluate("() => { window.__samePage = true; }")
     send(demo, [llm("live-run") for _ in range(5)])
     page.wait_for_function(
         "(want) => document.querySelector('[data-metric=\"llm_calls\"]')?.dataset.value === want",
         arg=f"{before + 5:g}",
         timeout=30_000,
     )
+    assert page.evaluate("() => window.__samePage") is True  # updated without a reload
     page.goto(page.url.split("#")[0] + "#/runs")
     page.wait_for_selector('.content[data-view="runs"][data-loaded]')
     send(demo, [llm("live-run-2")])
