@@ -158,6 +158,7 @@ def test_budgets_view_shows_usage_thresholds_and_denials(page: Page, demo: str) 
             usage["tokens_used"]
         )
         assert figures(page, "remaining_tokens", card)[0][0] == str(usage["remaining_tokens"])
+        assert figures(page, "tokens_reserved", card)[0][0] == str(usage["tokens_reserved"])
         assert page.locator(f"{card} .meter-mark.warn").count() == 1
         assert page.locator(f"{card} .meter-mark.deny").count() == 1
         assert page.locator(f"{card} .meter").get_attribute("aria-label").startswith("Tokens: ")

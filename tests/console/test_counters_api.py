@@ -27,7 +27,7 @@ from sidecar.budgets.admission import AdmitBody
 from sidecar.budgets.denials import DenialLog
 from sidecar.budgets.model import Decision
 from sidecar.cache.namespace_stats import NamespaceStats
-from tests.conftest import RunningSidecar, make_settings, start_sidecar
+from tests.conftest import RunningSidecar, free_port, make_settings, start_sidecar
 from tests.console.helpers import event, get, post_events
 from tests.hardening.tenants import ADMIN, bearer, tenant_auth
 
@@ -330,3 +330,37 @@ async def test_distribution_curves_are_monotone_and_within_one_percent(
         assert response.status in (400, 422) and answer["error"]["field"] == field, answer
     async with http.get(sc.url + "/v1/stats/distribution", headers=bearer("a-reader")) as r:
         assert r.status == 403
+
+
+async def test_summary_reports_the_span_exporters_queue_and_drops(
+    tmp_path: Path,
+    http: aiohttp.ClientSession,
+) -> None:
+    closed = free_port()  # nothing listens: every export fails and is counted
+    settings = make_settings(
+        tmp_path,
+        traces={
+            "enabled": True,
+            "protocol": "http/protobuf",
+            "endpoint": f"http://127.0.0.1:{closed}",
+            "headers": {"authorization": "Bearer collector-secret-1"},
+            "timeout_s": 0.5,
+            "schedule_delay_ms": 50,
+        },
+    )
+    running, runner = await start_sidecar(settings)
+    try:
+        await post_events(
+            http, running.url, [event("llm_call", f"r{i}", 1_795_000_000.0 + i) for i in range(3)]
+        )
+        status, summary = await get(http, running.url, "/v1/summary")
+        assert status == 200
+        exporter = summary["exporter"]
+        assert exporter["enabled"] is True and exporter["enqueued"] == 3
+        assert {"queued", "exported", "export_failed", "dropped_queue_full", "dropped"} <= set(
+            exporter
+        )
+        assert "collector-secret-1" not in str(summary)
+        assert summary["config"]["traces"]["headers"] == "***"
+    finally:
+        await runner.cleanup()

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -326,3 +327,16 @@ async def test_empty_parameters_count_as_absent_and_empty_store_lists_nothing(
         sc.url + "/v1/runs/%00", headers={"Authorization": f"Bearer {ADMIN}"}
     ) as response:
         assert response.status == 422
+
+
+async def test_request_ids_with_url_characters_open_their_run(
+    sc: RunningSidecar,
+    http: aiohttp.ClientSession,
+) -> None:
+    rid = "team/req 1?x=1#frag%2F"
+    await post_events(http, sc.url, [event("llm_call", rid, 1_795_300_000.0)], ADMIN)
+    url = aiohttp.client.URL(f"{sc.url}/v1/runs/{quote(rid, safe='')}", encoded=True)
+    async with http.get(url, headers={"Authorization": f"Bearer {ADMIN}"}) as response:
+        body = await response.json()
+    assert response.status == 200, body
+    assert body["run"]["request_id"] == rid and len(body["events"]) == 1
