@@ -5,7 +5,8 @@ the lowest scale among them, give quantiles within the bound that scale implies.
 Paths: events over ``POST /v1/events`` (LLM calls, streaming and not, tool calls, an error),
 admissions over ``POST /v1/admit`` (the admission counters), the standard
 ``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`` and ``OTEL_METRIC_EXPORT_INTERVAL`` variables; off by
-default (neither the OTLP metric exporters nor the sink's module are even imported); ``OTEL_METRICS_EXPORTER=none`` wins.
+default (neither the OTLP metric exporters nor the sink's module are even imported);
+``OTEL_METRICS_EXPORTER=none`` wins.
 """
 
 from __future__ import annotations
