@@ -38,13 +38,27 @@ def _events(rng: random.Random, series: int, n: int, step: int) -> list[LlmCall]
     out = []
     for j in range(n):
         ttft = rng.lognormvariate(5.5, 0.6)
-        out.append(msgspec.convert({
-            "type": "llm_call", "id": f"{step}-{j}", "ts": 1.0, "request_id": "r",
-            "model": f"model-{rng.randrange(series)}", "provider": "openai",
-            "input_tokens": 500, "output_tokens": 80, "start_ts": 1.0, "stream": True,
-            "ttft_ms": ttft, "duration_ms": ttft + rng.lognormvariate(7.0, 0.8),
-            "status": "ok", "cost_usd": 0.002,
-        }, LlmCall))
+        out.append(
+            msgspec.convert(
+                {
+                    "type": "llm_call",
+                    "id": f"{step}-{j}",
+                    "ts": 1.0,
+                    "request_id": "r",
+                    "model": f"model-{rng.randrange(series)}",
+                    "provider": "openai",
+                    "input_tokens": 500,
+                    "output_tokens": 80,
+                    "start_ts": 1.0,
+                    "stream": True,
+                    "ttft_ms": ttft,
+                    "duration_ms": ttft + rng.lognormvariate(7.0, 0.8),
+                    "status": "ok",
+                    "cost_usd": 0.002,
+                },
+                LlmCall,
+            )
+        )
     return out
 
 
@@ -94,16 +108,19 @@ def _publish_cost(analytics: Analytics, repeats: int) -> tuple[float, float, int
     parts = [analytics.window_parts(w) for w in WINDOWS]
 
     def encode() -> list[bytes]:
-        return [_encoded(w, analytics.now(), config.relative_accuracy, config.bin_limit, p)[0]
-                for w, p in zip(WINDOWS, parts, strict=True)]
+        return [
+            _encoded(w, analytics.now(), config.relative_accuracy, config.bin_limit, p)[0]
+            for w, p in zip(WINDOWS, parts, strict=True)
+        ]
 
     worker = _time(encode, repeats)
     payloads = encode()
     return _median_ms(on_loop), _median_ms(worker), sum(len(p) for p in payloads), payloads
 
 
-async def _database(url: str, payloads: dict[int, list[bytes]], replicas: list[Analytics],
-                    repeats: int) -> dict[str, float]:
+async def _database(
+    url: str, payloads: dict[int, list[bytes]], replicas: list[Analytics], repeats: int
+) -> dict[str, float]:
     from sqlalchemy import text
 
     from sidecar.store import StoreConfig, create_engine
@@ -124,22 +141,35 @@ async def _database(url: str, payloads: dict[int, list[bytes]], replicas: list[A
         for series, blobs in payloads.items():
             windows = [PublishedWindow(w, 1, b) for w, b in zip(WINDOWS, blobs, strict=True)]
             await store.publish(f"bench-{series}", windows)
-            out[f"upsert {series}"] = _median_ms(await _atime(
-                lambda windows=windows: store.publish("bench-upsert", windows), repeats * 4))
+            out[f"upsert {series}"] = _median_ms(
+                await _atime(
+                    lambda windows=windows: store.publish("bench-upsert", windows), repeats * 4
+                )
+            )
         config = replicas[0].config
         fleet = Fleet(replicas[0], FleetConfig(), store, "replica-00")
         await store.purge(0.0)  # clears the upsert rows above (the replicas are rewritten)
         for count in (3, 50):
             for i, other in enumerate(replicas[1:count], start=1):
-                blobs = [encode_window(w, other.now(), config.relative_accuracy,
-                                       config.bin_limit, other.merged(w, SERIES_FIELDS))
-                         for w in WINDOWS]
-                await store.publish(f"replica-{i:02d}", [
-                    PublishedWindow(w, 1, b) for w, b in zip(WINDOWS, blobs, strict=True)])
+                blobs = [
+                    encode_window(
+                        w,
+                        other.now(),
+                        config.relative_accuracy,
+                        config.bin_limit,
+                        other.merged(w, SERIES_FIELDS),
+                    )
+                    for w in WINDOWS
+                ]
+                await store.publish(
+                    f"replica-{i:02d}",
+                    [PublishedWindow(w, 1, b) for w, b in zip(WINDOWS, blobs, strict=True)],
+                )
             body = await fleet.stats("5m", ["model"])
             assert body["replicas_contributing"] == count, body["replicas_contributing"]
             out[f"fleet {count}"] = _median_ms(
-                await _atime(lambda: fleet.stats("5m", ["model"]), repeats))
+                await _atime(lambda: fleet.stats("5m", ["model"]), repeats)
+            )
             out[f"read {count}"] = _median_ms(await _atime(lambda: store.read("5m"), repeats))
     finally:
         await engine.dispose()
@@ -157,8 +187,9 @@ def _otlp_vs_prometheus(events: list[LlmCall]) -> tuple[float, float]:
     from sidecar.telemetry.prometheus import PrometheusMetrics
 
     class Discard(MetricExporter):
-        def export(self, metrics_data: Any, timeout_millis: float = 0, **kw: Any
-                   ) -> MetricExportResult:
+        def export(
+            self, metrics_data: Any, timeout_millis: float = 0, **kw: Any
+        ) -> MetricExportResult:
             return MetricExportResult.SUCCESS
 
         def force_flush(self, timeout_millis: float = 0) -> bool:
@@ -167,8 +198,9 @@ def _otlp_vs_prometheus(events: list[LlmCall]) -> tuple[float, float]:
         def shutdown(self, timeout_millis: float = 0, **kw: Any) -> None:
             return None
 
-    sink = OtlpMetricsSink(OtlpMetricsConfig(export_interval_s=3600), Resource({}),
-                           exporter=Discard())
+    sink = OtlpMetricsSink(
+        OtlpMetricsConfig(export_interval_s=3600), Resource({}), exporter=Discard()
+    )
     prom = PrometheusMetrics(CollectorRegistry())
     try:
         otlp_s = statistics.median(_time(lambda: sink._record(events), 3))
@@ -183,23 +215,25 @@ def run(quick: bool = False) -> str:
 
     repeats = 5 if quick else 15
     per_step = 20 if quick else 60
-    local = {series: busy_analytics(series, 1, per_step * max(1, series // 10))
-             for series in (10, 100)}
+    local = {
+        series: busy_analytics(series, 1, per_step * max(1, series // 10)) for series in (10, 100)
+    }
     costs = {series: _publish_cost(a, repeats) for series, a in local.items()}
     n_replicas = 50
-    replicas = [local[10]] + [busy_analytics(10, seed, per_step)
-                              for seed in range(2, n_replicas + 1)]
+    replicas = [local[10]] + [
+        busy_analytics(10, seed, per_step) for seed in range(2, n_replicas + 1)
+    ]
     url = _pg_database()
     db: dict[str, float] = {}
     if url is not None:
         try:
-            db = asyncio.run(_database(url, {s: c[3] for s, c in costs.items()}, replicas,
-                                       repeats))
+            db = asyncio.run(_database(url, {s: c[3] for s, c in costs.items()}, replicas, repeats))
         finally:
             _drop(url)
     floor_local = _median_ms(_time(lambda: local[10].stats("5m", ["model"]), repeats))
     otlp_us, prom_us = _otlp_vs_prometheus(
-        _events(random.Random(9), 10, 5000 if quick else 20000, 0))
+        _events(random.Random(9), 10, 5000 if quick else 20000, 0)
+    )
 
     lines = [
         "## Fleet stats (sketch upserts and fleet queries)",

@@ -85,10 +85,15 @@ def make_metric_exporter(config: OtlpMetricsConfig) -> MetricExporter:
             OTLPMetricExporter as GrpcMetricExporter,
         )
 
-        compression = {"none": grpc.Compression.NoCompression, "gzip": grpc.Compression.Gzip,
-                       "deflate": grpc.Compression.Deflate}
+        compression = {
+            "none": grpc.Compression.NoCompression,
+            "gzip": grpc.Compression.Gzip,
+            "deflate": grpc.Compression.Deflate,
+        }
         return GrpcMetricExporter(
-            endpoint=config.endpoint, insecure=config.insecure, headers=config.headers,
+            endpoint=config.endpoint,
+            insecure=config.insecure,
+            headers=config.headers,
             timeout=config.timeout_s,
             compression=compression[config.compression] if config.compression else None,
         )
@@ -99,7 +104,8 @@ def make_metric_exporter(config: OtlpMetricsConfig) -> MetricExporter:
 
     return HttpMetricExporter(
         endpoint=_http_metrics_url(config.endpoint) if config.endpoint else None,
-        headers=config.headers, timeout=config.timeout_s,
+        headers=config.headers,
+        timeout=config.timeout_s,
         compression=Compression(config.compression) if config.compression else None,
     )
 
@@ -112,11 +118,20 @@ def _views(config: OtlpMetricsConfig) -> list[View]:
         return [View(instrument_type=Histogram, aggregation=aggregation)]
     seconds = ExplicitBucketHistogramAggregation(boundaries=DURATION_BUCKETS)
     return [
-        *(View(instrument_name=name, aggregation=seconds) for name in (
-            OPERATION_DURATION, TIME_TO_FIRST_CHUNK, TIME_PER_OUTPUT_CHUNK, TOOL_DURATION,
-            AGENT_DURATION)),
-        View(instrument_name=TOKEN_USAGE,
-             aggregation=ExplicitBucketHistogramAggregation(boundaries=TOKEN_BUCKETS)),
+        *(
+            View(instrument_name=name, aggregation=seconds)
+            for name in (
+                OPERATION_DURATION,
+                TIME_TO_FIRST_CHUNK,
+                TIME_PER_OUTPUT_CHUNK,
+                TOOL_DURATION,
+                AGENT_DURATION,
+            )
+        ),
+        View(
+            instrument_name=TOKEN_USAGE,
+            aggregation=ExplicitBucketHistogramAggregation(boundaries=TOKEN_BUCKETS),
+        ),
     ]
 
 
@@ -166,29 +181,44 @@ class OtlpMetricsSink:
         )
         meter = self._provider.get_meter("agent-sidecar", __version__)
         self.duration = meter.create_histogram(
-            OPERATION_DURATION, unit="s", description="GenAI operation duration.")
+            OPERATION_DURATION, unit="s", description="GenAI operation duration."
+        )
         self.ttft = meter.create_histogram(
-            TIME_TO_FIRST_CHUNK, unit="s",
-            description="Time to the first content chunk of a streaming GenAI call.")
+            TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time to the first content chunk of a streaming GenAI call.",
+        )
         self.per_chunk = meter.create_histogram(
-            TIME_PER_OUTPUT_CHUNK, unit="s",
-            description="Time per output chunk after the first of a streaming GenAI call.")
+            TIME_PER_OUTPUT_CHUNK,
+            unit="s",
+            description="Time per output chunk after the first of a streaming GenAI call.",
+        )
         self.tokens = meter.create_histogram(
-            TOKEN_USAGE, unit="{token}", description="Tokens used per GenAI call, by type.")
+            TOKEN_USAGE, unit="{token}", description="Tokens used per GenAI call, by type."
+        )
         self.tool_duration = meter.create_histogram(
-            TOOL_DURATION, unit="s", description="Tool execution duration.")
+            TOOL_DURATION, unit="s", description="Tool execution duration."
+        )
         self.agent_duration = meter.create_histogram(
-            AGENT_DURATION, unit="s", description="Agent run duration.")
+            AGENT_DURATION, unit="s", description="Agent run duration."
+        )
         self.cost = meter.create_counter(
-            COST, unit="{USD}", description="Cost of LLM calls in US dollars, by model and agent.")
+            COST, unit="{USD}", description="Cost of LLM calls in US dollars, by model and agent."
+        )
         if admit_counters is not None:
             decisions, denied = admit_counters
             meter.create_observable_counter(
-                ADMIT, [CounterSource(decisions, ("kind", "result")).observations],
-                unit="{decision}", description="Admission decisions, by kind and result.")
+                ADMIT,
+                [CounterSource(decisions, ("kind", "result")).observations],
+                unit="{decision}",
+                description="Admission decisions, by kind and result.",
+            )
             meter.create_observable_counter(
-                ADMIT_DENIED, [CounterSource(denied, ("reason",)).observations],
-                unit="{decision}", description="Denied admissions, by reason.")
+                ADMIT_DENIED,
+                [CounterSource(denied, ("reason",)).observations],
+                unit="{decision}",
+                description="Denied admissions, by reason.",
+            )
         self._llm_attrs: dict[tuple[Any, ...], tuple[_Attrs, _Attrs, _Attrs, _Attrs]] = {}
         self._attrs: dict[tuple[Any, ...], _Attrs] = {}
         self._queue: deque[Sequence[Event]] = deque()
@@ -219,8 +249,11 @@ class OtlpMetricsSink:
 
     def stats(self) -> dict[str, int]:
         with self._condition:
-            return {"recorded": self.recorded, "queued": self._queued,
-                    "dropped_queue_full": self.dropped_queue_full}
+            return {
+                "recorded": self.recorded,
+                "queued": self._queued,
+                "dropped_queue_full": self.dropped_queue_full,
+            }
 
     # -- the worker thread ---------------------------------------------------------------------
 
@@ -250,14 +283,19 @@ class OtlpMetricsSink:
                 self._record_llm(e)
             elif kind is ToolCall:
                 assert isinstance(e, ToolCall)
-                attrs = self._bounded((gn.OPERATION_NAME, gn.OP_EXECUTE_TOOL),
-                                      (gn.TOOL_NAME, e.tool), error=(e.status, e.error_type))
+                attrs = self._bounded(
+                    (gn.OPERATION_NAME, gn.OP_EXECUTE_TOOL),
+                    (gn.TOOL_NAME, e.tool),
+                    error=(e.status, e.error_type),
+                )
                 self.tool_duration.record(e.duration_ms / 1000.0, attrs)
             elif kind is Run and e.duration_ms is not None:
                 assert isinstance(e, Run)
-                attrs = self._bounded((gn.OPERATION_NAME, gn.OP_INVOKE_AGENT),
-                                      (gn.AGENT_NAME, e.agent or "unknown"),
-                                      error=(e.status, e.error_type))
+                attrs = self._bounded(
+                    (gn.OPERATION_NAME, gn.OP_INVOKE_AGENT),
+                    (gn.AGENT_NAME, e.agent or "unknown"),
+                    error=(e.status, e.error_type),
+                )
                 self.agent_duration.record(e.duration_ms / 1000.0, attrs)
 
     def _record_llm(self, e: LlmCall) -> None:
@@ -281,12 +319,17 @@ class OtlpMetricsSink:
 
     def _llm_attribute_sets(self, raw: tuple[Any, ...]) -> tuple[_Attrs, _Attrs, _Attrs, _Attrs]:
         op, provider, model, status, error_type, agent = raw
-        attrs = self._bounded((gn.OPERATION_NAME, op or gn.OP_CHAT),
-                              (gn.PROVIDER_NAME, provider or ""), (gn.REQUEST_MODEL, model or ""),
-                              error=(status, error_type))
+        attrs = self._bounded(
+            (gn.OPERATION_NAME, op or gn.OP_CHAT),
+            (gn.PROVIDER_NAME, provider or ""),
+            (gn.REQUEST_MODEL, model or ""),
+            error=(status, error_type),
+        )
         common = {k: v for k, v in attrs.items() if k != gn.ERROR_TYPE}
-        cost = {gn.REQUEST_MODEL: attrs[gn.REQUEST_MODEL],
-                gn.AGENT_NAME: self._guard.bound("gen_ai_agent_name", agent or "unknown")}
+        cost = {
+            gn.REQUEST_MODEL: attrs[gn.REQUEST_MODEL],
+            gn.AGENT_NAME: self._guard.bound("gen_ai_agent_name", agent or "unknown"),
+        }
         sets = (attrs, {**common, _TOKEN_TYPE: "input"}, {**common, _TOKEN_TYPE: "output"}, cost)
         if len(self._llm_attrs) < _CACHE_LIMIT:
             self._llm_attrs[raw] = sets
@@ -314,8 +357,7 @@ class OtlpMetricsSink:
     def drain(self, timeout_s: float = 10.0) -> bool:
         """Wait until every queued event is recorded (for tests and shutdown)."""
         with self._condition:
-            return self._condition.wait_for(lambda: not self._queue and not self._busy,
-                                            timeout_s)
+            return self._condition.wait_for(lambda: not self._queue and not self._busy, timeout_s)
 
     def force_flush(self, timeout_s: float = 10.0) -> bool:
         """Record what is queued, then export now (blocking: tests and shutdown only)."""

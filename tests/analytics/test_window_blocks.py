@@ -30,13 +30,16 @@ def covered(recorded: list[tuple[float, float]], now: float, seconds: int) -> li
         return [v for t, v in recorded if int(t // FINE_SECONDS) >= first]
     minute_now = open_index * FINE_SECONDS // COARSE_SECONDS
     first = minute_now - seconds // COARSE_SECONDS
-    return [v for t, v in recorded
-            if int(t // FINE_SECONDS) * FINE_SECONDS // COARSE_SECONDS >= first]
+    return [
+        v for t, v in recorded if int(t // FINE_SECONDS) * FINE_SECONDS // COARSE_SECONDS >= first
+    ]
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.floats(0.0, 200.0), st.integers(0, 40)), min_size=1,
-                max_size=80), st.integers(0, 2**16))
+@given(
+    st.lists(st.tuples(st.floats(0.0, 200.0), st.integers(0, 40)), min_size=1, max_size=80),
+    st.integers(0, 2**16),
+)
 def test_block_merged_windows_equal_the_sketch_of_the_covered_values(
     steps: list[tuple[float, int]], seed: int
 ) -> None:
@@ -81,5 +84,7 @@ def test_frozen_parts_do_not_change_with_later_traffic() -> None:
         assert agg.count == before[0]["count"]
         assert agg.duration is not None
         assert agg.duration.quantiles([0.5, 0.99]) == [
-            before[0]["duration_ms"]["p50"], before[0]["duration_ms"]["p99"]]
+            before[0]["duration_ms"]["p50"],
+            before[0]["duration_ms"]["p99"],
+        ]
         assert merge_groups(parts, SERIES_FIELDS, 0.01, 2048)

@@ -36,8 +36,11 @@ class MemoryFleetStore:
     async def read(self, window: str) -> list[ReplicaRow]:
         self._check()
         now = self.clock()
-        return [ReplicaRow(rid, now - at, payload)
-                for (rid, w), (at, payload) in self.rows.items() if w == window]
+        return [
+            ReplicaRow(rid, now - at, payload)
+            for (rid, w), (at, payload) in self.rows.items()
+            if w == window
+        ]
 
     async def purge(self, older_than_s: float) -> int:
         self._check()

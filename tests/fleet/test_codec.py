@@ -53,7 +53,10 @@ def test_round_trip_keeps_every_bin(values: list[float], dense: bool, accuracy: 
     back = QuantileSketch.from_bytes(sketch.to_bytes())
     assert list(back.store.items()) == list(sketch.store.items())
     assert (back.count, back.zero_count, back.relative_accuracy) == (
-        sketch.count, sketch.zero_count, sketch.relative_accuracy)
+        sketch.count,
+        sketch.zero_count,
+        sketch.relative_accuracy,
+    )
     assert back.quantiles(QS) == sketch.quantiles(QS)
 
 
@@ -64,8 +67,12 @@ def test_decoded_parts_merge_within_one_percent_of_the_union(
 ) -> None:
     pieces = [values[i::parts] for i in range(parts)]
     merged = QuantileSketch(dense=True)
-    merged.merge_all([QuantileSketch.from_bytes(_sketch(p, dense=i % 2 == 0).to_bytes())
-                      for i, p in enumerate(pieces)])
+    merged.merge_all(
+        [
+            QuantileSketch.from_bytes(_sketch(p, dense=i % 2 == 0).to_bytes())
+            for i, p in enumerate(pieces)
+        ]
+    )
     assert merged.count == len(values)
     ordered = sorted(values)
     for q, got in zip(QS, merged.quantiles(QS), strict=True):
@@ -77,15 +84,20 @@ def test_decoded_parts_merge_within_one_percent_of_the_union(
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(-3000, 3000), st.integers(1, 10**6)), max_size=300),
-       st.lists(st.lists(st.tuples(st.integers(-3000, 3000), st.integers(1, 10**6)),
-                         max_size=200), max_size=5),
-       st.integers(16, 2048))
+@given(
+    st.lists(st.tuples(st.integers(-3000, 3000), st.integers(1, 10**6)), max_size=300),
+    st.lists(
+        st.lists(st.tuples(st.integers(-3000, 3000), st.integers(1, 10**6)), max_size=200),
+        max_size=5,
+    ),
+    st.integers(16, 2048),
+)
 def test_dense_merge_all_equals_bin_by_bin_addition(
     base: list[tuple[int, int]], others: list[list[tuple[int, int]]], bin_limit: int
 ) -> None:
     """The big-integer sum of many dense stores equals adding their bins one by one,
     collapses (past ``bin_limit``) included."""
+
     def dense(pairs: list[tuple[int, int]]) -> DenseStore:
         store = DenseStore(bin_limit)
         for key, count in pairs:
@@ -156,7 +168,11 @@ def test_window_snapshot_round_trip() -> None:
     for key, agg in groups.items():
         got = snapshot.series[key]
         assert (got.count, got.errors, got.input_tokens, got.cost_events) == (
-            agg.count, agg.errors, agg.input_tokens, agg.cost_events)
+            agg.count,
+            agg.errors,
+            agg.input_tokens,
+            agg.cost_events,
+        )
         assert got.steps is None
         for name in SKETCHES[:3]:
             assert getattr(got, name).quantiles(QS) == getattr(agg, name).quantiles(QS)

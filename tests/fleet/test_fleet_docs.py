@@ -48,16 +48,19 @@ def test_sketch_example_runs() -> None:
     other = QuantileSketch()
     for _ in range(1000):
         other.add(rng.lognormvariate(5, 1))
-    scope = {"latencies": [rng.lognormvariate(5, 1) for _ in range(20_000)],
-             "other_sidecar_payload": other.to_bytes()}
+    scope = {
+        "latencies": [rng.lognormvariate(5, 1) for _ in range(20_000)],
+        "other_sidecar_payload": other.to_bytes(),
+    }
     exec(compile(code, "docs/analytics.md", "exec"), scope)
     assert scope["fleet"].count == 21_000
     assert len(scope["payload"]) < 600
 
 
 def test_fleet_answer_example_has_the_keys_of_a_real_answer() -> None:
-    (example,) = re.findall(r"```json\n(.*?)```",
-                            section("Fleet percentiles: `GET /v1/stats?scope=fleet`"), re.S)
+    (example,) = re.findall(
+        r"```json\n(.*?)```", section("Fleet percentiles: `GET /v1/stats?scope=fleet`"), re.S
+    )
     documented = json.loads(example)
     clock = ManualClock()
     store = MemoryFleetStore(clock)
@@ -74,17 +77,29 @@ def test_fleet_answer_example_has_the_keys_of_a_real_answer() -> None:
 def test_otlp_instrument_table_names_the_sink_instruments() -> None:
     table = section("OTLP metrics (beside Prometheus)")
     named = set(re.findall(r"^\| `([a-z_.]+)` \|", table, re.M))
-    created = {getattr(otlp_metrics, n) for n in (
-        "OPERATION_DURATION", "TIME_TO_FIRST_CHUNK", "TIME_PER_OUTPUT_CHUNK", "TOKEN_USAGE",
-        "TOOL_DURATION", "AGENT_DURATION", "COST", "ADMIT", "ADMIT_DENIED")}
+    created = {
+        getattr(otlp_metrics, n)
+        for n in (
+            "OPERATION_DURATION",
+            "TIME_TO_FIRST_CHUNK",
+            "TIME_PER_OUTPUT_CHUNK",
+            "TOKEN_USAGE",
+            "TOOL_DURATION",
+            "AGENT_DURATION",
+            "COST",
+            "ADMIT",
+            "ADMIT_DENIED",
+        )
+    }
     assert named == created
 
 
 def test_catalogued_fleet_metrics_are_exposed(tmp_path: Path) -> None:
     catalogue = section("Prometheus metric catalogue")
     fleet_rows = set(re.findall(r"^\| `(agent_sidecar_fleet_[a-z_]+)`", catalogue, re.M))
-    parts = build_components(load_settings(env={}, overrides={
-        "db_url": f"sqlite:///{tmp_path / 'x.db'}"}))
+    parts = build_components(
+        load_settings(env={}, overrides={"db_url": f"sqlite:///{tmp_path / 'x.db'}"})
+    )
     text = generate_latest(parts.registry).decode()
     exposed = set(re.findall(r"^(agent_sidecar_fleet_[a-z_]+?)(?:_created)? ", text, re.M))
     assert fleet_rows and fleet_rows == exposed, (fleet_rows, exposed)

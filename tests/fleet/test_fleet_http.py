@@ -71,11 +71,13 @@ async def test_postgres_fleet_query_merges_and_503s_when_the_database_is_gone(
     common = {"db_url": pg_url, "budgets": {"enabled": False}}
     first, runner1 = await start_sidecar(make_settings(tmp_path, **common, fleet=fleet))
     second, runner2 = await start_sidecar(
-        make_settings(tmp_path, **common, fleet={**fleet, "replica_id": "two"}))
+        make_settings(tmp_path, **common, fleet={**fleet, "replica_id": "two"})
+    )
     try:
         for target, n in ((first, 3), (second, 5)):
-            async with http.post(target.url + "/v1/events",
-                                 json=[llm_event() for _ in range(n)]) as response:
+            async with http.post(
+                target.url + "/v1/events", json=[llm_event() for _ in range(n)]
+            ) as response:
                 assert response.status == 202
         deadline = time.monotonic() + 30
         while True:

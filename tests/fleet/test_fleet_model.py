@@ -34,8 +34,9 @@ QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 
 N = 3
 
 
-def _in_window(recorded: list[tuple[int, str, float]], now: float, window: str
-               ) -> list[tuple[str, float]]:
+def _in_window(
+    recorded: list[tuple[int, str, float]], now: float, window: str
+) -> list[tuple[str, float]]:
     first = int(now // FINE_SECONDS) - SECONDS[window] // FINE_SECONDS
     return [(model, v) for index, model, v in recorded if index >= first]
 
@@ -45,16 +46,22 @@ class FleetMachine(RuleBasedStateMachine):
         super().__init__()
         self.clock = ManualClock(start=1_000_000.0)
         self.store = MemoryFleetStore(self.clock)
-        config = FleetConfig(windows=list(WINDOWS), publish_interval_s=4.0,
-                             stale_after_s=STALE_AFTER)
-        self.fleets = [Fleet(Analytics(clock=self.clock), config, self.store, f"replica-{i}")
-                       for i in range(N)]
+        config = FleetConfig(
+            windows=list(WINDOWS), publish_interval_s=4.0, stale_after_s=STALE_AFTER
+        )
+        self.fleets = [
+            Fleet(Analytics(clock=self.clock), config, self.store, f"replica-{i}") for i in range(N)
+        ]
         self.recorded: list[list[tuple[int, str, float]]] = [[] for _ in range(N)]
         # replica -> (published at, {window: values in it at that time})
         self.published: dict[int, tuple[float, dict[str, list[tuple[str, float]]]]] = {}
 
-    @rule(replica=st.integers(0, N - 1), n=st.integers(1, 300), seed=st.integers(0, 2**16),
-          model=st.sampled_from(["gpt-4o", "claude"]))
+    @rule(
+        replica=st.integers(0, N - 1),
+        n=st.integers(1, 300),
+        seed=st.integers(0, 2**16),
+        model=st.sampled_from(["gpt-4o", "claude"]),
+    )
     def record(self, replica: int, n: int, seed: int, model: str) -> None:
         rng = random.Random(seed)
         values = [rng.lognormvariate(6.0, 1.2) for _ in range(n)]
@@ -69,7 +76,9 @@ class FleetMachine(RuleBasedStateMachine):
         if ok:
             now = self.clock()
             self.published[replica] = (
-                now, {w: _in_window(self.recorded[replica], now, w) for w in WINDOWS})
+                now,
+                {w: _in_window(self.recorded[replica], now, w) for w in WINDOWS},
+            )
 
     @rule(seconds=st.floats(0.5, 40.0))
     def advance(self, seconds: float) -> None:

@@ -53,8 +53,9 @@ def poll(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 
 
 def call(url: str, data: bytes | None = None, content_type: str = "") -> tuple[int, Any]:
     """One HTTP request with the standard library: (status, decoded JSON body)."""
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": content_type}
-                                     if content_type else {})
+    request = urllib.request.Request(
+        url, data=data, headers={"Content-Type": content_type} if content_type else {}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -78,8 +79,10 @@ def total(body: dict[str, Any]) -> int:
 
 @pytest.fixture
 def replicas(pg_url: str) -> Iterator[list[SidecarProcess]]:
-    procs = [SidecarProcess(pg_url, env={**FLEET_ENV, "SIDECAR_FLEET__REPLICA_ID": f"pod-{c}"})
-             for c in "abc"]
+    procs = [
+        SidecarProcess(pg_url, env={**FLEET_ENV, "SIDECAR_FLEET__REPLICA_ID": f"pod-{c}"})
+        for c in "abc"
+    ]
     try:
         for proc in procs:
             proc.start()
@@ -103,24 +106,31 @@ def test_three_replicas_fleet_percentiles_within_one_percent_then_a_stopped_one_
         duration = ttft + rng.lognormvariate(7.0 + shift, 0.8)
         ttfts.append(ttft)
         durations.append(duration)
-        per_replica[i % 3].append(llm_event(id=uuid.uuid4().hex, ttft_ms=ttft,
-                                            duration_ms=duration, output_tokens=50,
-                                            model="gpt-4o" if i % 2 else "gpt-4o-mini"))
+        per_replica[i % 3].append(
+            llm_event(
+                id=uuid.uuid4().hex,
+                ttft_ms=ttft,
+                duration_ms=duration,
+                output_tokens=50,
+                model="gpt-4o" if i % 2 else "gpt-4o-mini",
+            )
+        )
     for proc, events in zip(replicas, per_replica, strict=True):
         for start in range(0, len(events), 1000):
-            body = b"\n".join(msgspec.json.encode(e) for e in events[start:start + 1000])
+            body = b"\n".join(msgspec.json.encode(e) for e in events[start : start + 1000])
             status, answer = call(proc.url + "/v1/events", body, "application/x-ndjson")
             assert status == 202, answer
 
     a, b, c = replicas
     for asker in (a, b):
-        body = poll(lambda asker=asker: fleet(asker.url),
-                    lambda body: total(body) == TOTAL and body["replicas_contributing"] == 3)
+        body = poll(
+            lambda asker=asker: fleet(asker.url),
+            lambda body: total(body) == TOTAL and body["replicas_contributing"] == 3,
+        )
         assert body["scope"] == "fleet" and body["shared_store"] is True
         assert body["relative_accuracy"] == 0.01
         assert {r["id"] for r in body["replicas"]} == {"pod-a", "pod-b", "pod-c"}
-        assert sorted(r["count"] for r in body["replicas"]) == sorted(
-            len(e) for e in per_replica)
+        assert sorted(r["count"] for r in body["replicas"]) == sorted(len(e) for e in per_replica)
         assert all(r["state"] == "fresh" and r["age_s"] < 60 for r in body["replicas"])
         [series] = body["series"]
         for name, samples in (("ttft_ms", sorted(ttfts)), ("duration_ms", sorted(durations))):
@@ -130,7 +140,9 @@ def test_three_replicas_fleet_percentiles_within_one_percent_then_a_stopped_one_
                 assert abs(got - want) <= 0.01 * want, (name, label, got, want)
     by_model = fleet(a.url, "1m", "model")
     assert {s["key"]["model"]: s["count"] for s in by_model["series"]} == {
-        "gpt-4o": TOTAL // 2, "gpt-4o-mini": TOTAL // 2}
+        "gpt-4o": TOTAL // 2,
+        "gpt-4o-mini": TOTAL // 2,
+    }
     local = stats(a.url, window="5m")
     assert local["scope"] == "local" and total(local) == len(per_replica[0])
 
@@ -144,7 +156,10 @@ def test_three_replicas_fleet_percentiles_within_one_percent_then_a_stopped_one_
     five = fleet(a.url, "5m")
     assert total(five) == TOTAL  # stale, still inside the 5m window: still merged
     # the 10s window drops pod-c once its last write is 10 s old
-    gone = poll(lambda: fleet(a.url, "10s"),
-                lambda body: all(r["id"] != "pod-c" for r in body["replicas"]), timeout=40)
+    gone = poll(
+        lambda: fleet(a.url, "10s"),
+        lambda body: all(r["id"] != "pod-c" for r in body["replicas"]),
+        timeout=40,
+    )
     assert gone["replicas_expired"] == 1 and gone["replicas_contributing"] == 2
     assert state_of_c("5m") == "stale"

@@ -44,8 +44,9 @@ def post(url: str, body: Any, content_type: str = "application/json") -> int:
         return response.status
 
 
-def latest_points(requests: list[ExportMetricsServiceRequest], name: str
-                  ) -> dict[str, list[ExponentialHistogramDataPoint]]:
+def latest_points(
+    requests: list[ExportMetricsServiceRequest], name: str
+) -> dict[str, list[ExponentialHistogramDataPoint]]:
     """Per sidecar (``service.instance.id``): the last exported cumulative points of ``name``."""
     out: dict[str, list[ExponentialHistogramDataPoint]] = {}
     for request in requests:
@@ -55,7 +56,8 @@ def latest_points(requests: list[ExportMetricsServiceRequest], name: str
                 for metric in scope.metrics:
                     if metric.name == name and metric.HasField("exponential_histogram"):
                         out[resource["service.instance.id"]] = list(
-                            metric.exponential_histogram.data_points)
+                            metric.exponential_histogram.data_points
+                        )
     return out
 
 
@@ -63,8 +65,9 @@ def counts(requests: list[ExportMetricsServiceRequest], name: str) -> int:
     return sum(p.count for points in latest_points(requests, name).values() for p in points)
 
 
-def merged_quantiles(points: list[ExponentialHistogramDataPoint], qs: tuple[float, ...]
-                     ) -> tuple[list[float], int]:
+def merged_quantiles(
+    points: list[ExponentialHistogramDataPoint], qs: tuple[float, ...]
+) -> tuple[list[float], int]:
     """Merge base-2 exponential histograms at their lowest scale; read quantiles (rank
     ``floor(q * (n - 1))``) as ``2 b L / (1 + b)`` of the bucket ``(L, b L]`` holding them."""
     scale = min(p.scale for p in points)
@@ -79,7 +82,7 @@ def merged_quantiles(points: list[ExponentialHistogramDataPoint], qs: tuple[floa
                 index = (p.positive.offset + i) >> shift
                 buckets[index] = buckets.get(index, 0) + c
     n = zeros + sum(buckets.values())
-    base = 2.0 ** (2.0 ** -scale)
+    base = 2.0 ** (2.0**-scale)
     out = []
     for q in qs:
         rank = math.floor(q * (n - 1))
@@ -90,7 +93,7 @@ def merged_quantiles(points: list[ExponentialHistogramDataPoint], qs: tuple[floa
         for index in sorted(buckets):
             running += buckets[index]
             if running > rank:
-                lower = base ** index
+                lower = base**index
                 out.append(2.0 * base * lower / (1.0 + base))
                 break
     return out, scale
@@ -107,8 +110,10 @@ def receiver() -> Iterator[HttpOtlpReceiver]:
 def test_three_sidecars_export_exponential_histograms_whose_merge_keeps_the_bound(
     receiver: HttpOtlpReceiver, tmp_path: Path
 ) -> None:
-    env = {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": receiver.endpoint + "/v1/metrics",
-           "OTEL_METRIC_EXPORT_INTERVAL": "300"}
+    env = {
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": receiver.endpoint + "/v1/metrics",
+        "OTEL_METRIC_EXPORT_INTERVAL": "300",
+    }
     procs = [SidecarProcess(f"sqlite:///{tmp_path / f's{i}.db'}", env=env) for i in range(3)]
     rng = random.Random(7)
     ttfts: list[float] = []
@@ -124,27 +129,51 @@ def test_three_sidecars_export_exponential_histograms_whose_merge_keeps_the_boun
                 durations.append(duration / 1000.0)
                 events.append(llm_event(id=uuid.uuid4().hex, ttft_ms=ttft, duration_ms=duration))
             events.append(tool_event(id=uuid.uuid4().hex, duration_ms=42.0))
-            events.append(llm_event(id=uuid.uuid4().hex, stream=False, ttft_ms=None,
-                                    status="error", error_type="timeout", duration_ms=1000.0))
+            events.append(
+                llm_event(
+                    id=uuid.uuid4().hex,
+                    stream=False,
+                    ttft_ms=None,
+                    status="error",
+                    error_type="timeout",
+                    duration_ms=1000.0,
+                )
+            )
             durations.append(1.0)
             ndjson = b"\n".join(msgspec.json.encode(e) for e in events)
             assert post(proc.url + "/v1/events", ndjson, "application/x-ndjson") == 202
             for n in range(3):
-                assert post(proc.url + "/v1/admit", {"request_id": f"r{n}", "user_id": "u",
-                                                     "model": "gpt-4o", "input_tokens": 10}) == 200
+                assert (
+                    post(
+                        proc.url + "/v1/admit",
+                        {
+                            "request_id": f"r{n}",
+                            "user_id": "u",
+                            "model": "gpt-4o",
+                            "input_tokens": 10,
+                        },
+                    )
+                    == 200
+                )
 
         total = 3 * PER_SIDECAR
         receiver.metrics.wait_for(
-            lambda r: counts(r, "gen_ai.client.operation.time_to_first_chunk") == total
-            and counts(r, "gen_ai.client.operation.duration") == total + 3
-            and len(latest_points(r, "gen_ai.client.operation.duration")) == 3, timeout=60)
+            lambda r: (
+                counts(r, "gen_ai.client.operation.time_to_first_chunk") == total
+                and counts(r, "gen_ai.client.operation.duration") == total + 3
+                and len(latest_points(r, "gen_ai.client.operation.duration")) == 3
+            ),
+            timeout=60,
+        )
         requests = receiver.metrics.snapshot()
         report = []
-        for name, samples in (("gen_ai.client.operation.time_to_first_chunk", ttfts),
-                              ("gen_ai.client.operation.duration", durations)):
+        for name, samples in (
+            ("gen_ai.client.operation.time_to_first_chunk", ttfts),
+            ("gen_ai.client.operation.duration", durations),
+        ):
             points = [p for ps in latest_points(requests, name).values() for p in ps]
             got, scale = merged_quantiles(points, QUANTILES)
-            base = 2.0 ** (2.0 ** -scale)
+            base = 2.0 ** (2.0**-scale)
             bound = (base - 1.0) / (base + 1.0)
             ordered = sorted(samples)
             worst = 0.0
@@ -156,14 +185,21 @@ def test_three_sidecars_export_exponential_histograms_whose_merge_keeps_the_boun
             report.append(f"{name}: scale {scale}, bound {bound:.2%}, worst {worst:.2%}")
         print("; ".join(report))
 
-        names = {m.name: m for r in requests for rm in r.resource_metrics
-                 for sm in rm.scope_metrics for m in sm.metrics}
+        names = {
+            m.name: m
+            for r in requests
+            for rm in r.resource_metrics
+            for sm in rm.scope_metrics
+            for m in sm.metrics
+        }
         assert names["gen_ai.client.operation.duration"].unit == "s"
         assert names["gen_ai.client.token.usage"].unit == "{token}"
         assert names["gen_ai.execute_tool.duration"].HasField("exponential_histogram")
-        errors = [dict((kv.key, value(kv.value)) for kv in p.attributes)
-                  for p in names["gen_ai.client.operation.duration"].exponential_histogram
-                  .data_points if any(kv.key == "error.type" for kv in p.attributes)]
+        errors = [
+            dict((kv.key, value(kv.value)) for kv in p.attributes)
+            for p in names["gen_ai.client.operation.duration"].exponential_histogram.data_points
+            if any(kv.key == "error.type" for kv in p.attributes)
+        ]
         assert errors and errors[0]["error.type"] == "timeout"
         cost = latest_sums(requests, "agent_sidecar.cost.usd")
         assert len(cost) == 3 and all(v > 0 for v in cost.values())
@@ -183,7 +219,8 @@ def latest_sums(requests: list[ExportMetricsServiceRequest], name: str) -> dict[
                 for metric in scope.metrics:
                     if metric.name == name:
                         out[resource["service.instance.id"]] = sum(
-                            p.as_double or p.as_int for p in metric.sum.data_points)
+                            p.as_double or p.as_int for p in metric.sum.data_points
+                        )
     return out
 
 
@@ -212,8 +249,14 @@ def test_off_by_default_and_nothing_of_it_imported(tmp_path: Path) -> None:
         ({}, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, False),  # traces' variable alone
         ({}, {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://c:4318/v1/metrics"}, True),
         ({}, {"OTEL_METRICS_EXPORTER": "otlp"}, True),
-        ({}, {"OTEL_METRICS_EXPORTER": "none",
-              "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://c:4318"}, False),
+        (
+            {},
+            {
+                "OTEL_METRICS_EXPORTER": "none",
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://c:4318",
+            },
+            False,
+        ),
         ({"enabled": True}, {}, True),
         ({"enabled": False}, {"OTEL_METRICS_EXPORTER": "otlp"}, False),
     ],
@@ -228,11 +271,17 @@ def test_histogram_aggregation_follows_the_standard_variable() -> None:
     config = OtlpMetricsConfig()
     assert config.exponential({})
     assert not config.exponential(
-        {"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": "explicit_bucket_histogram"})
+        {"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": "explicit_bucket_histogram"}
+    )
     chosen = OtlpMetricsConfig(histogram_aggregation="base2_exponential_bucket_histogram")
     assert chosen.exponential(
-        {"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": "explicit_bucket_histogram"})
-    assert OtlpMetricsConfig(protocol=None).resolved_protocol(
-        {"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"}) == "grpc"
+        {"OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": "explicit_bucket_histogram"}
+    )
+    assert (
+        OtlpMetricsConfig(protocol=None).resolved_protocol(
+            {"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"}
+        )
+        == "grpc"
+    )
     with pytest.raises(ValueError, match="unsupported OTLP protocol"):
         OtlpMetricsConfig().resolved_protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})

@@ -31,8 +31,9 @@ class Collecting(MetricExporter):
         super().__init__()
         self.exports: list[MetricsData] = []
 
-    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000,
-               **kwargs: object) -> MetricExportResult:
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: object
+    ) -> MetricExportResult:
         self.exports.append(metrics_data)
         return MetricExportResult.SUCCESS
 
@@ -45,15 +46,24 @@ class Collecting(MetricExporter):
 
 def _points(exporter: Collecting, name: str) -> Sequence[object]:
     last = exporter.exports[-1]
-    return [p for rm in last.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
-            if m.name == name for p in m.data.data_points]
+    return [
+        p
+        for rm in last.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == name
+        for p in m.data.data_points
+    ]
 
 
 def test_attribute_sets_stay_within_the_label_caps() -> None:
     exporter = Collecting()
-    sink = OtlpMetricsSink(OtlpMetricsConfig(export_interval_s=3600), Resource({}),
-                           MetricsConfig(max_label_values={"gen_ai_request_model": 5}),
-                           exporter=exporter)
+    sink = OtlpMetricsSink(
+        OtlpMetricsConfig(export_interval_s=3600),
+        Resource({}),
+        MetricsConfig(max_label_values={"gen_ai_request_model": 5}),
+        exporter=exporter,
+    )
     try:
         sink.submit([llm(10.0 + i, model=f"model-{i}", user_id=f"user-{i}") for i in range(500)])
         assert sink.force_flush()
@@ -68,8 +78,11 @@ def test_attribute_sets_stay_within_the_label_caps() -> None:
 
 
 def test_a_full_queue_drops_and_counts_instead_of_growing() -> None:
-    sink = OtlpMetricsSink(OtlpMetricsConfig(export_interval_s=3600, max_queue_events=10),
-                           Resource({}), exporter=Collecting())
+    sink = OtlpMetricsSink(
+        OtlpMetricsConfig(export_interval_s=3600, max_queue_events=10),
+        Resource({}),
+        exporter=Collecting(),
+    )
     try:
         sink.submit([tool() for _ in range(11)])
         sink.submit([tool() for _ in range(4)])
@@ -95,11 +108,17 @@ def test_collector_down_then_back_ingest_goes_on_and_export_resumes() -> None:
         assert sink.stats()["recorded"] == 1000
         receiver.port = int(endpoint.rsplit(":", 1)[1])
         receiver.start()
-        receiver.metrics.wait_for(lambda requests: any(
-            m.name == "gen_ai.client.operation.time_to_first_chunk"
-            and sum(p.count for p in m.exponential_histogram.data_points) == 1000
-            for r in requests for rm in r.resource_metrics for sm in rm.scope_metrics
-            for m in sm.metrics), timeout=30)
+        receiver.metrics.wait_for(
+            lambda requests: any(
+                m.name == "gen_ai.client.operation.time_to_first_chunk"
+                and sum(p.count for p in m.exponential_histogram.data_points) == 1000
+                for r in requests
+                for rm in r.resource_metrics
+                for sm in rm.scope_metrics
+                for m in sm.metrics
+            ),
+            timeout=30,
+        )
     finally:
         sink.shutdown(timeout_s=2)
         receiver.stop()
