@@ -239,7 +239,8 @@ def run(quick: bool = False) -> str:
         "## Fleet stats (sketch upserts and fleet queries)",
         "",
         "Command: `python -m bench fleet`. Each replica holds an hour of traffic "
-        f"({per_step} LLM calls per 10 s per 10 series); it publishes its 1m, 5m and 1h "
+        f"({per_step} streaming LLM calls per 10 s for each 10 series of model x status); it "
+        "publishes its 1m, 5m and 1h "
         "windows in one upsert per interval (5 s by default). Times are medians on this "
         "shared machine (provisional: other work runs beside it); read the ratios.",
         "",
