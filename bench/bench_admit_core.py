@@ -65,7 +65,7 @@ async def _in_process(n: int) -> dict[str, float]:
             s = clock()
             dec = await ledger.admit(r)
             lat.append(clock() - s)
-            await ledger.settle(dec.reservation_id or "", 800, 0.0008)
+            await ledger.settle(dec.reservation_id or "", input_tokens=800, cost_usd=0.0008)
         total = time.perf_counter() - t0
         await ledger.close()
     lat.sort()

@@ -15,7 +15,7 @@ from sidecar.budgets.config import BudgetPolicy, BudgetPolicyEntry, Scope
 from sidecar.budgets.windows import Window, parse_window
 
 ANY = "*"
-_SEP = "\x1f"
+SEP = "\x1f"
 
 
 class BudgetRef(msgspec.Struct, frozen=True, order=True):
@@ -27,11 +27,11 @@ class BudgetRef(msgspec.Struct, frozen=True, order=True):
 
     @property
     def key(self) -> str:
-        return f"{self.scope}{_SEP}{self.id}{_SEP}{self.model or ''}"
+        return f"{self.scope}{SEP}{self.id}{SEP}{self.model or ''}"
 
     @classmethod
     def from_key(cls, key: str) -> BudgetRef:
-        scope, id_, model = key.split(_SEP)
+        scope, id_, model = key.split(SEP)
         return cls(scope, id_, model or None)  # type: ignore[arg-type]
 
 
@@ -58,7 +58,7 @@ class PolicySet:
             self.put(e.scope, e.id, _strip(e))
 
     def put(self, scope: Scope, id_: str, policy: BudgetPolicy) -> None:
-        if _SEP in id_ or (policy.model and _SEP in policy.model):
+        if SEP in id_ or (policy.model and SEP in policy.model):
             raise ValueError("budget ids must not contain the unit separator U+001F")
         self._policies[(scope, id_, policy.model)] = policy
         self._models.add(policy.model)
