@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from sidecar.budgets.model import COUNTER_MAX
-from sidecar.budgets.policies import BudgetRef
+from sidecar.budgets.policies import SEP, BudgetRef
 from sidecar.budgets.windows import ROLLING_START
 
 FIELDS = ("tokens_used", "cost_used", "tokens_reserved", "cost_reserved")
@@ -36,6 +36,7 @@ class Difference(msgspec.Struct, kw_only=True, omit_defaults=True):
     scope: str
     id: str
     model: str | None = None
+    window: str | None = None
     window_start: float
     field: str
     stored: int
@@ -95,8 +96,10 @@ class Recompute:
 
     def differ(self, key: Key, field: str, stored: int, expected: int) -> None:
         ref = BudgetRef.from_key(key[0])
+        parts = key[0].split(SEP)
         self.differences.append(
-            Difference(scope=ref.scope, id=ref.id, model=ref.model, window_start=key[1],
+            Difference(scope=ref.scope, id=ref.id, model=ref.model,
+                       window=parts[3] if len(parts) > 3 else None, window_start=key[1],
                        field=field, stored=stored, expected=expected)
         )  # fmt: skip
 
@@ -266,3 +269,30 @@ async def check_postgres(conn: Any, prefix: str = "budget_", now: float | None =
             stored = (r["tokens_used"], r["cost_used"], r["tokens_reserved"], r["cost_reserved"])
             calc.compare((r["bkey"], r["window_start"]), stored)
     return calc.report("postgresql", now, len(rows))
+
+
+def run_check(db_url: str, prefix: str = "budget_", now: float | None = None) -> (
+    ConsistencyReport
+):
+    """Check the ledger behind ``db_url`` (what ``agent-sidecar check-consistency`` runs)."""
+    from sidecar.budgets.factory import is_postgres, sqlite_path
+
+    if is_postgres(db_url):
+        import asyncio
+
+        import asyncpg
+
+        from sidecar.budgets.postgres import asyncpg_dsn
+
+        async def check() -> ConsistencyReport:
+            conn = await asyncpg.connect(asyncpg_dsn(db_url), timeout=10)
+            try:
+                return await check_postgres(conn, prefix, now)
+            finally:
+                await conn.close()
+
+        return asyncio.run(check())
+    path = sqlite_path(db_url)
+    if path is None:
+        raise ValueError("an in-memory database keeps no ledger to check")
+    return check_sqlite(path, prefix, now)

@@ -28,6 +28,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from sidecar.budgets.model import COUNTER_MAX
+from sidecar.budgets.policies import is_legacy_key
 from sidecar.budgets.windows import ROLLING_START
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,46 @@ class SqliteJournal:
                 f"SELECT scope, id, model, body FROM {p}policies"
             ).fetchall()
             return snap
+        finally:
+            conn.close()
+
+    @staticmethod
+    def legacy_keys(snap: Snapshot) -> set[str]:
+        """Counter keys written before keys named their window."""
+        keys = {row[0] for row in snap.counters} | {row[0] for row in snap.holds}
+        for row in snap.reservations:
+            keys.update(k for k, _ in json.loads(row[5]))
+        return {k for k in keys if is_legacy_key(k)}
+
+    def upgrade_keys(self, mapping: dict[str, str]) -> None:
+        """Rename legacy counter keys in one transaction (blocking; before :meth:`start`).
+
+        What a legacy calendar counter had used becomes an opening balance in the charge
+        totals, so the consistency check has a record for it."""
+        p = self.p
+        conn = self._connect()
+        try:
+            with conn:
+                for old, new in mapping.items():
+                    conn.execute(
+                        f"INSERT OR IGNORE INTO {p}charge_totals (bkey, window_start, tokens, "
+                        f"cost, n) SELECT ?, window_start, tokens_used, cost_used, 0 "
+                        f"FROM {p}counters WHERE bkey = ? AND window_start <> ?",
+                        (new, old, ROLLING_START),
+                    )
+                    conn.execute(f"UPDATE OR IGNORE {p}counters SET bkey = ? WHERE bkey = ?",
+                                 (new, old))  # fmt: skip
+                    conn.execute(f"DELETE FROM {p}counters WHERE bkey = ?", (old,))
+                    conn.execute(f"UPDATE OR IGNORE {p}holds SET bkey = ? WHERE bkey = ?",
+                                 (new, old))  # fmt: skip
+                    conn.execute(f"DELETE FROM {p}holds WHERE bkey = ?", (old,))
+                rows = conn.execute(f"SELECT rid, keys FROM {p}reservations").fetchall()
+                for rid, keys in rows:
+                    pairs = json.loads(keys)
+                    fixed = [[mapping.get(k, k), w] for k, w in pairs]
+                    if fixed != pairs:
+                        conn.execute(f"UPDATE {p}reservations SET keys = ? WHERE rid = ?",
+                                     (json.dumps(fixed), rid))  # fmt: skip
         finally:
             conn.close()
 

@@ -66,6 +66,7 @@ from sidecar.budgets.model import (
     add,
     to_nano,
 )
+from sidecar.budgets.policies import upgrade_key
 from sidecar.budgets.windows import ROLLING_START
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,12 @@ class InProcessLedger(LedgerCore):
         """Load the journal, start its writer thread and the housekeeping task."""
         if self.journal is not None:
             snap = await asyncio.to_thread(self.journal.load)
+            self._restore_policies(snap)
+            legacy = self.journal.legacy_keys(snap)
+            if legacy:  # written by an earlier version: keys name their window now
+                upgrade = {k: upgrade_key(k, self._policies) for k in legacy}
+                await asyncio.to_thread(self.journal.upgrade_keys, upgrade)
+                snap = await asyncio.to_thread(self.journal.load)
             self._restore(snap)
             self.journal.start()
         self._housekeeper = asyncio.create_task(self._housekeeping(), name="budget-housekeeping")
@@ -312,7 +319,7 @@ class InProcessLedger(LedgerCore):
         if rid:
             r = self._reservations.get(rid)
             if r is not None and owner_matches(r.tenant, c.tenant) and not (
-                r.state == EXPIRED and self.late_limit(r.expires_at, now)
+                self.late_limit(r.expires_at, now)
             ):
                 self._settle(r, c, now)
                 return Outcome.SETTLED
@@ -465,6 +472,9 @@ class InProcessLedger(LedgerCore):
             counter = self._counters[ck] = _Counter(slot.end)
             if slot.applied.window.rolling:
                 self._rolling.setdefault(key, deque())
+        elif counter.end < slot.end:  # a longer window starting at the same instant
+            counter.end = slot.end
+            self._dirty_c.add(ck)
         return counter
 
     def _releases(self, slot: Slot, ck: CounterKey, now: float) -> Iterable[Release]:
@@ -628,6 +638,10 @@ class InProcessLedger(LedgerCore):
             dirty.clear()
         return b
 
+    def _restore_policies(self, snap: Any) -> None:
+        for scope, id_, _model, body in snap.policies:
+            self._policies.put(scope, id_, msgspec.json.decode(body, type=BudgetPolicy))
+
     def _restore(self, snap: Any) -> None:
         for bkey, ws, we, tu, cu, tr, cr in snap.counters:
             self._counters[(bkey, ws)] = _Counter(we, tu, cu, tr, cr)
@@ -649,8 +663,6 @@ class InProcessLedger(LedgerCore):
                     self._open_by_counter.setdefault(ck, {})[rid] = None
             else:
                 self._expired.append((expires_at, rid))
-        for scope, id_, _model, body in snap.policies:
-            self._policies.put(scope, id_, msgspec.json.decode(body, type=BudgetPolicy))
 
     async def _housekeeping(self) -> None:
         while True:

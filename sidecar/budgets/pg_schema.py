@@ -108,8 +108,11 @@ BEGIN
     IF roll[i] > 0 THEN
       PERFORM {p}age(k[i], p_now - roll[i]);
     END IF;
-    SELECT tokens_used, cost_used, tokens_reserved, cost_reserved INTO c
+    SELECT tokens_used, cost_used, tokens_reserved, cost_reserved, window_end INTO c
       FROM {p}counters WHERE bkey = k[i] AND window_start = ws[i];
+    IF c.window_end < we[i] THEN  -- a longer window starting at the same instant
+      UPDATE {p}counters SET window_end = we[i] WHERE bkey = k[i] AND window_start = ws[i];
+    END IF;
     xtu[i] := c.tokens_used; xcu[i] := c.cost_used;
     xtr[i] := c.tokens_reserved; xcr[i] := c.cost_reserved;
   END LOOP;
@@ -180,7 +183,7 @@ BEGIN
     IF rids[i] IS NOT NULL THEN
       SELECT * INTO r FROM {p}reservations WHERE rid = rids[i];
       IF FOUND AND (any_tenant[i] OR r.tenant IS NOT DISTINCT FROM tenants[i])
-         AND NOT (r.state = 2 AND r.expires_at + p_late < p_now) THEN
+         AND NOT r.expires_at + p_late < p_now THEN
         plan[i] := 1; ropen[i] := r.state = 0; rtok[i] := r.tokens; rcost[i] := r.cost;
         allk := allk || r.bkeys; allw := allw || r.wstarts;
         allwe := allwe || array_fill(NULL::float8, ARRAY[array_length(r.bkeys, 1)]);
@@ -208,6 +211,10 @@ BEGIN
         ON CONFLICT DO NOTHING;
     END IF;
     PERFORM 1 FROM {p}counters WHERE bkey = x.bk AND window_start = x.bw FOR UPDATE;
+    IF x.be IS NOT NULL THEN
+      UPDATE {p}counters SET window_end = x.be
+        WHERE bkey = x.bk AND window_start = x.bw AND window_end < x.be;
+    END IF;
   END LOOP;
   FOR i IN 1..n LOOP
     CONTINUE WHEN plan[i] = 0;

@@ -70,7 +70,7 @@ from sidecar.budgets.model import (
     to_nano,
 )
 from sidecar.budgets.pg_schema import schema_sql
-from sidecar.budgets.policies import PolicySet
+from sidecar.budgets.policies import SEP, PolicySet, is_legacy_key, upgrade_key
 
 log = logging.getLogger(__name__)
 _BATCH = 64
@@ -181,6 +181,7 @@ class PostgresLedger(LedgerCore):
         with contextlib.suppress(StoreUnavailable):
             await self._get_pool()
             await self._refresh_policies()
+            await self._upgrade_legacy_keys()
         self._housekeeper = asyncio.create_task(self._housekeeping(), name="budget-housekeeping")
 
     async def close(self) -> None:
@@ -676,6 +677,44 @@ class PostgresLedger(LedgerCore):
         return out
 
     # -- housekeeping --------------------------------------------------------------------------
+
+    async def _upgrade_legacy_keys(self) -> None:
+        """Counter keys written by an earlier version get the window of the policy governing
+        them now; what a calendar counter had used becomes an opening balance of its charge
+        totals (one transaction, under the DDL lock, once)."""
+        p, pool = self.config.table_prefix, await self._get_pool()
+        pattern = f"%{SEP}%{SEP}%{SEP}%"
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", p + "ddl")
+            rows = await conn.fetch(
+                f"SELECT bkey FROM {p}counters WHERE bkey NOT LIKE $1 UNION "
+                f"SELECT bkey FROM {p}holds WHERE bkey NOT LIKE $1 UNION "
+                f"SELECT k FROM {p}reservations, unnest(bkeys) AS k WHERE k NOT LIKE $1",
+                pattern,
+            )
+            legacy = [r[0] for r in rows if is_legacy_key(r[0])]
+            for old in legacy:
+                new = upgrade_key(old, self._policies)
+                await conn.execute(
+                    f"INSERT INTO {p}charge_totals SELECT $2, window_start, tokens_used, "
+                    f"cost_used, 0 FROM {p}counters WHERE bkey = $1 AND window_start <> -1 "
+                    "ON CONFLICT DO NOTHING", old, new,
+                )  # fmt: skip
+                for table in ("counters", "holds"):
+                    col = "window_start" if table == "counters" else "rid"
+                    await conn.execute(
+                        f"UPDATE {p}{table} t SET bkey = $2 WHERE bkey = $1 AND NOT EXISTS "
+                        f"(SELECT 1 FROM {p}{table} d WHERE d.bkey = $2 AND d.{col} = t.{col})",
+                        old, new,
+                    )  # fmt: skip
+                    await conn.execute(f"DELETE FROM {p}{table} WHERE bkey = $1", old)
+                await conn.execute(
+                    f"UPDATE {p}reservations SET bkeys = array_replace(bkeys, $1, $2) "
+                    "WHERE $1 = ANY(bkeys)", old, new,
+                )  # fmt: skip
+            if legacy:
+                log.info("budget ledger: %d counter keys upgraded to name their window",
+                         len(legacy))  # fmt: skip
 
     async def _sync_policies(self) -> None:
         """Reload the policies when another replica changed them (one small query)."""
