@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -248,6 +249,16 @@ async def test_4_a_pii_user_keeps_one_budget_across_restarts_and_replicas(
 # -- 5 -----------------------------------------------------------------------------------------
 
 
+def journaled(path: Path, rid: str) -> bool:
+    """Whether the in-process ledger's journal in ``path`` has committed reservation ``rid``."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return bool(conn.execute("SELECT 1 FROM budget_reservations WHERE rid = ?", (rid,))
+                    .fetchone())  # fmt: skip
+    finally:
+        conn.close()
+
+
 async def _hostile_settles(http: aiohttp.ClientSession, url: str, n: int = 12) -> None:
     for _ in range(n):
         status, answer = await call(http, "POST", url + "/v1/admit", admit_body("attacker", 1))
@@ -267,9 +278,21 @@ async def test_5_hostile_amounts_never_overflow_nor_stop_the_journal(
     try:
         async with fresh_connections() as http:
             url = sidecar.url
-            status, _ = await call(http, "POST", url + "/v1/admit", admit_body("v", 90_000))
+            await _hostile_settles(http, url)  # 12 x 10^18 nano-USD on one counter
+            status, grant = await call(http, "POST", url + "/v1/admit", admit_body("v", 90_000))
             assert status == 200
-            await _hostile_settles(http, url)
+
+            async def persisted() -> bool:
+                _, health = await call(http, "GET", url + "/health")
+                b = health["budgets"]
+                ok = health["healthy"] and b.get("persisting", True) and b["journal_errors"] == 0
+                return bool(ok and journaled(tmp_path / "sidecar.db", grant["reservation_id"]))
+
+            await wait_for(persisted, what="the journal to persist the victim's hold")
+            sidecar.stop()  # kill -9
+            sidecar.start()
+            status, _ = await call(http, "POST", url + "/v1/admit", admit_body("v", 20_000))
+            assert status == 429  # the victim's 90,000-token hold survived
             for body, field in (
                 ({"reservation_id": "rsv_x", "input_tokens": 1, "cost_usd": 1e308}, "cost_usd"),
                 ({"reservation_id": "rsv_x", "input_tokens": 2**63}, "input_tokens"),
@@ -279,17 +302,6 @@ async def test_5_hostile_amounts_never_overflow_nor_stop_the_journal(
             status, answer = await call(http, "POST", url + "/v1/events",
                                         llm_event(cost_usd=1e308))  # fmt: skip
             assert status == 422 and "cost_usd" in answer["error"]["field"]
-
-            async def persisted() -> bool:
-                _, health = await call(http, "GET", url + "/health")
-                b = health["budgets"]
-                return bool(health["healthy"] and b["persisting"] and b["journal_errors"] == 0)
-
-            await wait_for(persisted, what="the journal to persist")
-            sidecar.stop()  # kill -9
-            sidecar.start()
-            status, _ = await call(http, "POST", url + "/v1/admit", admit_body("v", 20_000))
-            assert status == 429  # the victim's 90,000-token hold survived
             started = time.monotonic()
             sidecar.proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
             assert sidecar.proc.wait(10) == 0  # type: ignore[union-attr]
@@ -326,11 +338,11 @@ async def test_6_an_admit_the_store_cannot_take_fails_alone(pg_url: str) -> None
                     call(http, "POST", url, admit_body("bad\u0000id", 1)),
                     *[call(http, "POST", url, admit_body("victim", 1000)) for _ in range(15)],
                 )
-                bad_status, bad = answers[15]
-                assert (bad_status, bad["error"]["field"]) == (422, "user_id")
                 victims = answers[:15] + answers[16:]
                 assert {status for status, _ in victims} == {429}, victims
                 assert {a["reason"] for _, a in victims} == {"token_budget_exceeded"}
+                bad_status, bad = answers[15]
+                assert (bad_status, bad["error"]["field"]) == (422, "user_id")
     finally:
         sidecar.stop()
 
@@ -382,8 +394,9 @@ async def test_7_a_journal_that_cannot_write_says_so_retries_and_persists(tmp_pa
 
 
 async def _persisting(http: aiohttp.ClientSession, url: str, expected: bool) -> bool:
-    _, health = await call(http, "GET", url + "/health")
-    return bool(health["budgets"]["persisting"] is expected)
+    status, health = await call(http, "GET", url + "/health")
+    persisting = status == 200 and health["budgets"].get("persisting", True)
+    return bool(persisting is expected)
 
 
 # -- 8 -----------------------------------------------------------------------------------------
