@@ -16,7 +16,7 @@ so a resent event is never charged twice.
 
 Cost: an admit against two budgets (user and global) takes about 15 µs p50, 50 µs p99 here
 (bench/bench_admit_core.py). Memory: about 150 bytes per counter, 400 per open reservation,
-100 per recently charged id (at most 200,000 ids; older ones are looked up in the journal,
+100 per recently charged id (at most 50,000 ids; older ones are looked up in the journal,
 only for resent events); counters of windows ended more than ``reservation_ttl_s +
 late_settle_s`` ago leave memory (the journal keeps them for ``counter_retention_s``).
 
@@ -73,7 +73,7 @@ log = logging.getLogger(__name__)
 
 OPEN, SETTLED, EXPIRED = 0, 1, 2
 CounterKey = tuple[str, float]
-_RECENT = 200_000
+_RECENT = 50_000
 _CLOSE_WAIT_S = 2.0
 
 

@@ -27,6 +27,19 @@ from sidecar.budgets.model import COUNTER_MAX
 C = COUNTER_MAX
 
 
+TABLES = ("counters", "reservations", "holds", "policies", "policy_version", "charges",
+          "charge_totals")  # fmt: skip
+FUNCTIONS = ("admit", "charge", "expire", "age", "compact", "settle")
+
+
+def admit_version_check(p: str) -> str:
+    """The part of ``{p}admit`` that binds a statement to the policies in force."""
+    return f"""  IF p_ver IS DISTINCT FROM (SELECT version FROM {p}policy_version WHERE id = 1) THEN
+    failed := -1; RETURN NEXT; RETURN;
+  END IF;
+"""
+
+
 def schema_sql(p: str) -> str:
     """DDL for table prefix ``p`` (idempotent, upgrades tables of earlier versions)."""
     return f"""
@@ -96,10 +109,8 @@ DECLARE i int; j int; b int; q int; nk int := coalesce(array_length(k, 1), 0);
   nr int := array_length(rids, 1);
   xtu bigint[]; xcu bigint[]; xtr bigint[]; xcr bigint[]; changed boolean[]; c record;
 BEGIN
-  IF p_ver IS DISTINCT FROM (SELECT version FROM {p}policy_version WHERE id = 1) THEN
-    failed := -1; RETURN NEXT; RETURN;
-  END IF;
-  xtu := array_fill(0::bigint, ARRAY[nk]); xcu := xtu; xtr := xtu; xcr := xtu;
+{admit_version_check(p)}  xtu := array_fill(0::bigint, ARRAY[nk]);
+  xcu := xtu; xtr := xtu; xcr := xtu;
   changed := array_fill(false, ARRAY[nk]);
   FOR i IN 1..nk LOOP
     INSERT INTO {p}counters (bkey, window_start, window_end) VALUES (k[i], ws[i], we[i])
