@@ -3,9 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The real GenAI instrumentations for the OTLP-in conformance suite, in their own virtualenv.
+OTEL_VENV := .venv-otel
+OTEL_REQUIREMENTS := tests/traces/conformance/requirements.txt
+OTEL_STAMP := $(OTEL_VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench soak venv tools clean
+.PHONY: demo test lint bench soak venv venv-otel tools clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +18,14 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+$(OTEL_STAMP): $(OTEL_REQUIREMENTS)
+	@test -x $(OTEL_VENV)/bin/python || $(PYTHON) -m venv $(OTEL_VENV)
+	$(OTEL_VENV)/bin/python -m pip install -q --upgrade pip
+	$(OTEL_VENV)/bin/python -m pip install -q -r $(OTEL_REQUIREMENTS)
+	@touch $(OTEL_STAMP)
+
+venv-otel: $(OTEL_STAMP)
 
 # External tools the tests drive for real (promtool, amtool, prometheus, alertmanager).
 tools:
@@ -26,7 +38,7 @@ lint: venv
 	$(BIN)/ruff check sidecar runtime tests bench
 	$(BIN)/mypy sidecar runtime
 
-test: venv tools lint
+test: venv venv-otel tools lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # Load and soak: 8 agents for SOAK_SECONDS against SQLite (and PostgreSQL when SOAK_PG is a
@@ -41,4 +53,4 @@ bench: venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OTEL_VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -278,7 +278,7 @@ def _add_pricing_metrics(parts: Components, pricer: EventPricer) -> None:
 def _add_span_export(parts: Components) -> None:
     """GenAI spans over OTLP (when enabled): built from stored, already redacted events."""
     settings = parts.settings
-    if not settings.traces.enabled:
+    if not settings.traces.export_enabled():
         return
     config = msgspec.structs.replace(settings.traces, capture_content=settings.capture_content)
     parts.spans = spans = SpanExporterSink.from_config(config)
@@ -319,7 +319,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(events_routes.routes(parts.ingest, parts.engine, parts.metrics,
                                         settings.max_body_bytes, mask_id))
     app.add_routes(stats_routes.routes(parts.analytics))
-    app.add_routes(traces_routes.routes(parts.ingest, settings.max_body_bytes))
+    app.add_routes(traces_routes.routes(parts.ingest, parts.metrics, settings.max_body_bytes))
     users = budget_users(settings)
     app.add_routes(budget_routes.admit_routes(parts.admission, AdmitMetrics(parts.registry),
                                               mask_id, users))

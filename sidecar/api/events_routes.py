@@ -11,22 +11,18 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.api.errors import ApiError
+from sidecar.api.ingest_prelude import IngestPrelude
 from sidecar.api.json import json_response
 from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import confine_events
 from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeFailure, decode_events
 from sidecar.ingest import Ingest
-from sidecar.store import (
-    EventFilter,
-    QueryError,
-    StoreOverloaded,
-    StoreUnavailable,
-    aggregate,
-    list_events,
-)
+from sidecar.store import EventFilter, QueryError, aggregate, list_events
 from sidecar.telemetry.prometheus import PrometheusMetrics
 
 MAX_PAGE = 1000
+_EVENT_TYPES = JSON_TYPES | NDJSON_TYPES
+_EVENT_HINT = "application/json (an object or an array) or application/x-ndjson"
 
 
 def routes(
@@ -34,44 +30,18 @@ def routes(
     mask_id: Callable[[str | None], str | None] = lambda value: value,
 ) -> list[web.RouteDef]:
     """``mask_id``: query filters on ids are masked as stored ids are (PII → pseudonym)."""
+    prelude = IngestPrelude("/v1/events", metrics, max_body_bytes)
+
     async def post_events(request: web.Request) -> web.Response:
-        content_type = request.content_type
-        if content_type not in JSON_TYPES and content_type not in NDJSON_TYPES:
-            metrics.events_rejected("unsupported_media_type")
-            raise ApiError(
-                415, "unsupported_media_type",
-                "send application/json (an object or an array) or application/x-ndjson",
-                "Content-Type",
-            )
-        if request.content_length is not None and request.content_length > max_body_bytes:
-            metrics.events_rejected("body_too_large")
-            raise ApiError(413, "body_too_large", f"body exceeds {max_body_bytes} bytes")
+        body = await prelude.read(request, _EVENT_TYPES, _EVENT_HINT)
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            metrics.events_rejected("body_too_large")
-            raise ApiError(413, "body_too_large", f"body exceeds {max_body_bytes} bytes") from None
-        try:
-            batch = decode_events(body, content_type)
+            batch = await prelude.decode(body, decode_events)
         except DecodeFailure as exc:
-            metrics.events_rejected(exc.code)
-            raise ApiError(
+            raise prelude.refuse(request, ApiError(
                 exc.status, exc.code, exc.message, exc.field, line=exc.line, index=exc.index
-            ) from None
+            )) from None
         confine_events(principal(request), batch.events)
-        try:
-            result = await ingest.ingest(batch.events)
-        except StoreOverloaded as exc:
-            metrics.events_rejected("overloaded")
-            raise ApiError(503, "overloaded", str(exc), headers={"Retry-After": "1"}) from None
-        except StoreUnavailable as exc:
-            metrics.events_rejected("store_unavailable")
-            raise ApiError(
-                503, "store_unavailable", str(exc), headers={"Retry-After": "1"}
-            ) from None
-        metrics.events_ingested(result.accepted)
-        if result.duplicates:
-            metrics.events_duplicate(result.duplicates)
+        result = await prelude.ingest(request, ingest, batch.events)
         if batch.unknown_field_events:
             metrics.events_unknown_fields(batch.unknown_field_events)
         return json_response(

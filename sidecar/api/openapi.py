@@ -56,6 +56,11 @@ _FILTERS = [
     _query("trace_id", "W3C trace id"),
     _query("since", "from (inclusive)", _TIME), _query("until", "until (exclusive)", _TIME),
 ]
+_OTLP_BODY = {"application/x-protobuf": {"type": "string", "format": "binary"},
+              "application/protobuf": {"type": "string", "format": "binary"},
+              "application/json": {"type": "object"}}
+_OTLP_ANSWER = (200, {"application/json": {"type": "object"},
+                      "application/x-protobuf": {"type": "string", "format": "binary"}})
 _SCOPE = _path("scope", {"type": "string", "enum": ["user", "tenant", "global"]})
 _EVENT = {"oneOf": [{"$ref": REF.format(name=c.__name__)} for c in (LlmCall, ToolCall, Run)],
           "discriminator": {"propertyName": "type", "mapping": {
@@ -91,10 +96,11 @@ OPERATIONS: tuple[Operation, ...] = (
                   _query("group_by", "comma-separated: model, provider, agent, tool, "
                          "operation, status")]),
     Operation("post", "/v1/traces", "OTLP/HTTP GenAI spans, turned into events", "agent",
-              (200, {"application/json": {"type": "object"},
-                     "application/x-protobuf": {"type": "string", "format": "binary"}}),
-              body={"application/x-protobuf": {"type": "string", "format": "binary"},
-                    "application/json": {"type": "object"}}),
+              _OTLP_ANSWER, body=_OTLP_BODY),
+    Operation("post", "/v1/metrics", "OTLP/HTTP metrics: answered, counted, not ingested",
+              "agent", _OTLP_ANSWER, body=_OTLP_BODY),
+    Operation("post", "/v1/logs", "OTLP/HTTP logs: answered, counted, not ingested",
+              "agent", _OTLP_ANSWER, body=_OTLP_BODY),
     Operation("post", "/v1/admit", "May this step run? Reserves its estimate on every budget",
               "agent", (200, s.AdmitAnswer), body=AdmitBody),
     Operation("get", "/v1/budgets", "Budget policies (a tenant sees its own)", "reader",

@@ -111,6 +111,8 @@ ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("GET", "/v1/aggregate"): "reader",
     ("GET", "/v1/stats"): "reader",
     ("POST", "/v1/traces"): "agent",
+    ("POST", "/v1/metrics"): "agent",
+    ("POST", "/v1/logs"): "agent",
     ("POST", "/v1/admit"): "agent",
     ("POST", "/v1/budgets/settle"): "agent",
     ("GET", "/v1/budgets"): "reader",

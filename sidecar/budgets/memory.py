@@ -352,7 +352,10 @@ class InProcessLedger(LedgerCore):
 
     def _settle(self, r: _Reservation, c: Charge, now: float) -> None:
         rid = r.rid
-        tokens, cost = c.tokens, self.cost_nano(c, r.model)
+        if c.usage_unknown:  # nobody counted the tokens: the estimate is what was used
+            tokens, cost = r.tokens, r.cost
+        else:
+            tokens, cost = c.tokens, self.cost_nano(c, r.model)
         for ck in r.keys:
             counter = self._counters.get(ck)
             if ck[1] == ROLLING_START:

@@ -114,8 +114,10 @@ class Charge(msgspec.Struct, kw_only=True):
     reservation is unknown to the ledger (never made, foreign, or long gone) and ``direct`` is
     true, it is charged to every budget applying to (``user_id``, ``tenant``, ``model``) now.
     ``cost_usd`` None means: priced with the price table from the tokens and the model (the
-    reservation's model for a settle). ``seen_before`` tells the ledger the charge may have
-    been applied before (a resent event), so it must look its id up in its durable record.
+    reservation's model for a settle). ``usage_unknown`` (nobody reported the token counts)
+    settles a reservation at its estimate, never at zero. ``seen_before`` tells the ledger the
+    charge may have been applied before (a resent event), so it must look its id up in its
+    durable record.
     """
 
     charge_id: str
@@ -129,6 +131,7 @@ class Charge(msgspec.Struct, kw_only=True):
     cost_usd: float | None = None
     direct: bool = True
     seen_before: bool = False
+    usage_unknown: bool = False
 
     @property
     def tokens(self) -> int:

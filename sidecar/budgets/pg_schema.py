@@ -168,16 +168,19 @@ BEGIN
 END $$ LANGUAGE plpgsql;
 
 DROP FUNCTION IF EXISTS {p}settle(text, bigint, bigint);
+DROP FUNCTION IF EXISTS {p}charge(text[], text[], text[], boolean[], boolean[], bigint[],
+  bigint[], text[], float8[], float8[], float8[], int[], int[], float8, float8, bigint);
 
 CREATE OR REPLACE FUNCTION {p}charge(
   cids text[], rids text[], tenants text[], any_tenant boolean[], direct boolean[],
   a_t bigint[], a_c bigint[], k text[], ws float8[], we float8[], roll float8[],
-  rb int[], ro int[], p_now float8, p_late float8, p_ver bigint)
+  rb int[], ro int[], p_now float8, p_late float8, p_ver bigint, unknown boolean[])
 RETURNS int[] AS $$
 -- Charge i has id cids[i], names reservation rids[i] (or NULL) and may be charged directly to
 -- budgets rb[ro[i] .. ro[i+1]-1] (indexes into k..roll, sorted by (k, ws)) when direct[i].
 -- Answers one outcome per charge: 1 settled, 2 charged directly, 3 duplicate, 4 unknown,
--- 5 nothing to charge; or {{-1}} when the policies changed (nothing done).
+-- 5 nothing to charge; or {{-1}} when the policies changed (nothing done). unknown[i]: nobody
+-- counted the tokens, so a settle charges the reservation's estimate.
 DECLARE n int := array_length(cids, 1); i int; q int; b int; r record; out int[];
   plan int[]; rk text[]; rw float8[]; rtok bigint[]; rcost bigint[]; ropen boolean[];
   allk text[] := '{{}}'; allw float8[] := '{{}}'; allwe float8[] := '{{}}'; x record;
@@ -196,6 +199,7 @@ BEGIN
       IF FOUND AND (any_tenant[i] OR r.tenant IS NOT DISTINCT FROM tenants[i])
          AND NOT r.expires_at + p_late < p_now THEN
         plan[i] := 1; ropen[i] := r.state = 0; rtok[i] := r.tokens; rcost[i] := r.cost;
+        IF unknown[i] THEN a_t[i] := r.tokens; a_c[i] := r.cost; END IF;
         allk := allk || r.bkeys; allw := allw || r.wstarts;
         allwe := allwe || array_fill(NULL::float8, ARRAY[array_length(r.bkeys, 1)]);
         CONTINUE;

@@ -163,7 +163,7 @@ class PostgresLedger(LedgerCore):
         )
         self._sql_charge = (
             f"SELECT {p}charge($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-            "$15, $16)"
+            "$15, $16, $17)"
         )
         self._queue: list[_Job] = []
         self._inflight = 0
@@ -572,6 +572,7 @@ class PostgresLedger(LedgerCore):
             now,
             self.config.late_settle_s,
             self._version,
+            [c.usage_unknown for c in charges],
         )
 
     # -- reads and policies --------------------------------------------------------------------

@@ -8,7 +8,8 @@ none (or one the ledger does not know), it is charged directly to every budget t
 to its user, tenant and model. Charging is idempotent by that id, so a resent event whose first
 copy was stored but never charged (a crash between the two) is charged now, and one that was
 charged is not charged again; a ``POST /v1/budgets/settle`` and the event of the same call
-settle the reservation once.
+settle the reservation once. An event whose usage nobody reported (``usage_unknown``) settles its
+reservation at the estimate, never at zero.
 
 When the ledger cannot take the charges (store unreachable, journal not persisting) they are
 kept (at most 100,000) and retried by :meth:`retry`, and :class:`StoreUnavailable` is raised so
@@ -79,7 +80,7 @@ class BudgetSettler:
                 user_id=self.user_key(event.tenant, event.user_id), model=model,
                 input_tokens=event.input_tokens, output_tokens=event.output_tokens,
                 cached_input_tokens=event.cached_input_tokens, cost_usd=event.cost_usd,
-                seen_before=id(event) not in new,
+                seen_before=id(event) not in new, usage_unknown=bool(event.usage_unknown),
             )  # fmt: skip
             try:
                 check_charge(item)

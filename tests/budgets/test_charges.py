@@ -73,6 +73,15 @@ async def test_an_event_settles_its_reservation_once_and_a_late_one_is_charged_d
     assert (await ledger.check_consistency()).ok
 
 
+async def test_a_call_of_unknown_usage_is_charged_its_estimate(make_ledger: Factory) -> None:
+    ledger = await make_ledger([USER])
+    d = await ledger.admit(req(tokens=1500))
+    unknown = charge("e1", d.reservation_id, 0, usage_unknown=True)
+    assert await ledger.charge([unknown]) == [Outcome.SETTLED]
+    u = await ledger.usage("user", "u1")
+    assert (u.tokens_used, u.tokens_reserved) == (1500, 0)
+
+
 async def test_a_reservation_settles_only_for_its_tenant(make_ledger: Factory) -> None:
     ledger = await make_ledger([USER])
     d = await ledger.admit(req(tenant="a"))
