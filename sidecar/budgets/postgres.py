@@ -337,7 +337,7 @@ class PostgresLedger(LedgerCore):
         """The answer for one admit whose statement failed on its own."""
         if isinstance(exc, _BAD_INPUT_ERRORS):
             return InvalidBudgetInput("body", f"the budget store refused this request: {exc}")
-        log.error("budget admit failed: %s: %s", type(exc).__name__, exc)
+        log.error("budget admit failed: %s", type(exc).__name__)  # no values in logs
         return StoreUnavailable(str(self._down(exc)))
 
     @staticmethod
@@ -496,7 +496,7 @@ class PostgresLedger(LedgerCore):
             except StoreUnavailable:
                 raise
             except Exception as exc:
-                log.error("budget charge refused: %s: %s", type(exc).__name__, exc)
+                log.error("budget charge refused: %s", type(exc).__name__)
                 self.counters["charge_rejected"] = self.counters.get("charge_rejected", 0) + 1
                 out.append(Outcome.UNKNOWN)
         return out
@@ -773,4 +773,4 @@ class PostgresLedger(LedgerCore):
             except StoreUnavailable as exc:
                 log.warning("budget housekeeping skipped: %s", exc)
             except Exception as exc:
-                log.error("budget housekeeping failed: %s: %s", type(exc).__name__, exc)
+                log.error("budget housekeeping failed: %s", type(exc).__name__)
