@@ -228,7 +228,8 @@ def run(quick: bool = False) -> str:
         "| path | p50 µs | p99 µs | ops/s |",
         "|---|---|---|---|",
         f"| in-process ledger admit (2 budgets, journal on) | {mem['p50_us']:.1f} | "
-        f"{mem['p99_us']:.1f} | {mem['admit_settle_per_s']:,.0f} admit+settle |",
+        f"{mem['p99_us']:.1f} | {mem['admit_settle_per_s']:,.0f} admit+settle, one at a time "
+        "(each settle waits for its journal commit) |",
         f"| baseline: sqlite3 conditional UPDATE + commit | {base['p50_us']:.1f} | "
         f"{base['p99_us']:.1f} | {base['ops_per_s']:,.0f} |",
         "",
