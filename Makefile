@@ -27,7 +27,8 @@ $(OTEL_STAMP): $(OTEL_REQUIREMENTS)
 
 venv-otel: $(OTEL_STAMP)
 
-# External tools the tests drive for real (promtool, amtool, prometheus, alertmanager).
+# External tools the tests drive for real (promtool, amtool, prometheus, alertmanager, and
+# Debian's chromium + chromedriver for the console's browser tests).
 tools:
 	@bash scripts/install-tools.sh
 
@@ -49,7 +50,7 @@ soak: venv
 	@if [ -n "$(SOAK_PG)" ]; then $(BIN)/python -m tests.hardening.soak \
 		--seconds $(SOAK_SECONDS) --clients 8 --postgres "$(SOAK_PG)"; fi
 
-bench: venv
+bench: venv tools
 	$(BIN)/python -m bench
 
 clean:

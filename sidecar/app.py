@@ -25,12 +25,18 @@ from sidecar.analytics import Analytics
 from sidecar.api import (
     budget_routes,
     cache_routes,
+    denials_routes,
+    distribution_routes,
     events_routes,
     health_routes,
     openapi_routes,
     redact_routes,
+    runs_routes,
+    series_routes,
     stats_routes,
+    summary_routes,
     traces_routes,
+    ui_routes,
 )
 from sidecar.api.errors import unmasked
 from sidecar.api.middlewares import (
@@ -42,9 +48,11 @@ from sidecar.api.middlewares import (
 from sidecar.api.principals import TokenRegistry
 from sidecar.api.tenancy import BudgetUsers, limit_key
 from sidecar.budgets import Admission, BudgetLedger, BudgetSettler, create_ledger
+from sidecar.budgets.denials import DenialLog, RecordingAdmission
 from sidecar.budgets.testclock import ENV as TEST_CLOCK_ENV
 from sidecar.budgets.testclock import ledger_clock
 from sidecar.cache import SemanticCache
+from sidecar.cache.namespace_stats import NamespaceStats
 from sidecar.config import ConfigError, Settings, is_loopback
 from sidecar.events.schema import Event, Run
 from sidecar.guard import EventInjectionTagger, InjectionScorer
@@ -87,6 +95,8 @@ class Components:
     cache: SemanticCache
     settler: BudgetSettler | None = None
     spans: SpanExporterSink | None = None
+    denials: DenialLog = field(default_factory=DenialLog)
+    namespaces: NamespaceStats = field(default_factory=NamespaceStats)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
 
@@ -132,14 +142,17 @@ def build_components(settings: Settings) -> Components:
         sinks=[analytics, metrics] if settings.analytics.enabled else [metrics],
     )
     ingest.add_sink(_EndRequestLimits(limiter))
+    denials = DenialLog()
     parts = Components(
         settings, registry, engine, writer, ingest, metrics, analytics,
         StatsCollector(registry), prices, limiter, ledger,
-        Admission(ledger, limiter, prices, settings.budgets.default_max_output_tokens, scorer),
+        RecordingAdmission(ledger, limiter, prices, settings.budgets.default_max_output_tokens,
+                           scorer, denials=denials),
         Retention(engine, settings.store.retention),
         redactor,
         scorer,
         _open_cache(settings),
+        denials=denials,
     )
     _add_budget_settling(parts)
     _add_pricing_metrics(parts, pricer)
@@ -325,9 +338,16 @@ def create_app(settings: Settings) -> web.Application:
                                               mask_id, users))
     if parts.ledger is not None:
         app.add_routes(budget_routes.routes(parts.ledger, mask_id, users))
-    app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor), mask_id))
+        app.add_routes(denials_routes.routes(parts.denials))
+    app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor), mask_id,
+                                       parts.namespaces))
     app.add_routes(redact_routes.routes(parts.redactor))
+    app.add_routes(runs_routes.routes(parts.engine, mask_id))
+    app.add_routes(series_routes.routes(parts.engine, mask_id))
+    app.add_routes(distribution_routes.routes(parts.analytics))
+    app.add_routes(summary_routes.routes(parts, version=__version__))
     app.add_routes(openapi_routes.routes())
+    app.add_routes(ui_routes.routes())
     app.cleanup_ctx.append(_lifecycle(parts))
     return app
 

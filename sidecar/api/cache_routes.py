@@ -25,6 +25,7 @@ from sidecar.cache import (
     SemanticCache,
     ValueNotJSONError,
 )
+from sidecar.cache.namespace_stats import NamespaceStats
 
 Name = msgspec.Meta(min_length=1, max_length=256)
 
@@ -78,8 +79,10 @@ class LookupBody(_ScopeFields, kw_only=True, forbid_unknown_fields=True):
 def routes(
     cache: SemanticCache, has_pii: Callable[[Any], bool],
     mask_id: Callable[[str | None], str | None] = lambda value: value,
+    namespaces: NamespaceStats | None = None,
 ) -> list[web.RouteDef]:
-    """``mask_id``: user and tenant ids holding PII are keyed by their pseudonym."""
+    """``mask_id``: user and tenant ids holding PII are keyed by their pseudonym;
+    ``namespaces`` counts each lookup's result under its namespace."""
     async def store(request: web.Request) -> web.Response:
         body: StoreBody = parse_json_body(await request.read(), StoreBody)
         try:
@@ -101,6 +104,9 @@ def routes(
             result = cache.lookup(body.scope(request, mask_id), body.key)
         except InvalidCacheKeyError as exc:
             raise ApiError(422, "invalid_request", str(exc), "key") from None
+        if namespaces is not None:
+            namespaces.record(body.namespace, result.result, tokens_saved=result.saved_tokens,
+                              usd_saved=result.saved_cost_usd)
         answer: dict[str, Any] = {"hit": result.hit, "result": result.result}
         if result.hit:
             answer.update(value=result.value, match=result.match, score=result.score,

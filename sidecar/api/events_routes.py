@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sidecar.api.errors import ApiError
 from sidecar.api.ingest_prelude import IngestPrelude
 from sidecar.api.json import json_response
+from sidecar.api.params import int_param, time_param
 from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import confine_events
 from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeFailure, decode_events
@@ -50,7 +49,7 @@ def routes(
 
     async def get_events(request: web.Request) -> web.Response:
         query = request.query
-        limit = _int_param(query, "limit", default=100, low=1, high=MAX_PAGE)
+        limit = int_param(query, "limit", default=100, low=1, high=MAX_PAGE)
         order = query.get("order", "desc")
         if order not in ("asc", "desc"):
             raise ApiError(422, "invalid_parameter", "order must be asc or desc", "order")
@@ -96,44 +95,6 @@ def _filter(
         request_id=mask_id(query.get("request_id")),
         tenant=who.own_tenant(query.get("tenant")),
         trace_id=query.get("trace_id"),
-        since=_time_param(query, "since"),
-        until=_time_param(query, "until"),
+        since=time_param(query, "since"),
+        until=time_param(query, "until"),
     )
-
-
-def _int_param(query: Any, name: str, *, default: int, low: int, high: int) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(422, "invalid_parameter", f"{name} must be an integer", name) from None
-    if not low <= value <= high:
-        raise ApiError(422, "invalid_parameter", f"{name} must be within {low}..{high}", name)
-    return value
-
-
-def _time_param(query: Any, name: str) -> float | None:
-    """Unix seconds, or an ISO 8601 timestamp (``2026-11-22T10:00:00Z``)."""
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(value):
-            raise ApiError(422, "invalid_parameter", f"{name} must be finite", name)
-        return value
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(
-            422, "invalid_parameter", f"{name} must be unix seconds or ISO 8601", name
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-

@@ -113,9 +113,8 @@ class Admission:
             if self.scorer.should_block(verdict, "tool_result"):
                 self.blocked += 1
                 return Decision(
-                    allowed=False, reason="prompt_injection_detected",
-                    injection={"score": verdict.score, "families": verdict.families},
-                )  # fmt: skip
+                    allowed=False, reason="prompt_injection_detected", injection=verdict.summary()
+                )
         if self.limiter is not None:
             verdict = self.limiter.check(body.request_id, body.kind, body.tool, body.args)
             if not verdict.allowed:
