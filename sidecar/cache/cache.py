@@ -49,7 +49,13 @@ from sidecar.cache.index import Entry, ScopeIndex
 from sidecar.cache.persistence import CachePersistence, PersistedEntry, SqliteCachePersistence
 from sidecar.cache.scope import CacheScope, lookup_scopes, storage_scope
 from sidecar.cache.stats import CacheStats, Counters, EvictionReason, LookupOutcome
-from sidecar.cache.text import Analysis, InvalidCacheKeyError, analyse, canonical_json, is_json_key
+from sidecar.cache.text import (
+    Analysis,
+    InvalidCacheKeyError,
+    analyse,
+    canonical_json,
+    is_json_key,
+)
 
 CacheKey = Any  # text (str) or a JSON value (tool arguments)
 _FUZZY_TOP = 5

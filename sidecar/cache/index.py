@@ -27,7 +27,7 @@ from rapidfuzz.distance import OSA
 
 from sidecar.cache.scope import CacheScope
 from sidecar.cache.text import Analysis
-from sidecar.cache.typos import MIN_TYPO_LENGTH, is_near_typo
+from sidecar.cache.typos import MIN_SHORT_TYPO, is_filler_typo, is_near_typo
 
 
 class Entry:
@@ -207,6 +207,8 @@ class ScopeIndex:
             if posting is not None:
                 sets.append(posting)
                 continue
+            if _typo_capable(unit) and is_filler_typo(unit):
+                continue  # a misspelt filler: no entry needs to hold it
             partners = self.typo_partners(unit) if _typo_capable(unit) else []
             if not partners:
                 return Candidates([], False)
@@ -223,4 +225,4 @@ class ScopeIndex:
 
 
 def _typo_capable(unit: str) -> bool:
-    return len(unit) >= MIN_TYPO_LENGTH and unit.isalpha()
+    return len(unit) >= MIN_SHORT_TYPO and unit.isalpha()

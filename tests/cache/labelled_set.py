@@ -153,7 +153,8 @@ def case_punct(text: str, rng: random.Random, lang: str) -> str:
 
 
 def _fill(template: str, values: dict[str, str]) -> str:
-    return _SLOT.sub(lambda m: values[m.group(1)], template)
+    text = _SLOT.sub(lambda m: values[m.group(1)], template)
+    return text.replace("{{", "{").replace("}}", "}")
 
 
 def _sample(slots: dict[str, list[str]], rng: random.Random) -> dict[str, str]:
