@@ -18,9 +18,9 @@ Guards shared by both tiers:
 - ``user_scope``: both prompts are about the asker's own data, or neither is ("my invoices" /
   "the invoices", 我的订单 / 所有订单).
 - ``literals``: booleans and nulls agree ("true" / "false" / "null").
-- ``word_order``: an argument keeps its role: the unit after "from", "to", "into", "than", "by",
-  "per" (从, 到, 比, 给, 成...) is the same in both prompts when both have that marker and that
-  unit. Clauses and keywords may move freely ("pandas merge two dataframes" is "merge two
+- ``word_order``: arguments do not trade places: when the unit after "from", "to", "into",
+  "than", "by", "per" (从, 到, 比, 给, 成...) differs between the prompts and each prompt has the
+  other's, the prompts are different questions. Clauses and keywords may move freely ("pandas merge two dataframes" is "merge two
   dataframes pandas"; 上海明天天气 is 明天上海天气), arguments may not ("from Paris to London"
   is not "from London to Paris").
 
@@ -95,10 +95,15 @@ def _word_order(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
 
 
 def roles_agree(a: Analysis, b: Analysis) -> bool:
-    """Every (marker, argument) of ``a`` whose marker and argument ``b`` also has is in ``b``."""
-    for marker, unit in a.roles:
-        if marker in b.markers and (marker, unit) not in b.roles and unit in b.content:
-            return False
+    """No two arguments trade places: when ``a`` has (marker, x) and ``b`` has (marker, y),
+    x is in ``b`` and y is in ``a``, then ``b`` has (marker, x) too ("from Paris to London" /
+    "from London to Paris", "english to french" / "french to english")."""
+    for marker, x in a.roles:
+        if (marker, x) in b.roles or x not in b.content:
+            continue
+        for other_marker, y in b.roles:
+            if other_marker == marker and y != x and y in a.content:
+                return False
     return True
 
 

@@ -35,6 +35,7 @@ class Entry:
     ``nbytes`` counts the key and the JSON-encoded value."""
 
     __slots__ = (
+        "alive",
         "contains_pii",
         "cost_usd",
         "created_at",
@@ -48,6 +49,7 @@ class Entry:
         "sorted_content",
         "tokens",
         "value_json",
+        "vkey",
     )
 
     def __init__(
@@ -77,6 +79,8 @@ class Entry:
         self.tokens = tokens
         self.features = tuple(dict.fromkeys(analysis.content)) if analysis is not None else ()
         self.sorted_content = analysis.sorted_content if analysis is not None else ""
+        self.vkey = 0  # the key of its vector in the semantic tier (0: none)
+        self.alive = True  # False once removed: a late embedding must not resurrect it
 
 
 def entry_id(scope: CacheScope, exact_key: str) -> str:

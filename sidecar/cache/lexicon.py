@@ -59,6 +59,7 @@ FILLERS = frozenset(
         "'s",
         "of",
         "to",
+        "for",
         "explain",
         "describe",
         "give",

@@ -6,7 +6,8 @@ meaning and keeps everything that does:
 - **JSON** (a string that parses as a JSON object or array): the same canonical form as a
   decoded JSON key, so key order and spacing do not matter; every value does (``10`` and
   ``"10"``, ``true`` and ``false`` and ``null`` differ).
-- **SQL** (a string starting with SELECT, WITH, INSERT, UPDATE or DELETE): keywords in one case,
+- **SQL** (a string that starts like a statement: ``SELECT cols FROM t``, ``WITH x AS (``,
+  ``INSERT INTO t``, ``UPDATE t SET c =``, ``DELETE FROM t``): keywords in one case,
   unquoted identifiers case-folded, whitespace collapsed, ``<>`` written ``!=``, and the
   conditions of a top-level ``WHERE a AND b`` in a canonical order (``a AND b`` is ``b AND a``).
   Operators, tables, columns, literals and every other token are kept: ``qty != 0`` is not
@@ -21,7 +22,13 @@ from typing import Any
 
 JSON_PREFIX = "\x00json:"
 SQL_PREFIX = "\x00sql:"
-_SQL_START = re.compile(r"\s*(?:select|with|insert|update|delete)\b", re.IGNORECASE)
+_COLUMN = r"(?:\*|[\w.()*'\"]+(?:\s+as\s+\w+)?)"
+_SQL_START = re.compile(
+    rf"\s*(?:select\s+(?:distinct\s+)?{_COLUMN}(?:\s*,\s*{_COLUMN})*\s+from\s+[\w.\"`]+"
+    r"|insert\s+into\s+[\w.\"`]+|update\s+[\w.\"`]+\s+set\s+\w+\s*="
+    r"|delete\s+from\s+[\w.\"`]+|with\s+(?:recursive\s+)?\w+\s+as\s*\()",
+    re.IGNORECASE,
+)
 _SQL_TOKEN = re.compile(
     r"'(?:[^']|'')*'"  # string literal
     r'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]'  # quoted identifiers

@@ -49,7 +49,13 @@ from sidecar.cache.lexicon import (
 from sidecar.cache.numerals import cjk_numeral_value, combine_number_words, is_cjk_numeral
 from sidecar.cache.structured import JSON_PREFIX, SQL_PREFIX, structured_key
 from sidecar.cache.structured import canonical_json as _canonical_json
-from sidecar.cache.typos import MIN_TYPO_LENGTH, is_transposition
+from sidecar.cache.typos import (
+    MIN_TYPO_LENGTH,
+    is_filler_typo,
+    is_near_typo,
+    is_real_word,
+    is_transposition,
+)
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _SYMBOLS = re.escape("".join(sorted(AMOUNT_SYMBOLS | {"€", "£", "¥", "₹", "℃", "℉"})))
@@ -241,6 +247,8 @@ class _Builder:
         self.pending_markers: list[str] = []
         self.last_number_word = False  # the previous content unit was a number word
         self.after_number = False
+        self.prefix_unit: str | None = None  # "$" before "20": the unit of the next number
+        self.last_word = ""
 
     def add(self, unit: str, guard: str) -> None:
         """A content unit owned by ``guard``."""
@@ -265,6 +273,10 @@ class _Builder:
         self.add(value, "numbers")
         self.last_number_word = from_word
         self.after_number = True
+        if self.prefix_unit is not None:
+            self.quantities.append(self.prefix_unit)
+            self.prefix_unit = None
+            self.after_number = False
 
     def measure(self, raw: str, unit: str) -> None:
         self.measures.append(unit)
@@ -277,6 +289,7 @@ class _Builder:
     def other(self) -> None:
         self.last_number_word = False
         self.after_number = False
+        self.prefix_unit = None
 
 
 def analyse(text: str) -> Analysis:
@@ -336,8 +349,10 @@ def analyse(text: str) -> Analysis:
             b.units.append(raw)
             measure = UNIT_OF.get(raw)
             if measure is not None:
+                after_number = b.after_number
                 b.measure(raw, measure)
-                b.after_number = prev_kind in ("num", "num2")
+                if not after_number:
+                    b.prefix_unit = measure  # "$20": the number that follows is in dollars
             else:
                 b.add(raw, "numbers")
                 b.numbers.append(raw)
@@ -377,7 +392,7 @@ def _add_word(
     written_lower = raw.islower()
     for unit in _word_units(raw):
         b.units.append(unit)
-        if is_entity:
+        if is_entity and unit not in FILLERS:
             soft.add(unit)
         elif written_lower:
             lowercase.add(unit)
@@ -388,6 +403,10 @@ def _add_word(
 
 
 def _add_word_unit(b: _Builder, unit: str, interrogatives: set[str]) -> None:
+    unit = _closed_class_typo(unit)
+    last, b.last_word = b.last_word, unit
+    if unit in ("c", "f") and last in ("degree", "degrees"):
+        unit = "°" + unit  # "38 degrees C"
     if unit in INTERROGATIVES:
         interrogatives.add(unit)
         b.other()
@@ -417,6 +436,27 @@ def _add_word_unit(b: _Builder, unit: str, interrogatives: set[str]) -> None:
     else:
         b.add(_singular(unit), "content")
         b.other()
+
+
+_CLOSED_CLASS: dict[str, tuple[str, ...]] = {}
+for _word in sorted({*INTERROGATIVES, *NEGATIONS, *NUMBER_WORDS, *UNIT_OF}):
+    if _word.isalpha() and _word.isascii() and len(_word) >= 3:
+        _CLOSED_CLASS[_word[0]] = (*_CLOSED_CLASS.get(_word[0], ()), _word)
+
+
+@lru_cache(maxsize=65536)
+def _closed_class_typo(unit: str) -> str:
+    """A misspelt question, negation, number or unit word read as that word ("waht", "fouur",
+    "kilogras"), when it is a typo of exactly one of them and no word itself."""
+    if unit in FILLERS or not unit.isalpha() or len(unit) < 3 or is_real_word(unit):
+        return unit
+    if is_filler_typo(unit):
+        return unit  # "tne", "foor": the misspelt filler is the likelier reading
+    found = [w for w in _CLOSED_CLASS.get(unit[0], ()) if is_near_typo(unit, w)]
+    if len(found) != 1:
+        return unit
+    word = found[0]
+    return NUMBER_WORDS.get(word, word)
 
 
 def _singular(word: str) -> str:
