@@ -186,10 +186,15 @@ def _privacy_transforms(
 
 
 def _open_cache(settings: Settings) -> SemanticCache:
-    """The cache persists beside the events in the SQLite file unless configured otherwise."""
+    """The cache persists beside the events: in the SQLite file, or in PostgreSQL."""
     config = settings.cache
     if config.persistence_path is None and (path := sqlite_file(settings.db_url)):
         config = msgspec.structs.replace(config, persistence_path=path)
+    if config.persistence_path is None and settings.db_url.startswith("postgres"):
+        from sidecar.budgets.postgres import asyncpg_dsn
+        from sidecar.cache.pg_persistence import PostgresCachePersistence
+
+        return SemanticCache.open_with(config, PostgresCachePersistence(asyncpg_dsn(settings.db_url)))
     return SemanticCache.open(config)
 
 
@@ -201,7 +206,10 @@ def _add_cache_upkeep(parts: Components) -> None:
         rounds = 0
         while True:
             await asyncio.sleep(interval)
-            await asyncio.to_thread(cache.flush)
+            try:
+                await asyncio.to_thread(cache.flush)
+            except Exception:  # kept queued and retried next round; counted by pending_writes
+                log.exception("cache flush failed")
             rounds += 1
             if rounds % 60 == 0:
                 cache.purge_expired()
@@ -224,6 +232,15 @@ def _add_cache_upkeep(parts: Components) -> None:
                   lambda: cache.stats().usd_saved)
     stats.counter("agent_sidecar_cache_saved_tokens", "Tokens of model calls replaced by hits.",
                   lambda: cache.stats().tokens_saved)
+    stats.gauge("agent_sidecar_cache_scopes", "Scopes in the cache (bounded by max_scopes).",
+                lambda: cache.stats().scopes)
+    stats.counter("agent_sidecar_cache_rejected_keys", "Cache keys refused as too large.",
+                  lambda: cache.stats().rejected_keys)
+    stats.gauge("agent_sidecar_cache_semantic_pending", "Stores waiting for their embedding.",
+                lambda: cache.stats().semantic_pending)
+    stats.counter("agent_sidecar_cache_semantic_dropped",
+                  "Stores left lexical only because the embedding queue was full.",
+                  lambda: cache.stats().semantic_dropped)
 
 
 def _add_safety_metrics(parts: Components) -> None:

@@ -190,7 +190,7 @@ ANTONYMS: tuple[tuple[str, str], ...] = (
     ("above", "below"), ("over", "under"), ("inside", "outside"), ("import", "export"),
     ("upload", "download"), ("encrypt", "decrypt"), ("encode", "decode"), ("win", "lose"),
     ("push", "pull"), ("login", "logout"), ("asc", "desc"), ("ascending", "descending"),
-    ("input", "output"), ("paid", "unpaid"), ("true", "false"), ("yes", "no"),
+    ("input", "output"), ("paid", "unpaid"), ("yes", "no"),
     ("高", "低"), ("热", "冷"), ("大", "小"), ("多", "少"), ("快", "慢"), ("贵", "便宜"),
     ("好", "坏"), ("开", "关"), ("增", "减"), ("买", "卖"), ("前", "后"), ("上", "下"),
     ("长", "短"), ("早", "晚"), ("订", "退"), ("登录", "退出"), ("注册", "注销"),

@@ -389,6 +389,8 @@ def _add_word(
     is_entity = cased and (
         (mid_sentence and raw[0].isupper() and raw != "I") or (len(raw) > 1 and raw.isupper())
     )
+    if raw in ("C", "F") and b.last_word in ("degree", "degrees"):
+        is_entity = False  # "38 degrees C" is a temperature, not a name
     written_lower = raw.islower()
     for unit in _word_units(raw):
         b.units.append(unit)
