@@ -310,7 +310,7 @@ class SemanticCache:
         lexical: LookupResult,
     ) -> LookupResult:
         """The best live semantic candidate that passes every semantic guard."""
-        from sidecar.cache.semantic_guards import topic_agrees
+        from sidecar.cache.semantic_guards import TOPIC, topic_agrees
 
         query = prepared.analysis
         assert query is not None
@@ -325,8 +325,9 @@ class SemanticCache:
                 self._remove(entry, "expired")
                 continue
             cand = analyse(entry.key)
-            failed = first_failing(self._semantic_guards, query, cand, index.is_known)
-            if failed is None and not topic_agrees(query, cand, similarity):
+            guards = self._semantic_guards
+            failed = first_failing(guards, query, cand, index.is_known)
+            if failed is None and TOPIC in guards and not topic_agrees(query, cand, similarity):
                 failed = "topic"
             if failed is None:
                 return self._hit(entry, "semantic", round(100.0 * similarity, 2))

@@ -106,8 +106,14 @@ def topic_agrees(query: Analysis, cand: Analysis, similarity: float) -> bool:
     return True
 
 
+def _topic_needs_similarity(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
+    return True  # checked by :func:`topic_agrees`, which also needs the similarity
+
+
+TOPIC = Guard("topic", _topic_needs_similarity)
 SEMANTIC_GUARDS: tuple[Guard, ...] = (
     *(g for g in SHARED_GUARDS if g.name != "negation"),
     Guard("negation", _negation),
     Guard("question", _question),
+    TOPIC,
 )

@@ -98,7 +98,6 @@ class ScopeVectors:
 
         index = Index(ndim=DIM, metric="cos", dtype="i8", connectivity=12,
                       expansion_add=64, expansion_search=64)  # fmt: skip
-        index.reserve(capacity)
         return index
 
     def _to_hnsw(self) -> None:
