@@ -312,3 +312,67 @@ def labelled_set(split: Split | None = None) -> list[Pair]:
 
 def describe(pairs: list[Pair]) -> Counter[tuple[str, str]]:
     return Counter((p.lang, p.kind) for p in pairs)
+
+
+@dataclass
+class Report:
+    """Precision and recall of one run over the set, overall, by split, language and kind."""
+
+    pairs: int = 0
+    hits: Counter[str] = field(default_factory=Counter)  # kind -> hits
+    totals: Counter[str] = field(default_factory=Counter)  # kind -> pairs
+    tp: Counter[str] = field(default_factory=Counter)  # "all", split, lang -> true hits
+    fp: Counter[str] = field(default_factory=Counter)
+    fn: Counter[str] = field(default_factory=Counter)
+    false_hits: list[str] = field(default_factory=list)
+
+    def precision(self, part: str = "all") -> float:
+        hits = self.tp[part] + self.fp[part]
+        return self.tp[part] / hits if hits else 1.0
+
+    def recall(self, part: str = "all") -> float:
+        positives = self.tp[part] + self.fn[part]
+        return self.tp[part] / positives if positives else 0.0
+
+    def summary(self) -> str:
+        parts = ["all", "tune", "heldout", "en", "zh"]
+        return "; ".join(
+            f"{p}: precision {self.precision(p):.3f}, recall {self.recall(p):.3f}" for p in parts
+        )
+
+    def kinds_table(self) -> list[str]:
+        rows = ["| kind | pairs | hits | rate |", "|---|---:|---:|---:|"]
+        for kind in KINDS:
+            n, h = self.totals[kind], self.hits[kind]
+            label = "recall" if kind in POSITIVE_KINDS else "false hits"
+            rows.append(f"| {kind} ({label}) | {n} | {h} | {h / n if n else 0:.2f} |")
+        return rows
+
+
+def evaluate(make_cache: Any, pairs: list[Pair], settle: Any = None) -> Report:
+    """Store each pair's prompt in a fresh scope of one cache, then look the other one up."""
+    from sidecar.cache import CacheScope
+
+    cache = make_cache()
+    report = Report(pairs=len(pairs))
+    scopes = [CacheScope("t", "labelled", None, f"pair-{i}") for i in range(len(pairs))]
+    for i, p in enumerate(pairs):
+        cache.store(scopes[i], p.stored, {"answer": i})
+    if settle is not None:
+        settle(cache)
+    for i, p in enumerate(pairs):
+        result = cache.lookup(scopes[i], p.asked)
+        hit = result.hit
+        if hit:
+            assert result.value == {"answer": i}
+        report.totals[p.kind] += 1
+        report.hits[p.kind] += hit
+        for part in ("all", p.split, p.lang):
+            if p.same:
+                report.tp[part] += hit
+                report.fn[part] += not hit
+            else:
+                report.fp[part] += hit
+        if hit and not p.same and p.split == "tune":
+            report.false_hits.append(f"{p.kind}: {p.stored!r} -> {p.asked!r} ({result.match})")
+    return report
