@@ -57,6 +57,7 @@ from sidecar.cache.index import Entry, ScopeIndex
 from sidecar.cache.persistence import CachePersistence, PersistedEntry, SqliteCachePersistence
 from sidecar.cache.scope import CacheScope, lookup_scopes, storage_scope
 from sidecar.cache.stats import CacheStats, Counters, EvictionReason, LookupOutcome
+from sidecar.cache.structured import JSON_PREFIX
 from sidecar.cache.text import (
     Analysis,
     InvalidCacheKeyError,
@@ -192,7 +193,8 @@ class SemanticCache:
             analysis = analyse(key)
             return Prepared(analysis.exact_key, analysis, key)
         exact = canonical_json(key)
-        if len(exact) > self.config.max_key_bytes + 16:
+        if len(exact.encode()) - len(JSON_PREFIX) > self.config.max_key_bytes:
+            self._counters.rejected_keys += 1
             raise InvalidCacheKeyError(f"cache key is larger than {self.config.max_key_bytes} bytes")
         return Prepared(exact, None, None)
 
