@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from tests.cache.semantic_fixtures import model_dir  # noqa: F401
 from tests.conftest import make_settings, start_sidecar
 
 
@@ -87,3 +90,66 @@ async def test_bad_cache_requests_are_422(sidecar, http) -> None:
         assert status == 422, body
         if field:
             assert error["error"]["field"] == field
+
+
+async def test_batch_store_and_oversized_keys(sidecar, http) -> None:
+    url = sidecar.url
+    base = {"namespace": "qa", "user_id": "alice"}
+    entries = [{**base, "key": f"What is the capital of {c}?", "value": c}
+               for c in ("France", "Spain", "Italy")]
+    status, body = await post(http, url, "/v1/cache/store/batch", {"entries": entries})
+    assert status == 200 and body == {"stored": 3}
+    _, hit = await post(http, url, "/v1/cache/lookup", {**base, "key": "capital of spain"})
+    assert hit["hit"] and hit["value"] == "Spain"
+    status, error = await post(http, url, "/v1/cache/store/batch", {"entries": []})
+    assert status == 422
+    status, error = await post(http, url, "/v1/cache/store/batch", {"entries": [
+        {**base, "key": "ok", "value": 1}, {**base, "key": "x" * 40_000, "value": 2}]})
+    assert status == 422 and error["error"]["field"].endswith("key")
+    status, error = await post(http, url, "/v1/cache/lookup", {**base, "key": "y" * 40_000})
+    assert status == 422 and error["error"]["field"] == "key"
+
+
+async def test_the_environment_switch_turns_the_semantic_tier_on(
+    tmp_path: Path, http, model_dir: Path  # noqa: F811
+) -> None:
+    from sidecar.config import load_settings
+
+    env = {"SIDECAR_CACHE__SEMANTIC__ENABLED": "true",
+           "SIDECAR_CACHE__SEMANTIC__MODEL_CACHE_DIR": str(model_dir),
+           "SIDECAR_DB_URL": f"sqlite+aiosqlite:///{tmp_path / 'sidecar.db'}"}
+    settings = load_settings(env=env)
+    assert settings.cache.semantic.enabled
+    running, runner = await start_sidecar(settings)
+    try:
+        base = {"namespace": "qa", "user_id": "alice"}
+        await post(http, running.url, "/v1/cache/store",
+                   {**base, "key": "How tall is Mount Everest?", "value": "8849 m"})
+        assert running.parts.cache.semantic.wait_idle()
+        _, hit = await post(http, running.url, "/v1/cache/lookup",
+                            {**base, "key": "What is the height of Mount Everest?"})
+        assert hit["hit"] and hit["match"] == "semantic" and hit["value"] == "8849 m"
+        _, miss = await post(http, running.url, "/v1/cache/lookup",
+                             {**base, "key": "What is the height of Mount Fuji?"})
+        assert not miss["hit"]
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.postgres
+async def test_the_cache_persists_in_postgresql(pg_url: str, tmp_path: Path, http) -> None:
+    settings = make_settings(tmp_path, db_url=pg_url)
+    base = {"namespace": "qa", "user_id": "alice"}
+    running, runner = await start_sidecar(settings)
+    try:
+        await post(http, running.url, "/v1/cache/store",
+                   {**base, "key": "What is the capital of France?", "value": "Paris"})
+    finally:
+        await runner.cleanup()  # flushes
+    again, runner = await start_sidecar(settings)
+    try:
+        _, hit = await post(http, again.url, "/v1/cache/lookup",
+                            {**base, "key": "what's the capital of france"})
+        assert hit["hit"] and hit["value"] == "Paris"
+    finally:
+        await runner.cleanup()
