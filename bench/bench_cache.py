@@ -16,17 +16,19 @@ over the same queries and the run with the median p99 is reported. The baselines
 from __future__ import annotations
 
 import gc
+import json
 import os
 import random
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from sidecar.cache import CacheConfig, CacheScope, SemanticCache
+from sidecar.cache import CacheConfig, CacheScope, SemanticCache, SemanticConfig
 
 
 def _w(words: str) -> list[str]:
@@ -361,6 +363,115 @@ def _many_users_rss_in_child(entries: int, users: int) -> tuple[float, float]:
     return float(growth), float(total)
 
 
+def _child(*args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.bench_cache", *args],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _semantic_child(size: int, n_queries: int, semantic: bool) -> dict[str, Any]:
+    """In a fresh process: store ``size`` prompts in one scope (embedding them when
+    ``semantic``), then time lookups; RSS at the end; with ``semantic`` also brute-force
+    cosine over every vector (numpy, float32), query embedding included."""
+    stored = _prompts(size, seed=size)
+    queries = _queries(stored, n_queries, seed=size + 1)
+    config = CacheConfig(max_entries=size + 1, max_entries_per_scope=size + 1, max_bytes=2**31,
+                         max_bytes_per_scope=2**31,
+                         semantic=SemanticConfig(enabled=semantic))  # fmt: skip
+    cache = SemanticCache.open(config)
+    scope = CacheScope("bench", "prompts", "gpt-4o", "u1")
+    if semantic:
+        assert cache.semantic.wait_ready(600)
+    t0 = time.perf_counter()
+    for text, _, _ in stored:
+        cache.store(scope, text, text)
+    if semantic:
+        assert cache.semantic.wait_idle(3600)
+    store_s = time.perf_counter() - t0
+
+    def ours(q: str) -> str | None:
+        result = cache.lookup(scope, q)
+        return result.value if result.hit else None
+
+    row: dict[str, Any] = {"size": size, "stores_per_s": size / store_s,
+                           "ours": _median_run(ours, queries, repeats=3 if size < 100_000 else 1)}
+    if semantic:
+        import numpy as np
+
+        tier = cache.semantic
+        texts = [text for text, _, _ in stored]
+        matrix = np.stack([tier.embed(t) for t in texts[: min(size, 2_000)]])
+        if size > len(matrix):  # the same memory and arithmetic as all vectors
+            matrix = np.resize(matrix, (size, matrix.shape[1]))
+
+        def cosine(q: str) -> str | None:
+            v = tier.embed(q)
+            scores = matrix @ v
+            best = int(np.argmax(scores))
+            return texts[best] if scores[best] >= 0.8 else None
+
+        row["cosine"] = _time_lookups(cosine, queries[: max(20, n_queries // 10)])
+    gc.collect()
+    row["rss_mb"] = _rss_mb()
+    return row
+
+
+def _labelled_tables(semantic: bool) -> list[str]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.cache.labelled_set import evaluate, labelled_set
+
+    config = CacheConfig(semantic=SemanticConfig(enabled=semantic))
+    holder: list[SemanticCache] = []
+
+    def make() -> SemanticCache:
+        holder.append(SemanticCache.open(config))
+        return holder[-1]
+
+    def settle(cache: SemanticCache) -> None:
+        if cache.semantic is not None:
+            cache.semantic.wait_idle(1200)
+
+    report = evaluate(make, labelled_set(), settle=settle)
+    holder[-1].close()
+    title = "lexical tier alone" if not semantic else "with the semantic tier"
+    return [f"Labelled set ({report.pairs} pairs), {title}: {report.summary()}.", "",
+            *report.kinds_table(), ""]  # fmt: skip
+
+
+def _semantic_section(quick: bool) -> list[str]:
+    sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
+    n_queries = 200 if quick else 1_000
+    lines = [
+        "## Semantic cache tiers",
+        "",
+        "The same prompts and queries as above, one scope, each size in a fresh process: the "
+        "lexical tiers alone, then with the semantic tier (all-MiniLM-L6-v2 int8 on ONNX Runtime,"
+        " one thread; the lookup time includes embedding the query). Brute-force cosine: the "
+        "query's embedding against every vector (numpy float32, threshold 0.8), same run. "
+        "Stores/s include computing the embeddings (in batches, in the worker thread).",
+        "",
+        "| entries | lookup | p50 ms | p99 ms | hit precision | recall | stores/s | RSS MB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in sizes:
+        plain = _child("--semantic", str(size), str(n_queries), "0")
+        sem = _child("--semantic", str(size), str(n_queries), "1")
+        for name, r, m in (("lexical", plain, plain["ours"]), ("with semantic", sem, sem["ours"]),
+                           ("brute-force cosine", sem, sem["cosine"])):  # fmt: skip
+            lines.append(
+                f"| {size:,} | {name} | {m['p50']:.3f} | {m['p99']:.3f} | {m['precision']:.3f} "
+                f"| {m['recall']:.3f} | {r['stores_per_s']:,.0f} | {r['rss_mb']:.0f} |"
+            )
+        added = sem["rss_mb"] - plain["rss_mb"]
+        lines.append(f"| {size:,} | RSS added by the semantic tier | | | | | | {added:.0f} |")
+    lines += ["", "Budget: p99 <= 20 ms at 100,000 entries with the semantic tier, <= 150 MB RSS "
+              "added at 100,000 entries.", ""]  # fmt: skip
+    lines += _labelled_tables(False) + _labelled_tables(True)
+    return lines
+
+
 def run(quick: bool = False) -> str:
     sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
     n_queries = 400 if quick else 2_000
@@ -404,11 +515,15 @@ def run(quick: bool = False) -> str:
             f"{growth:.0f} MB RSS growth, {total:.0f} MB RSS in all (DESIGN bar: <= 300 MB)."
         )
     lines += ["", "Command: `python -m bench.bench_cache` (quick: `run(quick=True)`).", ""]
+    lines += _semantic_section(quick)
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--rss"]:
         print(*_many_users_rss(int(sys.argv[2]), int(sys.argv[3])))
+    elif sys.argv[1:2] == ["--semantic"]:
+        size, n, semantic = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+        print(json.dumps(_semantic_child(size, n, semantic)))
     else:
         print(run(quick="--quick" in sys.argv))

@@ -13,9 +13,10 @@ negation compared by polarity (无法 and 不能 are both "cannot"), and two of 
   unless a differing word belongs to a closed class whose members exclude each other (days,
   months, today / tomorrow, directions, colours, quantifiers: "weather today" is not
   "weather tomorrow"), no Chinese character differs but function characters, and a small
-  difference (two words or fewer, where a co-hyponym swap such
-  as "boiling" / "freezing point" hides) needs a sentence similarity of at least
-  ``SMALL_CHANGE_SIMILARITY`` instead of the tier's threshold.
+  difference (two words or fewer, or one stretch of words replaced in an otherwise equal
+  prompt: where a co-hyponym swap such as "boiling" / "freezing point" or "for an expert" /
+  "for a beginner" hides) needs a sentence similarity of at least ``SMALL_CHANGE_SIMILARITY``
+  instead of the tier's threshold.
 """
 
 from __future__ import annotations
@@ -56,7 +57,13 @@ CLOSED_CLASS_WORDS = frozenset().union(*CLOSED_CLASSES)
 # So in Chinese only function characters may differ (怎么样 / 如何, 可以 / 能, 哪里 / 什么地方).
 CJK_FUNCTION_CHARS = frozenset(
     "怎么样如何什哪里儿地方能可以会要想是否为有吗呢的了该应需得把被让请帮些点呀啊吧哦就都也还"
-    "才又再很常太较吧嘛呗啦着过"
+    "才又再很常太较吧嘛呗啦着过查看显示列询算换等于"
+)
+# Verbs that only frame a request ("Find flights..." / "Show me flights...", "Calculate the
+# square root..." / "What is the square root..."): the semantic tier lets them differ.
+FRAMING_WORDS = frozenset(
+    "find show list get give tell calculate compute determine convert display fetch search look "
+    "provide identify check see view need want lookup retrieve work out figure".split()
 )
 
 
@@ -86,9 +93,17 @@ def _question(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
     return not (q and c) or q == c
 
 
+def _topic_words(a: Analysis) -> set[str]:
+    words = set(a.words) - FRAMING_WORDS
+    if "how" in a.interrogatives:
+        words -= {"many", "much"}  # "how many" asks a number, like "what is"
+    return words
+
+
 def differing_words(query: Analysis, cand: Analysis) -> tuple[set[str], set[str]]:
-    """The content words (or characters) only the query has, and only the candidate has."""
-    q, c = set(query.words), set(cand.words)
+    """The content words (or characters) only the query has, and only the candidate has;
+    framing verbs ("find", "show", "calculate") and the "many" of "how many" aside."""
+    q, c = _topic_words(query), _topic_words(cand)
     return q - c, c - q
 
 
@@ -101,9 +116,22 @@ def topic_agrees(query: Analysis, cand: Analysis, similarity: float) -> bool:
     if any(not w.isascii() and w not in CJK_FUNCTION_CHARS for w in differing):
         return False
     changed = len(only_q) + len(only_c)
-    if 0 < changed <= 2:
+    if 0 < changed <= 2 or (changed and _one_span_replaced(_framed(query), _framed(cand))):
         return similarity >= SMALL_CHANGE_SIMILARITY
     return True
+
+
+def _framed(a: Analysis) -> tuple[str, ...]:
+    return tuple(u for u in a.content if u not in FRAMING_WORDS)
+
+
+def _one_span_replaced(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """The prompts are equal but for one stretch of words: a slot filled differently ("for an
+    expert" / "for a high school student"), the shape of a near-miss, not of a rewording."""
+    from difflib import SequenceMatcher
+
+    ops = [op for op in SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    return len(ops) == 1
 
 
 def _topic_needs_similarity(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
