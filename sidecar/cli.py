@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sidecar import lifecycle_cli
+from sidecar import __version__, lifecycle_cli
 from sidecar.config import ConfigError, load_settings, masked
 
 
@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="agent-sidecar",
         description="Observability and cost-governance sidecar for LLM agent services.",
     )
+    parser.add_argument("--version", action="version", version=f"agent-sidecar {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the sidecar")
     _server_flags(serve)
@@ -83,25 +84,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Driver debug logs print statement parameters (stored event bodies): never log them.
     for noisy in ("aiosqlite", "asyncpg", "sqlalchemy.engine"):
-        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command in ("archive", "restore"):
         return lifecycle_cli.run(args, settings)
-    if args.command == "serve":
-        from sidecar.server import serve
-
-        try:
-            serve(settings)
-        except ConfigError as exc:
-            print(f"agent-sidecar: {exc}", file=sys.stderr)
-            return 2
-        return 0
-    from sidecar.demo import run_demo
+    from sidecar.startup import StartupError
 
     try:
+        if args.command == "serve":
+            from sidecar.server import serve
+
+            serve(settings)
+            return 0
+        from sidecar.demo import run_demo
+
         return run_demo(
             settings, runs=args.runs, users=args.users, seed=args.seed,
             keep_serving=args.keep_serving,
         )
+    except (ConfigError, StartupError) as exc:
+        print(f"agent-sidecar: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 0
 

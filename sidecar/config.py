@@ -3,13 +3,17 @@
 Precedence (last wins): defaults < YAML file (``--config`` / ``SIDECAR_CONFIG``) < environment
 (``SIDECAR_HOST``, ``SIDECAR_PORT``, ``SIDECAR_DB_URL``, ``SIDECAR_API_TOKEN``,
 ``SIDECAR_CAPTURE_CONTENT``, and ``SIDECAR_<SECTION>__<KEY>`` for any nested key) < flags.
-Unknown keys are errors that name the key, never silently ignored.
+Unknown keys are errors that name the key (and, for the environment, the variable it came
+from), never silently ignored. Variables that belong to the agent-side SDK (``SIDECAR_URL``) or
+to the test harness (``SIDECAR_TEST_*``) are not configuration keys and are skipped, so one
+environment can serve both the sidecar and an agent container.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,11 +30,15 @@ from sidecar.limits.config import LimitsConfig
 from sidecar.pricing.config import PricingConfig
 from sidecar.redact.config import RedactConfig
 from sidecar.store.config import StoreConfig
+from sidecar.store.urls import DatabaseUrlError, parse_database_url, redact_password
 from sidecar.telemetry.prometheus_config import MetricsConfig
 from sidecar.telemetry.traces_config import TracesConfig
 
 ENV_PREFIX = "SIDECAR_"
 SECRET_KEYS = frozenset({"api_token", "hash_key", "password", "headers", "sha256"})
+# SIDECAR_* variables read by the runtime SDK or the tests, not by the sidecar.
+NOT_CONFIG_ENV = frozenset({"SIDECAR_URL"})
+NOT_CONFIG_ENV_PREFIXES = ("SIDECAR_TEST_",)
 
 
 class ConfigError(ValueError):
@@ -67,6 +75,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError("max_body_bytes must be at least 1024")
         if self.api_token is not None and len(self.api_token) < 8:
             raise ValueError("api_token must be at least 8 characters")
+        try:
+            parse_database_url(self.db_url)
+        except DatabaseUrlError as exc:
+            raise ValueError(f"db_url: {exc}") from None
 
 
 def load_settings(
@@ -78,12 +90,16 @@ def load_settings(
     env = os.environ if env is None else env
     path = path or env.get(ENV_PREFIX + "CONFIG") or None
     data: dict[str, Any] = _read_yaml(Path(path)) if path else {}
-    _merge(data, _from_env(env))
-    _merge(data, {k: v for k, v in (overrides or {}).items() if v is not None})
+    from_env, origins = _from_env(env)
+    _merge(data, from_env)
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    _merge(data, flags)
+    for key in flags:
+        origins.pop(key, None)
     try:
         return msgspec.convert(data, Settings, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
+        raise ConfigError(_describe(exc, origins)) from None
 
 
 def is_loopback(host: str) -> bool:
@@ -117,6 +133,8 @@ def _mask(value: Any) -> Any:
         }
     if isinstance(value, list):
         return [_mask(v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        return redact_password(value)
     return value
 
 
@@ -139,18 +157,24 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 _ENV_ALIASES = {"DB_URL": "db_url"}
 
 
-def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    """``SIDECAR_PORT=9000`` → ``{"port": "9000"}``; ``SIDECAR_STORE__POOL_SIZE`` → nested."""
+def _from_env(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``SIDECAR_PORT=9000`` → ``{"port": "9000"}``; ``SIDECAR_STORE__POOL_SIZE`` → nested.
+
+    Also returns, for each dotted key read, the variable it came from (for error messages)."""
     out: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     for name, value in env.items():
         if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+            continue
+        if name in NOT_CONFIG_ENV or name.startswith(NOT_CONFIG_ENV_PREFIXES):
             continue
         parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
         target = out
         for part in parts[:-1]:
             target = target.setdefault(part, {})
         target[parts[-1]] = _env_value(value)
-    return out
+        origins[".".join(parts)] = name
+    return out, origins
 
 
 def _env_value(value: str) -> Any:
@@ -169,10 +193,23 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
             base[key] = dict(value) if isinstance(value, Mapping) else value
 
 
-def _describe(exc: msgspec.ValidationError) -> str:
+def _describe(exc: msgspec.ValidationError, origins: Mapping[str, str]) -> str:
     message, _, path = str(exc).partition(" - at `$")
     key = path.rstrip("`").lstrip(".")
     if message.startswith("Object contains unknown field"):
         field = message.split("`")[1]
-        return f"unknown configuration key `{f'{key}.{field}' if key else field}`"
-    return f"invalid value for `{key}`: {message}" if key else message
+        full = f"{key}.{field}" if key else field
+        return f"unknown configuration key `{full}`{_origin(full, origins)}"
+    if not key and message.startswith("db_url: "):
+        key, message = "db_url", message[len("db_url: "):]
+    return f"invalid value for `{key}`{_origin(key, origins)}: {message}" if key else message
+
+
+def _origin(key: str, origins: Mapping[str, str]) -> str:
+    """`` (from environment variable SIDECAR_X)`` when ``key`` (or a parent) came from one."""
+    parts = re.sub(r"\[\d+\]", "", key).split(".")
+    for end in range(len(parts), 0, -1):
+        name = origins.get(".".join(parts[:end]))
+        if name:
+            return f" (from environment variable {name})"
+    return ""

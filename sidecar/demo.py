@@ -20,6 +20,7 @@ from sidecar.app import create_app
 from sidecar.config import Settings
 from sidecar.demo_workload import Workload
 from sidecar.server import start_runner
+from sidecar.store.urls import redact_password
 
 
 def run_demo(
@@ -47,7 +48,8 @@ async def _demo(
     port = _free_port(settings.host, settings.port)
     base = f"http://{settings.host}:{port}"
     runner = await start_runner(create_app(settings), settings, port=port)
-    print(f"agent-sidecar demo: sidecar on {base}, store {settings.db_url}", file=sys.stderr)
+    print(f"agent-sidecar demo: sidecar on {base}, store {redact_password(settings.db_url)}",
+          file=sys.stderr)
     started = time.time()
     try:
         await _demo_budgets(base, settings.api_token)

@@ -16,6 +16,8 @@ from aiohttp import web
 
 from sidecar.app import create_app
 from sidecar.config import Settings, check_bind_safety, is_loopback
+from sidecar.startup import StartupError, explain_bind, explain_store
+from sidecar.store.urls import redact_password
 
 log = logging.getLogger("sidecar")
 
@@ -36,19 +38,32 @@ async def start_runner(
         keepalive_timeout=protection.keepalive_timeout_s,
         max_line_size=protection.max_header_bytes, max_field_size=protection.max_header_bytes,
     )
-    await runner.setup()
+    bind_host, bind_port = host or settings.host, settings.port if port is None else port
+    try:
+        await runner.setup()
+    except Exception as exc:
+        raise _explained(exc, explain_store(exc, settings)) from exc
     site: web.BaseSite
     if sock is not None:
         site = web.SockSite(runner, sock)
     else:
-        site = web.TCPSite(runner, host or settings.host,
-                           settings.port if port is None else port)
-    await site.start()
+        site = web.TCPSite(runner, bind_host, bind_port)
+    try:
+        await site.start()
+    except Exception as exc:
+        await runner.cleanup()
+        raise _explained(exc, explain_bind(exc, bind_host, bind_port)) from exc
     return runner
 
 
+def _explained(exc: Exception, line: str | None) -> Exception:
+    """A :class:`StartupError` with ``line`` when the failure is a known setup mistake."""
+    return exc if line is None else StartupError(line)
+
+
 def serve(settings: Settings, *, sock: socket.socket | None = None) -> None:
-    """Serve until SIGTERM / SIGINT. Raises ConfigError for an unsafe bind."""
+    """Serve until SIGTERM / SIGINT. Raises ConfigError for an unsafe bind and
+    :class:`~sidecar.startup.StartupError` for a port in use or a database it cannot open."""
     check_bind_safety(settings)
     asyncio.run(_serve(settings, sock))
     log.info("agent-sidecar stopped")
@@ -64,14 +79,8 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
         loop.add_signal_handler(signum, stop.set)
     runner = await start_runner(app, settings, sock=sock)
     log.info("agent-sidecar listening on http://%s:%s (store: %s)", settings.host,
-             settings.port, _safe_url(settings.db_url))
+             settings.port, redact_password(settings.db_url))
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)

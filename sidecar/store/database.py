@@ -13,46 +13,38 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sidecar.store.config import StoreConfig
 from sidecar.store.tables import SCHEMA_VERSION, metadata, schema_meta
+from sidecar.store.urls import parse_database_url
 
 # version -> statements that bring a schema at version-1 up to it (additive only).
 UPGRADES: dict[int, list[str]] = {}
 
 
 def is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
+    return parse_database_url(url, check_driver=False).is_sqlite
 
 
 def sqlite_file(url: str) -> str | None:
     """The file of a SQLite URL; None for PostgreSQL or an in-memory database."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return parsed.database
+    return parse_database_url(url, check_driver=False).sqlite_path
 
 
 def normalise_url(url: str) -> str:
-    """Accept plain ``postgresql://`` and ``sqlite:///`` URLs and pick the async drivers."""
-    parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "postgresql" and parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+asyncpg")
-    elif backend == "sqlite" and parsed.drivername == "sqlite":
-        parsed = parsed.set(drivername="sqlite+aiosqlite")
-    return parsed.render_as_string(hide_password=False)
+    """Accept plain ``postgresql://``, ``postgres://`` and ``sqlite:///`` URLs and pick the
+    async drivers (:mod:`sidecar.store.urls`)."""
+    return parse_database_url(url).url
 
 
 def create_engine(url: str, config: StoreConfig) -> AsyncEngine:
     """An async engine with the connection settings each backend needs."""
-    url = normalise_url(url)
-    if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    parsed = parse_database_url(url)
+    url = parsed.url
+    if parsed.is_sqlite:
+        if parsed.sqlite_path:
+            Path(parsed.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
             url, pool_size=config.pool_size, connect_args={"timeout": 30}
         )
