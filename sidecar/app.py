@@ -51,6 +51,7 @@ from sidecar.pricing import EventPricer, PriceTable
 from sidecar.redact import EventRedactor, IdentifierMasker, Redactor
 from sidecar.store import EventWriter, create_engine, create_schema, make_inserter, ping
 from sidecar.store.database import sqlite_file
+from sidecar.store.urls import parse_database_url
 from sidecar.store.retention import Retention
 from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.telemetry.otlp_export import SpanExporterSink
@@ -190,11 +191,12 @@ def _open_cache(settings: Settings) -> SemanticCache:
     config = settings.cache
     if config.persistence_path is None and (path := sqlite_file(settings.db_url)):
         config = msgspec.structs.replace(config, persistence_path=path)
-    if config.persistence_path is None and settings.db_url.startswith("postgres"):
+    url = parse_database_url(settings.db_url, check_driver=False)
+    if config.persistence_path is None and url.backend == "postgresql":
         from sidecar.budgets.postgres import asyncpg_dsn
         from sidecar.cache.pg_persistence import PostgresCachePersistence
 
-        return SemanticCache.open_with(config, PostgresCachePersistence(asyncpg_dsn(settings.db_url)))
+        return SemanticCache.open_with(config, PostgresCachePersistence(asyncpg_dsn(url.url)))
     return SemanticCache.open(config)
 
 
