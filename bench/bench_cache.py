@@ -395,8 +395,11 @@ def _semantic_child(size: int, n_queries: int, semantic: bool) -> dict[str, Any]
         result = cache.lookup(scope, q)
         return result.value if result.hit else None
 
-    row: dict[str, Any] = {"size": size, "stores_per_s": size / store_s,
-                           "ours": _median_run(ours, queries, repeats=3 if size < 100_000 else 1)}
+    row: dict[str, Any] = {
+        "size": size,
+        "stores_per_s": size / store_s,
+        "ours": _median_run(ours, queries, repeats=3 if size < 100_000 else 1),
+    }
     if semantic:
         import numpy as np
 

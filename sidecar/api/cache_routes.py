@@ -13,8 +13,9 @@ its user's scope even in a namespace shared across users.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -95,11 +96,19 @@ class StoreBatchBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 def routes(
     cache: SemanticCache, has_pii: Callable[[Any], bool],
     mask_id: Callable[[str | None], str | None] = lambda value: value,
-) -> list[web.RouteDef]:
+) -> list[web.RouteDef]:  # fmt: skip
     """``mask_id``: user and tenant ids holding PII are keyed by their pseudonym."""
+
     def item(request: web.Request, body: StoreBody) -> StoreItem:
-        return StoreItem(body.scope(request, mask_id), body.key, body.value, body.ttl_s,
-                         has_pii(body.key) or has_pii(body.value), body.cost_usd, body.tokens)
+        return StoreItem(
+            body.scope(request, mask_id),
+            body.key,
+            body.value,
+            body.ttl_s,
+            has_pii(body.key) or has_pii(body.value),
+            body.cost_usd,
+            body.tokens,
+        )
 
     async def store(request: web.Request) -> web.Response:
         body: StoreBody = parse_json_body(await request.read(), StoreBody)
@@ -154,19 +163,13 @@ def routes(
     ]
 
 
-class _store_errors:  # noqa: N801 - a context manager used like a function
+@contextlib.contextmanager
+def _store_errors(prefix: str) -> Iterator[None]:
     """PII without a user, a non-JSON or oversized key or value: 422 naming the field."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
-        if isinstance(exc, PiiScopeError):
-            raise ApiError(422, "pii_needs_user", str(exc), self.prefix + "user_id") from None
-        if isinstance(exc, InvalidCacheKeyError | ValueNotJSONError):
-            field = "key" if isinstance(exc, InvalidCacheKeyError) else "value"
-            raise ApiError(422, "invalid_request", str(exc), self.prefix + field) from None
-        return False
+    try:
+        yield
+    except PiiScopeError as exc:
+        raise ApiError(422, "pii_needs_user", str(exc), prefix + "user_id") from None
+    except (InvalidCacheKeyError, ValueNotJSONError) as exc:
+        field = "key" if isinstance(exc, InvalidCacheKeyError) else "value"
+        raise ApiError(422, "invalid_request", str(exc), prefix + field) from None

@@ -195,7 +195,9 @@ class SemanticCache:
         exact = canonical_json(key)
         if len(exact.encode()) - len(JSON_PREFIX) > self.config.max_key_bytes:
             self._counters.rejected_keys += 1
-            raise InvalidCacheKeyError(f"cache key is larger than {self.config.max_key_bytes} bytes")
+            raise InvalidCacheKeyError(
+                f"cache key is larger than {self.config.max_key_bytes} bytes"
+            )
         return Prepared(exact, None, None)
 
     def lookup(self, scope: CacheScope, key: CacheKey) -> LookupResult:

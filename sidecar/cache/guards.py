@@ -20,9 +20,9 @@ Guards shared by both tiers:
 - ``literals``: booleans and nulls agree ("true" / "false" / "null").
 - ``word_order``: arguments do not trade places: when the unit after "from", "to", "into",
   "than", "by", "per" (从, 到, 比, 给, 成...) differs between the prompts and each prompt has the
-  other's, the prompts are different questions. Clauses and keywords may move freely ("pandas merge two dataframes" is "merge two
-  dataframes pandas"; 上海明天天气 is 明天上海天气), arguments may not ("from Paris to London"
-  is not "from London to Paris").
+  other's, the prompts are different questions. Clauses and keywords may move freely
+  ("pandas merge two dataframes" is "merge two dataframes pandas"; 上海明天天气 is
+  明天上海天气), arguments may not ("from Paris to London" is not "from London to Paris").
 
 Lexical tier only (its score is about spelling, so the words themselves must agree):
 

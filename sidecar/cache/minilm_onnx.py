@@ -83,9 +83,18 @@ def build_float_model(weights: dict[str, np.ndarray], config: dict[str, Any]) ->
     words = node("Gather", [const(w("embeddings.word_embeddings.weight"), "word_emb"), "input_ids"])
     length = node("Slice", [node("Shape", ["input_ids"]), const(np.array([1], np.int64)),
                             const(np.array([2], np.int64))])  # fmt: skip
-    pos = node("Slice", [const(w("embeddings.position_embeddings.weight")),
-                         const(np.array([0], np.int64)), length, const(np.array([0], np.int64))])
-    x = node("Add", [node("Add", [words, pos]), const(w("embeddings.token_type_embeddings.weight")[0])])
+    pos = node(
+        "Slice",
+        [
+            const(w("embeddings.position_embeddings.weight")),
+            const(np.array([0], np.int64)),
+            length,
+            const(np.array([0], np.int64)),
+        ],
+    )
+    x = node(
+        "Add", [node("Add", [words, pos]), const(w("embeddings.token_type_embeddings.weight")[0])]
+    )
     x = layer_norm(x, "embeddings.LayerNorm")
     maskf = node("Cast", ["attention_mask"], to=TensorProto.FLOAT)
     bias = node("Mul", [node("Sub", [const(np.array(1.0, np.float32)), maskf]),
@@ -97,22 +106,23 @@ def build_float_model(weights: dict[str, np.ndarray], config: dict[str, Any]) ->
     half = const(np.array(0.5, np.float32))
     one = const(np.array(1.0, np.float32))
     root2 = const(np.array(math.sqrt(2.0), np.float32))
+
+    def heads_of(projected: str, perm: list[int]) -> str:
+        return node("Transpose", [node("Reshape", [projected, split_shape])], perm=perm)
+
     for i in range(int(config["num_hidden_layers"])):
         p = f"encoder.layer.{i}."
-        q = node("Transpose", [node("Reshape", [linear(x, p + "attention.self.query"), split_shape])],
-                 perm=[0, 2, 1, 3])  # fmt: skip
-        k = node("Transpose", [node("Reshape", [linear(x, p + "attention.self.key"), split_shape])],
-                 perm=[0, 2, 3, 1])  # fmt: skip
-        v = node("Transpose", [node("Reshape", [linear(x, p + "attention.self.value"), split_shape])],
-                 perm=[0, 2, 1, 3])  # fmt: skip
+        q = heads_of(linear(x, p + "attention.self.query"), [0, 2, 1, 3])
+        k = heads_of(linear(x, p + "attention.self.key"), [0, 2, 3, 1])
+        v = heads_of(linear(x, p + "attention.self.value"), [0, 2, 1, 3])
         scores = node("Add", [node("Mul", [node("MatMul", [q, k]), scale]), bias])
         ctx = node("MatMul", [node("Softmax", [scores], axis=-1), v])
         ctx = node("Reshape", [node("Transpose", [ctx], perm=[0, 2, 1, 3]), merge_shape])
         x = layer_norm(node("Add", [x, linear(ctx, p + "attention.output.dense")]),
                        p + "attention.output.LayerNorm")  # fmt: skip
         h = linear(x, p + "intermediate.dense")
-        gelu = node("Mul", [node("Mul", [h, half]),
-                            node("Add", [one, node("Erf", [node("Div", [h, root2])])])])  # fmt: skip
+        erf = node("Erf", [node("Div", [h, root2])])
+        gelu = node("Mul", [node("Mul", [h, half]), node("Add", [one, erf])])
         x = layer_norm(node("Add", [x, linear(gelu, p + "output.dense")]), p + "output.LayerNorm")
     mask3 = node("Unsqueeze", [maskf, const(np.array([2], np.int64))])
     summed = node("ReduceSum", [node("Mul", [x, mask3]), const(np.array([1], np.int64))],

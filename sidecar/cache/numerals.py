@@ -18,8 +18,10 @@ def cjk_numeral_value(run: str) -> str:
     total = section = number = 0
     for ch in run:
         if ch in _CJK_DIGITS:
-            number = number * 10 + _CJK_DIGITS[ch] if number and run[0] not in _CJK_SMALL else (
-                _CJK_DIGITS[ch]
+            number = (
+                number * 10 + _CJK_DIGITS[ch]
+                if number and run[0] not in _CJK_SMALL
+                else (_CJK_DIGITS[ch])
             )
         elif ch in _CJK_SMALL:
             section += (number or 1) * _CJK_SMALL[ch]
@@ -41,6 +43,6 @@ def combine_number_words(previous: str, current: str) -> str | None:
         return str(a * b)
     if a >= 20 and a < 100 and a % 10 == 0 and 0 < b < 10:
         return str(a + b)
-    if a >= 100 and a % 100 == 0 and b < 100 and (a // 100) % 10 != 0 or (a >= 1000 and b < a):
+    if (a >= 100 and a % 100 == 0 and b < 100 and (a // 100) % 10 != 0) or (a >= 1000 and b < a):
         return str(a + b)
     return None

@@ -84,8 +84,7 @@ class PostgresCachePersistence:
 
     def upsert(self, entries: Sequence[PersistedEntry]) -> None:
         rows = [
-            tuple(e.key.encode() if f == "key" else getattr(e, f) for f in _FIELDS)
-            for e in entries
+            tuple(e.key.encode() if f == "key" else getattr(e, f) for f in _FIELDS) for e in entries
         ]
         self._call(self._write(_UPSERT, rows))
 
@@ -99,7 +98,9 @@ class PostgresCachePersistence:
 
     async def _delete(self, ids: list[str]) -> None:
         await self._connect()
-        await self._conn.execute("DELETE FROM sidecar_cache_entries WHERE id = ANY($1::text[])", ids)
+        await self._conn.execute(
+            "DELETE FROM sidecar_cache_entries WHERE id = ANY($1::text[])", ids
+        )
 
     def close(self) -> None:
         if self._conn is not None:

@@ -62,8 +62,34 @@ CJK_FUNCTION_CHARS = frozenset(
 # Verbs that only frame a request ("Find flights..." / "Show me flights...", "Calculate the
 # square root..." / "What is the square root..."): the semantic tier lets them differ.
 FRAMING_WORDS = frozenset(
-    "find show list get give tell calculate compute determine convert display fetch search look "
-    "provide identify check see view need want lookup retrieve work out figure".split()
+    [
+        "find",
+        "show",
+        "list",
+        "get",
+        "give",
+        "tell",
+        "calculate",
+        "compute",
+        "determine",
+        "convert",
+        "display",
+        "fetch",
+        "search",
+        "look",
+        "provide",
+        "identify",
+        "check",
+        "see",
+        "view",
+        "need",
+        "want",
+        "lookup",
+        "retrieve",
+        "work",
+        "out",
+        "figure",
+    ]
 )
 
 
@@ -130,7 +156,9 @@ def _one_span_replaced(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     expert" / "for a high school student"), the shape of a near-miss, not of a rewording."""
     from difflib import SequenceMatcher
 
-    ops = [op for op in SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    ops = [
+        op for op in SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if op[0] != "equal"
+    ]
     return len(ops) == 1
 
 

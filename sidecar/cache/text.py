@@ -43,7 +43,6 @@ from sidecar.cache.lexicon import (
     NEGATIONS,
     NUMBER_WORDS,
     ROLE_MARKERS,
-    SCOPE_WORDS,
     UNIT_OF,
 )
 from sidecar.cache.numerals import cjk_numeral_value, combine_number_words, is_cjk_numeral
@@ -471,8 +470,35 @@ def _singular(word: str) -> str:
 
 
 _AMBIGUOUS_UNITS = frozenset(
-    "mi hr hrs kb mb gb tb kw yd yds sec secs min mins gal cup cups day days week weeks month "
-    "months year years second seconds".split()
+    [
+        "mi",
+        "hr",
+        "hrs",
+        "kb",
+        "mb",
+        "gb",
+        "tb",
+        "kw",
+        "yd",
+        "yds",
+        "sec",
+        "secs",
+        "min",
+        "mins",
+        "gal",
+        "cup",
+        "cups",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "second",
+        "seconds",
+    ]
 )
 
 

@@ -83,7 +83,10 @@ class ScopeVectors:
             return []
         if self._hnsw is not None:
             found = self._hnsw.search(query, min(k, len(self._rows)), threads=1)
-            return [(int(key), 1.0 - float(d)) for key, d in zip(found.keys, found.distances, strict=False)]
+            return [
+                (int(key), 1.0 - float(d))
+                for key, d in zip(found.keys, found.distances, strict=False)
+            ]
         n = len(self._keys)
         scores = (self._flat[:n].astype(np.float32) @ query) / self._norms[:n]
         if n > k:

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - data: one prompt template a line
 """Families of the ``tune`` part of the labelled set (see :mod:`tests.cache.labelled_set`)."""
 
 from __future__ import annotations
@@ -50,168 +51,263 @@ FILLERS = Fillers(
 
 FAMILIES: list[Family] = [
     Family(
-        forms=["What is the capital of {country}?", "Which city is the capital of {country}?",
-               "{country}'s capital city is what?"],
+        forms=[
+            "What is the capital of {country}?",
+            "Which city is the capital of {country}?",
+            "{country}'s capital city is what?",
+        ],
         slots={"country": COUNTRIES},
         reorders=["{country}: what is the capital?"],
         topics=["What is the capital gains tax in {country}?"],
     ),
     Family(
-        forms=["How tall is {mountain}?", "What is the height of {mountain}?",
-               "How high is {mountain}?"],
-        slots={"mountain": ["Mount Everest", "K2", "Mont Blanc", "Kilimanjaro", "Denali",
-                            "Mount Fuji", "Aconcagua"]},
+        forms=[
+            "How tall is {mountain}?",
+            "What is the height of {mountain}?",
+            "How high is {mountain}?",
+        ],
+        slots={
+            "mountain": [
+                "Mount Everest",
+                "K2",
+                "Mont Blanc",
+                "Kilimanjaro",
+                "Denali",
+                "Mount Fuji",
+                "Aconcagua",
+            ]
+        },
         synonyms=[("tall", "high")],
         topics=["How old is {mountain}?", "How cold is it on {mountain}?"],
     ),
     Family(
-        forms=["How do I merge two dataframes in pandas?", "What is the way to join two pandas dataframes?",
-               "How can two dataframes be combined with pandas?"],
+        forms=[
+            "How do I merge two dataframes in pandas?",
+            "What is the way to join two pandas dataframes?",
+            "How can two dataframes be combined with pandas?",
+        ],
         slots={},
         synonyms=[("merge", "combine")],
         reorders=["pandas merge two dataframes", "In pandas, how do I merge two dataframes?"],
-        topics=["How do I merge two dictionaries in Python?", "How do I drop two columns in pandas?"],
+        topics=[
+            "How do I merge two dictionaries in Python?",
+            "How do I drop two columns in pandas?",
+        ],
     ),
     Family(
         forms=["How do I {task} in {lang}?", "What is the best way to {task} using {lang}?"],
-        slots={"task": ["reverse a string", "read a CSV file", "sort a dictionary by value",
-                        "remove duplicates from a list", "parse JSON", "send an HTTP request"],
-               "lang": LANGS},
+        slots={
+            "task": [
+                "reverse a string",
+                "read a CSV file",
+                "sort a dictionary by value",
+                "remove duplicates from a list",
+                "parse JSON",
+                "send an HTTP request",
+            ],
+            "lang": LANGS,
+        },
         reorders=["In {lang}, how do I {task}?", "{lang}: how do I {task}?"],
     ),
     Family(
-        forms=["Convert this code from {lang} to {lang2}",
-               "Translate this code from {lang} into {lang2}",
-               "Rewrite this {lang} code in {lang2}"],
+        forms=[
+            "Convert this code from {lang} to {lang2}",
+            "Translate this code from {lang} into {lang2}",
+            "Rewrite this {lang} code in {lang2}",
+        ],
         slots={"lang": LANGS[:3], "lang2": LANGS[3:]},
         synonyms=[("Convert", "Transform")],
-        swaps=[("Convert this code from {lang} to {lang2}", "Convert this code from {lang2} to {lang}")],
+        swaps=[
+            ("Convert this code from {lang} to {lang2}", "Convert this code from {lang2} to {lang}")
+        ],
     ),
     Family(
-        forms=["Find flights from {city} to {city2} on Friday",
-               "Show me Friday flights from {city} to {city2}",
-               "Which flights go from {city} to {city2} on Friday?"],
+        forms=[
+            "Find flights from {city} to {city2} on Friday",
+            "Show me Friday flights from {city} to {city2}",
+            "Which flights go from {city} to {city2} on Friday?",
+        ],
         slots={"city": CITIES[:4], "city2": CITIES[4:]},
         synonyms=[("Find", "Search for")],
         reorders=["On Friday, find flights from {city} to {city2}"],
-        swaps=[("Find flights from {city} to {city2} on Friday",
-                "Find flights from {city2} to {city} on Friday")],
+        swaps=[
+            (
+                "Find flights from {city} to {city2} on Friday",
+                "Find flights from {city2} to {city} on Friday",
+            )
+        ],
         topics=["Find hotels in {city2} on Friday", "Find trains from {city} to {city2} on Friday"],
     ),
     Family(
-        forms=["What are the side effects of {drug}?", "What side effects does {drug} have?",
-               "Does {drug} have any side effects?"],
+        forms=[
+            "What are the side effects of {drug}?",
+            "What side effects does {drug} have?",
+            "Does {drug} have any side effects?",
+        ],
         slots={"drug": DRUGS},
         synonyms=[("side effects", "adverse effects")],
         topics=["What is the usual dose of {drug}?"],
     ),
     Family(
-        forms=["Can I take {drug} with alcohol?", "Is it safe to drink alcohol while taking {drug}?",
-               "Is mixing {drug} and alcohol okay?"],
+        forms=[
+            "Can I take {drug} with alcohol?",
+            "Is it safe to drink alcohol while taking {drug}?",
+            "Is mixing {drug} and alcohol okay?",
+        ],
         slots={"drug": DRUGS},
         negations=["Can I not take {drug} with alcohol?", "Can I take {drug} without alcohol?"],
         topics=["Can I take {drug} with food?"],
     ),
     Family(
-        forms=["Convert {n} {unit} to {unit2}", "How many {unit2} is {n} {unit}?",
-               "What is {n} {unit} in {unit2}?"],
-        slots={"n": ["5", "12", "42", "100"], "unit": ["miles", "pounds", "gallons"],
-               "unit2": ["kilometres", "kilograms", "litres"]},
+        forms=[
+            "Convert {n} {unit} to {unit2}",
+            "How many {unit2} is {n} {unit}?",
+            "What is {n} {unit} in {unit2}?",
+        ],
+        slots={
+            "n": ["5", "12", "42", "100"],
+            "unit": ["miles", "pounds", "gallons"],
+            "unit2": ["kilometres", "kilograms", "litres"],
+        },
         synonyms=[("Convert", "Change")],
         swaps=[("Convert {n} {unit} to {unit2}", "Convert {n} {unit2} to {unit}")],
         swap_kind="unit_change",
     ),
     Family(
-        forms=["What is {n} degrees {unitt} in {unitt2}?", "Convert {n} degrees {unitt} to {unitt2}"],
-        slots={"n": ["30", "37", "100", "-10"], "unitt": ["Fahrenheit", "Celsius"],
-               "unitt2": ["Kelvin"]},
+        forms=[
+            "What is {n} degrees {unitt} in {unitt2}?",
+            "Convert {n} degrees {unitt} to {unitt2}",
+        ],
+        slots={
+            "n": ["30", "37", "100", "-10"],
+            "unitt": ["Fahrenheit", "Celsius"],
+            "unitt2": ["Kelvin"],
+        },
     ),
     Family(
         forms=["How much is {unitc}{n} in yen?", "Convert {unitc}{n} to Japanese yen"],
         slots={"unitc": ["$", "€", "£"], "n": ["20", "50", "250", "1000"]},
     ),
     Family(
-        forms=["List my open invoices", "Show the open invoices that belong to me",
-               "Which open invoices do I have?"],
+        forms=[
+            "List my open invoices",
+            "Show the open invoices that belong to me",
+            "Which open invoices do I have?",
+        ],
         slots={},
-        scoped=[("List the open invoices", "List my open invoices"),
-                ("List all open invoices", "List my open invoices")],
+        scoped=[
+            ("List the open invoices", "List my open invoices"),
+            ("List all open invoices", "List my open invoices"),
+        ],
         negations=["List my invoices that are not open"],
         topics=["List my open support tickets"],
     ),
     Family(
         forms=["Show my {thing} for {month}", "What were my {thing} in {month}?"],
-        slots={"thing": ["expenses", "orders", "meetings", "payments"],
-               "month": ["January", "March", "July", "October"]},
-        scoped=[("Show the {thing} for {month}", "Show my {thing} for {month}"),
-                ("Show everyone's {thing} for {month}", "Show my {thing} for {month}")],
+        slots={
+            "thing": ["expenses", "orders", "meetings", "payments"],
+            "month": ["January", "March", "July", "October"],
+        },
+        scoped=[
+            ("Show the {thing} for {month}", "Show my {thing} for {month}"),
+            ("Show everyone's {thing} for {month}", "Show my {thing} for {month}"),
+        ],
         reorders=["For {month}, show my {thing}"],
     ),
     Family(
-        forms=["What is my account balance?", "How much money is in my account?",
-               "Show me the balance of my account"],
+        forms=[
+            "What is my account balance?",
+            "How much money is in my account?",
+            "Show me the balance of my account",
+        ],
         slots={},
         scoped=[("What is the account balance?", "What is my account balance?")],
         topics=["What is my account number?"],
     ),
     Family(
-        forms=["Which fruits are high in {nutrient}?", "What fruits contain a lot of {nutrient}?",
-               "Fruits rich in {nutrient}?"],
+        forms=[
+            "Which fruits are high in {nutrient}?",
+            "What fruits contain a lot of {nutrient}?",
+            "Fruits rich in {nutrient}?",
+        ],
         slots={"nutrient": ["vitamin C", "potassium", "fibre", "iron"]},
-        negations=["Which fruits are not high in {nutrient}?",
-                   "Which fruits are low in {nutrient}?"],
+        negations=[
+            "Which fruits are not high in {nutrient}?",
+            "Which fruits are low in {nutrient}?",
+        ],
         synonyms=[("fruits", "fruit")],
         topics=["Which vegetables are high in {nutrient}?"],
     ),
     Family(
         forms=["Recipes for {food} with {ingredient}", "How do I cook {food} with {ingredient}?"],
-        slots={"food": ["lasagna", "risotto", "curry", "pancakes", "tacos"],
-               "ingredient": ["mushrooms", "peanuts", "eggs", "cheese"]},
+        slots={
+            "food": ["lasagna", "risotto", "curry", "pancakes", "tacos"],
+            "ingredient": ["mushrooms", "peanuts", "eggs", "cheese"],
+        },
         negations=["Recipes for {food} without {ingredient}"],
         synonyms=[("Recipes", "Recipe ideas")],
         reorders=["With {ingredient}: recipes for {food}"],
     ),
     Family(
-        forms=["Set a timer for {n} minutes", "Start a {n} minute timer",
-               "Put a timer on for {n} minutes"],
+        forms=[
+            "Set a timer for {n} minutes",
+            "Start a {n} minute timer",
+            "Put a timer on for {n} minutes",
+        ],
         slots={"n": ["five", "10", "15", "twenty", "45"]},
         synonyms=[("Set", "Create")],
     ),
     Family(
-        forms=["Book a table for {n} people at {time}", "Reserve a table for {n} at {time}",
-               "I need a table for {n} people at {time}"],
+        forms=[
+            "Book a table for {n} people at {time}",
+            "Reserve a table for {n} at {time}",
+            "I need a table for {n} people at {time}",
+        ],
         slots={"n": ["2", "four", "6", "eight"], "time": ["7pm", "8pm", "noon"]},
         synonyms=[("Book", "Reserve")],
         reorders=["At {time}, book a table for {n} people"],
     ),
     Family(
-        forms=["What is the weather in {city} tomorrow?", "Will it rain in {city} tomorrow?",
-               "Tomorrow's forecast for {city}?"],
+        forms=[
+            "What is the weather in {city} tomorrow?",
+            "Will it rain in {city} tomorrow?",
+            "Tomorrow's forecast for {city}?",
+        ],
         slots={"city": CITIES},
         synonyms=[("weather", "forecast")],
         reorders=["Tomorrow, what is the weather in {city}?", "weather {city} tomorrow"],
         topics=["What is the weather in {city} today?", "What is the time in {city} now?"],
     ),
     Family(
-        forms=["How do I reset my password?", "What are the steps to change my password if I forgot it?",
-               "I forgot my password, how can I reset it?"],
+        forms=[
+            "How do I reset my password?",
+            "What are the steps to change my password if I forgot it?",
+            "I forgot my password, how can I reset it?",
+        ],
         slots={},
         synonyms=[("reset", "recover")],
         scoped=[("How do I reset a user's password?", "How do I reset my password?")],
         topics=["How do I reset my router?", "How strong is my password?"],
     ),
     Family(
-        forms=["Why does my {device} overheat?", "What makes my {device} get so hot?",
-               "My {device} keeps overheating, why?"],
+        forms=[
+            "Why does my {device} overheat?",
+            "What makes my {device} get so hot?",
+            "My {device} keeps overheating, why?",
+        ],
         slots={"device": ["laptop", "phone", "router", "printer", "tablet"]},
         synonyms=[("overheat", "get too hot")],
         topics=["Why does my {device} restart?", "Why does my {device} not charge?"],
     ),
     Family(
-        forms=["Summarise the history of {topic} in {n} sentences",
-               "Give a {n} sentence summary of the history of {topic}"],
-        slots={"topic": ["the Roman Empire", "the Cold War", "jazz", "the printing press"],
-               "n": ["three", "5", "ten"]},
+        forms=[
+            "Summarise the history of {topic} in {n} sentences",
+            "Give a {n} sentence summary of the history of {topic}",
+        ],
+        slots={
+            "topic": ["the Roman Empire", "the Cold War", "jazz", "the printing press"],
+            "n": ["three", "5", "ten"],
+        },
         synonyms=[("Summarise", "Summarize")],
     ),
     Family(
@@ -220,8 +316,11 @@ FAMILIES: list[Family] = [
         negations=["Is {n} not a prime number?"],
     ),
     Family(
-        forms=["What is the square root of {n}?", "Calculate the square root of {n}",
-               "sqrt of {n}?"],
+        forms=[
+            "What is the square root of {n}?",
+            "Calculate the square root of {n}",
+            "sqrt of {n}?",
+        ],
         slots={"n": ["144", "169", "two", "50", "1024"]},
         topics=["What is the cube root of {n}?"],
     ),
@@ -231,34 +330,49 @@ FAMILIES: list[Family] = [
         topics=["When was {book} written?", "Who published {book}?"],
     ),
     Family(
-        forms=["Is it cheaper to fly or take the train from {city} to {city2}?",
-               "Flying versus the train from {city} to {city2}: which costs less?"],
+        forms=[
+            "Is it cheaper to fly or take the train from {city} to {city2}?",
+            "Flying versus the train from {city} to {city2}: which costs less?",
+        ],
         slots={"city": CITIES[:4], "city2": CITIES[4:]},
-        swaps=[("Is it cheaper to fly or take the train from {city} to {city2}?",
-                "Is it cheaper to fly or take the train from {city2} to {city}?")],
+        swaps=[
+            (
+                "Is it cheaper to fly or take the train from {city} to {city2}?",
+                "Is it cheaper to fly or take the train from {city2} to {city}?",
+            )
+        ],
     ),
     Family(
         forms=["Is a {animal} bigger than a {animal2}?", "Are {animal}s larger than {animal2}s?"],
         slots={"animal": ["dolphin", "wolf", "lion"], "animal2": ["shark", "bear", "tiger"]},
         synonyms=[("bigger", "larger")],
-        swaps=[("Is a {animal} bigger than a {animal2}?", "Is a {animal2} bigger than a {animal}?")],
+        swaps=[
+            ("Is a {animal} bigger than a {animal2}?", "Is a {animal2} bigger than a {animal}?")
+        ],
     ),
     Family(
-        forms=["Does this plan include {feature}?", "Is {feature} part of this plan?",
-               "Is {feature} included in this plan?"],
+        forms=[
+            "Does this plan include {feature}?",
+            "Is {feature} part of this plan?",
+            "Is {feature} included in this plan?",
+        ],
         slots={"feature": ["roaming", "voicemail", "unlimited data", "international calls"]},
         negations=["Doesn't this plan include {feature}?", "Does this plan exclude {feature}?"],
     ),
     Family(
-        forms=["How long should I boil an egg for a {yolk} yolk?",
-               "How many minutes do I boil an egg to get a {yolk} yolk?"],
+        forms=[
+            "How long should I boil an egg for a {yolk} yolk?",
+            "How many minutes do I boil an egg to get a {yolk} yolk?",
+        ],
         slots={"yolk": ["runny", "soft", "firm", "jammy"]},
         synonyms=[("boil", "cook")],
         topics=["How long should I bake a potato?"],
     ),
     Family(
-        forms=["What is the population of {city} in {year}?",
-               "How many people lived in {city} in {year}?"],
+        forms=[
+            "What is the population of {city} in {year}?",
+            "How many people lived in {city} in {year}?",
+        ],
         slots={"city": CITIES, "year": ["1900", "1950", "2000", "2020"]},
         reorders=["In {year}, what was the population of {city}?"],
     ),
@@ -267,18 +381,26 @@ FAMILIES: list[Family] = [
         forms=["SELECT id, name FROM {table} WHERE qty {op} 0 AND region = 'EU'"],
         slots={"table": ["orders", "invoices", "shipments"], "op": ["=", ">", "<="]},
         reorders=["select id, name from {table} where region = 'EU' and qty {op} 0"],
-        negations=["SELECT id, name FROM {table} WHERE qty != 0 AND region = 'EU'",
-                   "SELECT id, name FROM {table} WHERE qty <> 0 AND region = 'EU'"],
+        negations=[
+            "SELECT id, name FROM {table} WHERE qty != 0 AND region = 'EU'",
+            "SELECT id, name FROM {table} WHERE qty <> 0 AND region = 'EU'",
+        ],
         raw=True,
     ),
     Family(
         forms=["SELECT count(*) FROM {table} WHERE status = 'open' AND created_at > '2024-01-01'"],
         slots={"table": ["tickets", "orders", "users"]},
-        reorders=["SELECT COUNT(*) FROM {table} WHERE created_at > '2024-01-01' AND status = 'open'",
-                  "select count(*)\nfrom {table}\nwhere status='open' and created_at>'2024-01-01'"],
-        negations=["SELECT count(*) FROM {table} WHERE status != 'open' AND created_at > '2024-01-01'",
-                   "SELECT count(*) FROM {table} WHERE NOT status = 'open' AND created_at > '2024-01-01'"],
-        topics=["SELECT count(*) FROM {table} WHERE status = 'open' AND created_at > '2024-01-01' GROUP BY owner"],
+        reorders=[
+            "SELECT COUNT(*) FROM {table} WHERE created_at > '2024-01-01' AND status = 'open'",
+            "select count(*)\nfrom {table}\nwhere status='open' and created_at>'2024-01-01'",
+        ],
+        negations=[
+            "SELECT count(*) FROM {table} WHERE status != 'open' AND created_at > '2024-01-01'",
+            "SELECT count(*) FROM {table} WHERE NOT status = 'open' AND created_at > '2024-01-01'",
+        ],
+        topics=[
+            "SELECT count(*) FROM {table} WHERE status = 'open' AND created_at > '2024-01-01' GROUP BY owner"
+        ],
         raw=True,
     ),
     Family(
@@ -292,10 +414,14 @@ FAMILIES: list[Family] = [
     Family(
         forms=['{{"tool": "search", "args": {{"q": "{q}", "limit": {n}, "safe": true}}}}'],
         slots={"q": ["red shoes", "usb cable", "coffee grinder"], "n": ["10", "20", "5"]},
-        reorders=['{{"args": {{"safe": true, "limit": {n}, "q": "{q}"}}, "tool": "search"}}',
-                  '{{ "tool" : "search" , "args" : {{ "limit" : {n} , "q" : "{q}" , "safe" : true }} }}'],
-        negations=['{{"tool": "search", "args": {{"q": "{q}", "limit": {n}, "safe": false}}}}',
-                   '{{"tool": "search", "args": {{"q": "{q}", "limit": {n}, "safe": null}}}}'],
+        reorders=[
+            '{{"args": {{"safe": true, "limit": {n}, "q": "{q}"}}, "tool": "search"}}',
+            '{{ "tool" : "search" , "args" : {{ "limit" : {n} , "q" : "{q}" , "safe" : true }} }}',
+        ],
+        negations=[
+            '{{"tool": "search", "args": {{"q": "{q}", "limit": {n}, "safe": false}}}}',
+            '{{"tool": "search", "args": {{"q": "{q}", "limit": {n}, "safe": null}}}}',
+        ],
         topics=['{{"tool": "search", "args": {{"q": "{q}", "limit": "{n}", "safe": true}}}}'],
         raw=True,
     ),
@@ -315,7 +441,11 @@ FAMILIES: list[Family] = [
         topics=["{city}明天空气质量怎么样？", "{city}今天天气怎么样？"],
     ),
     Family(
-        forms=["如何{verb}我的账号密码？", "我的账号密码怎么{verb}？", "{verb}账号密码的方法是什么？"],
+        forms=[
+            "如何{verb}我的账号密码？",
+            "我的账号密码怎么{verb}？",
+            "{verb}账号密码的方法是什么？",
+        ],
         slots={"verb": ["重置", "修改", "找回"]},
         lang="zh",
         scoped=[("如何{verb}所有用户的账号密码？", "如何{verb}我的账号密码？")],
@@ -359,7 +489,11 @@ FAMILIES: list[Family] = [
         negations=["这个药不可以和{drink}一起吃吗？", "这个药为什么不能和{drink}一起吃？"],
     ),
     Family(
-        forms=["怎么在服务器上安装{soft}？", "服务器如何安装{soft}？", "在服务器上{soft}的安装步骤"],
+        forms=[
+            "怎么在服务器上安装{soft}？",
+            "服务器如何安装{soft}？",
+            "在服务器上{soft}的安装步骤",
+        ],
         slots={"soft": ["Docker", "Nginx", "MySQL", "Redis"]},
         lang="zh",
         synonyms=[("安装", "部署")],
@@ -370,7 +504,10 @@ FAMILIES: list[Family] = [
         forms=["查看我的{thing}", "我的{thing}在哪里看？", "显示我的{thing}"],
         slots={"thing": ["订单", "发票", "积分", "优惠券"]},
         lang="zh",
-        scoped=[("查看所有{thing}", "查看我的{thing}"), ("查看全部用户的{thing}", "查看我的{thing}")],
+        scoped=[
+            ("查看所有{thing}", "查看我的{thing}"),
+            ("查看全部用户的{thing}", "查看我的{thing}"),
+        ],
         negations=["查看我没有使用的{thing}"],
     ),
     Family(

@@ -85,7 +85,7 @@ class Fillers:
 
 
 _SLOT = re.compile(r"\{(\w+)\}")
-_KEYS = "qwertyuiop asdfghjkl zxcvbnm".split()
+_KEYS = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
 
 
 def _neighbour(ch: str, rng: random.Random) -> str:
@@ -162,7 +162,9 @@ def _sample(slots: dict[str, list[str]], rng: random.Random) -> dict[str, str]:
 
 
 def _replace_word(text: str, word: str, other: str) -> str | None:
-    pattern = re.compile(rf"(?<![\w]){re.escape(word)}(?![\w])" if word.isascii() else re.escape(word))
+    pattern = re.compile(
+        rf"(?<![\w]){re.escape(word)}(?![\w])" if word.isascii() else re.escape(word)
+    )
     if not pattern.search(text):
         return None
     return pattern.sub(other, text, count=1)

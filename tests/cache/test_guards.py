@@ -103,7 +103,10 @@ CASES: dict[str, list[tuple[str, str]]] = {
 # Rephrasings each recall feature must accept (a regression test for each).
 REPHRASINGS = [
     ("How do I reset my password?", "Sorry to bother you, but how do I reset my password?"),
-    ("How do I reset my password?", "I was wondering, how do I reset my password? Thanks in advance."),
+    (
+        "How do I reset my password?",
+        "I was wondering, how do I reset my password? Thanks in advance.",
+    ),
     ("上海明天天气怎么样", "你好，请问上海明天天气怎么样"),
     ("上海明天天气怎么样", "麻烦问一下，上海明天天气怎么样"),
     ("pandas merge two dataframes", "merge two dataframes pandas"),

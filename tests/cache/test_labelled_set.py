@@ -13,7 +13,6 @@ from sidecar.cache import CacheConfig, SemanticCache
 from sidecar.cache.semantic import SemanticTier
 from tests.cache.labelled_pairs import labelled_pairs
 from tests.cache.labelled_set import KINDS, evaluate, labelled_set
-from tests.cache.semantic_fixtures import model_dir, tier  # noqa: F401
 
 
 def test_the_set_is_large_balanced_and_partly_chinese() -> None:
@@ -34,7 +33,7 @@ def test_lexical_tier_precision_0_99_recall_0_65() -> None:
     assert report.recall() >= 0.65
 
 
-def test_semantic_tier_precision_0_99_recall_0_85_chinese_0_7(tier: SemanticTier) -> None:  # noqa: F811
+def test_semantic_tier_precision_0_99_recall_0_85_chinese_0_7(tier: SemanticTier) -> None:
     config = CacheConfig(semantic=tier.config)
     report = evaluate(
         lambda: SemanticCache(config, semantic=tier),

@@ -19,7 +19,7 @@ from sidecar.cache import CacheConfig, CacheScope, SemanticCache, SqliteCachePer
 from sidecar.cache.semantic import SemanticTier
 from sidecar.cache.semantic_guards import SEMANTIC_GUARDS
 from sidecar.cache.vectors import DIM, ScopeVectors
-from tests.cache.semantic_fixtures import model_dir, semantic_config, tier  # noqa: F401
+from tests.cache.semantic_fixtures import semantic_config
 
 SCOPE = CacheScope("acme", "qa", "m", "u1")
 
@@ -30,7 +30,7 @@ def _cache(tier: SemanticTier, guards: tuple = SEMANTIC_GUARDS, **kw: object) ->
 
 
 def test_the_onnx_graph_computes_the_sentence_transformers_embedding(
-    model_dir: Path,  # noqa: F811
+    model_dir: Path,
 ) -> None:
     """float32: the same vectors as sentence-transformers; int8: within a cosine of 0.98."""
     import json
@@ -61,7 +61,7 @@ def test_the_onnx_graph_computes_the_sentence_transformers_embedding(
     assert all(float(quantised[i] @ reference[i]) > 0.98 for i in range(len(texts)))
 
 
-def test_rewordings_hit_semantically_and_near_misses_do_not(tier: SemanticTier) -> None:  # noqa: F811
+def test_rewordings_hit_semantically_and_near_misses_do_not(tier: SemanticTier) -> None:
     cache = _cache(tier)
     cache.store(SCOPE, "How tall is Mount Everest?", "8849 m")
     cache.store(SCOPE, "Can I take ibuprofen with alcohol?", "no")
@@ -70,14 +70,19 @@ def test_rewordings_hit_semantically_and_near_misses_do_not(tier: SemanticTier) 
     assert hit.match == "semantic" and hit.value == "8849 m" and 80 <= (hit.score or 0) <= 100
     assert not cache.lookup(SCOPE, "Can I take ibuprofen without alcohol?").hit
     assert not cache.lookup(SCOPE, "How tall is Mount Fuji?").hit
-    assert not cache.lookup(SCOPE._replace(user_id="u2"), "What is the height of Mount Everest?").hit
+    assert not cache.lookup(
+        SCOPE._replace(user_id="u2"), "What is the height of Mount Everest?"
+    ).hit
     assert cache.stats().lookups["semantic"] == 1
 
 
 # guard -> (stored, asked): the embedding puts them above the threshold, the guard refuses.
 SEMANTIC_CASES: dict[str, tuple[str, str]] = {
     "numbers": ("Book a table for 4 people tonight", "Book a table for 6 people tonight"),
-    "units": ("How long does it take to walk 5 miles?", "How long does it take to walk 5 kilometres?"),
+    "units": (
+        "How long does it take to walk 5 miles?",
+        "How long does it take to walk 5 kilometres?",
+    ),
     "negation": ("Can I take ibuprofen with alcohol?", "Can I take ibuprofen without alcohol?"),
     "entities": (
         "Summarise the article at https://example.com/a/intro for me",
@@ -96,7 +101,7 @@ def test_every_semantic_guard_has_a_case() -> None:
 
 
 @pytest.mark.parametrize("guard", sorted(SEMANTIC_CASES))
-def test_semantic_guard_is_needed(tier: SemanticTier, guard: str) -> None:  # noqa: F811
+def test_semantic_guard_is_needed(tier: SemanticTier, guard: str) -> None:
     stored, asked = SEMANTIC_CASES[guard]
     without = tuple(g for g in SEMANTIC_GUARDS if g.name != guard)
     outcomes = []
@@ -111,9 +116,7 @@ def test_semantic_guard_is_needed(tier: SemanticTier, guard: str) -> None:  # no
     assert outcomes == [True, False], f"{guard}: hit without it, miss with it ({outcomes})"
 
 
-def test_a_restart_restores_vectors_without_recomputing(
-    tmp_path: Path, model_dir: Path  # noqa: F811
-) -> None:
+def test_a_restart_restores_vectors_without_recomputing(tmp_path: Path, model_dir: Path) -> None:
     config = CacheConfig(semantic=semantic_config(model_dir))
     first = SemanticCache(config, persistence=SqliteCachePersistence(str(tmp_path / "c.db")),
                           semantic=SemanticTier(config.semantic))  # fmt: skip
@@ -134,7 +137,7 @@ def test_a_restart_restores_vectors_without_recomputing(
     second.close()
 
 
-async def test_async_lookups_leave_the_event_loop_free(tier: SemanticTier) -> None:  # noqa: F811
+async def test_async_lookups_leave_the_event_loop_free(tier: SemanticTier) -> None:
     """The query is embedded in a worker thread: another task runs meanwhile."""
     cache = _cache(tier)
     cache.store(SCOPE, "How tall is Mount Everest?", "8849 m")
@@ -164,7 +167,7 @@ async def test_async_lookups_leave_the_event_loop_free(tier: SemanticTier) -> No
     assert ticks > 0
 
 
-def test_a_full_embedding_queue_keeps_stores_lexical(model_dir: Path) -> None:  # noqa: F811
+def test_a_full_embedding_queue_keeps_stores_lexical(model_dir: Path) -> None:
     gate = threading.Event()
 
     class SlowEmbedder:
@@ -174,15 +177,15 @@ def test_a_full_embedding_queue_keeps_stores_lexical(model_dir: Path) -> None:  
             gate.wait(30)
             return np.ones((len(texts), DIM), np.float32) / np.sqrt(DIM)
 
-    tier = SemanticTier(semantic_config(model_dir, max_pending=5), embedder=SlowEmbedder())
-    cache = _cache(tier)
+    slow = SemanticTier(semantic_config(model_dir, max_pending=5), embedder=SlowEmbedder())
+    cache = _cache(slow)
     for i in range(20):
         assert cache.store(SCOPE, f"question number {i} about topic", i)
-    assert tier.stats().dropped >= 14
+    assert slow.stats().dropped >= 14
     gate.set()
-    assert tier.wait_idle()
+    assert slow.wait_idle()
     assert cache.lookup(SCOPE, "question number 3 about topic").match == "exact"
-    tier.close()
+    slow.close()
 
 
 def test_vector_index_answers_like_brute_force_through_adds_removes_and_hnsw() -> None:
