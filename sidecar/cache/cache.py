@@ -242,11 +242,9 @@ class SemanticCache:
                 self._remove(entry, "expired")
         scopes = tuple(s for s in scopes if s in self._scopes)
         analysis = prepared.analysis
-        if analysis is None or not analysis.content or not scopes:
+        if analysis is None or not self._comparable(analysis) or not scopes:
             return _MISS, scopes
         if not self.config.namespace(scope.namespace).fuzzy:
-            return _MISS, scopes
-        if len(analysis.content) > self.config.max_fuzzy_units:
             return _MISS, scopes
         min_score = self.config.min_score_for(scope.namespace)
         rejected_by: str | None = None
@@ -267,12 +265,10 @@ class SemanticCache:
         return LookupResult(hit=False, result="rejected_by_guard", guard=guard)
 
     def _wants_semantic(self, result: LookupResult, scope: CacheScope, prepared: Prepared) -> bool:
-        analysis = prepared.analysis
         return (
             not result.hit
             and self._semantic is not None
-            and analysis is not None
-            and bool(analysis.content)
+            and self._comparable(prepared.analysis)
             and self.config.namespace(scope.namespace).fuzzy
         )
 
@@ -436,10 +432,17 @@ class SemanticCache:
         self._insert(entry)
         self._queue(entry.id, _persisted(entry))
         self._counters.stores += 1
-        analysis = prepared.analysis
-        if self._semantic is not None and analysis is not None and analysis.content:
+        if self._semantic is not None and self._comparable(prepared.analysis):
             self._submit_embedding(entry)
         return True
+
+    def _comparable(self, analysis: Analysis | None) -> bool:
+        """Text with content, short enough for the fuzzy and semantic tiers (longer keys match
+        exactly: comparing them would cost more than a turn of the event loop may)."""
+        return (
+            analysis is not None
+            and 0 < len(analysis.content) <= self.config.max_fuzzy_units
+        )
 
     def _submit_embedding(self, entry: Entry) -> None:
         tier = self._semantic
@@ -610,8 +613,7 @@ class SemanticCache:
             )
             entry.id = row.id
             self._insert(entry)
-            analysis = prepared.analysis
-            if tier is None or analysis is None or not analysis.content:
+            if tier is None or not self._comparable(prepared.analysis):
                 continue
             if row.embedding is not None and row.embedding_model == model_id:
                 entry.vkey = tier.new_key()
