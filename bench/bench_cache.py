@@ -245,9 +245,18 @@ SYMMETRIC = {
 }
 
 
+# Templates that ask the same question in other words.
+EQUIVALENT = {
+    "How many {unit} are in {n} {unit2}?": "Convert {n} {unit2} to {unit}",
+    "Convert {n} {unit} to {unit2}": "How many {unit2} are in {n} {unit}?",
+}
+
+
 def _same_question(template: str, slots: dict[str, str]) -> list[str]:
     """The texts that ask what ``template`` filled with ``slots`` asks."""
     texts = [_fill(template, slots)]
+    if template in EQUIVALENT:
+        texts.append(_fill(EQUIVALENT[template], slots))
     pair = SYMMETRIC.get(template)
     if pair is not None:
         a, b = pair
@@ -264,6 +273,8 @@ def _queries(
     out: list[tuple[str, str | None]] = []
     while len(out) < count:
         text, t, slots = rng.choice(stored)
+        if any(x != text and x in texts for x in _same_question(TEMPLATES[t], slots)):
+            continue  # its twin is stored too: either would be a right answer
         kind = rng.random()
         if kind < 0.5:
             variant = rng.choice(FILLERS) + text.rstrip("?") + rng.choice(ENDINGS)
@@ -404,7 +415,8 @@ def _semantic_child(size: int, n_queries: int, semantic: bool) -> dict[str, Any]
     queries = _queries(stored, n_queries, seed=size + 1)
     config = CacheConfig(max_entries=size + 1, max_entries_per_scope=size + 1, max_bytes=2**31,
                          max_bytes_per_scope=2**31,
-                         semantic=SemanticConfig(enabled=semantic))  # fmt: skip
+                         semantic=SemanticConfig(enabled=semantic,
+                                                 max_pending=size + 1))  # fmt: skip
     gc.collect()
     rss0 = _rss_mb()
     cache = SemanticCache.open(config)
@@ -432,11 +444,13 @@ def _semantic_child(size: int, n_queries: int, semantic: bool) -> dict[str, Any]
     if semantic:
         import numpy as np
 
+        from sidecar.cache.embedding import dequantise
+
         tier = cache.semantic
-        texts = [text for text, _, _ in stored]
-        matrix = np.stack([tier.embed(t) for t in texts[: min(size, 2_000)]])
-        if size > len(matrix):  # the same memory and arithmetic as all vectors
-            matrix = np.resize(matrix, (size, matrix.shape[1]))
+        entries = [e for e in cache._lru.values() if e.vkey]
+        texts = [e.key for e in entries]
+        matrix = np.stack([dequantise(tier.vector(scope, e.vkey)) for e in entries])
+        row["vectors"] = len(entries)
 
         def cosine(q: str) -> str | None:
             v = tier.embed(q)

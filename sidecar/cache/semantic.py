@@ -141,6 +141,12 @@ class SemanticTier:
         found.sort(key=lambda hit: -hit[2])
         return [hit for hit in found if hit[2] >= self.config.min_similarity]
 
+    def vector(self, scope: CacheScope, key: int) -> bytes | None:
+        """The stored int8 vector of ``key`` (benchmarks and tests)."""
+        with self._lock:
+            vectors = self._scopes.get(scope)
+            return vectors.vector(key) if vectors is not None else None
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until every queued job is done (tests, benchmarks, shutdown)."""
         deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ negation compared by polarity (无法 and 不能 are both "cannot"), and two of 
   overheat?" is "What makes it overheat?").
 - ``topic``: other words may differ ("How tall is Everest?" / "What is the height of Everest?")
   unless a differing word belongs to a closed class whose members exclude each other (days,
-  months, today / tomorrow, directions, colours, quantifiers: "weather today" is not
+  months, today / tomorrow, directions, colours, quantifiers, levels, diets: "weather today" is not
   "weather tomorrow"), no Chinese character differs but function characters, and a small
   difference (two words or fewer, or one stretch of words replaced in an otherwise equal
   prompt: where a co-hyponym swap such as "boiling" / "freezing point" or "for an expert" /
@@ -44,6 +44,8 @@ CLOSED_CLASSES: tuple[frozenset[str], ...] = tuple(
         "breakfast lunch dinner brunch",
         "small medium large tiny huge",
         "new old",
+        "beginner novice intermediate advanced expert professional amateur junior senior",
+        "vegan vegetarian pescatarian keto paleo halal kosher",
         "今 明 昨 前 后 早 晚 午 夜 周 年 月 日 号",
         "东 南 西 北 左 右",
         "红 黄 蓝 绿 黑 白 紫",
