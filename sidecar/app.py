@@ -196,7 +196,8 @@ def _open_cache(settings: Settings) -> SemanticCache:
         from sidecar.budgets.postgres import asyncpg_dsn
         from sidecar.cache.pg_persistence import PostgresCachePersistence
 
-        return SemanticCache.open_with(config, PostgresCachePersistence(asyncpg_dsn(url.url)))
+        persistence = PostgresCachePersistence(asyncpg_dsn(url.url))
+        return SemanticCache.open_with(config, persistence, load=False)  # loaded at startup
     return SemanticCache.open(config)
 
 
@@ -388,6 +389,7 @@ def _health_checks(parts: Components) -> dict[str, HealthCheck]:
 def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
     async def lifecycle(_app: web.Application) -> Any:
         await create_schema(parts.engine)
+        await asyncio.to_thread(parts.cache.ensure_loaded)
         await parts.writer.start()
         if parts.ledger is not None:
             await parts.ledger.start()

@@ -141,6 +141,7 @@ class SemanticCache:
         self._flush_lock = threading.Lock()
         self._semantic = semantic
         self._by_vkey: dict[int, Entry] = {}
+        self._loaded = False
         if semantic is not None:
             from sidecar.cache.semantic_guards import SEMANTIC_GUARDS
 
@@ -162,14 +163,19 @@ class SemanticCache:
         config: CacheConfig,
         persistence: CachePersistence | None,
         clock: Callable[[], float] = time.time,
+        *,
+        load: bool = True,
     ) -> SemanticCache:
+        """A cache over ``persistence``; ``load=False`` leaves :meth:`ensure_loaded` to the
+        caller (the app loads a PostgreSQL-backed cache in its startup, after the schema)."""
         semantic = None
         if config.semantic.enabled:
             from sidecar.cache.semantic import SemanticTier
 
             semantic = SemanticTier(config.semantic)
         cache = cls(config, clock=clock, persistence=persistence, semantic=semantic)
-        cache.load()
+        if load:
+            cache.load()
         return cache
 
     @property
@@ -577,9 +583,14 @@ class SemanticCache:
                 raise
             return len(pending)
 
+    def ensure_loaded(self) -> int:
+        """:meth:`load`, unless it already ran."""
+        return len(self._lru) if self._loaded else self.load()
+
     def load(self) -> int:
         """Load persisted entries (dropping expired ones) and their vectors; returns how many
         entries are in memory. Vectors made by another model are computed again."""
+        self._loaded = True
         if self._persistence is None:
             return 0
         now = self._clock()

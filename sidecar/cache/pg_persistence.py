@@ -51,8 +51,7 @@ class PostgresCachePersistence:
             target=self._loop.run_forever, name="cache-postgres", daemon=True
         )
         self._thread.start()
-        self._conn: Any = None
-        self._call(self._connect())
+        self._conn: Any = None  # connected on first use (the app loads in its startup)
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(TIMEOUT_S)
@@ -103,7 +102,7 @@ class PostgresCachePersistence:
         )
 
     def close(self) -> None:
-        if self._conn is not None:
+        if self._conn is not None and not self._conn.is_closed():
             self._call(self._conn.close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
