@@ -218,7 +218,10 @@ class SemanticTier:
                 with self._idle:
                     self._in_flight -= len(batch)
                     self._pending -= sum(1 for kind, _, _ in batch if kind == "embed")
+                    idle = not self._in_flight
                     self._idle.notify_all()
+                if idle:
+                    _release_free_memory()
 
     def _process(self, batch: list[tuple[str, Any, Any]]) -> None:
         embeds = [(args, entry) for kind, args, entry in batch if kind == "embed"]
@@ -262,10 +265,20 @@ class SemanticTier:
                 del self._scopes[scope]
 
 
+def _release_free_memory() -> None:
+    """Give the memory the model's activations used back to the system (glibc keeps it)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def _check_installed() -> None:
     import importlib.util
 
-    missing = [m for m in ("onnxruntime", "onnx", "tokenizers", "usearch", "numpy")
+    missing = [m for m in ("onnxruntime", "onnx", "usearch", "numpy")
                if importlib.util.find_spec(m) is None]  # fmt: skip
     if missing:
         raise SemanticUnavailableError(

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 DIM = 384
+CONNECTIVITY = 12
 
 
 class ScopeVectors:
@@ -32,15 +33,16 @@ class ScopeVectors:
         self._hnsw: Any = None
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._hnsw) if self._hnsw is not None else len(self._rows)
 
     def add(self, key: int, vector: bytes) -> None:
+        if self._hnsw is not None:
+            if key in self._hnsw:
+                self._hnsw.remove(key)
+            self._hnsw.add(key, np.frombuffer(vector, np.int8), threads=1)
+            return
         if key in self._rows:
             self.remove(key)
-        if self._hnsw is not None:
-            self._hnsw.add(key, np.frombuffer(vector, np.int8), threads=1)
-            self._rows[key] = -1
-            return
         n = len(self._keys)
         if n == len(self._flat):
             self._flat = np.concatenate([self._flat, np.zeros_like(self._flat)])
@@ -54,11 +56,12 @@ class ScopeVectors:
             self._to_hnsw()
 
     def remove(self, key: int) -> None:
+        if self._hnsw is not None:
+            if key in self._hnsw:
+                self._hnsw.remove(key)
+            return
         row = self._rows.pop(key, None)
         if row is None:
-            return
-        if self._hnsw is not None:
-            self._hnsw.remove(key)
             return
         last = len(self._keys) - 1
         if row != last:
@@ -70,19 +73,19 @@ class ScopeVectors:
         self._keys.pop()
 
     def vector(self, key: int) -> bytes | None:
-        row = self._rows.get(key)
-        if row is None:
-            return None
         if self._hnsw is not None:
+            if key not in self._hnsw:
+                return None
             return bytes(np.asarray(self._hnsw.get(key), dtype=np.int8).tobytes())
-        return self._flat[row].tobytes()
+        row = self._rows.get(key)
+        return None if row is None else self._flat[row].tobytes()
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Up to ``k`` (key, cosine) pairs, best first, for a unit float32 ``query``."""
-        if not self._rows:
+        if not len(self):
             return []
         if self._hnsw is not None:
-            found = self._hnsw.search(query, min(k, len(self._rows)), threads=1)
+            found = self._hnsw.search(query, min(k, len(self)), threads=1)
             return [
                 (int(key), 1.0 - float(d))
                 for key, d in zip(found.keys, found.distances, strict=False)
@@ -99,7 +102,7 @@ class ScopeVectors:
     def _new_hnsw(self, capacity: int) -> Any:
         from usearch.index import Index
 
-        index = Index(ndim=DIM, metric="cos", dtype="i8", connectivity=12,
+        index = Index(ndim=DIM, metric="cos", dtype="i8", connectivity=CONNECTIVITY,
                       expansion_add=64, expansion_search=64)  # fmt: skip
         return index
 
@@ -108,7 +111,7 @@ class ScopeVectors:
         index = self._new_hnsw(n * 2)
         index.add(np.asarray(self._keys, np.uint64), self._flat[:n], threads=1)
         self._hnsw = index
-        self._rows = dict.fromkeys(self._keys, -1)
+        self._rows = {}
         self._keys = []
         self._flat = np.zeros((0, DIM), np.int8)
         self._norms = np.zeros(0, np.float32)

@@ -51,14 +51,31 @@ def test_the_onnx_graph_computes_the_sentence_transformers_embedding(
     )
     session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
     int8 = MiniLMEmbedder(cache_dir=model_dir)
-    tokenizer = int8._tokenizer
     for i, text in enumerate(texts):
-        enc = tokenizer.encode(text)
-        feed = {"input_ids": np.array([enc.ids]), "attention_mask": np.array([enc.attention_mask])}
+        ids = int8._tokenizer.encode(text)
+        feed = {"input_ids": np.array([ids]), "attention_mask": np.ones((1, len(ids)), np.int64)}
         float_vector = session.run(None, feed)[0][0]
         assert float(float_vector @ reference[i]) > 0.9999
     quantised = int8.embed(texts)
     assert all(float(quantised[i] @ reference[i]) > 0.98 for i in range(len(texts)))
+
+
+def test_wordpiece_gives_the_ids_of_the_tokenizers_library() -> None:
+    from tokenizers import Tokenizer
+
+    from sidecar.cache.embedding import packaged_model_dir
+    from sidecar.cache.wordpiece import WordPiece
+    from tests.cache.labelled_set import labelled_set
+
+    path = packaged_model_dir()
+    reference = Tokenizer.from_file(str(path / "tokenizer.json"))
+    reference.no_padding()
+    reference.enable_truncation(256)
+    ours = WordPiece(path / "vocab.txt", 256)
+    texts = [t for p in labelled_set() for t in (p.stored, p.asked) if isinstance(t, str)]
+    texts += ["Ünïcödé naïve café", "x" * 300, "a\x00b\tc", "東京 is 日本", "emoji 😀 ok",
+              "A" * 150 + " b", " ".join(["word"] * 400)]  # fmt: skip
+    assert [ours.encode(t) for t in texts] == [reference.encode(t).ids for t in texts]
 
 
 def test_rewordings_hit_semantically_and_near_misses_do_not(tier: SemanticTier) -> None:
