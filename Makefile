@@ -3,11 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The real GenAI instrumentations for the OTLP-in conformance suite, in their own virtualenv.
+OTEL_VENV := .venv-otel
+OTEL_REQUIREMENTS := tests/traces/conformance/requirements.txt
+OTEL_STAMP := $(OTEL_VENV)/.installed-stamp
 PYTEST_ARGS ?=
 # The semantic cache's model package pulls in torch: take the CPU build (a local file here).
 TORCH_CPU ?= 2.13.0
 
-.PHONY: demo test lint bench soak venv tools clean
+.PHONY: demo test lint bench soak venv venv-otel tools clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +22,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# External tools the tests drive for real (promtool, amtool, prometheus, alertmanager).
+$(OTEL_STAMP): $(OTEL_REQUIREMENTS)
+	@test -x $(OTEL_VENV)/bin/python || $(PYTHON) -m venv $(OTEL_VENV)
+	$(OTEL_VENV)/bin/python -m pip install -q --upgrade pip
+	$(OTEL_VENV)/bin/python -m pip install -q -r $(OTEL_REQUIREMENTS)
+	@touch $(OTEL_STAMP)
+
+venv-otel: $(OTEL_STAMP)
+
+# External tools the tests drive for real (promtool, amtool, prometheus, alertmanager, and
+# Debian's chromium + chromedriver for the console's browser tests).
 tools:
 	@bash scripts/install-tools.sh
 
@@ -29,7 +42,7 @@ lint: venv
 	$(BIN)/ruff check sidecar runtime tests bench
 	$(BIN)/mypy sidecar runtime
 
-test: venv tools lint
+test: venv venv-otel tools lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # Load and soak: 8 agents for SOAK_SECONDS against SQLite (and PostgreSQL when SOAK_PG is a
@@ -40,8 +53,8 @@ soak: venv
 	@if [ -n "$(SOAK_PG)" ]; then $(BIN)/python -m tests.hardening.soak \
 		--seconds $(SOAK_SECONDS) --clients 8 --postgres "$(SOAK_PG)"; fi
 
-bench: venv
+bench: venv tools
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OTEL_VENV) data .pytest_cache .mypy_cache .ruff_cache

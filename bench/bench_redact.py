@@ -95,6 +95,75 @@ def agent_log_texts(count: int, pii_share: float, seed: int = 7) -> list[str]:
     return texts
 
 
+def _luhn_complete(body: str) -> str:
+    for check in "0123456789":
+        total = 0
+        for index, ch in enumerate(reversed(body + check)):
+            digit = int(ch) * (2 if index % 2 else 1)
+            total += digit - 9 if digit > 9 else digit
+        if total % 10 == 0:
+            return body + check
+    raise AssertionError(body)
+
+
+def _luhn_invalid(body: str) -> str:
+    valid = _luhn_complete(body)
+    return valid[:-1] + str((int(valid[-1]) + 1) % 10)
+
+
+LOOKALIKES = [
+    lambda r: (
+        f"2024-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:"
+        f"{r.randint(0, 59):02d}:{r.randint(0, 59):02d}.{r.randint(0, 999):03d}Z"
+    ),
+    lambda r: f"ts={r.randint(1_600_000_000_000, 1_800_000_000_000)}",
+    lambda r: f"v{r.randint(0, 9)}.{r.randint(0, 30)}.{r.randint(0, 99)}.{r.randint(0, 9999)}",
+    lambda r: f"order {_luhn_complete('4' + str(r.randint(10**13, 10**14 - 1)))}",
+    lambda r: f"id={r.randint(100_000_000, 999_999_999)}",
+    lambda r: f"seq 0{r.randint(100, 999)} {r.randint(1000, 9999)} {r.randint(1000, 9999)}",
+    lambda r: f"{r.randint(1, 28):02d}.{r.randint(1, 12):02d}.2024 {r.randint(0, 23):02d}:00",
+    lambda r: f"score={r.random():.16f}",
+    lambda r: f"amount {r.randint(1, 999)} {r.randint(100, 999)},{r.randint(10, 99)} EUR",
+    lambda r: (
+        f"peer 0{r.randint(10, 99)}.{r.randint(0, 255):03d}.{r.randint(0, 255):03d}"
+        f".00{r.randint(1, 9)}"
+    ),
+    lambda r: ":".join(f"{r.randint(0, 255):02x}" for _ in range(6)),
+    lambda r: f"sha {r.getrandbits(160):040x}",
+    lambda r: (
+        f"uuid {r.getrandbits(32):08x}-{r.getrandbits(16):04x}-4{r.getrandbits(12):03x}-"
+        f"a{r.getrandbits(12):03x}-{r.getrandbits(48):012x}"
+    ),
+    lambda r: (
+        "next_page_token=eyJvZmZzZXQiOj" + "".join(r.choice("ABCDEFGHIJKLMNOP") for _ in range(8))
+    ),
+    lambda r: f"ISBN 978-0-{r.randint(100, 999)}-{r.randint(10000, 99999)}-{r.randint(0, 9)}",
+    lambda r: f"tel verified, call_id={r.randint(10**9, 10**10)}",
+    lambda r: f"invoice 0{r.randint(100, 999)} {r.randint(100, 999)} {r.randint(100, 999)}",
+    lambda r: (
+        f"{r.randint(2020, 2025)}{r.randint(1, 12):02d}{r.randint(1, 28):02d},"
+        f"{r.randint(10**11, 10**12 - 1)},{_luhn_invalid(str(r.randint(10**14, 10**15 - 1)))}"
+    ),
+]
+
+
+def dense_texts(count: int, pii_per_text: int, seed: int = 11) -> list[str]:
+    """~1 KB texts made only of look-alikes (timestamps, versions, Luhn-valid order numbers,
+    9-digit ids, zero-padded counters, European dates and amounts, padded IP-like quads,
+    MACs, SHAs, UUIDs, base64 cursors, ISBNs, CSV rows of long numbers), with
+    ``pii_per_text`` real values mixed in."""
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        parts: list[str] = []
+        while sum(len(p) + 1 for p in parts) < 1024:
+            parts.append(rng.choice(LOOKALIKES)(rng))
+        for _ in range(pii_per_text):
+            parts.insert(rng.randrange(len(parts)), rng.choice(PII)(rng))
+        texts.append(" ".join(parts)[:1024])
+    return texts
+
+
 def _throughput(fn: Callable[[str], object], texts: list[str], repeats: int) -> tuple[float, float]:
     size = sum(len(t.encode()) for t in texts)
     runs = []
@@ -114,6 +183,8 @@ def run(quick: bool = False) -> str:
         "typical (20% of texts with one PII value)": agent_log_texts(count, 0.2),
         "clean (no PII)": agent_log_texts(count, 0.0, seed=8),
         "every text with one PII value": agent_log_texts(count, 1.0, seed=9),
+        "dense look-alikes (no PII)": dense_texts(count, 0),
+        "dense look-alikes, 3 PII values per text": dense_texts(count, 3, seed=12),
     }
     fast = Redactor(RedactConfig(fast_prefilter=True))
     portable = Redactor(RedactConfig(fast_prefilter=False))

@@ -104,6 +104,7 @@ class LlmCallContext(_Timed):
         self.output: Any = None
         self.finish_reason: str | None = None
         self.response_model: str | None = None
+        self.usage_unknown = False
 
     def chunk(self, content: str | None) -> None:
         """A streamed delta arrived; the first one with content fixes TTFT."""
@@ -131,7 +132,9 @@ class LlmCallContext(_Timed):
             {
                 "type": "llm_call",
                 "span_id": self.span_id,
-                "model": self.response_model or self.model,
+                "model": self.model,
+                "response_model": self.response_model,
+                "usage_unknown": True if self.usage_unknown else None,
                 "provider": self.provider,
                 "operation": self.operation,
                 "input_tokens": self.input_tokens,

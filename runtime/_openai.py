@@ -2,8 +2,10 @@
 
 ``wrap_openai(client, sidecar)`` returns a proxy whose ``chat.completions.create`` times the call,
 marks TTFT at the first content delta of a stream, reads usage from the response (and asks for
-it on streams with ``stream_options.include_usage``), and emits an ``llm_call`` event inside the
-current run (or a one-call run when there is none). Works with the sync and the async client;
+it on streams with ``stream_options.include_usage``; a stream that ends without it is marked
+``usage_unknown``), and emits an ``llm_call`` event inside the current run (or a one-call run
+when there is none). The event's ``model`` is the model asked for; the one that answered
+(``gpt-4o-2024-08-06``) is its ``response_model``. Works with the sync and the async client;
 everything else on the client passes through untouched.
 """
 
@@ -41,7 +43,8 @@ def _record_response(call: LlmCallContext, response: Any) -> None:
         call.set_output(_get(message, "content"), _get(choices[0], "finish_reason"))
 
 
-def _record_chunk(call: LlmCallContext, chunk: Any, parts: list[str]) -> None:
+def _record_chunk(call: LlmCallContext, chunk: Any, parts: list[str]) -> bool:
+    """Record one stream chunk; True when it carried the usage."""
     choices = _get(chunk, "choices") or []
     if choices:
         delta = _get(choices[0], "delta")
@@ -52,10 +55,12 @@ def _record_chunk(call: LlmCallContext, chunk: Any, parts: list[str]) -> None:
         reason = _get(choices[0], "finish_reason")
         if reason:
             call.finish_reason = reason
-    if _get(chunk, "usage") is not None:
-        _record_usage(call, _get(chunk, "usage"))
     if _get(chunk, "model"):
         call.response_model = _get(chunk, "model")
+    if _get(chunk, "usage") is None:
+        return False
+    _record_usage(call, _get(chunk, "usage"))
+    return True
 
 
 class _Completions:
@@ -126,6 +131,7 @@ class _StreamBase:
         self._own_run = own_run
         self._parts: list[str] = []
         self._done = False
+        self._usage = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -134,6 +140,8 @@ class _StreamBase:
         if self._done:
             return
         self._done = True
+        if exc is None and not self._usage:  # the stream ended without a usage chunk
+            self._call.usage_unknown = True
         if self._call.output is None and self._parts:
             self._call.output = "".join(self._parts)
         _Completions._end(self._call, self._own_run, exc)
@@ -143,7 +151,7 @@ class _SyncStream(_StreamBase):
     def __iter__(self) -> Iterator[Any]:
         try:
             for chunk in self._inner:
-                _record_chunk(self._call, chunk, self._parts)
+                self._usage |= _record_chunk(self._call, chunk, self._parts)
                 yield chunk
         except BaseException as exc:
             self._finish(exc)
@@ -161,7 +169,7 @@ class _AsyncStream(_StreamBase):
     async def __aiter__(self) -> AsyncIterator[Any]:
         try:
             async for chunk in self._inner:
-                _record_chunk(self._call, chunk, self._parts)
+                self._usage |= _record_chunk(self._call, chunk, self._parts)
                 yield chunk
         except BaseException as exc:
             self._finish(exc)

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests drive for real, when missing (needs root or sudo).
+# Installs the Debian packages the tests drive for real, when missing (needs root or sudo):
+# promtool/prometheus and amtool/alertmanager for the alerting tests, Chromium and ChromeDriver
+# for the console's browser tests.
 set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -24,12 +24,18 @@ from sidecar.analytics import Analytics
 from sidecar.api import (
     budget_routes,
     cache_routes,
+    denials_routes,
+    distribution_routes,
     events_routes,
     health_routes,
     openapi_routes,
     redact_routes,
+    runs_routes,
+    series_routes,
     stats_routes,
+    summary_routes,
     traces_routes,
+    ui_routes,
 )
 from sidecar.api.errors import unmasked
 from sidecar.api.middlewares import (
@@ -41,7 +47,9 @@ from sidecar.api.middlewares import (
 from sidecar.api.principals import TokenRegistry
 from sidecar.api.tenancy import limit_key
 from sidecar.budgets import Admission, BudgetLedger, BudgetSettler, create_ledger
+from sidecar.budgets.denials import DenialLog, RecordingAdmission
 from sidecar.cache import SemanticCache
+from sidecar.cache.namespace_stats import NamespaceStats
 from sidecar.config import Settings
 from sidecar.events.schema import Event, Run
 from sidecar.guard import EventInjectionTagger, InjectionScorer
@@ -84,6 +92,8 @@ class Components:
     cache: SemanticCache
     settler: BudgetSettler | None = None
     spans: SpanExporterSink | None = None
+    denials: DenialLog = field(default_factory=DenialLog)
+    namespaces: NamespaceStats = field(default_factory=NamespaceStats)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
 
@@ -126,14 +136,17 @@ def build_components(settings: Settings) -> Components:
         sinks=[analytics, metrics] if settings.analytics.enabled else [metrics],
     )
     ingest.add_sink(_EndRequestLimits(limiter))
+    denials = DenialLog()
     parts = Components(
         settings, registry, engine, writer, ingest, metrics, analytics,
         StatsCollector(registry), prices, limiter, ledger,
-        Admission(ledger, limiter, prices, settings.budgets.default_max_output_tokens),
+        RecordingAdmission(ledger, limiter, prices, settings.budgets.default_max_output_tokens,
+                           denials=denials),
         Retention(engine, settings.store.retention),
         redactor,
         scorer,
         _open_cache(settings),
+        denials=denials,
     )
     _add_budget_settling(parts)
     _add_pricing_metrics(parts, pricer)
@@ -276,7 +289,7 @@ def _add_pricing_metrics(parts: Components, pricer: EventPricer) -> None:
 def _add_span_export(parts: Components) -> None:
     """GenAI spans over OTLP (when enabled): built from stored, already redacted events."""
     settings = parts.settings
-    if not settings.traces.enabled:
+    if not settings.traces.export_enabled():
         return
     config = msgspec.structs.replace(settings.traces, capture_content=settings.capture_content)
     parts.spans = spans = SpanExporterSink.from_config(config)
@@ -317,13 +330,20 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(events_routes.routes(parts.ingest, parts.engine, parts.metrics,
                                         settings.max_body_bytes, mask_id))
     app.add_routes(stats_routes.routes(parts.analytics))
-    app.add_routes(traces_routes.routes(parts.ingest, settings.max_body_bytes))
+    app.add_routes(traces_routes.routes(parts.ingest, parts.metrics, settings.max_body_bytes))
     if parts.ledger is not None:
         app.add_routes(budget_routes.routes(parts.admission, parts.ledger,
                                             AdmitMetrics(parts.registry), parts.scorer, mask_id))
-    app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor), mask_id))
+        app.add_routes(denials_routes.routes(parts.denials))
+    app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor), mask_id,
+                                       parts.namespaces))
     app.add_routes(redact_routes.routes(parts.redactor))
+    app.add_routes(runs_routes.routes(parts.engine, mask_id))
+    app.add_routes(series_routes.routes(parts.engine, mask_id))
+    app.add_routes(distribution_routes.routes(parts.analytics))
+    app.add_routes(summary_routes.routes(parts, version=__version__))
     app.add_routes(openapi_routes.routes())
+    app.add_routes(ui_routes.routes())
     app.cleanup_ctx.append(_lifecycle(parts))
     return app
 

@@ -34,7 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--runs", type=int, default=600, help="simulated agent runs (default 600)")
     demo.add_argument("--users", type=int, default=40, help="simulated users (default 40)")
     demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--keep-serving", action="store_true", help="keep the sidecar up after")
+    serving = demo.add_mutually_exclusive_group()
+    serving.add_argument("--keep-serving", action="store_true", default=None,
+                         help="keep serving after the summary (default: when in a terminal)")
+    serving.add_argument("--no-serve", dest="keep_serving", action="store_false",
+                         help="stop after the summary (scripts, CI)")
+    demo.set_defaults(keep_serving=None)
     lifecycle_cli.add_commands(commands, _server_flags)
     check = commands.add_parser("check-config", help="validate a config file and print it")
     check.add_argument("file", nargs="?", help="YAML config file")

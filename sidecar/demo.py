@@ -2,7 +2,9 @@
 
 It starts the real server, sends a few hundred agent runs through the runtime SDK over loopback
 HTTP, then prints what the sidecar stored: events, calls and tokens per model, latency
-percentiles, errors, and the URLs to look at. About 10-20 s; exit 0 on success.
+percentiles, errors, and the URLs to look at, the console's first. About 10-20 s. Then, in a
+terminal (standard input a TTY) or with ``--keep-serving``, it keeps serving until Ctrl-C;
+otherwise (``--no-serve``, CI, a pipe) it stops there. Exit 0 on success.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from sidecar.store.urls import redact_password
 
 def run_demo(
     settings: Settings, *, runs: int = 600, users: int = 40, seed: int = 7,
-    keep_serving: bool = False,
+    keep_serving: bool | None = None,
 ) -> int:
+    """``keep_serving`` None: keep serving when standard input is a terminal."""
+    if keep_serving is None:
+        keep_serving = sys.stdin is not None and sys.stdin.isatty()
     return asyncio.run(
         _demo(settings, runs=runs, users=users, seed=seed, keep_serving=keep_serving)
     )
@@ -68,8 +73,9 @@ async def _demo(
         summary = await _summary(base, settings.api_token, since=started)
         _print_summary(summary, base, lost, time.time() - started)
         _print_governance(workload)
+        print(f"\nConsole: {base}/ui/", flush=True)
         if keep_serving:
-            print(f"\nServing on {base}; Ctrl-C to stop.", file=sys.stderr)
+            print(f"Serving on {base}; Ctrl-C to stop.", file=sys.stderr, flush=True)
             await asyncio.Event().wait()
         return 0 if lost == 0 and summary["total"]["count"] > 0 else 1
     finally:
@@ -149,6 +155,6 @@ def _print_summary(summary: dict[str, Any], base: str, lost: int, elapsed: float
     for group in summary["tools"]:
         print(f"{group['tool']:<20}{group['count']:>7}{group['errors']:>8}")
     print("\nNext: `agent-sidecar serve` (or `agent-sidecar demo --keep-serving`) and look at:")
-    for path in ("/health", "/metrics", "/v1/events?limit=5", "/v1/aggregate?group_by=model",
-                 "/v1/stats?window=5m&group_by=model"):
+    for path in ("/ui/", "/health", "/metrics", "/v1/events?limit=5",
+                 "/v1/aggregate?group_by=model", "/v1/stats?window=5m&group_by=model"):
         print(f"  {base}{path}")

@@ -108,7 +108,7 @@ def routes(
                     metrics.blocked()
                     return json_response({
                         "allowed": False, "reason": "prompt_injection_detected",
-                        "injection": {"score": verdict.score, "families": verdict.families},
+                        "injection": verdict.summary(),
                     }, status=429)
         try:
             decision: Decision = await admission.admit(body)

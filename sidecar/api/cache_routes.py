@@ -32,6 +32,7 @@ from sidecar.cache import (
     StoreItem,
     ValueNotJSONError,
 )
+from sidecar.cache.namespace_stats import NamespaceStats
 
 Name = msgspec.Meta(min_length=1, max_length=256)
 
@@ -96,19 +97,14 @@ class StoreBatchBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 def routes(
     cache: SemanticCache, has_pii: Callable[[Any], bool],
     mask_id: Callable[[str | None], str | None] = lambda value: value,
+    namespaces: NamespaceStats | None = None,
 ) -> list[web.RouteDef]:  # fmt: skip
-    """``mask_id``: user and tenant ids holding PII are keyed by their pseudonym."""
+    """``mask_id``: user and tenant ids holding PII are keyed by their pseudonym;
+    ``namespaces`` counts each lookup's result under its namespace."""
 
     def item(request: web.Request, body: StoreBody) -> StoreItem:
-        return StoreItem(
-            body.scope(request, mask_id),
-            body.key,
-            body.value,
-            body.ttl_s,
-            has_pii(body.key) or has_pii(body.value),
-            body.cost_usd,
-            body.tokens,
-        )
+        return StoreItem(body.scope(request, mask_id), body.key, body.value, body.ttl_s,
+                         has_pii(body.key) or has_pii(body.value), body.cost_usd, body.tokens)
 
     async def store(request: web.Request) -> web.Response:
         body: StoreBody = parse_json_body(await request.read(), StoreBody)
@@ -129,6 +125,9 @@ def routes(
             result = await cache.lookup_async(body.scope(request, mask_id), body.key)
         except InvalidCacheKeyError as exc:
             raise ApiError(422, "invalid_request", str(exc), "key") from None
+        if namespaces is not None:
+            namespaces.record(body.namespace, result.result, tokens_saved=result.saved_tokens,
+                              usd_saved=result.saved_cost_usd)
         answer: dict[str, Any] = {"hit": result.hit, "result": result.result}
         if result.hit:
             answer.update(value=result.value, match=result.match, score=result.score,

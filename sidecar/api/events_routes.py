@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.api.errors import ApiError
+from sidecar.api.ingest_prelude import IngestPrelude
 from sidecar.api.json import json_response
+from sidecar.api.params import int_param, time_param
 from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import confine_events
 from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeFailure, decode_events
 from sidecar.ingest import Ingest
-from sidecar.store import (
-    EventFilter,
-    QueryError,
-    StoreOverloaded,
-    StoreUnavailable,
-    aggregate,
-    list_events,
-)
+from sidecar.store import EventFilter, QueryError, aggregate, list_events
 from sidecar.telemetry.prometheus import PrometheusMetrics
 
 MAX_PAGE = 1000
+_EVENT_TYPES = JSON_TYPES | NDJSON_TYPES
+_EVENT_HINT = "application/json (an object or an array) or application/x-ndjson"
 
 
 def routes(
@@ -34,44 +29,18 @@ def routes(
     mask_id: Callable[[str | None], str | None] = lambda value: value,
 ) -> list[web.RouteDef]:
     """``mask_id``: query filters on ids are masked as stored ids are (PII → pseudonym)."""
+    prelude = IngestPrelude("/v1/events", metrics, max_body_bytes)
+
     async def post_events(request: web.Request) -> web.Response:
-        content_type = request.content_type
-        if content_type not in JSON_TYPES and content_type not in NDJSON_TYPES:
-            metrics.events_rejected("unsupported_media_type")
-            raise ApiError(
-                415, "unsupported_media_type",
-                "send application/json (an object or an array) or application/x-ndjson",
-                "Content-Type",
-            )
-        if request.content_length is not None and request.content_length > max_body_bytes:
-            metrics.events_rejected("body_too_large")
-            raise ApiError(413, "body_too_large", f"body exceeds {max_body_bytes} bytes")
+        body = await prelude.read(request, _EVENT_TYPES, _EVENT_HINT)
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            metrics.events_rejected("body_too_large")
-            raise ApiError(413, "body_too_large", f"body exceeds {max_body_bytes} bytes") from None
-        try:
-            batch = decode_events(body, content_type)
+            batch = await prelude.decode(body, decode_events)
         except DecodeFailure as exc:
-            metrics.events_rejected(exc.code)
-            raise ApiError(
+            raise prelude.refuse(request, ApiError(
                 exc.status, exc.code, exc.message, exc.field, line=exc.line, index=exc.index
-            ) from None
+            )) from None
         confine_events(principal(request), batch.events)
-        try:
-            result = await ingest.ingest(batch.events)
-        except StoreOverloaded as exc:
-            metrics.events_rejected("overloaded")
-            raise ApiError(503, "overloaded", str(exc), headers={"Retry-After": "1"}) from None
-        except StoreUnavailable as exc:
-            metrics.events_rejected("store_unavailable")
-            raise ApiError(
-                503, "store_unavailable", str(exc), headers={"Retry-After": "1"}
-            ) from None
-        metrics.events_ingested(result.accepted)
-        if result.duplicates:
-            metrics.events_duplicate(result.duplicates)
+        result = await prelude.ingest(request, ingest, batch.events)
         if batch.unknown_field_events:
             metrics.events_unknown_fields(batch.unknown_field_events)
         return json_response(
@@ -80,7 +49,7 @@ def routes(
 
     async def get_events(request: web.Request) -> web.Response:
         query = request.query
-        limit = _int_param(query, "limit", default=100, low=1, high=MAX_PAGE)
+        limit = int_param(query, "limit", default=100, low=1, high=MAX_PAGE)
         order = query.get("order", "desc")
         if order not in ("asc", "desc"):
             raise ApiError(422, "invalid_parameter", "order must be asc or desc", "order")
@@ -126,44 +95,6 @@ def _filter(
         request_id=mask_id(query.get("request_id")),
         tenant=who.own_tenant(query.get("tenant")),
         trace_id=query.get("trace_id"),
-        since=_time_param(query, "since"),
-        until=_time_param(query, "until"),
+        since=time_param(query, "since"),
+        until=time_param(query, "until"),
     )
-
-
-def _int_param(query: Any, name: str, *, default: int, low: int, high: int) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(422, "invalid_parameter", f"{name} must be an integer", name) from None
-    if not low <= value <= high:
-        raise ApiError(422, "invalid_parameter", f"{name} must be within {low}..{high}", name)
-    return value
-
-
-def _time_param(query: Any, name: str) -> float | None:
-    """Unix seconds, or an ISO 8601 timestamp (``2026-11-22T10:00:00Z``)."""
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(value):
-            raise ApiError(422, "invalid_parameter", f"{name} must be finite", name)
-        return value
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(
-            422, "invalid_parameter", f"{name} must be unix seconds or ISO 8601", name
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-

@@ -3,8 +3,8 @@
 - Errors: anything raised becomes a contract-v1 JSON error; only our own bugs are 500.
 - Auth: ``Authorization: Bearer <token>`` resolves through :class:`TokenRegistry` (digests
   only) to a principal with a tenant and a role; a route its role does not grant is 403.
-  ``/health``, ``/ready`` and ``/openapi.json`` never need a token (probes); ``/metrics`` does
-  unless opened by config.
+  ``/health``, ``/ready`` and ``/openapi.json`` never need a token (probes), nor do the console's
+  static files (``/``, ``/ui/...``); ``/metrics`` does unless opened by config.
 - Rate limit: a token bucket per principal (per client address when auth is off), refilled on
   the monotonic clock (a wall-clock jump neither blocks nor frees anyone); over it, 429
   ``rate_limited`` with ``Retry-After`` in whole seconds. The table of buckets is bounded
@@ -44,6 +44,13 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/openapi.json"})
+# The console's static files hold no data (it calls /v1 with the user's token): no token needed.
+CONSOLE_PATHS = frozenset({"/", "/ui"})
+CONSOLE_PREFIX = "/ui/"
+
+
+def needs_no_token(path: str) -> bool:
+    return path in OPEN_PATHS or path in CONSOLE_PATHS or path.startswith(CONSOLE_PREFIX)
 
 
 def error_middleware(mask: Mask = unmasked) -> Middleware:
@@ -71,7 +78,7 @@ def auth_middleware(registry: TokenRegistry, *, metrics_public: bool) -> Middlew
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not registry.enabled or request.path in OPEN_PATHS:
+        if not registry.enabled or needs_no_token(request.path):
             return await handler(request)
         if request.path == "/metrics" and metrics_public:
             return await handler(request)

@@ -14,12 +14,14 @@ from typing import Any
 import msgspec
 
 from sidecar import __version__
+from sidecar.analytics.distribution import METRICS
 from sidecar.api import schemas as s
 from sidecar.api.cache_routes import LookupBody, StoreBatchBody, StoreBody
 from sidecar.api.redact_routes import RedactBody
 from sidecar.budgets.admission import AdmitBody
 from sidecar.budgets.config import BudgetPolicy
 from sidecar.events.schema import LlmCall, Run, ToolCall
+from sidecar.store.queries import GROUP_COLUMNS
 
 REF = "#/components/schemas/{name}"
 Schema = dict[str, Any]
@@ -56,11 +58,18 @@ _FILTERS = [
     _query("trace_id", "W3C trace id"),
     _query("since", "from (inclusive)", _TIME), _query("until", "until (exclusive)", _TIME),
 ]
+_OTLP_BODY = {"application/x-protobuf": {"type": "string", "format": "binary"},
+              "application/protobuf": {"type": "string", "format": "binary"},
+              "application/json": {"type": "object"}}
+_OTLP_ANSWER = (200, {"application/json": {"type": "object"},
+                      "application/x-protobuf": {"type": "string", "format": "binary"}})
 _SCOPE = _path("scope", {"type": "string", "enum": ["user", "tenant", "global"]})
 _EVENT = {"oneOf": [{"$ref": REF.format(name=c.__name__)} for c in (LlmCall, ToolCall, Run)],
           "discriminator": {"propertyName": "type", "mapping": {
               "llm_call": REF.format(name="LlmCall"), "tool_call": REF.format(name="ToolCall"),
               "run": REF.format(name="Run")}}}
+
+_READ_ERRORS = (400, 401, 403, 422, 429, 503)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/health", "Health of every part, with database latency", None,
@@ -91,10 +100,11 @@ OPERATIONS: tuple[Operation, ...] = (
                   _query("group_by", "comma-separated: model, provider, agent, tool, "
                          "operation, status")]),
     Operation("post", "/v1/traces", "OTLP/HTTP GenAI spans, turned into events", "agent",
-              (200, {"application/json": {"type": "object"},
-                     "application/x-protobuf": {"type": "string", "format": "binary"}}),
-              body={"application/x-protobuf": {"type": "string", "format": "binary"},
-                    "application/json": {"type": "object"}}),
+              _OTLP_ANSWER, body=_OTLP_BODY),
+    Operation("post", "/v1/metrics", "OTLP/HTTP metrics: answered, counted, not ingested",
+              "agent", _OTLP_ANSWER, body=_OTLP_BODY),
+    Operation("post", "/v1/logs", "OTLP/HTTP logs: answered, counted, not ingested",
+              "agent", _OTLP_ANSWER, body=_OTLP_BODY),
     Operation("post", "/v1/admit", "May this step run? Reserves its estimate on every budget",
               "agent", (200, s.AdmitAnswer), body=AdmitBody),
     Operation("get", "/v1/budgets", "Budget policies (a tenant sees its own)", "reader",
@@ -127,6 +137,55 @@ OPERATIONS: tuple[Operation, ...] = (
               errors=(401, 403, 422, 429, 503)),
     Operation("post", "/v1/redact", "Mask PII and secrets in a text", "agent",
               (200, s.RedactAnswer), body=RedactBody),
+    Operation("get", "/v1/runs", "Recent runs (the events of one request id), newest first, "
+              "paged", "reader", (200, s.RunsPage), params=[
+                  _query("user_id", "user id"), _query("session_id", "session id"),
+                  _query("tenant", "tenant (a tenant-scoped token sees only its own)"),
+                  _query("since", "runs with an event from (inclusive)", _TIME),
+                  _query("until", "runs with an event until (exclusive)", _TIME),
+                  _query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 200}),
+                  _query("cursor", "next_cursor of the previous page")],
+              errors=_READ_ERRORS),
+    Operation("get", "/v1/runs/{request_id}", "One run: its figures and its events in start "
+              "order (a timeline)", "reader", (200, s.RunTimeline), params=[
+                  _path("request_id"), _query("tenant", "tenant of the run")],
+              errors=(*_READ_ERRORS, 404, 409)),
+    Operation("get", "/v1/series", "Count, errors, tokens and cost per time bucket, in total "
+              "and per group", "reader", (200, s.SeriesAnswer), params=[
+                  _query("since", "from (inclusive; default 24 h before until)", _TIME),
+                  _query("until", "until (exclusive; default now)", _TIME),
+                  _query("bucket", "bucket size (default 1h; at most 1,000 buckets)",
+                         {"type": "string", "pattern": "^[1-9][0-9]{0,6}(s|m|h|d)$"}),
+                  _query("group_by", "one of model, tool, user, agent, provider, tenant, type",
+                         {"type": "string", "enum": list(GROUP_COLUMNS)}),
+                  _query("top", "groups with their own series (by cost; the rest is _other)",
+                         {"type": "integer", "minimum": 1, "maximum": 50}),
+                  _FILTERS[0], _FILTERS[1], _FILTERS[4]],
+              errors=_READ_ERRORS),
+    Operation("get", "/v1/stats/distribution", "Latency quantile curves (1 % to 99.9 %) per "
+              "series over a sliding window (all tenants)", "reader",
+              (200, s.DistributionAnswer), params=[
+                  _query("window", "1m, 5m, 1h, all, or a multiple of 10 s / 1 min"),
+                  _query("group_by", "comma-separated: model, provider, agent, tool, "
+                         "operation, status"),
+                  _query("metric", "the measure", {"type": "string", "enum": list(METRICS)})],
+              errors=_READ_ERRORS),
+    Operation("get", "/v1/budgets/denials", "Recent admission denials of this process, newest "
+              "first", "reader", (200, s.Denials), params=[
+                  _query("limit", "how many", {"type": "integer", "minimum": 1, "maximum": 500}),
+                  _query("tenant", "tenant (a tenant-scoped token sees only its own)")],
+              errors=_READ_ERRORS),
+    Operation("get", "/v1/summary", "This process's counters: cache by tier and namespace, "
+              "redactions, injection findings, ingest, exporter, budgets, masked configuration "
+              "(all tenants)", "reader", (200, s.SummaryAnswer), errors=_READ_ERRORS),
+    Operation("get", "/", "Redirect to the console", None, (302, None), errors=()),
+    Operation("get", "/ui", "Redirect to the console", None, (302, None), errors=()),
+    Operation("get", "/ui/", "The console (HTML; its data comes from the /v1 API)", None,
+              (200, {"text/html": {"type": "string"}}), errors=(304,)),
+    Operation("get", "/ui/{path}", "A file of the console (script, style sheet, icon)", None,
+              (200, {"text/javascript": {"type": "string"}, "text/css": {"type": "string"},
+                     "image/svg+xml": {"type": "string"}}),
+              params=[_path("path", {"type": "string", "minLength": 1})], errors=(304, 404)),
 )
 
 
@@ -153,17 +212,23 @@ def _content(part: Any) -> Schema:
     return {"application/json": {"schema": part}}
 
 
-_REASONS = {200: "OK", 202: "Accepted (durable)", 400: "Malformed body", 401: "Missing or wrong "
-            "bearer token", 403: "Role or tenant does not allow it", 404: "Not found",
+_REASONS = {200: "OK", 202: "Accepted (durable)", 302: "Found: see Location",
+            304: "Not modified (ETag)", 400: "Malformed body or unknown query parameter",
+            401: "Missing or wrong bearer token", 403: "Role or tenant does not allow it",
+            404: "Not found", 409: "Ambiguous: name the tenant",
             413: "Body too large", 415: "Wrong Content-Type", 422: "Breaks the schema",
             429: "Denied by a budget, a limit or the rate limit (Retry-After)",
             503: "Store unavailable, overloaded or timed out (Retry-After)"}
 
 
 def _operation(op: Operation) -> Schema:
-    responses: Schema = {str(op.ok[0]): {"description": _REASONS[op.ok[0]],
-                                         "content": _content(op.ok[1])}}
+    responses: Schema = {str(op.ok[0]): {"description": _REASONS[op.ok[0]]}}
+    if op.ok[1] is not None:
+        responses[str(op.ok[0])]["content"] = _content(op.ok[1])
     for status in op.errors:
+        if status == 304:
+            responses["304"] = {"description": _REASONS[304]}
+            continue
         content = _content(s.ErrorBody)
         if status == 429 and op.path == "/v1/admit":
             content = _content(s.AdmitAnswer)
@@ -184,8 +249,9 @@ def _operation(op: Operation) -> Schema:
 
 
 def _operation_id(op: Operation) -> str:
-    words = [w.strip("{}") for w in op.path.strip("/").replace(".", "_").split("/")]
-    return "_".join([op.method, *words]).replace("-", "_")
+    words = [w.strip("{}") for w in op.path.strip("/").replace(".", "_").split("/") if w]
+    suffix = ["index"] if op.path.endswith("/") and op.path != "/" else []
+    return "_".join([op.method, *(words or ["root"]), *suffix]).replace("-", "_")
 
 
 def build_document() -> Schema:

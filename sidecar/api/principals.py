@@ -5,8 +5,9 @@ Guarantees:
 - Tokens are looked up by their SHA-256 digest; the clear token is never kept in memory
   after hashing the configured ``api_token`` and never written anywhere.
 - Roles: ``agent`` sends events and traces, admits, settles, uses the cache and the redactor;
-  ``reader`` queries (events, aggregates, stats, usage, budgets list, metrics); ``admin`` may do
-  everything, including budget changes. Roles do not nest except that ``admin`` holds all.
+  ``reader`` queries (events, aggregates, stats, usage, budgets list, runs, series, denials,
+  summary, metrics); ``admin`` may do everything, including budget changes. Roles do not
+  nest except that ``admin`` holds all.
 - A principal with a tenant sees and changes only that tenant's data: the routes force its
   tenant onto what it sends and what it asks for (see :meth:`Principal.own_tenant`).
 
@@ -111,6 +112,8 @@ ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("GET", "/v1/aggregate"): "reader",
     ("GET", "/v1/stats"): "reader",
     ("POST", "/v1/traces"): "agent",
+    ("POST", "/v1/metrics"): "agent",
+    ("POST", "/v1/logs"): "agent",
     ("POST", "/v1/admit"): "agent",
     ("POST", "/v1/budgets/settle"): "agent",
     ("GET", "/v1/budgets"): "reader",
@@ -122,6 +125,12 @@ ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/cache/{namespace}"): "agent",
     ("POST", "/v1/redact"): "agent",
     ("GET", "/metrics"): "reader",
+    ("GET", "/v1/runs"): "reader",
+    ("GET", "/v1/runs/{request_id}"): "reader",
+    ("GET", "/v1/series"): "reader",
+    ("GET", "/v1/stats/distribution"): "reader",
+    ("GET", "/v1/budgets/denials"): "reader",
+    ("GET", "/v1/summary"): "reader",
 }
 
 

@@ -128,3 +128,111 @@ class ReadyAnswer(msgspec.Struct, kw_only=True):
 
 class Policies(msgspec.Struct, kw_only=True):
     policies: list[BudgetPolicyEntry]
+
+
+class RunSummary(msgspec.Struct, kw_only=True):
+    """One run (the events of one request id): figures over all of its events."""
+
+    request_id: str
+    tenant: str | None
+    agent: str | None
+    user_id: str | None
+    session_id: str | None
+    started_at: float
+    last_event_at: float
+    duration_ms: float
+    finished: bool
+    status: Literal["ok", "error"] | None
+    events: int
+    llm_calls: int
+    tool_calls: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+class RunsPage(msgspec.Struct, kw_only=True):
+    runs: list[RunSummary]
+    next_cursor: str | None
+
+
+class RunTimeline(msgspec.Struct, kw_only=True):
+    """The run and its stored (redacted) events in start order; ``truncated`` past 2,000."""
+
+    run: RunSummary
+    events: list[dict[str, Any]]
+    truncated: bool
+
+
+class BucketFigures(msgspec.Struct, kw_only=True):
+    count: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+class GroupSeries(msgspec.Struct, kw_only=True):
+    key: str | None
+    points: list[BucketFigures]
+
+
+class SeriesAnswer(msgspec.Struct, kw_only=True):
+    """``buckets`` are the bucket start times; ``total`` and each group's ``points`` align."""
+
+    since: float
+    until: float
+    bucket_s: int
+    group_by: str | None
+    buckets: list[float]
+    total: list[BucketFigures]
+    series: list[GroupSeries]
+
+
+class QuantileCurve(msgspec.Struct, kw_only=True):
+    key: dict[str, str | None]
+    count: int
+    values: list[float | None]
+
+
+class DistributionAnswer(msgspec.Struct, kw_only=True):
+    window: str
+    metric: str
+    group_by: list[str]
+    relative_accuracy: float
+    quantiles: list[float]
+    series: list[QuantileCurve]
+
+
+class Denial(msgspec.Struct, kw_only=True):
+    ts: float
+    reason: str | None
+    retry_after_s: float | None
+    limit: dict[str, Any] | None
+    kind: str
+    request_id: str
+    user_id: str | None
+    tenant: str | None
+    model: str | None
+    tool: str | None
+    usage: dict[str, Any] | None
+
+
+class Denials(msgspec.Struct, kw_only=True):
+    denials: list[Denial]
+    total: int | None
+
+
+class SummaryAnswer(msgspec.Struct, kw_only=True):
+    """This process's counters: cache, safety, ingest, analytics, exporter, budgets, config."""
+
+    version: str
+    generated_at: float
+    cache: dict[str, Any]
+    safety: dict[str, Any]
+    ingest: dict[str, Any]
+    analytics: dict[str, Any]
+    exporter: dict[str, Any]
+    budgets: dict[str, Any]
+    config: dict[str, Any]

@@ -57,13 +57,20 @@ class EventBase(
 
 
 class LlmCall(EventBase, kw_only=True, tag="llm_call"):
-    """One model call. ``ttft_ms`` is measured at the first content token of a stream."""
+    """One model call. ``ttft_ms`` is measured at the first content token of a stream.
+
+    ``model`` is the model asked for, ``response_model`` the one that answered
+    (``gpt-4o-2024-08-06``). ``usage_unknown`` marks a call whose token counts nobody reported
+    (a stream without usage): its tokens are 0 and stay out of the token histograms.
+    """
 
     model: Name
     provider: Name
     input_tokens: Tokens
     output_tokens: Tokens
     cached_input_tokens: Tokens | None = None
+    cache_creation_input_tokens: Tokens | None = None
+    usage_unknown: bool | None = None
     start_ts: Timestamp
     stream: bool | None = None
     ttft_ms: DurationMs | None = None
@@ -74,6 +81,8 @@ class LlmCall(EventBase, kw_only=True, tag="llm_call"):
     finish_reason: Name | None = None
     reservation_id: Id | None = None
     operation: Name | None = None
+    response_model: Name | None = None
+    response_id: Id | None = None
     input: Any = None
     output: Any = None
     cost_usd: float | None = None

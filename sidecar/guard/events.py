@@ -3,15 +3,19 @@
 ``llm_call.input`` is scored as ``user`` text (system and developer messages are the
 application's own and are skipped; ``tool``/``function`` messages inside the input are scored
 as ``tool_result``); ``tool_call.result`` is scored as ``tool_result``. The worst text of an
-event sets its attributes:
+event (highest score) sets its attributes:
 
-- ``gen_ai.guard.injection_score``: float 0..1
+- ``gen_ai.guard.injection_score``: float 0..1 (the scorer's ``score``: the learned scorer's
+  probability with the default configuration)
 - ``gen_ai.guard.injection_families``: comma-separated families, e.g. ``override,exfiltration``
 - ``gen_ai.guard.injection_source``: ``user`` or ``tool_result``
 - ``gen_ai.guard.injection_flagged``: bool
+- ``gen_ai.guard.injection_severity``: ``low``, ``medium`` or ``high`` (see
+  :mod:`sidecar.guard.scorer`)
 
-Events with no match get no attributes (most events: nothing to store). Runs after redaction,
-so it sees the redacted text; no pattern depends on a PII value.
+Events whose texts all have severity ``none`` and no pattern match get no attributes (most
+events: nothing to store). The tagger runs before redaction and content dropping (the app
+wires it first), so it sees the text as sent; it stores only numbers and family names.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ ATTR_SCORE = "gen_ai.guard.injection_score"
 ATTR_FAMILIES = "gen_ai.guard.injection_families"
 ATTR_SOURCE = "gen_ai.guard.injection_source"
 ATTR_FLAGGED = "gen_ai.guard.injection_flagged"
+ATTR_SEVERITY = "gen_ai.guard.injection_severity"
 
 _SKIPPED_ROLES = frozenset({"system", "developer"})
 _TOOL_ROLES = frozenset({"tool", "function", "ipython"})
@@ -67,15 +72,17 @@ class EventInjectionTagger:
                 continue
             if value is None:
                 continue
-            worst: tuple[InjectionResult, Source] | None = None
+            worst: InjectionResult | None = None
             for text_source, text in texts_of(value, source):  # type: ignore[arg-type]
                 result = self.scorer.score(text, text_source)
-                if result.score > 0 and (worst is None or result.score > worst[0].score):
-                    worst = (result, text_source)
+                noteworthy = result.severity != "none" or result.families
+                if noteworthy and (worst is None or result.score > worst.score):
+                    worst = result
             if worst is not None:
                 attributes = dict(event.attributes or {})
-                attributes[ATTR_SCORE] = worst[0].score
-                attributes[ATTR_FAMILIES] = ",".join(worst[0].families)
-                attributes[ATTR_SOURCE] = worst[1]
-                attributes[ATTR_FLAGGED] = worst[0].flagged
+                attributes[ATTR_SCORE] = worst.score
+                attributes[ATTR_FAMILIES] = ",".join(worst.families)
+                attributes[ATTR_SOURCE] = worst.source
+                attributes[ATTR_FLAGGED] = worst.flagged
+                attributes[ATTR_SEVERITY] = worst.severity
                 event.attributes = attributes

@@ -428,4 +428,13 @@ PATTERNS: tuple[Pattern, ...] = (
     ),
 )
 
-FAMILIES = ("override", "reveal_system_prompt", "role_switch", "exfiltration", "tool_hijack")
+# ``obfuscation`` has no pattern: the learned scorer reports it (zero-width characters, base64
+# that decodes to instructions, homoglyphs, hidden HTML).
+FAMILIES = (
+    "override",
+    "reveal_system_prompt",
+    "role_switch",
+    "exfiltration",
+    "tool_hijack",
+    "obfuscation",
+)

@@ -27,13 +27,10 @@ from typing import Any
 import msgspec
 
 from sidecar.redact import masking
+from sidecar.redact.base import PatternRecogniser, RawFinding, Recogniser
 from sidecar.redact.config import MaskMode, RedactConfig
 from sidecar.redact.prefilter import Prefilter, make_prefilter
-from sidecar.redact.recognisers import (
-    PatternRecogniser,
-    RawFinding,
-    builtin_recognisers,
-)
+from sidecar.redact.recognisers import builtin_recognisers
 from sidecar.redact.walk import redact_value
 
 
@@ -107,7 +104,7 @@ class Redactor:
             if unknown:
                 raise InvalidRedactConfig(f"unknown types in redact.types: {sorted(unknown)}")
             recognisers = [r for r in recognisers if r.type in wanted]
-        self._recognisers = recognisers
+        self._recognisers: list[Recogniser] = recognisers
         self._prefilter: Prefilter = make_prefilter(
             [r.prefilter for r in recognisers], self.config.fast_prefilter
         )

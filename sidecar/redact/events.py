@@ -32,6 +32,8 @@ IDENTIFIER_FIELDS = (
     "reservation_id",
     "agent",
     "model",
+    "response_model",
+    "response_id",
     "provider",
     "tool",
     "operation",

@@ -26,7 +26,8 @@ except ImportError:  # pragma: no cover - exercised on platforms without the whe
 
 
 Hits = dict[int, tuple[int, int]]
-"""Recogniser index -> (first, last) end offset (code points) of its pre-filter matches."""
+"""Recogniser index -> (first, last): the end offset (code points) of its first pre-filter
+match, and the end of the text."""
 
 
 class Prefilter(Protocol):
@@ -36,7 +37,10 @@ class Prefilter(Protocol):
     def candidates(self, text: str) -> Hits | None: ...
 
 
-_FLAGS = _hs.HS_FLAG_ALLOWEMPTY if _hs is not None else 0
+# One report per expression and scan: the first match is all a recogniser needs to place its
+# window, and on dense text (a match every few bytes) a Python callback per match would cost
+# more than the scan itself.
+_FLAGS = (_hs.HS_FLAG_ALLOWEMPTY | _hs.HS_FLAG_SINGLEMATCH) if _hs is not None else 0
 
 
 class NoPrefilter:
@@ -47,8 +51,9 @@ class NoPrefilter:
 
 
 class HyperscanPrefilter:
-    """Hyperscan block-mode database of the pre-filter expressions, reporting end offsets
-    (start-of-match tracking would make the scan about twice as slow).
+    """Hyperscan block-mode database of the pre-filter expressions, reporting the end offset
+    of each expression's first match (start-of-match tracking would make the scan about twice
+    as slow).
 
     Recognisers whose expression is ``None`` or fails to compile are always reported.
     Thread-safe: each thread gets its own scratch space.
@@ -70,23 +75,17 @@ class HyperscanPrefilter:
         if scratch is None:
             scratch = _hs.Scratch(self._db)
             self._local.scratch = scratch
-        ends: dict[int, list[int]] = {}
+        firsts: dict[int, int] = {}
 
         def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
-            bounds = ends.get(index)
-            if bounds is None:
-                ends[index] = [end, end]
-            else:
-                bounds[1] = end  # reported in increasing end order
+            firsts[index] = end
 
         data = text.encode("utf-8", "surrogatepass")
         self._db.scan(data, match_event_handler=on_match, scratch=scratch)
-        ascii_only = len(data) == len(text)
-        for index, (first, last) in ends.items():
-            if ascii_only:
-                found[index] = (first, last)
-            else:  # byte offsets -> code point offsets
-                found[index] = (_chars_before(data, first), _chars_before(data, last))
+        size = len(text)
+        ascii_only = len(data) == size
+        for index, first in firsts.items():
+            found[index] = (first if ascii_only else _chars_before(data, first), size)
         return found
 
 

@@ -15,16 +15,20 @@ header for JWTs, digits-and-letters entropy for keys (which rejects slugs and UU
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 
+from sidecar.redact import keywords, phones
 from sidecar.redact import validators as v
-
-RawFinding = tuple[int, int, int, str]  # start, end, priority, type
-Accept = Callable[[str, "re.Match[str]"], "tuple[int, int] | None"]
+from sidecar.redact.base import (
+    Accept,
+    AcceptMany,
+    PatternRecogniser,
+    Recogniser,
+    part_of_identifier,
+)
+from sidecar.redact.cards import find_cards
+from sidecar.redact.columns import ColumnRecogniser, names_phone, names_ssn, phone_cell, ssn_cell
+from sidecar.redact.context import context_verdict, nearest_verdict, words_of
 
 # Priority decides overlaps: a higher value wins a conflict (then the longer span, then the
 # earlier one). Checksum-validated and secret types beat looser ones; an IBAN (country, exact
@@ -45,52 +49,6 @@ PRIORITY = {
     "IPV6": 45,
     "IPV4": 40,
 }
-CUSTOM_PRIORITY = 30
-
-_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-
-
-@dataclass(frozen=True, slots=True)
-class PatternRecogniser:
-    """A type found by one regex, confirmed by ``accept`` (which may narrow the span).
-
-    ``prefilter`` is a Hyperscan-compatible expression such that every match of ``pattern``
-    contains a pre-filter match ending at most ``back`` code points after the match's start
-    (often the pattern's prefix without look-arounds); ``None`` means "always run".
-    ``max_length`` bounds a match's length (``None``: unbounded); ``back=None`` scans from the
-    start of the text. Together they let :meth:`find` scan only the window that can hold a
-    match: from ``first - back`` to ``last + max_length``.
-    """
-
-    type: str
-    pattern: re.Pattern[str]
-    prefilter: str | None
-    accept: Accept | None = None
-    priority: int = CUSTOM_PRIORITY
-    back: int | None = None
-    max_length: int | None = None
-
-    def find(
-        self, text: str, out: list[RawFinding], first: int = 0, last: int | None = None
-    ) -> None:
-        """Append every validated match of this type in ``text`` to ``out``.
-
-        ``first``/``last``: the first and last end of this type's pre-filter matches; the
-        pattern then runs only on the window that can hold a match (same result as a full scan).
-        """
-        accept = self.accept
-        pos, endpos = 0, len(text)
-        if self.back is not None:
-            pos = max(0, first - self.back)
-            if self.max_length is not None and last is not None:
-                endpos = min(endpos, last + self.max_length + 4)
-        for match in self.pattern.finditer(text, pos, endpos):
-            if accept is None:
-                out.append((match.start(), match.end(), self.priority, self.type))
-                continue
-            span = accept(text, match)
-            if span is not None:
-                out.append((span[0], span[1], self.priority, self.type))
 
 
 def _digit_groups(candidate: str) -> tuple[str, tuple[int, ...], set[str]]:
@@ -110,53 +68,89 @@ def _digit_groups(candidate: str) -> tuple[str, tuple[int, ...], set[str]]:
     return "".join(digits), tuple(groups), seps
 
 
-def _part_of_identifier(text: str, start: int) -> bool:
-    """``ORD-4111...``, ``user_1381...``: a number glued to a word is an identifier's tail."""
-    return start >= 2 and text[start - 1] in "-_" and text[start - 2] in _ALNUM
-
-
 _COUNTRY_PREFIX = re.compile(r"\+[0-9]{1,3}[ \-]?$")
 
 
-def _accept_card(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    if _part_of_identifier(text, match.start()):
-        return None
-    candidate = match.group()
-    digits, groups, seps = _digit_groups(candidate)
-    if len(seps) > 1:
-        return None
-    # A card followed by another number ("4111 1111 1111 1111 2024"): drop trailing groups.
-    while True:
-        if (
-            12 <= len(digits) <= 19
-            and v.card_grouping_valid(groups)
-            and v.card_issuer_known(digits)
-            and v.luhn_valid(digits)
-        ):
-            end = match.start()
-            seen = 0
-            for index, ch in enumerate(candidate):
-                if "0" <= ch <= "9":
-                    seen += 1
-                    if seen == len(digits):
-                        end = match.start() + index + 1
-                        break
-            return match.start(), end
-        if len(groups) < 2:
-            return None
-        digits = digits[: -groups[-1]]
-        groups = groups[:-1]
-
-
 def _accept_ssn(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    if _part_of_identifier(text, match.start()):
+    start, end = match.span()
+    if part_of_identifier(text, start):
         return None
     if not v.ssn_valid(match.group(1), match.group(3), match.group(4)):
         return None
-    return match.span()
+    if context_verdict(text, start, end, keywords.SSN_WORDS, keywords.NOT_SSN_WORDS) is False:
+        return None  # "Order #123-45-6789": the same layout, labelled as something else
+    return start, end
 
 
 _VERSION_WORDS = ("version", "release", "build", "ver ", "ver.", "v.")
+_IP_WORDS = frozenset(
+    [
+        "ip",
+        "ips",
+        "addr",
+        "address",
+        "host",
+        "server",
+        "peer",
+        "client",
+        "remote",
+        "gateway",
+        "gw",
+        "dns",
+        "route",
+        "via",
+        "ping",
+        "ssh",
+        "connect",
+        "connecting",
+        "connected",
+        "listen",
+        "listening",
+        "bind",
+        "forwarded",
+        "inet",
+        "src",
+        "dst",
+        "nameserver",
+        "proxy",
+        "origin",
+        "subnet",
+        "lan",
+        "wan",
+        "vpn",
+        "node",
+    ]
+)
+_NOT_IP_WORDS = frozenset(
+    [
+        "version",
+        "versions",
+        "release",
+        "build",
+        "upgrade",
+        "upgraded",
+        "upgrading",
+        "downgrade",
+        "section",
+        "sections",
+        "chapter",
+        "clause",
+        "figure",
+        "table",
+        "step",
+        "rule",
+        "oid",
+        "sdk",
+        "firmware",
+        "revision",
+        "rev",
+        "beta",
+        "alpha",
+        "rc",
+        "patch",
+        "changelog",
+    ]
+)
 
 
 def _accept_ipv4(text: str, match: re.Match[str]) -> tuple[int, int] | None:
@@ -166,6 +160,9 @@ def _accept_ipv4(text: str, match: re.Match[str]) -> tuple[int, int] | None:
     before = text[max(0, start - 12) : start].lower()
     if any(word in before for word in _VERSION_WORDS) or before.endswith("v"):
         return None
+    words = words_of(text[max(0, start - 32) : start])[-4:]
+    if nearest_verdict(words, _IP_WORDS, _NOT_IP_WORDS) is False:
+        return None  # "upgrade from 1.2.3-beta.4 to 10.2.0.1", "section 4.2.1.3"
     return match.span()
 
 
@@ -207,7 +204,7 @@ def _accept_iban(text: str, match: re.Match[str]) -> tuple[int, int] | None:
 
 
 def _accept_cn_id(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    if _part_of_identifier(text, match.start()):
+    if part_of_identifier(text, match.start()):
         return None
     return match.span() if v.cn_id_valid(match.group()) else None
 
@@ -219,7 +216,7 @@ def _accept_cn_phone(text: str, match: re.Match[str]) -> tuple[int, int] | None:
     if len(groups) > 1 and groups != (3, 4, 4):
         return None
     start = match.start()
-    if _part_of_identifier(text, start):
+    if part_of_identifier(text, start):
         return None
     if match.group(1) is None and _COUNTRY_PREFIX.search(text, max(0, start - 6), start):
         return None  # the national part of another country's number (+49 151 ...)
@@ -227,23 +224,58 @@ def _accept_cn_phone(text: str, match: re.Match[str]) -> tuple[int, int] | None:
 
 
 def _accept_phone_intl(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    candidate = match.group()
+    """The number, or the longest prefix of it that ends on a group boundary and is valid
+    ("+49 30 4219 4892 4411 5781 ...": a number followed by other digit groups)."""
+    start, end = match.span()
+    while True:
+        if _phone_intl_valid(text, match, end):
+            return start, end
+        cut = max(text.rfind(" ", start, end), text.rfind("-", start, end))
+        cut = max(cut, text.rfind(".", start, end))
+        if cut <= start + 4:
+            return None
+        end = cut
+
+
+def _phone_intl_valid(text: str, match: re.Match[str], end: int) -> bool:
+    candidate = text[match.start() : end]
     if candidate.count("(") != candidate.count(")"):
-        return None
+        return False
     national = candidate.replace("(0)", "")
+    if national.startswith("00"):  # the international prefix written as 00: "0044 20 ..."
+        national = national[2:]
+        if len(_digit_groups(national)[1]) < 2 or _inside_grouped_run(text, match.start(), end):
+            return False  # "004420794609" bare, "DE00 3704 0044 0532 ...": not a number
     digits = v.digits_of(national)
     if not v.international_phone_valid(digits):
-        return None
+        return False
     _, groups, _ = _digit_groups(national)
-    if any(group > 11 for group in groups[1:]) or (len(groups) > 1 and groups[0] > 3):
-        return None
-    return match.span()
+    return not (any(group > 11 for group in groups[1:]) or (len(groups) > 1 and groups[0] > 3))
 
 
 def _accept_phone_nanp(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    if _part_of_identifier(text, match.start()):
+    if part_of_identifier(text, match.start()):
         return None
-    return match.span() if v.nanp_valid(v.digits_of(match.group())) else None
+    digits = v.digits_of(match.group())
+    return match.span() if v.nanp_valid(digits[-10:]) else None
+
+
+def _inside_grouped_run(text: str, start: int, end: int) -> bool:
+    """``DE00 3704 0044 0532 0130 00``: the groups are the tail of a longer grouped number."""
+    before = start >= 2 and text[start - 1] in " -./" and "0" <= text[start - 2] <= "9"
+    after = end + 1 < len(text) and text[end] in " -./" and "0" <= text[end + 1] <= "9"
+    return before or after
+
+
+def _accept_phone_national(text: str, match: re.Match[str]) -> tuple[int, int] | None:
+    start, end = match.span()
+    if part_of_identifier(text, start) or _inside_grouped_run(text, start, end):
+        return None
+    if not phones.national_layout_valid(match.group()):
+        return None
+    if context_verdict(text, start, end, phones.PHONE_WORDS, phones.NOT_PHONE_WORDS) is False:
+        return None  # "invoice 0123 456 789", "ISBN ...": labelled as something else
+    return start, end
 
 
 _FILE_SUFFIXES = frozenset(
@@ -322,10 +354,12 @@ _PLACEHOLDER = re.compile(
 
 
 def _accept_assigned_secret(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    secret = match.group(1)
+    secret = match.group(2)
     if _UUID.fullmatch(secret) or not _has_entropy(secret) or _PLACEHOLDER.match(secret):
         return None
-    return match.span(1)
+    if match.group(1).lower() != "bearer" and v.plain_json_base64(secret):
+        return None  # a pagination cursor or state blob ({"offset":10}), not a credential
+    return match.span(2)
 
 
 def _accept_assigned_password(text: str, match: re.Match[str]) -> tuple[int, int] | None:
@@ -342,14 +376,10 @@ def _accept_password_in_url(text: str, match: re.Match[str]) -> tuple[int, int] 
 
 
 def _accept_jwt(text: str, match: re.Match[str]) -> tuple[int, int] | None:
-    header = match.group(1)
-    try:
-        decoded = base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    return match.span() if b'"alg"' in decoded or b'"typ"' in decoded else None
+    return match.span() if v.jwt_header_valid(match.group(1)) else None
 
 
+_NATIONAL_REST = r"[0-9]{2,8}(?:[ \-][0-9]{2,8}){0,3}"
 _NB = r"(?<![0-9A-Za-z_])"  # no ASCII word character before
 _NA = r"(?![0-9A-Za-z_])"  # no ASCII word character after
 
@@ -379,15 +409,26 @@ _API_KEY_PREFIXES = (
     r"sk-|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|glpat-|xox[abposr]-|AIza|[sr]k_live_|"
     r"[sr]k_test_|hf_|SG\.|npm_|pypi-|gsk_|xai-|r8_|pplx-|dop_v1_|shp(?:at|ca|pa|ss)_|SK[0-9a-f]{8}"
 )
-_SECRET_NAMES = (
-    r"api[_\-]?key|apikey|secret[_\-]?key|access[_\-]?key(?:[_\-]?id)?|secret[_\-]?access[_\-]?key"
-    r"|client[_\-]?secret|auth[_\-]?token|access[_\-]?token|refresh[_\-]?token|api[_\-]?token"
-    r"|secret|token|bearer|private[_\-]?key"
-)
-_PASSWORD_NAMES = r"password|passwd|pwd|passphrase|密码"
+_SECRET_NAMES = [
+    r"api[_\-]?key",
+    r"apikey",
+    r"secret[_\-]?key",
+    r"access[_\-]?key(?:[_\-]?id)?",
+    r"secret[_\-]?access[_\-]?key",
+    r"client[_\-]?secret",
+    r"auth[_\-]?token",
+    r"access[_\-]?token",
+    r"refresh[_\-]?token",
+    r"api[_\-]?token",
+    r"secret",
+    r"token",
+    r"bearer",
+    r"private[_\-]?key",
+]
+_PASSWORD_NAMES = ["password", "passwd", "pwd", "passphrase", "密码"]
 
 
-def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecogniser]:
+def builtin_recognisers(secret_assignments: bool = True) -> list[Recogniser]:
     """The recognisers of the contract's types, in a fixed order (the order does not matter
     for the result: overlaps are resolved by priority, length, then position)."""
 
@@ -398,12 +439,20 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
         accept: Accept | None,
         back: int | None,
         max_length: int | None = None,
+        accept_many: AcceptMany | None = None,
     ) -> PatternRecogniser:
         return PatternRecogniser(
-            type_, re.compile(pattern), prefilter, accept, PRIORITY[type_], back, max_length
+            type_,
+            re.compile(pattern),
+            prefilter,
+            accept,
+            PRIORITY[type_],
+            back,
+            max_length,
+            accept_many,
         )
 
-    recognisers = [
+    recognisers: list[Recogniser] = [
         make(
             "EMAIL",
             r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}"
@@ -415,12 +464,15 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
             max_length=330,
         ),
         make(
-            "CREDIT_CARD",
-            _NB + r"(?<![0-9][.,])[2-6][0-9]{3}(?:[ \-]?[0-9]){8,15}" + _NA + r"(?![.,][0-9])",
+            "CREDIT_CARD",  # a whole run of digit groups; cards.find_cards finds the card in it
+            r"[0-9](?<![0-9A-Za-z_][0-9])(?<![0-9]\.[0-9])[0-9 \-]{10,}[0-9]"
+            + _NA
+            + r"(?!\.[0-9])",
             r"[2-6][0-9]{3}(?:[ \-]?[0-9]){8}",
-            _accept_card,
+            None,
             back=20,
             max_length=40,
+            accept_many=find_cards,
         ),
         make(
             "US_SSN",
@@ -479,21 +531,50 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
         ),
         make(
             "PHONE",
-            r"(?<![0-9A-Za-z_+])\+[1-9][0-9]{0,2}(?:[ .\-]?(?:\((?:0|[0-9]{1,5})\))?[ .\-]?"
-            r"[0-9]{1,5}){1,6}" + _NA + r"(?![.\-][0-9])",
-            r"\+[1-9][0-9]{0,2}[ .\-]?\(?[0-9]",
+            r"(?<![0-9A-Za-z_+])(?:\+|00(?=[1-9]))[1-9][0-9]{0,2}"
+            r"(?:[ .\-]?(?:\((?:0|[0-9]{1,5})\))?[ .\-]?[0-9]{1,5}){1,6}" + _NA + r"(?![.\-][0-9])",
+            r"\+[1-9][0-9]{0,2}[ .\-]?\(?[0-9]|00[1-9][0-9]{0,2}[ .\-]\(?[0-9]",
             _accept_phone_intl,
             back=8,
             max_length=90,
         ),
         make(
             "PHONE",
-            r"(?<![0-9A-Za-z_+\-.])(?:\([2-9][0-9]{2}\)[ .\-]?|[2-9][0-9]{2}[ .\-])"
+            r"(?<![0-9A-Za-z_+\-.])(?:1[ .\-])?(?:\([2-9][0-9]{2}\)[ .\-]?|[2-9][0-9]{2}[ .\-])"
             r"[2-9][0-9]{2}[ .\-][0-9]{4}" + _NA + r"(?![.\-][0-9])",
             r"(?:\([2-9][0-9]{2}\)[ .\-]?|[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}",
             _accept_phone_nanp,
-            back=16,
-            max_length=16,
+            back=20,
+            max_length=20,
+        ),
+        make(
+            "PHONE",  # national formats with the trunk 0: 020 7946 0958, 01 23 45 67 89
+            r"[(0](?<![0-9A-Za-z_+\-./#][(0])(?:(?<=\()0[1-9][0-9]{0,4}\)[ \-]?"
+            + _NATIONAL_REST
+            + r"|(?<=0)(?:[1-9][0-9]{0,4}[ \-/]"
+            + _NATIONAL_REST
+            + r"|[1-9](?:\.[0-9]{2}){4}))"
+            r"(?![0-9A-Za-z_]|[.\-/:][0-9])",
+            r"0[1-9](?:[ \-./]|\)[ \-]?)?(?:[0-9](?:[ \-./]|\)[ \-]?)?){6}[0-9]",
+            _accept_phone_national,
+            back=30,
+            max_length=30,
+        ),
+        make(
+            "PHONE",  # digits without layout after a phone keyword: "tel: 02079460958"
+            keywords.PHONE_PATTERN,
+            keywords.PHONE_PREFILTER,
+            keywords.accept_phone,
+            back=keywords.KEYWORD_BACK,
+            max_length=keywords.KEYWORD_MAX_LENGTH,
+        ),
+        make(
+            "US_SSN",  # nine digits after an SSN keyword: "ssn: 123456789"
+            keywords.SSN_PATTERN,
+            keywords.SSN_PREFILTER,
+            keywords.accept_ssn,
+            back=keywords.KEYWORD_BACK,
+            max_length=keywords.KEYWORD_MAX_LENGTH,
         ),
         make(
             "API_KEY",
@@ -504,7 +585,7 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
         ),
         make(
             "JWT",
-            r"(?<![A-Za-z0-9_\-])(eyJ[A-Za-z0-9_\-]{8,})\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
+            r"(eyJ(?<![A-Za-z0-9_\-]eyJ)[A-Za-z0-9_\-]{8,})\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
             r"eyJ[A-Za-z0-9_\-]{8}",
             _accept_jwt,
             back=11,
@@ -525,14 +606,50 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
             back=None,
         ),
     ]
+    recognisers += [
+        ColumnRecogniser(
+            "US_SSN",
+            r"(?i)ssn|social.?security",
+            re.compile(keywords.keyword_regex(["ssns?", "social"], ("SSN", "Ssn"))),
+            names_ssn,
+            ssn_cell,
+            PRIORITY["US_SSN"],
+        ),
+        ColumnRecogniser(
+            "PHONE",
+            r"(?i)phone|tel|mobile|cell|fax|whatsapp|handy|portable|t\xc3\xa9l"
+            r"|\xe7\x94\xb5\xe8\xaf\x9d|\xe6\x89\x8b\xe6\x9c\xba|\xe5\xba\xa7\xe6\x9c\xba",
+            re.compile(
+                keywords.keyword_regex(
+                    [
+                        "phone",
+                        "tel",
+                        "mobile",
+                        "cell",
+                        "fax",
+                        "whatsapp",
+                        "handy",
+                        "portable",
+                        "tél",
+                        "电话",
+                        "手机",
+                        "座机",
+                    ],
+                    ("Phone", "Tel", "Mobile", "Cell", "Fax"),
+                )
+            ),
+            names_phone,
+            phone_cell,
+            PRIORITY["PHONE"],
+        ),
+    ]
     if secret_assignments:
         recognisers.append(
             make(
                 "API_KEY",
-                r"(?i)(?<![A-Za-z0-9])(?:"
-                + _SECRET_NAMES
-                + r")[\"']?\s{0,16}(?:[:=]|\s)\s{0,16}[\"']?"
-                r"([A-Za-z0-9_\-+/=.~]{16,})",
+                "("
+                + keywords.keyword_regex(_SECRET_NAMES)
+                + r")[\"']?\s{0,16}(?:[:=]|\s)\s{0,16}[\"']?([A-Za-z0-9_\-+/=.~]{16,})",
                 r"(?i)(?:key|key[_\-]?id|secret|token|bearer)[\"']?\s*[:=\s]\s*[\"']?"
                 r"[A-Za-z0-9_\-+/=.~]{16}",
                 _accept_assigned_secret,
@@ -542,10 +659,9 @@ def builtin_recognisers(secret_assignments: bool = True) -> list[PatternRecognis
         recognisers.append(
             make(
                 "PASSWORD",
-                r"(?i)(?<![A-Za-z0-9])(?:"
-                + _PASSWORD_NAMES
-                + r")[\"']?\s{0,16}[:=：]\s{0,16}[\"']?"
-                r"([^\s\"',;&}]{4,})",
+                "(?:"
+                + keywords.keyword_regex(_PASSWORD_NAMES)
+                + r")[\"']?\s{0,16}[:=：]\s{0,16}[\"']?([^\s\"',;&}]{4,})",
                 r"(?i)(?:password|passwd|pwd|passphrase|\xe5\xaf\x86\xe7\xa0\x81)",
                 _accept_assigned_password,
                 back=11,

@@ -12,8 +12,12 @@ issuer prefix (about 1/4 of prefixes) to be reported as a card.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as _dt
 import ipaddress
+import json
+import re
 
 _DIGIT_VALUE = {str(d): d for d in range(10)}
 
@@ -511,3 +515,53 @@ def international_phone_valid(digits: str) -> bool:
 def cn_mobile_valid(digits: str) -> bool:
     """Mainland China mobile: 11 digits starting 13-19 (MIIT number plan)."""
     return len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789"
+
+
+_SECRET_FIELD = re.compile(
+    rb"(?i)secret|passw|private|token|credential|auth|api.?key|signature|session"
+)
+
+
+def decode_base64_text(value: str) -> bytes | None:
+    """The bytes of a base64 or base64url string (padding optional), or None if it is not one."""
+    body = value.rstrip("=")
+    if len(body) % 4 == 1:
+        return None
+    try:
+        return base64.b64decode(
+            body.replace("-", "+").replace("_", "/") + "=" * (-len(body) % 4), validate=True
+        )
+    except (binascii.Error, ValueError):
+        return None
+
+
+def jwt_header_valid(segment: str) -> bool:
+    """A JWS/JWE header: base64url of a JSON object with a string ``alg`` (RFC 7515 §4.1.1)."""
+    decoded = decode_base64_text(segment)
+    if decoded is None:
+        return False
+    try:
+        header = json.loads(decoded)
+    except ValueError:
+        return False
+    return isinstance(header, dict) and isinstance(header.get("alg"), str)
+
+
+def plain_json_base64(value: str) -> bool:
+    """True for base64 of plain JSON data, such as a pagination cursor (``eyJvZmZzZXQiOjEwfQ``
+    is ``{"offset":10}``, also when a signature follows after a dot): a JSON object or array
+    that is not a JWT header and names no secret-like field (``token``, ``password``,
+    ``private_key``, ``auth``, ...)."""
+    if value[:1] not in ("e", "W"):  # base64 of "{" or "[" starts with these
+        return False
+    value = value.split(".", 1)[0]  # a signed cursor: "<base64 JSON>.<signature>"
+    decoded = decode_base64_text(value)
+    if decoded is None or decoded.lstrip()[:1] not in (b"{", b"["):
+        return False
+    try:
+        data = json.loads(decoded)
+    except ValueError:
+        return False
+    if isinstance(data, dict) and "alg" in data:
+        return False
+    return _SECRET_FIELD.search(decoded) is None

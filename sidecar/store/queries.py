@@ -115,16 +115,8 @@ async def aggregate(
             raise QueryError(
                 "group_by", f"cannot group by {name!r}; use one of {', '.join(GROUP_COLUMNS)}"
             )
-    implied = {_IMPLIED_TYPE[g] for g in group_by if g in _IMPLIED_TYPE}
-    if where.type is None and len(implied) == 1:
-        where = EventFilter(**{**where.__dict__, "type": implied.pop()})
-    measures = [
-        func.count().label("count"),
-        func.coalesce(func.sum(case((events.c.status == "error", 1), else_=0)), 0).label("errors"),
-        func.coalesce(func.sum(events.c.input_tokens), 0).label("input_tokens"),
-        func.coalesce(func.sum(events.c.output_tokens), 0).label("output_tokens"),
-        func.coalesce(func.sum(events.c.cost_usd), 0.0).label("cost_usd"),
-    ]
+    where = implied_type(where, group_by)
+    measures = measure_columns()
     keys = [GROUP_COLUMNS[g].label(g) for g in group_by]
     async with engine.connect() as conn:
         total = (await conn.execute(where.apply(select(*measures)))).one()
@@ -133,14 +125,33 @@ async def aggregate(
             query = where.apply(select(*keys, *measures)).group_by(*keys)
             groups = (await conn.execute(query.order_by(func.count().desc()))).all()
     return {
-        "total": _measures(total),
+        "total": measures_of(total),
         "groups": [
-            {**{g: getattr(row, g) for g in group_by}, **_measures(row)} for row in groups
+            {**{g: getattr(row, g) for g in group_by}, **measures_of(row)} for row in groups
         ],
     }
 
 
-def _measures(row: Any) -> dict[str, Any]:
+def implied_type(where: EventFilter, group_by: Sequence[str]) -> EventFilter:
+    """Grouping by model or provider implies LLM calls, by tool tool calls."""
+    implied = {_IMPLIED_TYPE[g] for g in group_by if g in _IMPLIED_TYPE}
+    if where.type is None and len(implied) == 1:
+        return EventFilter(**{**where.__dict__, "type": implied.pop()})
+    return where
+
+
+def measure_columns() -> list[Any]:
+    """count, errors, input_tokens, output_tokens and cost_usd, as labelled SQL aggregates."""
+    return [
+        func.count().label("count"),
+        func.coalesce(func.sum(case((events.c.status == "error", 1), else_=0)), 0).label("errors"),
+        func.coalesce(func.sum(events.c.input_tokens), 0).label("input_tokens"),
+        func.coalesce(func.sum(events.c.output_tokens), 0).label("output_tokens"),
+        func.coalesce(func.sum(events.c.cost_usd), 0.0).label("cost_usd"),
+    ]
+
+
+def measures_of(row: Any) -> dict[str, Any]:
     return {
         "count": int(row.count),
         "errors": int(row.errors),

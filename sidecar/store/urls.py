@@ -22,7 +22,6 @@ from typing import Literal
 Backend = Literal["sqlite", "postgresql"]
 
 _SCHEME = re.compile(r"^(?P<dialect>[A-Za-z][A-Za-z0-9.-]*)(?:\+(?P<driver>[A-Za-z0-9_.-]+))?://")
-_PASSWORD = re.compile(r"(?P<head>^[^:/]+://[^:/@]*:)(?P<password>[^@]*)(?P<tail>@)")
 _SQLITE_DRIVERS = (None, "aiosqlite", "pysqlite")
 _POSTGRES_DIALECTS = ("postgresql", "postgres")
 
@@ -49,8 +48,21 @@ class DatabaseUrl:
 
 
 def redact_password(url: str) -> str:
-    """``postgresql://u:secret@h/db`` → ``postgresql://u:***@h/db``; other text unchanged."""
-    return _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", url, count=1)
+    """``postgresql://u:secret@h/db`` → ``postgresql://u:***@h/db``; other text unchanged.
+
+    The password runs to the last ``@`` of the authority, so one holding an unencoded ``@``
+    is hidden whole."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "/" in scheme or " " in scheme:
+        return url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    userinfo, host = authority.rsplit("@", 1)
+    if ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"
 
 
 def parse_database_url(raw: str, *, check_driver: bool = True) -> DatabaseUrl:

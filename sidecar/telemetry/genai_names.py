@@ -2,9 +2,9 @@
 
 The default set is semantic-conventions v1.41 (the last GenAI release inside the main
 repository). Names only in the newer GenAI repository are marked ``LATEST_*`` and are emitted
-only when ``OTEL_SEMCONV_STABILITY_OPT_IN`` contains ``gen_ai_latest_experimental``. The older
-spellings that instrumented agents still send (``gen_ai.system``, ``gen_ai.usage.prompt_tokens``,
-OpenLLMetry's ``llm.*``) are listed here so the OTLP receiver recognises them.
+only when ``OTEL_SEMCONV_STABILITY_OPT_IN`` contains ``gen_ai_latest_experimental``. The names
+the OTLP receiver reads (older spellings, OpenLLMetry, OpenLIT, OpenInference) are in
+:data:`sidecar.events.otlp_map.SOURCES`.
 """
 
 from __future__ import annotations
@@ -36,11 +36,13 @@ TOOL_CALL_RESULT = "gen_ai.tool.call.result"
 LATEST_REQUEST_STREAM = "gen_ai.request.stream"
 LATEST_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
 LATEST_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+LATEST_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
 
 # Sidecar-specific span attributes (not GenAI conventions, namespaced to avoid clashes).
 SIDECAR_REQUEST_ID = "agent_sidecar.request_id"
 SIDECAR_EVENT_ID = "agent_sidecar.event_id"
 SIDECAR_COST_USD = "agent_sidecar.cost_usd"
+SIDECAR_USAGE_UNKNOWN = "agent_sidecar.usage_unknown"
 # Set by an instrumented agent on its chat span after POST /v1/admit, so the span settles it.
 SIDECAR_RESERVATION_ID = "agent_sidecar.reservation_id"
 
@@ -49,35 +51,3 @@ OP_CHAT = "chat"
 OP_EXECUTE_TOOL = "execute_tool"
 OP_INVOKE_AGENT = "invoke_agent"
 LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
-
-# Older or third-party spellings accepted on the way in (first match wins).
-IN_PROVIDER = (PROVIDER_NAME, "gen_ai.system", "llm.vendor", "llm.system")
-IN_MODEL = (REQUEST_MODEL, RESPONSE_MODEL, "llm.request.model", "llm.response.model")
-IN_INPUT_TOKENS = (
-    USAGE_INPUT_TOKENS,
-    "gen_ai.usage.prompt_tokens",
-    "llm.usage.prompt_tokens",
-    "llm.token_count.prompt",
-)
-IN_OUTPUT_TOKENS = (
-    USAGE_OUTPUT_TOKENS,
-    "gen_ai.usage.completion_tokens",
-    "llm.usage.completion_tokens",
-    "llm.token_count.completion",
-)
-IN_CACHED_INPUT_TOKENS = (
-    LATEST_CACHE_READ_INPUT_TOKENS,
-    "gen_ai.usage.cache_read_input_tokens",
-    "llm.usage.cache_read_input_tokens",
-)
-IN_FINISH_REASONS = (RESPONSE_FINISH_REASONS, "llm.response.finish_reason")
-IN_STREAM = (LATEST_REQUEST_STREAM, "llm.is_streaming")
-IN_CONVERSATION = (CONVERSATION_ID, "session.id")
-IN_USER = ("user.id", "enduser.id")
-IN_TOOL_NAME = (TOOL_NAME, "traceloop.entity.name")
-IN_AGENT_NAME = (AGENT_NAME, "traceloop.entity.name")
-IN_INPUT = (INPUT_MESSAGES,)
-IN_OUTPUT = (OUTPUT_MESSAGES,)
-# OpenLLMetry marks its spans with these instead of gen_ai.operation.name.
-OPENLLMETRY_REQUEST_TYPE = "llm.request.type"
-OPENLLMETRY_SPAN_KIND = "traceloop.span.kind"

@@ -7,7 +7,8 @@ explicit buckets):
   ``gen_ai_client_operation_time_to_first_chunk_seconds`` and
   ``gen_ai_client_operation_time_per_output_chunk_seconds`` (streaming calls only), labels
   ``gen_ai_operation_name``, ``gen_ai_provider_name``, ``gen_ai_request_model``, ``error_type``;
-- ``gen_ai_client_token_usage`` (``gen_ai_token_type`` = input | output);
+- ``gen_ai_client_token_usage`` (``gen_ai_token_type`` = input | output), for calls whose usage
+  is known (``usage_unknown`` calls are counted in ``agent_sidecar_llm_calls_usage_unknown``);
 - ``gen_ai_execute_tool_duration_seconds`` (``gen_ai_tool_name``) and
   ``gen_ai_invoke_agent_duration_seconds`` (``gen_ai_agent_name``), with the duration buckets.
 
@@ -133,6 +134,22 @@ class PrometheusMetrics:
             "agent_sidecar_events_unknown_fields",
             "Events that carried fields unknown to this version (ignored).", registry=registry,
         )
+        self._otlp_spans = Counter(
+            "agent_sidecar_otlp_spans",
+            "OTLP spans received on /v1/traces, by outcome: mapped (became an event), ignored "
+            "(not a GenAI operation), merged (a second record of one operation), rejected.",
+            ["outcome"], registry=registry,
+        )
+        self._otlp_discarded = Counter(
+            "agent_sidecar_otlp_discarded",
+            "OTLP metric data points and log records received and not ingested, by signal.",
+            ["signal"], registry=registry,
+        )
+        self._usage_unknown = Counter(
+            "agent_sidecar_llm_calls_usage_unknown",
+            "LLM calls stored without token counts (kept out of gen_ai_client_token_usage).",
+            registry=registry,
+        )
         self._store_write = Histogram(
             "agent_sidecar_store_write_duration_seconds", "Duration of one store batch write.",
             buckets=STORE_WRITE_BUCKETS, registry=registry,
@@ -187,8 +204,11 @@ class PrometheusMetrics:
             cached = self._llm_labels(raw)
         labels, input_labels, output_labels = cached
         self.operation_duration.observe(labels, e.duration_ms / 1000.0)
-        self.token_usage.observe(input_labels, e.input_tokens)
-        self.token_usage.observe(output_labels, e.output_tokens)
+        if e.usage_unknown:
+            self._usage_unknown.inc()
+        else:
+            self.token_usage.observe(input_labels, e.input_tokens)
+            self.token_usage.observe(output_labels, e.output_tokens)
         ttft = e.ttft_ms
         if ttft is not None and e.stream is not False:
             self.time_to_first_chunk.observe(labels, ttft / 1000.0)
@@ -244,6 +264,16 @@ class PrometheusMetrics:
 
     def events_rejected(self, reason: str, n: int = 1) -> None:
         self._rejected.labels(self.guard.bound("reason", reason)).inc(n)
+
+    def otlp_spans(self, outcome: str, n: int) -> None:
+        """Count OTLP spans by outcome (mapped, ignored, merged, rejected)."""
+        if n:
+            self._otlp_spans.labels(outcome).inc(n)
+
+    def otlp_discarded(self, signal: str, n: int) -> None:
+        """Count OTLP metric points or log records that were received and not ingested."""
+        if n:
+            self._otlp_discarded.labels(signal).inc(n)
 
     def events_duplicate(self, n: int = 1) -> None:
         self._duplicates.inc(n)

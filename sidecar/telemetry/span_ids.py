@@ -6,10 +6,12 @@ trace under one root. So the ids are pure functions of what every event of the r
 - trace id = ``sha256("trace:" + request_id)[:16 bytes]``,
 - the run's (root) span id = ``sha256("root:" + request_id)[:8 bytes]``,
 - any other event's span id = ``sha256("span:" + event id)[:8 bytes]`` (or of a fingerprint of
-  its fields when it has no id), so a resent event keeps its span id.
+  its fields when it has no id), so a resent event keeps its span id; its parent is the run's
+  span. An event that brings its own span id keeps its parentage as sent: no parent means a
+  root, never an invented parent.
 
 Example: ``trace_id_for("req-1")`` is always the same 32 hex digits; an ``llm_call`` of
-``req-1`` without W3C ids gets ``parent = root_span_id_for("req-1")``, which is exactly the span
+``req-1`` without a span id gets ``parent = root_span_id_for("req-1")``, which is exactly the span
 id the ``run`` event of ``req-1`` gets when it arrives last. An all-zero id (invalid in W3C) would
 need a 2^-64 hash collision with zero; it is mapped to 1 all the same. About 1 µs per id;
 the per-request ids are cached (4,096 recent requests, about 1 MB), as all events of a run
@@ -65,17 +67,21 @@ class TraceIdTransform:
     """
 
     def process(self, events: list[Event]) -> None:
-        """Fill ``trace_id``, ``span_id`` and ``parent_span_id`` in place where absent."""
+        """Fill ``trace_id``, ``span_id`` and ``parent_span_id`` in place where absent.
+
+        A parent is derived only for an event whose span id is derived too: an event that
+        brings its own span id and no parent is a root (as an OTLP root span is), and stays one.
+        """
         for event in events:
             if event.trace_id is None:
                 event.trace_id = hex_trace_id(trace_id_for(event.request_id))
-            is_run = isinstance(event, Run)
-            if event.span_id is None:
-                if is_run:
-                    event.span_id = hex_span_id(root_span_id_for(event.request_id))
-                else:
-                    event.span_id = hex_span_id(child_span_id_for(span_key(event)))
-            if event.parent_span_id is None and not is_run:
+            if event.span_id is not None:
+                continue
+            if isinstance(event, Run):
+                event.span_id = hex_span_id(root_span_id_for(event.request_id))
+                continue
+            event.span_id = hex_span_id(child_span_id_for(span_key(event)))
+            if event.parent_span_id is None:
                 event.parent_span_id = hex_span_id(root_span_id_for(event.request_id))
 
 

@@ -7,9 +7,14 @@ Start and end times are the event's own (``start_ts``, ``start_ts + duration_ms`
 export time. A failed event gives status ERROR and ``error.type``; a successful one leaves the
 status unset, as the conventions ask.
 
-Parentage: the agent's W3C ids when the event carries them, else ids derived from
-``request_id`` (see :mod:`sidecar.telemetry.span_ids`), so each event is turned into a finished
-span on its own, in any order, and the run event, arriving last, becomes the root.
+Parentage: the agent's W3C ids when the event carries them (an event with its own span id and
+no parent is a root, as in the agent's trace), else ids derived from ``request_id`` (see
+:mod:`sidecar.telemetry.span_ids`), so each event is turned into a finished span on its own, in
+any order, and the run event, arriving last, becomes the root.
+
+Identifiers the client sent are kept: ``gen_ai.response.model``, ``gen_ai.response.id`` and
+``error.type``. A call whose usage is unknown carries ``agent_sidecar.usage_unknown=true`` and
+no usage attributes (rather than a made-up 0).
 
 Privacy: spans are built only from events that were already redacted at ingest. Content
 (``input``, ``output``, ``args``, ``result``, ``error_message`` and string ``attributes``) is
@@ -145,8 +150,8 @@ class SpanBuilder:
             span_id = child_span_id_for(span_key(event))
         if event.parent_span_id:
             parent_id: int | None = int(event.parent_span_id, 16)
-        elif isinstance(event, Run):
-            parent_id = None
+        elif isinstance(event, Run) or event.span_id:
+            parent_id = None  # a root as sent (its own span id and no parent)
         else:
             parent_id = root_span_id_for(event.request_id)
         context = SpanContext(trace_id, span_id, is_remote=False, trace_flags=_SAMPLED)
@@ -179,8 +184,15 @@ class SpanBuilder:
         attributes[gn.OPERATION_NAME] = operation
         attributes[gn.PROVIDER_NAME] = event.provider
         attributes[gn.REQUEST_MODEL] = event.model
-        attributes[gn.USAGE_INPUT_TOKENS] = event.input_tokens
-        attributes[gn.USAGE_OUTPUT_TOKENS] = event.output_tokens
+        if event.response_model:
+            attributes[gn.RESPONSE_MODEL] = event.response_model
+        if event.response_id:
+            attributes[gn.RESPONSE_ID] = event.response_id
+        if event.usage_unknown:
+            attributes[gn.SIDECAR_USAGE_UNKNOWN] = True  # no usage attributes: none is known
+        else:
+            attributes[gn.USAGE_INPUT_TOKENS] = event.input_tokens
+            attributes[gn.USAGE_OUTPUT_TOKENS] = event.output_tokens
         if event.finish_reason:
             attributes[gn.RESPONSE_FINISH_REASONS] = (event.finish_reason,)
         if event.cost_usd is not None:
@@ -192,6 +204,10 @@ class SpanBuilder:
                 attributes[gn.LATEST_TIME_TO_FIRST_CHUNK] = event.ttft_ms / 1000.0
             if event.cached_input_tokens is not None:
                 attributes[gn.LATEST_CACHE_READ_INPUT_TOKENS] = event.cached_input_tokens
+            if event.cache_creation_input_tokens is not None:
+                attributes[gn.LATEST_CACHE_CREATION_INPUT_TOKENS] = (
+                    event.cache_creation_input_tokens
+                )
         if self.capture_content:
             if event.input is not None:
                 attributes[gn.INPUT_MESSAGES] = _content(event.input)

@@ -8,7 +8,7 @@ exporters themselves; ``OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL`` and
 the YAML wins over the environment. Example::
 
     traces:
-      enabled: true
+      enabled: true               # unset: on when OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT is set
       protocol: grpc              # or http/protobuf (default)
       endpoint: http://otel-collector:4317
       max_queue_size: 2048        # spans; beyond it new spans are dropped and counted
@@ -27,12 +27,14 @@ CompressionName = Literal["none", "gzip", "deflate"]
 SEMCONV_OPT_IN_ENV = "OTEL_SEMCONV_STABILITY_OPT_IN"
 SEMCONV_LATEST_EXPERIMENTAL = "gen_ai_latest_experimental"
 DEFAULT_SERVICE_NAME = "agent-sidecar"
+ENDPOINT_ENVS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 
 
 class TracesConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """GenAI span export settings; the defaults export nothing and capture no content."""
+    """GenAI span export settings; by default export follows the OTLP environment variables
+    (see :meth:`export_enabled`) and no content is captured."""
 
-    enabled: bool = False
+    enabled: bool | None = None
     protocol: Protocol | None = None
     endpoint: str | None = None
     headers: dict[str, str] | None = None
@@ -51,6 +53,18 @@ class TracesConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         if self.max_export_batch_size > self.max_queue_size:
             raise ValueError("max_export_batch_size must not exceed max_queue_size")
+
+    def export_enabled(self, environ: Mapping[str, str] | None = None) -> bool:
+        """Whether spans are exported: ``enabled`` when set; otherwise on as soon as
+        ``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is set (what
+        every OpenTelemetry SDK takes to mean "export here"), unless ``OTEL_TRACES_EXPORTER``
+        is ``none``."""
+        if self.enabled is not None:
+            return self.enabled
+        env = os.environ if environ is None else environ
+        if env.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
+            return False
+        return any(env.get(name, "").strip() for name in ENDPOINT_ENVS)
 
     def resolved_protocol(self, environ: Mapping[str, str] | None = None) -> Protocol:
         """The configured protocol, else the standard env vars, else ``http/protobuf``."""

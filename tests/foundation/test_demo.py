@@ -17,6 +17,7 @@ def test_demo_runs_and_summarises(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "sidecar", "demo", "--runs", "80", "--users", "5"],
         capture_output=True, text=True, cwd=REPO, env=env, timeout=120,
+        stdin=subprocess.DEVNULL,  # not a terminal: the demo ends after its summary
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 lost by the client" in result.stdout

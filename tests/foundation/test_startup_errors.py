@@ -204,6 +204,7 @@ def test_check_config_masks_passwords_in_urls() -> None:
     assert shown["db_url"] == "postgresql://alice:***@db.internal/agents"
     assert redact_password("https://u:p@h/x") == "https://u:***@h/x"
     assert redact_password("no secret here") == "no secret here"
+    assert redact_password("postgresql://app:p@ss@db/x") == "postgresql://app:***@db/x"
 
 
 def test_version() -> None:

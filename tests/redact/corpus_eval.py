@@ -10,11 +10,12 @@ from typing import Any
 from sidecar.redact import Redactor
 
 CORPUS = Path(__file__).parent / "corpus" / "corpus.jsonl"
+HOLDOUT = Path(__file__).parent / "corpus" / "holdout.jsonl"
 
 
-def load() -> list[dict[str, Any]]:
+def load(path: Path = CORPUS) -> list[dict[str, Any]]:
     """The labelled records: ``{"kind", "text", "spans": [{"type", "start", "end"}]}``."""
-    with CORPUS.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
 
 

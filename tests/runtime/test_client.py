@@ -158,9 +158,28 @@ async def test_openai_wrapper_streaming_and_plain(sidecar, http, is_async: bool)
         assert inner.kwargs["model"] == "gpt-4o-mini"
         assert "stream_options" not in inner.kwargs
     streamed, plain, _run = await fetch_events(http, sidecar.url)
-    assert streamed["model"] == "gpt-4o-2024-08-06" and streamed["stream"] is True
+    # The model asked for stays the model; the snapshot that answered is its own field.
+    assert streamed["model"] == "gpt-4o" and streamed["stream"] is True
+    assert streamed["response_model"] == "gpt-4o-2024-08-06" and "usage_unknown" not in streamed
+    assert plain["model"] == "gpt-4o-mini" and plain["response_model"] == "gpt-4o-mini"
     assert (streamed["input_tokens"], streamed["output_tokens"]) == (30, 2)
     assert streamed["cached_input_tokens"] == 10 and streamed["finish_reason"] == "stop"
     assert streamed["ttft_ms"] is not None and streamed["ttft_ms"] <= streamed["duration_ms"]
     assert (plain["input_tokens"], plain["output_tokens"]) == (50, 7)
     assert plain["finish_reason"] == "length" and "ttft_ms" not in plain
+
+
+async def test_openai_wrapper_marks_a_stream_without_usage(sidecar, http) -> None:
+    """The caller turned usage off (``stream_options`` without ``include_usage``): the event
+    says usage is unknown instead of reporting 0 tokens as a fact."""
+    fake = fake_openai(False)
+    chunks = fake.chat.completions._chunks()[:-1]  # no usage chunk
+    fake.chat.completions.create = lambda **kwargs: iter(chunks)
+    async with SidecarClient(sidecar.url) as client:
+        wrapped = wrap_openai(fake, client)
+        async with client.run(agent="wrapped"):
+            list(wrapped.chat.completions.create(
+                model="gpt-4o", messages=[], stream=True, stream_options={}))
+    (call,) = [e for e in await fetch_events(http, sidecar.url) if e["type"] == "llm_call"]
+    assert call["usage_unknown"] is True and (call["input_tokens"], call["output_tokens"]) == (0, 0)
+    assert call["model"] == "gpt-4o" and call["response_model"] == "gpt-4o-2024-08-06"

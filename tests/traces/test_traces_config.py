@@ -1,13 +1,17 @@
-"""TracesConfig leaves connection settings to the standard OTEL_EXPORTER_OTLP_* variables."""
+"""TracesConfig leaves connection settings to the standard OTEL_EXPORTER_OTLP_* variables, and
+export turns on when OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT is set (unless told otherwise)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import aiohttp
 import msgspec
 import pytest
 
 from sidecar.telemetry.traces_config import TracesConfig
+from tests.conftest import llm_event, make_settings, start_sidecar
 
 from .sample_events import export_sample_run
 
@@ -75,9 +79,47 @@ def test_semconv_opt_in() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("enabled", "env", "exported"),
+    [
+        (None, {}, False),
+        (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
+        (None, {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces"}, True),
+        (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"},
+         False),
+        (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": " "}, False),
+        (False, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, False),
+        (True, {}, True),
+        (True, {"OTEL_TRACES_EXPORTER": "none"}, True),  # the configuration file wins
+    ],
+)
+def test_export_follows_the_otlp_endpoint_variables(
+    enabled: bool | None, env: dict[str, str], exported: bool
+) -> None:
+    assert TracesConfig(enabled=enabled).export_enabled(env) is exported
+
+
+async def test_the_endpoint_variable_turns_export_on_in_a_real_sidecar(
+    tmp_path: Any, http_receiver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Path: ``agent-sidecar`` settings without a ``traces`` section, the standard variable."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", http_receiver.endpoint)
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    settings = make_settings(tmp_path, traces={"schedule_delay_ms": 50})
+    running, runner = await start_sidecar(settings)
+    try:
+        assert running.parts.spans is not None
+        async with aiohttp.ClientSession() as http:
+            async with http.post(running.url + "/v1/events", json=llm_event()) as response:
+                assert response.status == 202
+        await asyncio.to_thread(http_receiver.wait_for, lambda spans: len(spans) >= 1)
+    finally:
+        await runner.cleanup()
+
+
 def test_config_is_strict_with_safe_defaults() -> None:
     default = TracesConfig()
-    assert default.enabled is False and default.capture_content is False
+    assert default.export_enabled({}) is False and default.capture_content is False
     assert default.max_queue_size == 2048
     with pytest.raises(msgspec.ValidationError, match="unknown field"):
         msgspec.convert({"enabld": True}, TracesConfig)

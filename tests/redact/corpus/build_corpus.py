@@ -17,6 +17,15 @@ import re
 import string
 from pathlib import Path
 
+from tests.redact.corpus.hard_cases import (
+    ALIASES,
+    HAND_HARD,
+    HARD_TEMPLATES,
+    HOLDOUT_TEMPLATES,
+    NEGATIVE_TEMPLATES,
+    lookalikes,
+)
+
 HERE = Path(__file__).parent
 MARK = re.compile(r"«([A-Z_0-9]+)\|(.*?)»", re.S)
 
@@ -436,9 +445,7 @@ HAND_LABELLED = [
 
 def noise(rng: random.Random) -> dict[str, str]:
     return {
-        "uuid": "-".join(
-            f"{rng.getrandbits(4 * n):0{n}x}" for n in (8, 4, 4, 4, 12)
-        ),
+        "uuid": "-".join(f"{rng.getrandbits(4 * n):0{n}x}" for n in (8, 4, 4, 4, 12)),
         "sha": f"{rng.getrandbits(160):040x}",
         "sha7": f"{rng.getrandbits(28):07x}",
         "ts": str(rng.randint(1_600_000_000_000, 1_800_000_000_000)),
@@ -456,7 +463,7 @@ def noise(rng: random.Random) -> dict[str, str]:
 
 
 def fill(template: str, rng: random.Random) -> str:
-    values = noise(rng)
+    values = noise(rng) | lookalikes(rng)
     # the same labelled type may appear twice in a template (ipv6 ping): reuse per template
     cache: dict[str, str] = {}
 
@@ -466,6 +473,9 @@ def fill(template: str, rng: random.Random) -> str:
             if name not in cache or name != "IPV6":
                 cache[name] = GEN[name](rng)
             return f"«{name}|{cache[name]}»"
+        if name in ALIASES:
+            type_, generate = ALIASES[name]
+            return f"«{type_}|{generate(rng)}»"
         return values[name]
 
     template = template.replace("{{", "\x00").replace("}}", "\x01")
@@ -517,15 +527,43 @@ def build(seed: int = 20240601) -> list[dict[str, object]]:
         records.append({"kind": "hand", "text": text, "spans": spans})
     for text in HARD_NEGATIVES_FIXED + generated_negatives(rng):
         records.append({"kind": "hard_negative", "text": text, "spans": []})
+    for kind, templates in HARD_TEMPLATES.items():
+        for template in templates:
+            for _ in range(4):
+                text, spans = strip_labels(fill(template, rng))
+                records.append({"kind": kind, "text": text, "spans": spans})
+    for marked in HAND_HARD:
+        text, spans = strip_labels(marked)
+        records.append({"kind": "hand" if spans else "hard_negative", "text": text, "spans": spans})
+    for template in NEGATIVE_TEMPLATES:
+        for _ in range(3):
+            text, spans = strip_labels(fill(template, rng))
+            assert not spans, template
+            records.append({"kind": "hard_negative", "text": text, "spans": []})
     return records
 
 
-def main() -> None:
-    records = build()
-    with (HERE / "corpus.jsonl").open("w", encoding="utf-8") as fh:
+def build_holdout(seed: int = 20261201) -> list[dict[str, object]]:
+    """The held-out set: other phrasings, scored but never used to tune the recognisers."""
+    rng = random.Random(seed)
+    records = []
+    for template in HOLDOUT_TEMPLATES:
+        for _ in range(4):
+            text, spans = strip_labels(fill(template, rng))
+            records.append({"kind": "holdout", "text": text, "spans": spans})
+    return records
+
+
+def write(name: str, records: list[dict[str, object]]) -> None:
+    with (HERE / name).open("w", encoding="utf-8") as fh:
         for record in records:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    print(f"wrote {len(records)} records")
+    print(f"wrote {len(records)} records to {name}")
+
+
+def main() -> None:
+    write("corpus.jsonl", build())
+    write("holdout.jsonl", build_holdout())
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 # ruff: noqa: E501  (labelled data: one text per line)
-"""Writes injection_corpus.jsonl: labelled texts (English and Chinese) for the guard.
+"""Writes textbook_corpus.jsonl: textbook attacks and look-alikes (English and Chinese), the
+regression set the pattern families were written against (the learned scorer must keep them).
 
 ``injected`` is the gold label; ``source`` is where the text arrives (user or tool_result).
 Benign look-alikes use the same words in harmless senses ("ignore the typo", "run the
@@ -116,7 +117,7 @@ def main() -> None:
         + [{"text": t, "source": "user", "injected": False} for t in BENIGN_USER]
         + [{"text": t, "source": "tool_result", "injected": False} for t in BENIGN_TOOL]
     )
-    path = Path(__file__).parent / "injection_corpus.jsonl"
+    path = Path(__file__).parent / "textbook_corpus.jsonl"
     with path.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")

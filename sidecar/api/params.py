@@ -1,0 +1,107 @@
+"""Query parameters of the read routes: integers, times, durations and the allowed names.
+
+Every value is checked before use; a bad one is a 422 ``invalid_parameter`` naming it, an
+unknown parameter a 400 ``unknown_parameter`` naming it, and an empty one counts as absent.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+from multidict import MultiMapping
+
+from sidecar.api.errors import ApiError
+
+_DURATION = re.compile(r"^([1-9][0-9]{0,6})(s|m|h|d)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+MAX_ID_BYTES = 256
+
+
+def only_known(query: MultiMapping[str], allowed: Iterable[str]) -> None:
+    """Refuse a query parameter the route does not document, or one given twice (400)."""
+    names = frozenset(allowed)
+    for name in query:
+        if name not in names:
+            raise ApiError(
+                400,
+                "unknown_parameter",
+                f"unknown query parameter; this route takes {', '.join(sorted(names))}",
+                text_field(name),
+            )
+        if len(query.getall(name)) > 1:
+            raise ApiError(400, "duplicate_parameter", f"{name} is given more than once", name)
+
+
+def text_field(name: str) -> str:
+    """A parameter name fit to quote in an error: short, no control characters."""
+    return "".join(c if c.isprintable() else "?" for c in name[:64])
+
+
+def text_param(query: Mapping[str, str], name: str) -> str | None:
+    """An identifier: at most 256 bytes and no control characters; empty means absent."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    if len(raw.encode()) > MAX_ID_BYTES:
+        raise ApiError(422, "invalid_parameter", f"{name} must be at most 256 bytes", name)
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        raise ApiError(422, "invalid_parameter", f"{name} must not hold control characters", name)
+    return raw
+
+
+def int_param(query: Mapping[str, str], name: str, *, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, "invalid_parameter", f"{name} must be an integer", name) from None
+    if not low <= value <= high:
+        raise ApiError(422, "invalid_parameter", f"{name} must be within {low}..{high}", name)
+    return value
+
+
+def time_param(query: Mapping[str, str], name: str) -> float | None:
+    """Unix seconds, or an ISO 8601 timestamp (``2026-11-22T10:00:00Z``)."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(value):
+            raise ApiError(422, "invalid_parameter", f"{name} must be finite", name)
+        return value
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(
+            422, "invalid_parameter", f"{name} must be unix seconds or ISO 8601", name
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def duration_param(
+    query: Mapping[str, str], name: str, *, default: str, low_s: int, high_s: int
+) -> int:
+    """A duration like ``10s``, ``5m``, ``1h`` or ``1d``, in whole seconds."""
+    raw = query.get(name) or default
+    match = _DURATION.match(raw)
+    if match is None:
+        raise ApiError(
+            422, "invalid_parameter", f"{name} must be a duration like 10s, 5m, 1h or 1d", name
+        )
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not low_s <= seconds <= high_s:
+        raise ApiError(
+            422, "invalid_parameter", f"{name} must be within {low_s} s..{high_s} s", name
+        )
+    return seconds
