@@ -11,8 +11,10 @@
 
 Before a step, ask: ``grant = await run.admit_llm("gpt-4o", input_tokens=812,
 max_output_tokens=512)`` reserves the estimate on every budget that applies and raises
-:class:`BudgetExceeded` / :class:`StepLimitExceeded` when the step must not run; pass
-``grant.reservation_id`` to ``run.llm_call(...)`` and the sidecar settles the actual usage.
+:class:`BudgetExceeded` / :class:`StepLimitExceeded` when the step must not run; the run's next
+model call (``run.llm_call(...)`` or one through ``wrap_openai``) carries the reservation and the
+sidecar settles it with the actual usage. A sidecar answering admit with 401, 403 or 404 is
+misconfigured: :class:`SidecarError` with ``status``.
 ``await sidecar.cached("faq", question, compute, user_id=...)`` answers repeated questions.
 
 Nothing here raises into the agent because of the sidecar: an unreachable sidecar costs dropped

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from runtime._errors import SidecarUnavailable, denial
+from runtime._errors import SidecarError, SidecarUnavailable, denial
 
 _encode = msgspec.json.Encoder().encode
 
@@ -55,9 +55,12 @@ class SidecarCalls:
             raise SidecarUnavailable(f"{what}: the sidecar could not be reached")
 
     async def admit(self, body: dict[str, Any]) -> Admission:
-        """Ask before a step; raises a typed denial, or follows the fail policy."""
+        """Ask before a step; raises a typed denial, or follows the fail policy when the
+        sidecar cannot answer (unreachable, 5xx). Any other answer (401 or 403: the token; 404:
+        the URL; 400/422: the request) is a configuration error: :class:`SidecarError` with
+        the status, never a silent allow."""
         answer = await self._post("/v1/admit", {k: v for k, v in body.items() if v is not None})
-        if answer is None or answer[0] >= 500 or answer[0] in (401, 404):
+        if answer is None or answer[0] >= 500:
             self._unreachable("admit")
             self._stats.admits_degraded += 1
             return Admission(allowed=True, degraded=True)
@@ -65,7 +68,11 @@ class SidecarCalls:
         if status == 429:
             raise denial(payload if isinstance(payload, dict) else {})
         if status != 200:
-            raise ValueError(f"admit rejected by the sidecar (HTTP {status}): {payload}")
+            error = payload.get("error", {}) if isinstance(payload, dict) else {}
+            raise SidecarError(
+                f"admit refused by the sidecar (HTTP {status}): "
+                f"{error.get('code', '')} {error.get('message', '')}".rstrip(), status
+            )
         return Admission(
             allowed=True, reservation_id=payload.get("reservation_id"),
             warnings=tuple(payload.get("warnings") or ()),

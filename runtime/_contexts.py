@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
@@ -219,6 +220,8 @@ class RunContext(_Timed):
         self.attributes = attributes
         self.steps = 0
         self._token: contextvars.Token[RunContext | None] | None = None
+        # Reservations granted by admit_llm, oldest first, waiting for the call they admitted.
+        self._reservations: deque[str] = deque()
 
     def __enter__(self) -> RunContext:
         self._token = current_run.set(self)
@@ -243,13 +246,28 @@ class RunContext(_Timed):
     ) -> Any:
         """Ask before a model call: reserves the estimate on every budget that applies.
 
-        Returns an :class:`~runtime.Admission` (pass its ``reservation_id`` to
-        :meth:`llm_call`); raises :class:`~runtime.BudgetExceeded`,
+        Returns an :class:`~runtime.Admission`; raises :class:`~runtime.BudgetExceeded`,
         :class:`~runtime.StepLimitExceeded` or :class:`~runtime.InjectionBlocked` when denied.
+        The reservation is remembered by the run: the next model call of this run (an
+        :meth:`llm_call` without its own ``reservation_id``, or a call through
+        :func:`~runtime.wrap_openai`) carries it, so the sidecar settles it with the actual
+        usage; calls with no reservation left are charged directly.
         """
-        return await self._ask({"kind": "llm", "model": model, "input_tokens": input_tokens,
-                                "max_output_tokens": max_output_tokens,
-                                "tool_result": tool_result})
+        grant = await self._ask({"kind": "llm", "model": model, "input_tokens": input_tokens,
+                                 "max_output_tokens": max_output_tokens,
+                                 "tool_result": tool_result})
+        if getattr(grant, "reservation_id", None):
+            self._reservations.append(grant.reservation_id)
+        return grant
+
+    def take_reservation(self, reservation_id: str | None = None) -> str | None:
+        """The reservation the next model call settles: ``reservation_id`` when given (and no
+        longer pending), else the oldest one :meth:`admit_llm` granted, else None."""
+        if reservation_id is not None:
+            if reservation_id in self._reservations:
+                self._reservations.remove(reservation_id)
+            return reservation_id
+        return self._reservations.popleft() if self._reservations else None
 
     async def admit_tool(self, tool: str, *, args: Any = None) -> Any:
         """Ask before a tool call: step, tool-call, wall-time limits and loop detection."""
@@ -267,7 +285,7 @@ class RunContext(_Timed):
     ) -> LlmCallContext:
         return LlmCallContext(
             self, model, provider, stream=stream, input=input, operation=operation,
-            reservation_id=reservation_id,
+            reservation_id=self.take_reservation(reservation_id),
         )
 
     def tool_call(

@@ -7,7 +7,13 @@ from typing import Any
 
 
 class SidecarError(Exception):
-    """Base of every exception this SDK raises on purpose."""
+    """Base of every exception this SDK raises on purpose. ``status`` is the HTTP status
+    when the sidecar answered (e.g. 401 or 404 from admit: a configuration error, such as a
+    wrong token or URL, that failing open would hide)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class SidecarUnavailable(SidecarError):
@@ -18,7 +24,7 @@ class SidecarDenied(SidecarError):
     """The sidecar refused the step. ``reason`` is the contract's reason code."""
 
     def __init__(self, reason: str, body: dict[str, Any]) -> None:
-        super().__init__(f"denied by the sidecar: {reason}")
+        super().__init__(f"denied by the sidecar: {reason}", 429)
         self.reason = reason
         self.body = body
         self.retry_after_s: float | None = body.get("retry_after_s")

@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from time import time as time_time
 from typing import Any
 
 import msgspec
@@ -45,12 +46,14 @@ from sidecar.api.middlewares import (
     protection_middleware,
 )
 from sidecar.api.principals import TokenRegistry
-from sidecar.api.tenancy import limit_key
+from sidecar.api.tenancy import BudgetUsers, limit_key
 from sidecar.budgets import Admission, BudgetLedger, BudgetSettler, create_ledger
 from sidecar.budgets.denials import DenialLog, RecordingAdmission
+from sidecar.budgets.testclock import ENV as TEST_CLOCK_ENV
+from sidecar.budgets.testclock import ledger_clock
 from sidecar.cache import SemanticCache
 from sidecar.cache.namespace_stats import NamespaceStats
-from sidecar.config import Settings
+from sidecar.config import ConfigError, Settings, is_loopback
 from sidecar.events.schema import Event, Run
 from sidecar.guard import EventInjectionTagger, InjectionScorer
 from sidecar.ingest import DropContent, EventTransform, Ingest
@@ -61,6 +64,7 @@ from sidecar.store import EventWriter, create_engine, create_schema, make_insert
 from sidecar.store.database import sqlite_file
 from sidecar.store.retention import Retention
 from sidecar.store.urls import parse_database_url
+from sidecar.store.secrets import stored_secret
 from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.prometheus import PrometheusMetrics
@@ -127,7 +131,10 @@ def build_components(settings: Settings) -> Components:
     prices = PriceTable.load(settings.pricing.file, settings.pricing.default)
     pricer = EventPricer(prices, settings.pricing.trust_client_cost)
     limiter = RequestLimiter(settings.limits)
-    ledger = create_ledger(settings.budgets, settings.db_url) if settings.budgets.enabled else None
+    ledger = (
+        create_ledger(settings.budgets, settings.db_url, _ledger_clock(settings), prices)
+        if settings.budgets.enabled else None
+    )  # fmt: skip
     redactor = Redactor(settings.redact)
     scorer = InjectionScorer(settings.guard)
     ingest = Ingest(
@@ -141,7 +148,7 @@ def build_components(settings: Settings) -> Components:
         settings, registry, engine, writer, ingest, metrics, analytics,
         StatsCollector(registry), prices, limiter, ledger,
         RecordingAdmission(ledger, limiter, prices, settings.budgets.default_max_output_tokens,
-                           denials=denials),
+                           scorer, denials=denials),
         Retention(engine, settings.store.retention),
         redactor,
         scorer,
@@ -156,13 +163,28 @@ def build_components(settings: Settings) -> Components:
     return parts
 
 
+def _ledger_clock(settings: Settings) -> Callable[[], float]:
+    clock = ledger_clock()
+    if clock is not time_time and not is_loopback(settings.host):
+        raise ConfigError(f"{TEST_CLOCK_ENV} is for tests only: refusing a non-loopback bind")
+    return clock
+
+
+def budget_users(settings: Settings) -> BudgetUsers:
+    """User budget ids of tenants with tenant-scoped tokens are namespaced by the tenant."""
+    return BudgetUsers(t.tenant for t in settings.auth.tokens if t.tenant)
+
+
 def _add_budget_settling(parts: Components) -> None:
-    """llm_call events carrying a reservation_id settle it with their actual usage."""
+    """Every stored llm_call event (a resent one too) is charged once: through the reservation
+    it names, or directly to the budgets that apply."""
     ledger = parts.ledger
     if ledger is None:
         return
-    parts.settler = settler = BudgetSettler(ledger)
-    parts.ingest.add_sink(settler)
+    parts.settler = settler = BudgetSettler(
+        ledger, user_key=budget_users(parts.settings), resolve_model=parts.prices.resolve
+    )
+    parts.ingest.set_charger(settler)
     interval = parts.settings.budgets.housekeeping_interval_s
 
     async def retry_held_settles() -> None:
@@ -331,9 +353,11 @@ def create_app(settings: Settings) -> web.Application:
                                         settings.max_body_bytes, mask_id))
     app.add_routes(stats_routes.routes(parts.analytics))
     app.add_routes(traces_routes.routes(parts.ingest, parts.metrics, settings.max_body_bytes))
+    users = budget_users(settings)
+    app.add_routes(budget_routes.admit_routes(parts.admission, AdmitMetrics(parts.registry),
+                                              mask_id, users))
     if parts.ledger is not None:
-        app.add_routes(budget_routes.routes(parts.admission, parts.ledger,
-                                            AdmitMetrics(parts.registry), parts.scorer, mask_id))
+        app.add_routes(budget_routes.routes(parts.ledger, mask_id, users))
         app.add_routes(denials_routes.routes(parts.denials))
     app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor), mask_id,
                                        parts.namespaces))
@@ -395,12 +419,7 @@ def _health_checks(parts: Components) -> dict[str, HealthCheck]:
     if ledger is not None:
 
         async def budgets() -> dict[str, Any]:
-            status = dict(ledger.status())
-            # Under fail_open an unreachable ledger store still admits: ready, but degraded.
-            status["healthy"] = bool(status.get("connected")) or (
-                status.get("fail_policy") == "fail_open"
-            )
-            return status
+            return dict(ledger.status())  # "healthy" and the "reason" when it is not
 
         checks["budgets"] = budgets
     return checks
@@ -409,6 +428,10 @@ def _health_checks(parts: Components) -> dict[str, HealthCheck]:
 def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
     async def lifecycle(_app: web.Application) -> Any:
         await create_schema(parts.engine)
+        if parts.settings.redact.enabled and not parts.redactor.has_configured_key:
+            # One pseudonym per id across restarts and replicas sharing the database.
+            key = await stored_secret(parts.engine, "redact.hash_key")
+            parts.redactor.use_key(key.encode())
         await asyncio.to_thread(parts.cache.ensure_loaded)
         await parts.writer.start()
         if parts.ledger is not None:

@@ -1,9 +1,11 @@
 """The ingest pipeline: decoded batch → transforms → durable store → sinks.
 
-Guarantees: a batch is all-or-nothing; the caller is told ``accepted`` only after the commit;
-every sink sees each stored event exactly once (duplicates of an earlier batch are stored and
-consumed zero times); no transform output that is not redacted reaches the store, because
-transforms (redaction first) run before the rows are built.
+Guarantees: a batch is all-or-nothing; the caller is told ``accepted`` only after the commit
+(and after the budget charges of its ``llm_call`` events are durable); every sink sees each
+stored event exactly once (duplicates of an earlier batch are stored and consumed zero times),
+while the charger sees the duplicates too and charges each event once by its id; no transform
+output that is not redacted reaches the store, because transforms (redaction first) run before
+the rows are built.
 """
 
 from __future__ import annotations
@@ -33,6 +35,15 @@ class EventSink(Protocol):
     async def consume(self, events: Sequence[Event]) -> None: ...
 
 
+class EventCharger(Protocol):
+    """Sees every event of a stored batch after its commit, the resent ones too (``fresh``
+    are those stored now), and must be idempotent by event id: budget charging, so an event
+    whose first copy was stored but never charged (a crash between the two) is charged when
+    it is resent. An exception fails the request (the client resends)."""
+
+    async def charge(self, events: Sequence[Event], fresh: Sequence[Event]) -> None: ...
+
+
 @dataclass(frozen=True)
 class IngestResult:
     accepted: int
@@ -59,10 +70,14 @@ class Ingest:
         self._writer = writer
         self._transforms = list(transforms)
         self._sinks = list(sinks)
+        self._charger: EventCharger | None = None
         self.stats = IngestStats()
 
     def add_sink(self, sink: EventSink) -> None:
         self._sinks.append(sink)
+
+    def set_charger(self, charger: EventCharger) -> None:
+        self._charger = charger
 
     async def ingest(self, events: list[Event]) -> IngestResult:
         for event in events:
@@ -81,6 +96,8 @@ class Ingest:
         result = IngestResult(len(inserted), len(events) - len(inserted))
         self.stats.accepted += result.accepted
         self.stats.duplicates += result.duplicates
+        if self._charger is not None:
+            await self._charger.charge(events, fresh)
         return result
 
 

@@ -165,11 +165,13 @@ class SidecarProcess:
 
     def _drain(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
+        ready = self._ready  # this start's event: a killed predecessor's EOF must not set it
         for line in proc.stdout:
-            self.output.append(line)
+            if proc is self.proc:
+                self.output.append(line)
             if "listening on" in line:
-                self._ready.set()
-        self._ready.set()  # exited: wake the waiter, which checks poll()
+                ready.set()
+        ready.set()  # exited: wake the waiter, which checks poll()
 
     @property
     def log(self) -> str:

@@ -109,6 +109,9 @@ OPERATIONS: tuple[Operation, ...] = (
               "agent", (200, s.AdmitAnswer), body=AdmitBody),
     Operation("get", "/v1/budgets", "Budget policies (a tenant sees its own)", "reader",
               (200, s.Policies)),
+    Operation("get", "/v1/budgets/consistency",
+              "Every counter of the current windows recomputed from its records (all tenants)",
+              "admin", (200, "ConsistencyReport"), errors=(401, 403, 429, 503)),
     Operation("post", "/v1/budgets/settle", "Settle a reservation with the actual usage",
               "agent", (200, s.Settled), body="SettleBody", errors=(400, 401, 403, 404, 413,
                                                                      415, 422, 429, 503)),
@@ -191,9 +194,10 @@ OPERATIONS: tuple[Operation, ...] = (
 
 def _structs() -> list[Any]:
     from sidecar.api.budget_routes import SettleBody
+    from sidecar.budgets.consistency import ConsistencyReport
     from sidecar.budgets.model import Usage
 
-    named = {"SettleBody": SettleBody, "Usage": Usage}
+    named = {"SettleBody": SettleBody, "Usage": Usage, "ConsistencyReport": ConsistencyReport}
     types: list[Any] = [LlmCall, ToolCall, Run, s.ErrorBody, *named.values()]
     for op in OPERATIONS:
         for part in (op.body, op.ok[1]):

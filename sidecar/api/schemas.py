@@ -71,6 +71,7 @@ class AdmitAnswer(msgspec.Struct, kw_only=True):
     retry_after_s: float | None = None
     warnings: list[dict[str, Any]] | None = None
     degraded: bool | None = None
+    injection: dict[str, Any] | None = None
 
 
 class Settled(msgspec.Struct, kw_only=True):

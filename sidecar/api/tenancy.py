@@ -56,6 +56,20 @@ def scoped_user(who: Principal, user_id: str | None) -> str | None:
     return f"{who.tenant}:{user_id}"
 
 
+class BudgetUsers:
+    """The budget id of a user of a tenant: ``<tenant>:<user_id>`` for a tenant that has
+    tenant-scoped tokens, the plain id otherwise. The same for an admit, a usage query and a
+    charged event, whoever (tenant token or admin) sends it, so they all meet one budget."""
+
+    def __init__(self, scoped_tenants: Iterable[str] = ()) -> None:
+        self.scoped = frozenset(scoped_tenants)
+
+    def __call__(self, tenant: str | None, user_id: str | None) -> str | None:
+        if user_id is None or tenant is None or tenant not in self.scoped:
+            return user_id
+        return f"{tenant}:{user_id}"
+
+
 def confine_events(who: Principal, events: Iterable[Event]) -> int:
     """Force the caller's tenant on ``events``; drop reservation ids it may not settle.
 

@@ -1,8 +1,9 @@
 """Token and cost budgets: policies, and a ledger that reserves, settles and releases.
 
 Public surface: :func:`create_ledger` (from the store URL), the :class:`BudgetLedger`
-protocol, :class:`Admission` (``POST /v1/admit``), :class:`BudgetSettler` (the sink that
-settles from ``llm_call`` events), :class:`BudgetsConfig` and the value types.
+protocol, :class:`Admission` (the whole of ``POST /v1/admit``), :class:`BudgetSettler` (the
+ingest charger: every ``llm_call`` charged once), :class:`BudgetsConfig`, the consistency
+report and the value types.
 """
 
 from sidecar.budgets.admission import Admission, AdmitBody
@@ -13,13 +14,18 @@ from sidecar.budgets.config import (
     FailPolicy,
     Scope,
 )
+from sidecar.budgets.consistency import ConsistencyReport
 from sidecar.budgets.factory import create_ledger
 from sidecar.budgets.ledger import BudgetLedger
 from sidecar.budgets.memory import InProcessLedger
 from sidecar.budgets.model import (
+    ANY_TENANT,
     AdmitRequest,
     BudgetWarning,
+    Charge,
     Decision,
+    InvalidBudgetInput,
+    Outcome,
     StoreUnavailable,
     UnknownBudget,
     Usage,
@@ -27,6 +33,7 @@ from sidecar.budgets.model import (
 from sidecar.budgets.settler import BudgetSettler
 
 __all__ = [
+    "ANY_TENANT",
     "Admission",
     "AdmitBody",
     "AdmitRequest",
@@ -36,9 +43,13 @@ __all__ = [
     "BudgetSettler",
     "BudgetWarning",
     "BudgetsConfig",
+    "Charge",
+    "ConsistencyReport",
     "Decision",
     "FailPolicy",
     "InProcessLedger",
+    "InvalidBudgetInput",
+    "Outcome",
     "Scope",
     "StoreUnavailable",
     "UnknownBudget",

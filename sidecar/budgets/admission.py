@@ -1,42 +1,45 @@
-"""Admission: what ``POST /v1/admit`` does, as one call (limits, then the budget ledger).
+"""Admission: the whole of ``POST /v1/admit`` as one call, with or without budgets.
 
-``Admission.admit(body)`` checks the per-request limits, prices the estimate and reserves it on
-every applicable budget; the route answers ``decision.http_status`` with ``decision.to_dict()``
-(or 503 on :class:`~sidecar.budgets.model.StoreUnavailable`). The collaborators are passed in
-by the app factory and typed here as small protocols, so this package imports neither limits
-nor pricing.
+``Admission.admit(body)`` screens a tool result for prompt injection (when the guard blocks),
+checks the per-request limits, prices the estimate with the price table and reserves it on every
+applicable budget; the route only translates HTTP (``decision.http_status`` with
+``decision.to_dict()``, 503 on :class:`~sidecar.budgets.model.StoreUnavailable`, 422 on
+:class:`~sidecar.budgets.model.InvalidBudgetInput`). Without a ledger (budgets disabled) the
+limits and the injection block still apply. The collaborators are passed in by the app factory
+and typed here as small protocols, so this package imports neither limits, pricing nor guard.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 
 from sidecar.budgets.ledger import BudgetLedger
-from sidecar.budgets.model import AdmitRequest, Decision
+from sidecar.budgets.model import MAX_TOKENS, AdmitRequest, Decision
+
+Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
 
 
 class AdmitBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
-    """The JSON body of ``POST /v1/admit`` (DESIGN.md section 3)."""
+    """The JSON body of ``POST /v1/admit`` (DESIGN.md section 3). Token counts are at most
+    10^9 each (422 naming the field otherwise); ``tool_result`` is screened by the injection
+    guard in block mode and never stored."""
 
     request_id: str = msgspec.field()
     user_id: str | None = None
     tenant: str | None = None
     kind: Literal["llm", "tool"] = "llm"
     model: str | None = None
-    input_tokens: int | None = None
-    max_output_tokens: int | None = None
+    input_tokens: Tokens | None = None
+    max_output_tokens: Tokens | None = None
     tool: str | None = None
     args: Any = None
+    tool_result: str | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.request_id) <= 256:
             raise ValueError("request_id must be 1..256 characters")
-        for name in ("input_tokens", "max_output_tokens"):
-            v = getattr(self, name)
-            if v is not None and not 0 <= v <= 1_000_000_000:
-                raise ValueError(f"{name} must be within 0..1e9")
 
 
 class LimitVerdict(Protocol):
@@ -61,6 +64,15 @@ class Pricer(Protocol):
     ) -> tuple[float, bool]: ...
 
 
+class Scorer(Protocol):
+    """What :class:`sidecar.guard.InjectionScorer` offers."""
+
+    config: Any
+
+    def score(self, text: str, source: Literal["user", "tool_result"] = ...) -> Any: ...
+    def should_block(self, result: Any, source: Literal["user", "tool_result"]) -> bool: ...
+
+
 _LIMIT_NAMES = {
     "step_limit_exceeded": "max_steps_per_request",
     "tool_call_limit_exceeded": "max_tool_calls_per_request",
@@ -70,7 +82,8 @@ _LIMIT_NAMES = {
 
 
 class Admission:
-    """Limits → pricing → ledger. Tool admits pass the limits only (they spend no tokens)."""
+    """Injection block → limits → pricing → ledger. Tool admits pass the block and the limits
+    only (they spend no tokens)."""
 
     def __init__(
         self,
@@ -78,14 +91,30 @@ class Admission:
         limiter: Limiter | None = None,
         pricer: Pricer | None = None,
         default_max_output_tokens: int = 4096,
+        scorer: Scorer | None = None,
     ) -> None:
         self.ledger = ledger
         self.limiter = limiter
         self.pricer = pricer
         self.default_max_output_tokens = default_max_output_tokens
+        self.scorer = scorer
+        self.blocked = 0
+
+    @property
+    def blocking(self) -> bool:
+        s = self.scorer
+        return s is not None and bool(s.config.enabled) and s.config.mode == "block"
 
     async def admit(self, body: AdmitBody) -> Decision:
-        """The decision for one admit; raises StoreUnavailable under fail_closed."""
+        """The decision for one admit; raises StoreUnavailable under fail_closed and
+        InvalidBudgetInput for a value the ledger cannot store."""
+        if body.tool_result and self.blocking and self.scorer is not None:
+            verdict = self.scorer.score(body.tool_result, "tool_result")
+            if self.scorer.should_block(verdict, "tool_result"):
+                self.blocked += 1
+                return Decision(
+                    allowed=False, reason="prompt_injection_detected", injection=verdict.summary()
+                )
         if self.limiter is not None:
             verdict = self.limiter.check(body.request_id, body.kind, body.tool, body.args)
             if not verdict.allowed:

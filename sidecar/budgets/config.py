@@ -64,7 +64,7 @@ class BudgetsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     late_settle_s: Annotated[float, msgspec.Meta(ge=0)] = 3600.0
     fail_policy: FailPolicy = "fail_open"
     # Output tokens assumed when an admit names no max_output_tokens.
-    default_max_output_tokens: Annotated[int, msgspec.Meta(ge=0)] = 4096
+    default_max_output_tokens: Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)] = 4096
     policies: list[BudgetPolicyEntry] = msgspec.field(default_factory=list)
     # In-process ledger: group-commit interval of the durable journal.
     flush_interval_s: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.05
@@ -72,6 +72,9 @@ class BudgetsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     housekeeping_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     # Counters of calendar windows ended longer ago than this are deleted.
     counter_retention_s: Annotated[float, msgspec.Meta(ge=0)] = 40 * 86_400.0
+    # Charges are kept one by one this long (a resent event or settle within it counts once),
+    # then folded into per-window totals. At least reservation_ttl_s + late_settle_s.
+    charge_dedup_s: Annotated[float, msgspec.Meta(gt=0)] = 86_400.0
     # PostgreSQL ledger.
     pool_min_size: Annotated[int, msgspec.Meta(ge=0)] = 1
     pool_max_size: Annotated[int, msgspec.Meta(ge=1)] = 8
@@ -94,3 +97,5 @@ class BudgetsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError(f"unknown IANA time zone {self.timezone!r}") from exc
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("pool_min_size must not exceed pool_max_size")
+        if self.charge_dedup_s < self.reservation_ttl_s + self.late_settle_s:
+            raise ValueError("charge_dedup_s must be at least reservation_ttl_s + late_settle_s")

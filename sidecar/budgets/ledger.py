@@ -5,11 +5,14 @@ The protocol (reserve → settle → release) is what makes a budget hold:
 - ``admit`` reserves the estimate (input tokens + max output tokens, and its cost) on every
   budget that applies, all or none, and only if ``used + reserved + estimate <= cap`` holds for
   each. Granted reservations therefore never exceed a cap, whatever the concurrency.
-- ``settle(reservation_id, actual_tokens, actual_cost_usd)`` turns the hold into the actual
-  usage (freeing the difference); a second settle of the same id returns False and counts
-  nothing. Settling an expired reservation charges its actual usage (late events still count).
+- ``charge`` charges actual usage once per charge id: through its reservation (turning the hold
+  into the actual usage, freeing the difference) or, when it names none, directly to every
+  budget that applies. A second charge with the same id, or a second settle of a reservation,
+  changes nothing. A reservation belongs to the tenant that made it: another tenant's settle
+  gets the answer an unknown id gets.
 - A reservation not settled within ``reservation_ttl_s`` expires and its hold is released (a
-  crashed agent does not lock a budget). A settle with 0 tokens releases a hold at once.
+  crashed agent does not lock a budget); settling it within ``late_settle_s`` after that still
+  charges its actual usage, once.
 
 Example: a user with ``max_tokens: 100000`` per day and 300 concurrent admits of 1,000 tokens:
 exactly 100 are granted; settling one at 400 tokens frees 600, so the next admit of 600 fits.
@@ -20,29 +23,50 @@ from __future__ import annotations
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sidecar.budgets.config import BudgetPolicy, BudgetPolicyEntry, BudgetsConfig, Scope
+from sidecar.budgets.consistency import ConsistencyReport
 from sidecar.budgets.model import (
+    ANY_TENANT,
+    MAX_TOKENS,
     AdmitRequest,
+    AnyTenant,
     BudgetReason,
     BudgetWarning,
+    Charge,
     Decision,
+    InvalidBudgetInput,
+    Outcome,
     UnknownBudget,
     Usage,
     to_nano,
     to_usd,
 )
-from sidecar.budgets.policies import Applied, BudgetRef, PolicySet, apply_policy
+from sidecar.budgets.policies import SEP, Applied, BudgetRef, PolicySet, apply_policy
 from sidecar.budgets.windows import WindowClock
 
 Clock = Callable[[], float]
 # (tokens_used, cost_used_nano, tokens_reserved, cost_reserved_nano)
 Counts = tuple[int, int, int, int]
 ZERO: Counts = (0, 0, 0, 0)
+# A hold's release: (time, tokens, cost nano) freed at that time.
+Release = tuple[float, int, int]
+SETTLE_PREFIX = "settle" + SEP
+MAX_TEXT_BYTES = 256
+# Releases looked at to compute retry_after_s; past this the answer is an upper bound.
+MAX_RELEASES = 10_000
+
+
+class Pricer(Protocol):
+    """What :class:`sidecar.pricing.PriceTable` offers."""
+
+    def cost(
+        self, model: str | None, input_tokens: int, output_tokens: int, cached: int | None = ...
+    ) -> tuple[float, bool]: ...
 
 
 class BudgetLedger(Protocol):
@@ -53,14 +77,19 @@ class BudgetLedger(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
     async def admit(self, request: AdmitRequest) -> Decision: ...
+    async def charge(self, charges: Sequence[Charge]) -> list[Outcome]: ...
     async def settle(
-        self, reservation_id: str, actual_tokens: int, actual_cost_usd: float
+        self, reservation_id: str, *, input_tokens: int, output_tokens: int = 0,
+        cost_usd: float | None = None, cached_input_tokens: int | None = None,
+        tenant: str | AnyTenant | None = ANY_TENANT,
     ) -> bool: ...
     async def usage(self, scope: Scope, id_: str, model: str | None = None) -> Usage: ...
     async def put_policy(self, scope: Scope, id_: str, policy: BudgetPolicy) -> None: ...
     async def delete_policy(self, scope: Scope, id_: str, model: str | None = None) -> bool: ...
+    async def current_policies(self) -> list[BudgetPolicyEntry]: ...
     def policies(self) -> list[BudgetPolicyEntry]: ...
     async def expire(self) -> int: ...
+    async def check_consistency(self) -> ConsistencyReport: ...
     def stats(self) -> dict[str, int]: ...
     def status(self) -> dict[str, Any]: ...
 
@@ -99,12 +128,68 @@ def over_limit(policy: BudgetPolicy, counts: Counts, est_t: int, est_c: int) -> 
     return None
 
 
+def check_text(field: str, value: str | None) -> None:
+    """Refuse text no ledger may store: U+0000, the key separator U+001F, over 256 bytes."""
+    if value is None:
+        return
+    if "\x00" in value or SEP in value:
+        raise InvalidBudgetInput(field, f"{field} must not contain U+0000 or U+001F")
+    if len(value) > MAX_TEXT_BYTES // 4 and len(value.encode("utf-8", "surrogatepass")) > (
+        MAX_TEXT_BYTES
+    ):
+        raise InvalidBudgetInput(field, f"{field} must be at most {MAX_TEXT_BYTES} bytes")
+
+
+def check_request(request: AdmitRequest) -> None:
+    check_text("user_id", request.user_id)
+    check_text("tenant", request.tenant)
+    check_text("model", request.model)
+    for name in ("input_tokens", "max_output_tokens"):
+        value = getattr(request, name)
+        if not 0 <= value <= MAX_TOKENS:
+            raise InvalidBudgetInput(name, f"{name} must be within 0..{MAX_TOKENS}")
+
+
+def check_charge(charge: Charge) -> None:
+    check_text("reservation_id", charge.reservation_id)
+    check_text("user_id", charge.user_id)
+    if not isinstance(charge.tenant, AnyTenant):
+        check_text("tenant", charge.tenant)
+    check_text("model", charge.model)
+    for name in ("input_tokens", "output_tokens"):
+        value = getattr(charge, name)
+        if not 0 <= value <= MAX_TOKENS:
+            raise InvalidBudgetInput(name, f"{name} must be within 0..{MAX_TOKENS}")
+    if len(charge.charge_id.encode("utf-8", "surrogatepass")) > 4 * MAX_TEXT_BYTES or (
+        "\x00" in charge.charge_id
+    ):
+        raise InvalidBudgetInput("id", "event id must be at most 256 bytes, without U+0000")
+
+
+def owner_matches(owner: str | None, tenant: str | AnyTenant | None) -> bool:
+    return isinstance(tenant, AnyTenant) or owner == tenant
+
+
+def release_time(need_t: int, need_c: int, releases: Iterable[Release]) -> float | None:
+    """The earliest time at which the releases (sorted by time) free ``need`` of both."""
+    freed_t = freed_c = 0
+    for at, tokens, cost in releases:
+        freed_t += tokens
+        freed_c += cost
+        if freed_t >= need_t and freed_c >= need_c:
+            return at
+    return None
+
+
 class LedgerCore:
     """Policies, windows, counters and the shape of decisions; storage is the subclass's."""
 
-    def __init__(self, config: BudgetsConfig, clock: Clock = time.time) -> None:
+    def __init__(
+        self, config: BudgetsConfig, clock: Clock = time.time, pricer: Pricer | None = None
+    ) -> None:
         self.config = config
         self.clock = clock
+        self.pricer = pricer
         self.tz = ZoneInfo(config.timezone)
         self.windows = WindowClock(self.tz)
         self._policies = PolicySet(config.policies)
@@ -116,14 +201,47 @@ class LedgerCore:
             "warnings": 0,
             "settles": 0,
             "settle_duplicates": 0,
+            "charged_direct": 0,
+            "charge_duplicates": 0,
             "expired": 0,
             "fail_open_admits": 0,
             "store_errors": 0,
         }
 
     def policies(self) -> list[BudgetPolicyEntry]:
-        """Every policy in force (configuration and runtime)."""
+        """Every policy in force as this process knows it (configuration and runtime)."""
         return self._policies.entries()
+
+    async def current_policies(self) -> list[BudgetPolicyEntry]:
+        """Every policy in force now, as every replica applies it."""
+        return self._policies.entries()
+
+    async def settle(
+        self, reservation_id: str, *, input_tokens: int, output_tokens: int = 0,
+        cost_usd: float | None = None, cached_input_tokens: int | None = None,
+        tenant: str | AnyTenant | None = ANY_TENANT,
+    ) -> bool:
+        """Charge a reservation's actual usage once (``POST /v1/budgets/settle``); False for
+        an unknown, foreign, already settled or long expired id. Without ``cost_usd`` the
+        tokens are priced for the reservation's model."""
+        charge = Charge(
+            charge_id=SETTLE_PREFIX + reservation_id, reservation_id=reservation_id,
+            tenant=tenant, input_tokens=input_tokens, output_tokens=output_tokens,
+            cached_input_tokens=cached_input_tokens, cost_usd=cost_usd, direct=False,
+        )  # fmt: skip
+        [outcome] = await self.charge([charge])  # type: ignore[attr-defined]
+        return bool(outcome == Outcome.SETTLED)
+
+    def cost_nano(self, charge: Charge, model: str | None) -> int:
+        """The charge's cost: as given, else priced with the price table."""
+        if charge.cost_usd is not None:
+            return to_nano(charge.cost_usd)
+        if self.pricer is None:
+            return 0
+        usd, _ = self.pricer.cost(
+            model, charge.input_tokens, charge.output_tokens, charge.cached_input_tokens
+        )
+        return to_nano(usd)
 
     def slots(self, request: AdmitRequest, now: float) -> list[Slot]:
         out = []
@@ -131,6 +249,18 @@ class LedgerCore:
             start, end = self.windows.bounds(a.window, now)
             out.append(Slot(a, start, end))
         return out
+
+    def charge_slots(self, charge: Charge, now: float) -> list[Slot]:
+        """The budgets a direct charge goes to."""
+        tenant = None if isinstance(charge.tenant, AnyTenant) else charge.tenant
+        return self.slots(
+            AdmitRequest(request_id="", user_id=charge.user_id, tenant=tenant, model=charge.model),
+            now,
+        )
+
+    def late_limit(self, expires_at: float, now: float) -> bool:
+        """Whether an expired reservation is past its late-settle grace (as if pruned)."""
+        return expires_at + self.config.late_settle_s < now
 
     def lookup(self, scope: Scope, id_: str, model: str | None) -> Applied:
         """The budget ``usage`` reports on, or :class:`UnknownBudget`."""
@@ -142,38 +272,66 @@ class LedgerCore:
         return apply_policy(BudgetRef(scope, id_, model), policy)
 
     def granted(
-        self, rid: str, slots: list[Slot], after: list[Counts], est_t: int, est_c: int
-    ) -> Decision:
+        self, rid: str, slots: list[Slot], after: list[Counts], est_t: int, est_c: int,
+        degraded: bool = False,
+    ) -> Decision:  # fmt: skip
         self.counters["granted"] += 1
         warnings = []
         for slot, counts in zip(slots, after, strict=True):
             warnings.extend(self._crossings(slot.applied, counts, est_t, est_c))
         self.counters["warnings"] += len(warnings)
-        return Decision(allowed=True, reservation_id=rid, warnings=warnings)
+        return Decision(allowed=True, reservation_id=rid, warnings=warnings, degraded=degraded)
+
+    def retry_at(
+        self, slot: Slot, counts: Counts, est_t: int, est_c: int, now: float,
+        releases: Callable[[], Iterable[Release]],
+    ) -> float | None:  # fmt: skip
+        """The earliest time the same request could fit on ``slot`` (None: never).
+
+        ``releases()`` yields the budget's holds in the order they let go: open reservations by
+        expiry (calendar windows), or every hold by the time it ages out or expires (rolling).
+        """
+        policy = slot.applied.policy
+        cap_t, cap_c = policy.max_tokens, limit_nano(policy)
+        if (cap_t is not None and est_t > cap_t) or (cap_c is not None and est_c > cap_c):
+            return None
+        tu, cu, tr, cr = counts
+        need_t = 0 if cap_t is None else max(0, tu + tr + est_t - cap_t)
+        need_c = 0 if cap_c is None else max(0, cu + cr + est_c - cap_c)
+        if slot.applied.window.rolling:
+            at = release_time(need_t, need_c, releases())
+            return now + slot.rolling_s if at is None else max(now, at)
+        if not self.needs_releases(slot, counts, est_t, est_c):
+            return slot.end
+        at = release_time(need_t, need_c, releases())
+        if at is None:
+            at = now + self.config.reservation_ttl_s
+        return min(slot.end, max(now, at))
+
+    @staticmethod
+    def needs_releases(slot: Slot, counts: Counts, est_t: int, est_c: int) -> bool:
+        """Whether :meth:`retry_at` will look at the holds: a rolling window, or a calendar
+        window where the holds (not the used amount) stand in the way of an estimate that
+        fits the cap."""
+        policy = slot.applied.policy
+        cap_t, cap_c = policy.max_tokens, limit_nano(policy)
+        if (cap_t is not None and est_t > cap_t) or (cap_c is not None and est_c > cap_c):
+            return False
+        if slot.applied.window.rolling:
+            return True
+        tu, cu, _, _ = counts
+        return not (
+            (cap_t is not None and tu + est_t > cap_t) or (cap_c is not None and cu + est_c > cap_c)
+        )
 
     def denied(
-        self,
-        slot: Slot,
-        counts: Counts,
-        est_t: int,
-        est_c: int,
-        now: float,
-        oldest_hold_ts: float | None,
-    ) -> Decision:
+        self, slot: Slot, counts: Counts, est_t: int, est_c: int, now: float,
+        retry_at: float | None,
+    ) -> Decision:  # fmt: skip
         policy = slot.applied.policy
         reason = over_limit(policy, counts, est_t, est_c) or "token_budget_exceeded"
         self.counters["denied_" + reason] += 1
-        never = (reason == "token_budget_exceeded" and est_t > (policy.max_tokens or 0)) or (
-            reason == "cost_budget_exceeded" and est_c > (limit_nano(policy) or 0)
-        )
-        retry: float | None = None
-        if not never:
-            if slot.applied.window.rolling:
-                if oldest_hold_ts is not None:
-                    retry = max(0.0, oldest_hold_ts + slot.rolling_s - now)
-            else:
-                retry = max(0.0, slot.end - now)
-            retry = None if retry is None else math.ceil(retry * 1000) / 1000
+        retry = None if retry_at is None else math.ceil(max(0.0, retry_at - now) * 1000) / 1000
         ref = slot.applied.ref
         limit: dict[str, Any] = {"scope": ref.scope, "id": ref.id, "window": policy.window}
         if ref.model:

@@ -1,16 +1,30 @@
-"""The values the ledgers take and return: admit requests, decisions, usage, typed errors.
+"""The values the ledgers take and return: admit requests, charges, decisions, usage, errors.
 
 Money inside the ledgers is integer nano-USD (1e-9 USD): sums and comparisons against a cap are
-exact (no float drift across thousands of settles), and a 64-bit counter holds $9.2 billion.
+exact (no float drift across thousands of settles).
+
+Bounds (what makes "no overflow, ever" hold): one call carries at most ``MAX_TOKENS`` (10^9)
+input and 10^9 output tokens and at most ``MAX_COST_USD`` ($10^9, 10^18 nano-USD); every counter
+the ledgers keep saturates at ``COUNTER_MAX`` (2^61) instead of wrapping, so even
+``used + reserved + estimate`` of full counters (at most 2^62 + 10^18 < 2^63) never overflows a
+signed 64-bit integer.
+Every cap is below the ceiling (``max_tokens`` <= 10^15, ``max_cost_usd`` <= $10^9), so a
+saturated counter is over every cap and saturation never changes a decision.
 """
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import Any, Literal
 
 import msgspec
 
+from sidecar.store.writer import StoreUnavailable as _StoreDown
+
 NANO_PER_USD = 1_000_000_000
+MAX_TOKENS = 1_000_000_000
+MAX_COST_USD = 1_000_000_000.0
+COUNTER_MAX = 2**61
 
 BudgetReason = Literal["token_budget_exceeded", "cost_budget_exceeded"]
 Reason = Literal[
@@ -20,12 +34,15 @@ Reason = Literal[
     "tool_call_limit_exceeded",
     "time_limit_exceeded",
     "loop_detected",
+    "prompt_injection_detected",
 ]
 
 
 def to_nano(usd: float) -> int:
-    """USD → integer nano-USD, rounded to nearest."""
-    return round(usd * NANO_PER_USD)
+    """USD → integer nano-USD, rounded to nearest, clamped to [0, MAX_COST_USD]."""
+    if not usd > 0:  # also NaN
+        return 0
+    return round(min(usd, MAX_COST_USD) * NANO_PER_USD)
 
 
 def to_usd(nano: int) -> float:
@@ -33,12 +50,39 @@ def to_usd(nano: int) -> float:
     return nano / NANO_PER_USD
 
 
-class StoreUnavailable(RuntimeError):
-    """The budget store cannot be reached and the fail policy is ``fail_closed`` (HTTP 503)."""
+def add(total: int, amount: int) -> int:
+    """``total + amount``, saturating at :data:`COUNTER_MAX`."""
+    s = total + amount
+    return s if s < COUNTER_MAX else COUNTER_MAX
+
+
+class StoreUnavailable(_StoreDown):
+    """The budget store cannot be reached (or cannot persist) and the answer depends on it:
+    an admit under ``fail_closed``, a settle or a charge (HTTP 503). A subclass of the event
+    store's error, so every route that answers 503 for one answers it for the other."""
 
 
 class UnknownBudget(KeyError):
     """No policy exists for the scope and id asked about (HTTP 404)."""
+
+
+class InvalidBudgetInput(ValueError):
+    """A value the ledger cannot store (U+0000, too long, out of range): HTTP 422 naming
+    ``field``. Raised for that one request only, never for the others decided with it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class AnyTenant:
+    """The settle of a tenantless (admin) caller: any owner matches."""
+
+    def __repr__(self) -> str:
+        return "ANY_TENANT"
+
+
+ANY_TENANT = AnyTenant()
 
 
 class AdmitRequest(msgspec.Struct, kw_only=True, frozen=True):
@@ -46,6 +90,7 @@ class AdmitRequest(msgspec.Struct, kw_only=True, frozen=True):
 
     ``cost_usd`` is the estimated cost of ``input_tokens + max_output_tokens`` (the caller
     prices it); ``model`` is the price-table name so per-model budgets match every alias.
+    ``owner_tenant`` is the tenant the reservation belongs to (default: ``tenant``).
     """
 
     request_id: str
@@ -59,6 +104,48 @@ class AdmitRequest(msgspec.Struct, kw_only=True, frozen=True):
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.max_output_tokens
+
+
+class Charge(msgspec.Struct, kw_only=True):
+    """Actual usage to charge once, identified by ``charge_id`` (idempotent).
+
+    With ``reservation_id`` it settles that reservation when the reservation is open (or
+    expired within ``late_settle_s``) and owned by ``tenant``. Without one, or when the
+    reservation is unknown to the ledger (never made, foreign, or long gone) and ``direct`` is
+    true, it is charged to every budget applying to (``user_id``, ``tenant``, ``model``) now.
+    ``cost_usd`` None means: priced with the price table from the tokens and the model (the
+    reservation's model for a settle). ``usage_unknown`` (nobody reported the token counts)
+    settles a reservation at its estimate, never at zero. ``seen_before`` tells the ledger the
+    charge may have been applied before (a resent event), so it must look its id up in its
+    durable record.
+    """
+
+    charge_id: str
+    reservation_id: str | None = None
+    tenant: str | AnyTenant | None = None
+    user_id: str | None = None
+    model: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int | None = None
+    cost_usd: float | None = None
+    direct: bool = True
+    seen_before: bool = False
+    usage_unknown: bool = False
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class Outcome(IntEnum):
+    """What a charge did."""
+
+    SETTLED = 1  # settled its reservation
+    CHARGED = 2  # charged directly to the budgets that apply
+    DUPLICATE = 3  # this charge id (or this reservation) was charged before: nothing done
+    UNKNOWN = 4  # the reservation is unknown or not the tenant's, and direct is false
+    NOTHING = 5  # no reservation and no budget applies: nothing to charge
 
 
 class Usage(msgspec.Struct, kw_only=True):
@@ -87,9 +174,11 @@ class BudgetWarning(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 class Decision(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The answer to an admit. ``limit`` names the cap that denied (or the step limit);
-    ``usage`` is that budget's usage; ``retry_after_s`` the time until it can fit (the window
-    reset, or for a rolling window the oldest hold's ageing out; absent when it never fits).
-    ``degraded`` marks an allow under ``fail_open`` while the store is unreachable."""
+    ``usage`` is that budget's usage; ``retry_after_s`` the earliest time the same request
+    could fit (when holds block: until enough of them expire; when used tokens or cost block:
+    the window reset, or for a rolling window until enough charges age out; absent when it
+    never fits). ``degraded`` marks an answer given while the store is unreachable or cannot
+    persist (``fail_open``)."""
 
     allowed: bool
     reason: Reason | None = None
@@ -99,6 +188,7 @@ class Decision(msgspec.Struct, kw_only=True, omit_defaults=True):
     retry_after_s: float | None = None
     warnings: list[BudgetWarning] = msgspec.field(default_factory=list)
     degraded: bool = False
+    injection: dict[str, Any] | None = None
 
     @property
     def http_status(self) -> int:

@@ -1,19 +1,47 @@
 """PostgreSQL tables and functions of the shared ledger (one round trip per operation).
 
-``{p}admit`` decides a batch of admits in one statement: it locks the counter rows of every
-budget the batch touches in key order (the caller sorts; one order everywhere means no
-deadlocks), ages rolling holds out, then for each request in turn checks
-``used + reserved + estimate <= cap`` on all its budgets and only then reserves on all of them
-and records the reservation (all or none per request). ``{p}settle`` locks the
-reservation, then its counters in the same key order. ``{p}expire`` claims due reservations
-with SKIP LOCKED and releases their holds, counter by counter in key order.
+``{p}admit`` decides a batch of admits in one statement. It first compares the policy version
+the caller decided with against ``{p}policy_version`` (bumped in the same statement as every
+policy PUT or DELETE): when they differ it decides nothing and answers "stale", so the caller
+reloads the policies and asks again, and a limit acknowledged by one replica binds the next
+admit on every replica. Then it locks the counter rows of every budget the batch touches in
+key order (the caller sorts; one order everywhere means no deadlocks), ages rolling holds out,
+and for each request in turn checks ``used + reserved + estimate <= cap`` on all its budgets
+and only then reserves on all of them and records the reservation with its owner (all or none
+per request).
+
+``{p}charge`` charges a batch of actual usages, each once by its charge id: it locks the named
+reservations (in id order), then every counter involved (in key order), then for each charge
+inserts its record (a conflict on the id means "already charged") and settles its reservation,
+or charges the budgets the caller computed when the reservation is unknown, foreign or long
+expired. ``{p}expire`` claims due reservations with SKIP LOCKED and releases their holds,
+counter by counter in key order. Lock order everywhere: reservations, then counters.
+
+Every addition saturates at 2^61 (``LEAST``), so no counter can overflow ``bigint``.
 """
 
 from __future__ import annotations
 
+from sidecar.budgets.model import COUNTER_MAX
+
+C = COUNTER_MAX
+
+
+TABLES = ("counters", "reservations", "holds", "policies", "policy_version", "charges",
+          "charge_totals")  # fmt: skip
+FUNCTIONS = ("admit", "charge", "expire", "age", "compact", "settle")
+
+
+def admit_version_check(p: str) -> str:
+    """The part of ``{p}admit`` that binds a statement to the policies in force."""
+    return f"""  IF p_ver IS DISTINCT FROM (SELECT version FROM {p}policy_version WHERE id = 1) THEN
+    failed := -1; RETURN NEXT; RETURN;
+  END IF;
+"""
+
 
 def schema_sql(p: str) -> str:
-    """DDL for table prefix ``p`` (idempotent)."""
+    """DDL for table prefix ``p`` (idempotent, upgrades tables of earlier versions)."""
     return f"""
 CREATE TABLE IF NOT EXISTS {p}counters (
   bkey text NOT NULL, window_start float8 NOT NULL, window_end float8 NOT NULL,
@@ -24,6 +52,9 @@ CREATE TABLE IF NOT EXISTS {p}reservations (
   rid text PRIMARY KEY, created float8 NOT NULL, expires_at float8 NOT NULL,
   tokens bigint NOT NULL, cost bigint NOT NULL, bkeys text[] NOT NULL, wstarts float8[] NOT NULL,
   state smallint NOT NULL DEFAULT 0);
+ALTER TABLE {p}reservations ADD COLUMN IF NOT EXISTS tenant text;
+ALTER TABLE {p}reservations ADD COLUMN IF NOT EXISTS user_id text;
+ALTER TABLE {p}reservations ADD COLUMN IF NOT EXISTS model text;
 CREATE INDEX IF NOT EXISTS {p}reservations_due ON {p}reservations (expires_at) WHERE state = 0;
 CREATE TABLE IF NOT EXISTS {p}holds (
   bkey text NOT NULL, rid text NOT NULL, ts float8 NOT NULL, tokens bigint NOT NULL,
@@ -32,9 +63,20 @@ CREATE INDEX IF NOT EXISTS {p}holds_age ON {p}holds (bkey, ts);
 CREATE TABLE IF NOT EXISTS {p}policies (
   scope text NOT NULL, id text NOT NULL, model text NOT NULL, body text NOT NULL,
   PRIMARY KEY (scope, id, model));
+CREATE TABLE IF NOT EXISTS {p}policy_version (
+  id int PRIMARY KEY CHECK (id = 1), version bigint NOT NULL);
+INSERT INTO {p}policy_version VALUES (1, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS {p}charges (
+  charge_id text PRIMARY KEY, rid text, ts float8 NOT NULL, tokens bigint NOT NULL,
+  cost bigint NOT NULL, bkeys text[] NOT NULL, wstarts float8[] NOT NULL);
+CREATE INDEX IF NOT EXISTS {p}charges_rid ON {p}charges (rid) WHERE rid IS NOT NULL;
+CREATE INDEX IF NOT EXISTS {p}charges_ts ON {p}charges (ts);
+CREATE TABLE IF NOT EXISTS {p}charge_totals (
+  bkey text NOT NULL, window_start float8 NOT NULL, tokens bigint NOT NULL, cost bigint NOT NULL,
+  n bigint NOT NULL, PRIMARY KEY (bkey, window_start));
 
 CREATE OR REPLACE FUNCTION {p}age(k text, horizon float8) RETURNS void AS $$
-DECLARE ut bigint; uc bigint; rt bigint; rc bigint;
+DECLARE ut numeric; uc numeric; rt numeric; rc numeric;
 BEGIN
   WITH d AS (DELETE FROM {p}holds WHERE bkey = k AND ts <= horizon
              RETURNING tokens, cost, settled)
@@ -44,23 +86,31 @@ BEGIN
          coalesce(sum(cost) FILTER (WHERE NOT settled), 0)
     INTO ut, uc, rt, rc FROM d;
   IF ut <> 0 OR uc <> 0 OR rt <> 0 OR rc <> 0 THEN
-    UPDATE {p}counters SET tokens_used = tokens_used - ut, cost_used = cost_used - uc,
-      tokens_reserved = tokens_reserved - rt, cost_reserved = cost_reserved - rc
+    UPDATE {p}counters SET tokens_used = greatest(tokens_used - ut, 0)::bigint,
+      cost_used = greatest(cost_used - uc, 0)::bigint,
+      tokens_reserved = greatest(tokens_reserved - rt, 0)::bigint,
+      cost_reserved = greatest(cost_reserved - rc, 0)::bigint
     WHERE bkey = k AND window_start = -1;
   END IF;
 END $$ LANGUAGE plpgsql;
 
+DROP FUNCTION IF EXISTS {p}admit(text[], float8[], float8[], float8[], bigint[], bigint[],
+  int[], int[], bigint[], bigint[], text[], float8, float8);
 CREATE OR REPLACE FUNCTION {p}admit(
   k text[], ws float8[], we float8[], roll float8[], mt bigint[], mc bigint[],
-  rb int[], ro int[], est_t bigint[], est_c bigint[], rids text[], p_now float8, p_exp float8)
-RETURNS TABLE (failed int, tu bigint[], cu bigint[], tr bigint[], cr bigint[], oldest float8)
+  rb int[], ro int[], est_t bigint[], est_c bigint[], rids text[], p_now float8, p_exp float8,
+  p_ver bigint, tenants text[], users text[], models text[])
+RETURNS TABLE (failed int, tu bigint[], cu bigint[], tr bigint[], cr bigint[])
 AS $$
 -- k..mc: the distinct budgets of the batch, sorted by (k, ws). Request j uses budgets
 -- rb[ro[j] .. ro[j+1]-1] (indexes into k), in that order. Requests are decided in order.
-DECLARE i int; j int; b int; q int; nk int := array_length(k, 1); nr int := array_length(rids, 1);
+-- failed: 0 granted, q > 0 denied by its q-th budget, -1 the policies changed (nothing done).
+DECLARE i int; j int; b int; q int; nk int := coalesce(array_length(k, 1), 0);
+  nr int := array_length(rids, 1);
   xtu bigint[]; xcu bigint[]; xtr bigint[]; xcr bigint[]; changed boolean[]; c record;
 BEGIN
-  xtu := array_fill(0::bigint, ARRAY[nk]); xcu := xtu; xtr := xtu; xcr := xtu;
+{admit_version_check(p)}  xtu := array_fill(0::bigint, ARRAY[nk]);
+  xcu := xtu; xtr := xtu; xcr := xtu;
   changed := array_fill(false, ARRAY[nk]);
   FOR i IN 1..nk LOOP
     INSERT INTO {p}counters (bkey, window_start, window_end) VALUES (k[i], ws[i], we[i])
@@ -69,39 +119,43 @@ BEGIN
     IF roll[i] > 0 THEN
       PERFORM {p}age(k[i], p_now - roll[i]);
     END IF;
-    SELECT tokens_used, cost_used, tokens_reserved, cost_reserved INTO c
+    SELECT tokens_used, cost_used, tokens_reserved, cost_reserved, window_end INTO c
       FROM {p}counters WHERE bkey = k[i] AND window_start = ws[i];
+    IF c.window_end < we[i] THEN  -- a longer window starting at the same instant
+      UPDATE {p}counters SET window_end = we[i] WHERE bkey = k[i] AND window_start = ws[i];
+    END IF;
     xtu[i] := c.tokens_used; xcu[i] := c.cost_used;
     xtr[i] := c.tokens_reserved; xcr[i] := c.cost_reserved;
   END LOOP;
   FOR j IN 1..nr LOOP
-    failed := 0; oldest := NULL; tu := '{{}}'; cu := '{{}}'; tr := '{{}}'; cr := '{{}}';
+    failed := 0; tu := '{{}}'; cu := '{{}}'; tr := '{{}}'; cr := '{{}}';
     FOR q IN ro[j]..ro[j + 1] - 1 LOOP
       b := rb[q];
       IF (mt[b] >= 0 AND xtu[b] + xtr[b] + est_t[j] > mt[b])
          OR (mc[b] >= 0 AND xcu[b] + xcr[b] + est_c[j] > mc[b]) THEN
         failed := q - ro[j] + 1;
         tu := tu || xtu[b]; cu := cu || xcu[b]; tr := tr || xtr[b]; cr := cr || xcr[b];
-        IF roll[b] > 0 THEN
-          SELECT min(h.ts) INTO oldest FROM {p}holds h WHERE h.bkey = k[b];
-        END IF;
         EXIT;
       END IF;
     END LOOP;
     IF failed = 0 THEN
       FOR q IN ro[j]..ro[j + 1] - 1 LOOP
         b := rb[q];
-        xtr[b] := xtr[b] + est_t[j]; xcr[b] := xcr[b] + est_c[j]; changed[b] := true;
+        xtr[b] := least(xtr[b] + est_t[j], {C}); xcr[b] := least(xcr[b] + est_c[j], {C});
+        changed[b] := true;
         tu := tu || xtu[b]; cu := cu || xcu[b]; tr := tr || xtr[b]; cr := cr || xcr[b];
         IF roll[b] > 0 THEN
           INSERT INTO {p}holds (bkey, rid, ts, tokens, cost)
             VALUES (k[b], rids[j], p_now, est_t[j], est_c[j]);
         END IF;
       END LOOP;
-      INSERT INTO {p}reservations (rid, created, expires_at, tokens, cost, bkeys, wstarts)
-        SELECT rids[j], p_now, p_exp, est_t[j], est_c[j], array_agg(k[x] ORDER BY o),
-               array_agg(ws[x] ORDER BY o)
-        FROM unnest(rb[ro[j]:ro[j + 1] - 1]) WITH ORDINALITY AS u(x, o);
+      IF ro[j + 1] > ro[j] THEN  -- no budget applies: allowed, nothing to reserve
+        INSERT INTO {p}reservations (rid, created, expires_at, tokens, cost, bkeys, wstarts,
+                                     tenant, user_id, model)
+          SELECT rids[j], p_now, p_exp, est_t[j], est_c[j], array_agg(k[x] ORDER BY o),
+                 array_agg(ws[x] ORDER BY o), tenants[j], users[j], models[j]
+          FROM unnest(rb[ro[j]:ro[j + 1] - 1]) WITH ORDINALITY AS u(x, o);
+      END IF;
     END IF;
     RETURN NEXT;
   END LOOP;
@@ -113,35 +167,122 @@ BEGIN
   END LOOP;
 END $$ LANGUAGE plpgsql;
 
-CREATE OR REPLACE FUNCTION {p}settle(p_rid text, a_t bigint, a_c bigint) RETURNS int AS $$
-DECLARE r record; i int; was_open boolean;
+DROP FUNCTION IF EXISTS {p}settle(text, bigint, bigint);
+DROP FUNCTION IF EXISTS {p}charge(text[], text[], text[], boolean[], boolean[], bigint[],
+  bigint[], text[], float8[], float8[], float8[], int[], int[], float8, float8, bigint);
+
+CREATE OR REPLACE FUNCTION {p}charge(
+  cids text[], rids text[], tenants text[], any_tenant boolean[], direct boolean[],
+  a_t bigint[], a_c bigint[], k text[], ws float8[], we float8[], roll float8[],
+  rb int[], ro int[], p_now float8, p_late float8, p_ver bigint, unknown boolean[])
+RETURNS int[] AS $$
+-- Charge i has id cids[i], names reservation rids[i] (or NULL) and may be charged directly to
+-- budgets rb[ro[i] .. ro[i+1]-1] (indexes into k..roll, sorted by (k, ws)) when direct[i].
+-- Answers one outcome per charge: 1 settled, 2 charged directly, 3 duplicate, 4 unknown,
+-- 5 nothing to charge; or {{-1}} when the policies changed (nothing done). unknown[i]: nobody
+-- counted the tokens, so a settle charges the reservation's estimate.
+DECLARE n int := array_length(cids, 1); i int; q int; b int; r record; out int[];
+  plan int[]; rk text[]; rw float8[]; rtok bigint[]; rcost bigint[]; ropen boolean[];
+  allk text[] := '{{}}'; allw float8[] := '{{}}'; allwe float8[] := '{{}}'; x record;
+  keys text[]; wsts float8[]; done boolean;
 BEGIN
-  SELECT * INTO r FROM {p}reservations WHERE rid = p_rid FOR UPDATE;
-  IF NOT FOUND OR r.state = 1 THEN RETURN 0; END IF;
-  was_open := r.state = 0;
-  FOR i IN 1..array_length(r.bkeys, 1) LOOP
-    PERFORM 1 FROM {p}counters WHERE bkey = r.bkeys[i] AND window_start = r.wstarts[i] FOR UPDATE;
-    IF r.wstarts[i] = -1 THEN
-      UPDATE {p}holds SET tokens = a_t, cost = a_c, settled = true
-        WHERE bkey = r.bkeys[i] AND rid = p_rid;
-      CONTINUE WHEN NOT FOUND;  -- aged out of its rolling window
+  IF p_ver IS DISTINCT FROM (SELECT version FROM {p}policy_version WHERE id = 1) THEN
+    RETURN ARRAY[-1];
+  END IF;
+  out := array_fill(0, ARRAY[n]); plan := array_fill(0, ARRAY[n]);
+  rtok := array_fill(0::bigint, ARRAY[n]); rcost := rtok; ropen := array_fill(false, ARRAY[n]);
+  PERFORM 1 FROM {p}reservations WHERE rid = ANY(rids) ORDER BY rid FOR UPDATE;
+  -- Plan: 1 settle the reservation, 2 charge directly, else the final outcome.
+  FOR i IN 1..n LOOP
+    IF rids[i] IS NOT NULL THEN
+      SELECT * INTO r FROM {p}reservations WHERE rid = rids[i];
+      IF FOUND AND (any_tenant[i] OR r.tenant IS NOT DISTINCT FROM tenants[i])
+         AND NOT r.expires_at + p_late < p_now THEN
+        plan[i] := 1; ropen[i] := r.state = 0; rtok[i] := r.tokens; rcost[i] := r.cost;
+        IF unknown[i] THEN a_t[i] := r.tokens; a_c[i] := r.cost; END IF;
+        allk := allk || r.bkeys; allw := allw || r.wstarts;
+        allwe := allwe || array_fill(NULL::float8, ARRAY[array_length(r.bkeys, 1)]);
+        CONTINUE;
+      ELSIF NOT FOUND AND EXISTS (SELECT 1 FROM {p}charges WHERE rid = rids[i]) THEN
+        out[i] := 3; CONTINUE;
+      ELSIF NOT direct[i] THEN
+        out[i] := 4; CONTINUE;
+      END IF;
     END IF;
-    IF was_open THEN
-      UPDATE {p}counters SET tokens_reserved = tokens_reserved - r.tokens,
-        cost_reserved = cost_reserved - r.cost, tokens_used = tokens_used + a_t,
-        cost_used = cost_used + a_c WHERE bkey = r.bkeys[i] AND window_start = r.wstarts[i];
+    IF ro[i + 1] > ro[i] THEN
+      plan[i] := 2;
+      FOR q IN ro[i]..ro[i + 1] - 1 LOOP
+        b := rb[q]; allk := allk || k[b]; allw := allw || ws[b]; allwe := allwe || we[b];
+      END LOOP;
     ELSE
-      UPDATE {p}counters SET tokens_used = tokens_used + a_t, cost_used = cost_used + a_c
-        WHERE bkey = r.bkeys[i] AND window_start = r.wstarts[i];
+      out[i] := 5;
     END IF;
   END LOOP;
-  DELETE FROM {p}reservations WHERE rid = p_rid;
-  RETURN 1;
+  -- Lock every counter involved, in key order (creating those a direct charge needs).
+  FOR x IN SELECT u.k AS bk, u.w AS bw, max(u.e) AS be
+           FROM unnest(allk, allw, allwe) AS u(k, w, e) GROUP BY u.k, u.w ORDER BY u.k, u.w LOOP
+    IF x.be IS NOT NULL THEN
+      INSERT INTO {p}counters (bkey, window_start, window_end) VALUES (x.bk, x.bw, x.be)
+        ON CONFLICT DO NOTHING;
+    END IF;
+    PERFORM 1 FROM {p}counters WHERE bkey = x.bk AND window_start = x.bw FOR UPDATE;
+    IF x.be IS NOT NULL THEN
+      UPDATE {p}counters SET window_end = x.be
+        WHERE bkey = x.bk AND window_start = x.bw AND window_end < x.be;
+    END IF;
+  END LOOP;
+  FOR i IN 1..n LOOP
+    CONTINUE WHEN plan[i] = 0;
+    IF plan[i] = 1 THEN
+      SELECT bkeys, wstarts INTO keys, wsts FROM {p}reservations WHERE rid = rids[i];
+      IF NOT FOUND THEN out[i] := 3; CONTINUE; END IF;  -- settled by an earlier charge here
+    ELSE
+      keys := '{{}}'; wsts := '{{}}';
+      FOR q IN ro[i]..ro[i + 1] - 1 LOOP
+        keys := keys || k[rb[q]]; wsts := wsts || ws[rb[q]];
+      END LOOP;
+    END IF;
+    INSERT INTO {p}charges (charge_id, rid, ts, tokens, cost, bkeys, wstarts)
+      VALUES (cids[i], CASE WHEN plan[i] = 1 THEN rids[i] END, p_now, a_t[i], a_c[i], keys, wsts)
+      ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS q = ROW_COUNT;
+    IF q = 0 THEN out[i] := 3; CONTINUE; END IF;
+    IF plan[i] = 1 THEN
+      FOR q IN 1..array_length(keys, 1) LOOP
+        IF wsts[q] = -1 THEN
+          UPDATE {p}holds SET tokens = a_t[i], cost = a_c[i], settled = true
+            WHERE bkey = keys[q] AND rid = rids[i];
+          CONTINUE WHEN NOT FOUND;  -- aged out of its rolling window
+        END IF;
+        UPDATE {p}counters SET
+          tokens_reserved = tokens_reserved - CASE WHEN ropen[i] THEN rtok[i] ELSE 0 END,
+          cost_reserved = cost_reserved - CASE WHEN ropen[i] THEN rcost[i] ELSE 0 END,
+          tokens_used = least(tokens_used + a_t[i], {C}), cost_used = least(cost_used + a_c[i], {C})
+          WHERE bkey = keys[q] AND window_start = wsts[q];
+      END LOOP;
+      DELETE FROM {p}reservations WHERE rid = rids[i];
+      out[i] := 1;
+    ELSE
+      FOR q IN ro[i]..ro[i + 1] - 1 LOOP
+        b := rb[q];
+        IF roll[b] > 0 THEN
+          PERFORM {p}age(k[b], p_now - roll[b]);
+          INSERT INTO {p}holds (bkey, rid, ts, tokens, cost, settled)
+            VALUES (k[b], cids[i], p_now, a_t[i], a_c[i], true) ON CONFLICT DO NOTHING;
+        END IF;
+        UPDATE {p}counters SET tokens_used = least(tokens_used + a_t[i], {C}),
+          cost_used = least(cost_used + a_c[i], {C})
+          WHERE bkey = k[b] AND window_start = ws[b];
+      END LOOP;
+      out[i] := 2;
+    END IF;
+  END LOOP;
+  RETURN out;
 END $$ LANGUAGE plpgsql;
 
 CREATE OR REPLACE FUNCTION {p}expire(p_now float8, p_limit int) RETURNS int AS $$
-DECLARE rids text[]; ks text[]; wss float8[]; tts bigint[]; ccs bigint[];
-  i int; t bigint; c bigint;
+DECLARE rids text[]; ks text[]; wss float8[]; tts numeric[]; ccs numeric[];
+  i int; t numeric; c numeric;
 BEGIN
   WITH ex AS (
     UPDATE {p}reservations SET state = 2 WHERE rid IN (
@@ -150,7 +291,7 @@ BEGIN
     RETURNING rid, tokens, cost, bkeys, wstarts),
   u AS (SELECT ex.rid, ex.tokens, ex.cost, x.k, x.w
         FROM ex, unnest(ex.bkeys, ex.wstarts) AS x(k, w)),
-  g AS (SELECT k, w, sum(tokens)::bigint AS t, sum(cost)::bigint AS c FROM u GROUP BY k, w)
+  g AS (SELECT k, w, sum(tokens) AS t, sum(cost) AS c FROM u GROUP BY k, w)
   SELECT (SELECT array_agg(rid) FROM ex), array_agg(k ORDER BY k, w), array_agg(w ORDER BY k, w),
          array_agg(g.t ORDER BY k, w), array_agg(g.c ORDER BY k, w)
     INTO rids, ks, wss, tts, ccs FROM g;
@@ -165,9 +306,31 @@ BEGIN
     ELSE
       t := tts[i]; c := ccs[i];
     END IF;
-    UPDATE {p}counters SET tokens_reserved = tokens_reserved - t,
-      cost_reserved = cost_reserved - c WHERE bkey = ks[i] AND window_start = wss[i];
+    UPDATE {p}counters SET tokens_reserved = greatest(tokens_reserved - t, 0)::bigint,
+      cost_reserved = greatest(cost_reserved - c, 0)::bigint
+      WHERE bkey = ks[i] AND window_start = wss[i];
   END LOOP;
   RETURN array_length(rids, 1);
+END $$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION {p}compact(p_before float8, p_limit int) RETURNS int AS $$
+-- Fold charges older than p_before into per-window totals (calendar windows only: rolling
+-- ones are recorded by their holds) and delete them.
+DECLARE n int;
+BEGIN
+  WITH d AS (DELETE FROM {p}charges WHERE charge_id IN (
+               SELECT charge_id FROM {p}charges WHERE ts < p_before ORDER BY ts LIMIT p_limit)
+             RETURNING tokens, cost, bkeys, wstarts),
+  u AS (SELECT x.k, x.w, d.tokens, d.cost FROM d, unnest(d.bkeys, d.wstarts) AS x(k, w)
+        WHERE x.w <> -1),
+  g AS (SELECT k, w, least(sum(tokens), {C})::bigint AS t, least(sum(cost), {C})::bigint AS c,
+               count(*) AS cnt FROM u GROUP BY k, w),
+  ins AS (INSERT INTO {p}charge_totals AS ct (bkey, window_start, tokens, cost, n)
+          SELECT k, w, t, c, cnt FROM g ORDER BY k, w
+          ON CONFLICT (bkey, window_start) DO UPDATE SET
+            tokens = least(ct.tokens + EXCLUDED.tokens, {C}),
+            cost = least(ct.cost + EXCLUDED.cost, {C}), n = ct.n + EXCLUDED.n)
+  SELECT count(*) INTO n FROM d;
+  RETURN n;
 END $$ LANGUAGE plpgsql;
 """

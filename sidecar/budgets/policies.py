@@ -15,7 +15,7 @@ from sidecar.budgets.config import BudgetPolicy, BudgetPolicyEntry, Scope
 from sidecar.budgets.windows import Window, parse_window
 
 ANY = "*"
-_SEP = "\x1f"
+SEP = "\x1f"
 
 
 class BudgetRef(msgspec.Struct, frozen=True, order=True):
@@ -27,16 +27,20 @@ class BudgetRef(msgspec.Struct, frozen=True, order=True):
 
     @property
     def key(self) -> str:
-        return f"{self.scope}{_SEP}{self.id}{_SEP}{self.model or ''}"
+        return f"{self.scope}{SEP}{self.id}{SEP}{self.model or ''}"
 
     @classmethod
     def from_key(cls, key: str) -> BudgetRef:
-        scope, id_, model = key.split(_SEP)
+        """The budget of a counter key (``scope SEP id SEP model [SEP window]``)."""
+        scope, id_, model = key.split(SEP)[:3]
         return cls(scope, id_, model or None)  # type: ignore[arg-type]
 
 
 class Applied(msgspec.Struct, frozen=True):
-    """A budget that applies to a request, with its policy and parsed window."""
+    """A budget that applies to a request, with its policy and parsed window. ``key`` names
+    its counters: the budget and the window length (``BudgetRef.key SEP window``), so a policy
+    whose window changes starts new counters instead of meeting old ones that happen to start
+    at the same instant."""
 
     ref: BudgetRef
     key: str
@@ -58,7 +62,7 @@ class PolicySet:
             self.put(e.scope, e.id, _strip(e))
 
     def put(self, scope: Scope, id_: str, policy: BudgetPolicy) -> None:
-        if _SEP in id_ or (policy.model and _SEP in policy.model):
+        if SEP in id_ or (policy.model and SEP in policy.model):
             raise ValueError("budget ids must not contain the unit separator U+001F")
         self._policies[(scope, id_, policy.model)] = policy
         self._models.add(policy.model)
@@ -114,8 +118,29 @@ class PolicySet:
             found.append(apply_policy(BudgetRef(scope, id_, model), p))
 
 
+def window_id(window: Window) -> str:
+    """``minute`` | ``hour`` | ``day`` | ``month`` | ``rolling:<seconds>s``."""
+    return f"rolling:{window.seconds}s" if window.rolling else window.kind
+
+
 def apply_policy(ref: BudgetRef, policy: BudgetPolicy) -> Applied:
-    return Applied(ref, ref.key, policy, parse_window(policy.window))
+    window = parse_window(policy.window)
+    return Applied(ref, f"{ref.key}{SEP}{window_id(window)}", policy, window)
+
+
+def is_legacy_key(key: str) -> bool:
+    """A counter key written before keys named their window."""
+    return key.count(SEP) == 2
+
+
+def upgrade_key(key: str, policies: PolicySet) -> str:
+    """A legacy key with the window of the policy governing its budget now (an empty window
+    when none does: such counters only age out)."""
+    if not is_legacy_key(key):
+        return key
+    ref = BudgetRef.from_key(key)
+    policy = policies.get(ref.scope, ref.id, ref.model)
+    return apply_policy(ref, policy).key if policy is not None else f"{key}{SEP}"
 
 
 def _strip(entry: BudgetPolicyEntry) -> BudgetPolicy:

@@ -1,67 +1,139 @@
-"""The budget sink: settles reservations from stored ``llm_call`` events.
+"""The budget charger: every stored ``llm_call`` event is charged once to the budgets it used.
 
-A sink sees each stored event once, after its commit. An ``llm_call`` carrying a
-``reservation_id`` settles it with ``input_tokens + output_tokens`` and the event's
-``cost_usd`` (set by the pricing transform). Settling is idempotent, so an event resent by the
-agent and a ``POST /v1/budgets/settle`` for the same call count once. When the store is
-unreachable the settle is kept (at most 100,000) and retried by :meth:`retry`.
+The ingest pipeline calls :meth:`BudgetSettler.charge` after the commit with the whole batch
+(events stored now and resent ones it already had). Each ``llm_call`` is one charge whose id is
+(tenant, event id): it settles the event's ``reservation_id`` with ``input_tokens +
+output_tokens`` and the event's ``cost_usd`` (set by the pricing transform), or, when it names
+none (or one the ledger does not know), it is charged directly to every budget that applies
+to its user, tenant and model. Charging is idempotent by that id, so a resent event whose first
+copy was stored but never charged (a crash between the two) is charged now, and one that was
+charged is not charged again; a ``POST /v1/budgets/settle`` and the event of the same call
+settle the reservation once. An event whose usage nobody reported (``usage_unknown``) settles its
+reservation at the estimate, never at zero.
+
+When the ledger cannot take the charges (store unreachable, journal not persisting) they are
+kept (at most 100,000) and retried by :meth:`retry`, and :class:`StoreUnavailable` is raised so
+the request is answered 503 and the client resends.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from sidecar.budgets.ledger import BudgetLedger
-from sidecar.budgets.model import StoreUnavailable
+from sidecar.budgets.ledger import BudgetLedger, check_charge
+from sidecar.budgets.model import Charge, InvalidBudgetInput, Outcome, StoreUnavailable
+from sidecar.budgets.policies import SEP
 from sidecar.events.schema import EventBase, LlmCall
 
 log = logging.getLogger(__name__)
 _MAX_DEFERRED = 100_000
+_RETRY_CHUNK = 500
+
+UserKey = Callable[[str | None, str | None], str | None]
+ResolveModel = Callable[[str], str | None]
+
+
+def charge_id(tenant: str | None, event_id: str) -> str:
+    """The charge id of an event: events are unique per tenant."""
+    return f"{tenant or ''}{SEP}{event_id}"
+
+
+def _same_user(tenant: str | None, user_id: str | None) -> str | None:
+    return user_id
 
 
 class BudgetSettler:
-    """Sink: ``async consume(events)``; ``retry()`` from the app's periodic task."""
+    """The ingest charger: ``await charge(events, fresh)``; ``retry()`` from a periodic task.
 
-    def __init__(self, ledger: BudgetLedger) -> None:
+    ``user_key(tenant, user_id)`` gives the user's budget id as admits use it (tenant-scoped
+    deployments namespace it); ``resolve_model`` the price-table name of a model, so per-model
+    budgets match every alias.
+    """
+
+    def __init__(
+        self, ledger: BudgetLedger, *, user_key: UserKey = _same_user,
+        resolve_model: ResolveModel | None = None,
+    ) -> None:  # fmt: skip
         self.ledger = ledger
-        self._deferred: deque[tuple[str, int, float]] = deque(maxlen=_MAX_DEFERRED)
-        self.settled = 0
+        self.user_key = user_key
+        self.resolve_model = resolve_model
+        self._deferred: deque[Charge] = deque(maxlen=_MAX_DEFERRED)
+        self.counts: dict[str, int] = {o.name.lower(): 0 for o in Outcome}
+        self.rejected = 0
         self.deferred_dropped = 0
 
-    async def consume(self, events: Sequence[EventBase]) -> None:
-        """Settle every ``llm_call`` that names a reservation."""
+    def charges(self, events: Sequence[EventBase], fresh: Sequence[EventBase]) -> list[Charge]:
+        """One charge per ``llm_call`` (an event not in ``fresh`` may have been charged)."""
+        new = {id(e) for e in fresh}
+        out: list[Charge] = []
         for event in events:
-            if isinstance(event, LlmCall) and event.reservation_id:
-                tokens = event.input_tokens + event.output_tokens
-                await self._settle(event.reservation_id, tokens, event.cost_usd or 0.0)
+            if not isinstance(event, LlmCall) or event.id is None:
+                continue
+            model = event.model
+            if self.resolve_model is not None:
+                model = self.resolve_model(model) or model
+            item = Charge(
+                charge_id=charge_id(event.tenant, event.id),
+                reservation_id=event.reservation_id, tenant=event.tenant,
+                user_id=self.user_key(event.tenant, event.user_id), model=model,
+                input_tokens=event.input_tokens, output_tokens=event.output_tokens,
+                cached_input_tokens=event.cached_input_tokens, cost_usd=event.cost_usd,
+                seen_before=id(event) not in new, usage_unknown=bool(event.usage_unknown),
+            )  # fmt: skip
+            try:
+                check_charge(item)
+            except InvalidBudgetInput as exc:
+                self.rejected += 1
+                log.warning("llm_call not charged: %s", exc)
+                continue
+            out.append(item)
+        return out
+
+    async def charge(self, events: Sequence[EventBase], fresh: Sequence[EventBase]) -> None:
+        """Charge the batch's ``llm_call`` events; raises :class:`StoreUnavailable` (after
+        keeping them for :meth:`retry`) when the ledger cannot take them now."""
+        items = self.charges(events, fresh)
+        if items:
+            await self._charge(items)
+
+    async def _charge(self, items: list[Charge]) -> None:
+        try:
+            outcomes = await self.ledger.charge(items)
+        except StoreUnavailable as exc:
+            for item in items:
+                item.seen_before = True
+                if len(self._deferred) == _MAX_DEFERRED:
+                    self.deferred_dropped += 1
+                self._deferred.append(item)
+            log.warning("%d budget charges deferred: %s", len(items), exc)
+            raise
+        for outcome in outcomes:
+            self.counts[outcome.name.lower()] += 1
 
     async def retry(self) -> int:
-        """Retry deferred settles; returns how many went through."""
+        """Retry deferred charges; returns how many went through."""
         done = 0
-        for _ in range(len(self._deferred)):
-            rid, tokens, cost = self._deferred.popleft()
-            if not await self._settle(rid, tokens, cost):
-                break
-            done += 1
+        while self._deferred:
+            take = min(_RETRY_CHUNK, len(self._deferred))
+            chunk = [self._deferred.popleft() for _ in range(take)]
+            try:
+                await self._charge(chunk)
+            except StoreUnavailable:
+                # _charge put them back at the end; stop until the next round
+                return done
+            done += len(chunk)
         return done
 
-    async def _settle(self, rid: str, tokens: int, cost: float) -> bool:
-        try:
-            if await self.ledger.settle(rid, tokens, cost):
-                self.settled += 1
-        except StoreUnavailable as exc:
-            if len(self._deferred) == _MAX_DEFERRED:
-                self.deferred_dropped += 1
-            self._deferred.append((rid, tokens, cost))
-            log.warning("settle of %s deferred: %s", rid, exc)
-            return False
-        return True
+    @property
+    def settled(self) -> int:
+        return self.counts["settled"]
 
     def stats(self) -> dict[str, int]:
         return {
-            "settled": self.settled,
+            **self.counts,
+            "rejected": self.rejected,
             "deferred": len(self._deferred),
             "deferred_dropped": self.deferred_dropped,
         }

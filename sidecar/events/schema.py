@@ -3,8 +3,9 @@
 Three event types share the common fields of :class:`EventBase`: ``llm_call``, ``tool_call`` and
 ``run``. Types are checked by the decoder itself (msgspec), so a malformed field is rejected
 with its JSON path in one pass, at about a microsecond per event. Numbers are bounded: token
-counts are integers in [0, 10^9], durations and timestamps finite and non-negative, so NaN,
-infinities and absurd values never reach the store or the analytics.
+counts are integers in [0, 10^9], ``cost_usd`` in [0, 10^9], durations and timestamps finite and
+non-negative, so NaN, infinities and absurd values never reach the store, the analytics or a
+budget counter (a 422 names the field).
 
 Content fields (``input``, ``output``, ``args``, ``result``, ``error_message`` and string
 attributes) are redacted at ingest before anything else sees them.
@@ -17,6 +18,8 @@ from typing import Annotated, Any, Literal, TypeAlias
 import msgspec
 
 MAX_TOKENS = 1_000_000_000
+# At most $10^9 a call: with 10^9 tokens per count, no budget sum can overflow (budgets/model.py)
+MAX_COST_USD = 1_000_000_000.0
 MAX_SECONDS = 4_102_444_800.0  # 2100-01-01: a timestamp past this is a unit mistake
 MAX_DURATION_MS = 7 * 24 * 3600 * 1000.0  # one week
 
@@ -85,7 +88,7 @@ class LlmCall(EventBase, kw_only=True, tag="llm_call"):
     response_id: Id | None = None
     input: Any = None
     output: Any = None
-    cost_usd: float | None = None
+    cost_usd: Annotated[float, msgspec.Meta(ge=0, le=MAX_COST_USD)] | None = None
 
 
 class ToolCall(EventBase, kw_only=True, tag="tool_call"):

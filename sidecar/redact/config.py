@@ -29,9 +29,10 @@ class RedactConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
       joinable), or ``partial`` (last four characters kept for number-like types, label for the
       others; secrets are never partially shown).
     - ``modes``: per-type overrides of ``mode``, e.g. ``{EMAIL: hash}``.
-    - ``hash_key``: the HMAC key. Empty means a random key per process: pseudonyms are then
-      stable only until restart and differ between replicas. Set it (from a secret) to keep them
-      stable.
+    - ``hash_key``: the HMAC key. Empty means a key generated once and kept in the database
+      (table ``sidecar_secrets``): pseudonyms are then stable across restarts and across
+      replicas sharing the database (an in-memory database keeps it for the process only).
+      Rotation: docs/redaction.md.
     - ``types``: the types to report; empty means all built-in and custom types.
     - ``allow``: exact values never redacted (compared case-insensitively), e.g. a support
       address; ``allow_patterns``: regexes a whole finding may match to be kept.

@@ -154,6 +154,15 @@ class Redactor:
             return masking.partial(type_, value)
         return masking.label(type_)
 
+    @property
+    def has_configured_key(self) -> bool:
+        """Whether ``hash_key`` is set (otherwise the app supplies one kept in the database)."""
+        return bool(self.config.hash_key)
+
+    def use_key(self, key: bytes) -> None:
+        """Use ``key`` for pseudonyms (the app's generated key when none is configured)."""
+        self._key = key
+
     def pseudonym(self, value: str, type_: str = "ID") -> str:
         """The keyed pseudonym of a whole value (used for identifiers that contain PII)."""
         return masking.pseudonym(self._key, type_, value)

@@ -59,11 +59,13 @@ def require_pg() -> str:
 async def drop_prefix(prefix: str) -> None:
     import asyncpg
 
+    from sidecar.budgets.pg_schema import FUNCTIONS, TABLES
+
     conn = await asyncpg.connect(PG_DSN)
     try:
-        for t in ("counters", "reservations", "holds", "policies"):
+        for t in TABLES:
             await conn.execute(f"DROP TABLE IF EXISTS {prefix}{t} CASCADE")
-        for f in ("admit", "settle", "expire", "age"):
+        for f in FUNCTIONS:
             await conn.execute(f"DROP FUNCTION IF EXISTS {prefix}{f}")
     finally:
         await conn.close()

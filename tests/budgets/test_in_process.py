@@ -45,7 +45,7 @@ async def test_a_restart_keeps_spend_reservations_and_policies(
     first = ledger_at(db, clock, reservation_ttl_s=60.0)
     await first.start()
     ds = [await first.admit(REQ) for _ in range(3)]
-    await first.settle(ds[0].reservation_id or "", 700, 0.25)
+    await first.settle(ds[0].reservation_id or "", input_tokens=700, cost_usd=0.25)
     await first.put_policy("user", "vip", BudgetPolicy(window="1d", max_tokens=50))
     await first.close()
 
@@ -55,8 +55,8 @@ async def test_a_restart_keeps_spend_reservations_and_policies(
     assert (u.tokens_used, u.tokens_reserved, u.cost_usd) == (700, 2000, 0.25)
     assert (await second.usage("user", "vip")).remaining_tokens == 50
     assert second.stats()["open_reservations"] == 2
-    assert await second.settle(ds[1].reservation_id or "", 100, 0.0)
-    assert not await second.settle(ds[0].reservation_id or "", 700, 0.25)
+    assert await second.settle(ds[1].reservation_id or "", input_tokens=100, cost_usd=0.0)
+    assert not await second.settle(ds[0].reservation_id or "", input_tokens=700, cost_usd=0.25)
     clock.advance(61)
     assert await second.expire() == 1
     assert (await second.usage("user", "u1")).tokens_reserved == 0
@@ -82,7 +82,11 @@ async def test_many_concurrent_admits_and_settles(clock: FakeClock) -> None:
     ds = await asyncio.gather(*[ledger.admit(REQ) for _ in range(2000)])
     granted = [d for d in ds if d.allowed]
     assert len(granted) == 10
-    settles = [ledger.settle(d.reservation_id or "", 500, 0.0) for d in granted for _ in range(3)]
+    settles = [
+        ledger.settle(d.reservation_id or "", input_tokens=500, cost_usd=0.0)
+        for d in granted
+        for _ in range(3)
+    ]
     assert sum(await asyncio.gather(*settles)) == 10
     more = await asyncio.gather(*[ledger.admit(REQ) for _ in range(100)])
     assert sum(d.allowed for d in more) == 5
@@ -155,9 +159,9 @@ async def test_admission_limit_denial_shape(clock: FakeClock) -> None:
     }
 
 
-def _event(rid: str) -> LlmCall:
+def _event(rid: str, id_: str = "e1") -> LlmCall:
     return LlmCall(
-        ts=1.0, request_id="r", model="gpt-4o", provider="openai", input_tokens=300,
+        id=id_, ts=1.0, request_id="r", model="gpt-4o", provider="openai", input_tokens=300,
         output_tokens=100, start_ts=1.0, duration_ms=5.0, reservation_id=rid, cost_usd=0.002,
     )  # fmt: skip
 
@@ -166,7 +170,8 @@ async def test_settler_settles_from_events_once(clock: FakeClock) -> None:
     ledger = InProcessLedger(BudgetsConfig(policies=[USER]), None, clock)
     settler = BudgetSettler(ledger)
     d = await ledger.admit(REQ)
-    await settler.consume([_event(d.reservation_id or ""), _event(d.reservation_id or "")])
+    events = [_event(d.reservation_id or "", "e1"), _event(d.reservation_id or "", "e2")]
+    await settler.charge(events, events)
     u = await ledger.usage("user", "u1")
     assert (u.tokens_used, u.tokens_reserved, u.cost_usd) == (400, 0, 0.002)
     assert settler.stats()["settled"] == 1
@@ -176,8 +181,9 @@ async def test_settler_defers_while_the_store_is_down() -> None:
     cfg = BudgetsConfig(retry_interval_s=60.0, housekeeping_interval_s=3600)
     ledger = PostgresLedger(cfg, "postgresql://postgres@127.0.0.1:1/none")
     settler = BudgetSettler(ledger)
-    await settler.consume([_event("rsv_x")])
+    with pytest.raises(StoreUnavailable):
+        await settler.charge([_event("rsv_x")], [])
     assert settler.stats()["deferred"] == 1
     with pytest.raises(StoreUnavailable):
-        await ledger.settle("rsv_x", 1, 0.0)
+        await ledger.settle("rsv_x", input_tokens=1, cost_usd=0.0)
     assert await settler.retry() == 0 and settler.stats()["deferred"] == 1

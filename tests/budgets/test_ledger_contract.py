@@ -38,7 +38,7 @@ async def test_settle_below_estimate_frees_tokens(make_ledger: Factory) -> None:
     ds = [await ledger.admit(req()) for _ in range(100)]
     assert all(d.allowed for d in ds)
     assert not (await ledger.admit(req(tokens=600))).allowed
-    assert await ledger.settle(ds[0].reservation_id or "", 400, 0.01)
+    assert await ledger.settle(ds[0].reservation_id or "", input_tokens=400, cost_usd=0.01)
     assert (await ledger.admit(req(tokens=600))).allowed
     assert not (await ledger.admit(req(tokens=1))).allowed
     usage = await ledger.usage("user", "u1")
@@ -50,9 +50,11 @@ async def test_settling_twice_counts_once(make_ledger: Factory) -> None:
     ledger = await make_ledger([USER_100K])
     d = await ledger.admit(req())
     rid = d.reservation_id or ""
-    results = await asyncio.gather(*[ledger.settle(rid, 700, 0.5) for _ in range(5)])
+    results = await asyncio.gather(
+        *[ledger.settle(rid, input_tokens=700, cost_usd=0.5) for _ in range(5)]
+    )
     assert sorted(results) == [False] * 4 + [True]
-    assert not await ledger.settle("rsv_unknown", 1, 1.0)
+    assert not await ledger.settle("rsv_unknown", input_tokens=1, cost_usd=1.0)
     usage = await ledger.usage("user", "u1")
     assert (usage.tokens_used, usage.tokens_reserved, usage.cost_usd) == (700, 0, 0.5)
 
@@ -134,8 +136,8 @@ async def test_late_settle_after_expiry_charges_actual_once(
     d = await ledger.admit(req())
     clock.advance(11.0)
     await ledger.expire()
-    assert await ledger.settle(d.reservation_id or "", 800, 0.0)
-    assert not await ledger.settle(d.reservation_id or "", 800, 0.0)
+    assert await ledger.settle(d.reservation_id or "", input_tokens=800, cost_usd=0.0)
+    assert not await ledger.settle(d.reservation_id or "", input_tokens=800, cost_usd=0.0)
     u = await ledger.usage("user", "u1")
     assert (u.tokens_used, u.tokens_reserved) == (800, 0)
 
@@ -201,7 +203,7 @@ async def test_rolling_window_ages_out_exactly(make_ledger: Factory, clock: Fake
         reservation_ttl_s=3600.0,
     )
     first = await ledger.admit(req())
-    await ledger.settle(first.reservation_id or "", 1000, 0.0)
+    await ledger.settle(first.reservation_id or "", input_tokens=1000, cost_usd=0.0)
     clock.advance(20)
     await ledger.admit(req())
     clock.advance(20)
@@ -225,7 +227,7 @@ async def test_rolling_hold_expiry_and_late_settle(make_ledger: Factory, clock: 
     clock.advance(31)
     await ledger.expire()
     assert (await ledger.usage("user", "u1")).tokens_reserved == 0
-    assert await ledger.settle(d.reservation_id or "", 1500, 0.0)
+    assert await ledger.settle(d.reservation_id or "", input_tokens=1500, cost_usd=0.0)
     assert (await ledger.usage("user", "u1")).tokens_used == 1500
     clock.advance(3600)
     assert (await ledger.usage("user", "u1")).tokens_used == 0

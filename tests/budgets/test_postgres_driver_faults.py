@@ -1,5 +1,13 @@
-"""A driver failure of any exception type resolves every waiting admit (a decision, fail-open
-or StoreUnavailable), and the next admit is exact again: no admit waits on a dead batch task."""
+"""Driver failures of the PostgreSQL ledger: every waiting admit is answered, and only the admit
+that caused a failure fails.
+
+Paths: PostgresLedger.admit batching (the statement behind every replica's ``POST /v1/admit``)
+through the real asyncpg pool, with one statement made to fail: a lost connection (every admit
+of the batch gets the fail policy's answer, the next admit is exact again), an exception type
+nobody foresaw (the batch is decided again admit by admit: all exact), and a DataError caused
+by one admit's values (that admit alone fails with InvalidBudgetInput; the others, an exhausted
+victim's among them, are decided exactly, never granted by fail_open).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ import asyncpg
 import pytest
 
 from sidecar.budgets import AdmitRequest, BudgetPolicyEntry, BudgetsConfig, StoreUnavailable
+from sidecar.budgets.model import InvalidBudgetInput
 from sidecar.budgets.postgres import PostgresLedger
 
 USER = BudgetPolicyEntry(scope="user", id="*", window="hour", max_tokens=100_000)
@@ -38,25 +47,39 @@ class FailingOnce:
         return getattr(self.pool, name)
 
 
-@pytest.mark.parametrize("fail_policy", ["fail_open", "fail_closed"])
-@pytest.mark.parametrize(
-    "error",
-    [
-        DriverBug("boom"),
-        asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is busy"),
-    ],
-    ids=["unexpected-type", "asyncpg-internal"],
-)
-async def test_driver_failure_resolves_every_waiting_admit(
-    pg_dsn: str, pg_prefix: str, fail_policy: str, error: BaseException
-) -> None:
+class RefusingUser:
+    """The real pool, refusing (as the server would) every admit statement naming ``user``."""
+
+    def __init__(self, pool: Any, user: str) -> None:
+        self.pool, self.user, self.refused = pool, user, 0
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        if "admit(" in sql and self.user in (args[15] or []):
+            self.refused += 1
+            raise asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence")
+        return await self.pool.fetch(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pool, name)
+
+
+async def _ledger(pg_dsn: str, prefix: str, fail_policy: str) -> PostgresLedger:
     cfg = BudgetsConfig(
-        policies=[USER], table_prefix=pg_prefix, fail_policy=fail_policy,  # type: ignore[arg-type]
+        policies=[USER], table_prefix=prefix, fail_policy=fail_policy,  # type: ignore[arg-type]
         retry_interval_s=0.0, housekeeping_interval_s=3600,
     )  # fmt: skip
     ledger = PostgresLedger(cfg, pg_dsn)
     await ledger.start()
+    return ledger
+
+
+@pytest.mark.parametrize("fail_policy", ["fail_open", "fail_closed"])
+async def test_lost_connection_resolves_every_waiting_admit(
+    pg_dsn: str, pg_prefix: str, fail_policy: str
+) -> None:
+    ledger = await _ledger(pg_dsn, pg_prefix, fail_policy)
     real_pool = ledger._pool
+    error = asyncpg.InternalClientError("cannot switch to state 12; another operation is busy")
     faulty = FailingOnce(real_pool, error)
     ledger._pool = faulty
     try:
@@ -70,11 +93,58 @@ async def test_driver_failure_resolves_every_waiting_admit(
             assert all(isinstance(d, StoreUnavailable) for d in outcomes)
         assert ledger.stats()["store_errors"] == 1
         assert ledger.status()["connected"] is False
-        assert type(error).__name__ in str(ledger.status()["last_error"])
+        assert "InternalClientError" in str(ledger.status()["last_error"])
         d = await asyncio.wait_for(ledger.admit(REQ), HANG)
         assert d.allowed and not d.degraded and d.reservation_id
         assert ledger.status()["connected"] is True
         assert (await ledger.usage("user", "u1")).tokens_reserved == 1000
+    finally:
+        ledger._pool = real_pool
+        await ledger.close()
+
+
+async def test_an_unforeseen_failure_is_decided_again_admit_by_admit(
+    pg_dsn: str, pg_prefix: str
+) -> None:
+    ledger = await _ledger(pg_dsn, pg_prefix, "fail_open")
+    real_pool = ledger._pool
+    faulty = FailingOnce(real_pool, DriverBug("boom"))
+    ledger._pool = faulty
+    try:
+        waiting = asyncio.gather(*[ledger.admit(REQ) for _ in range(5)], return_exceptions=True)
+        outcomes = await asyncio.wait_for(waiting, HANG)
+        assert faulty.failed == 1
+        assert all(d.allowed and not d.degraded for d in outcomes)  # type: ignore[union-attr]
+        assert ledger.stats()["fail_open_admits"] == 0
+        assert (await ledger.usage("user", "u1")).tokens_reserved == 5000
+    finally:
+        ledger._pool = real_pool
+        await ledger.close()
+
+
+@pytest.mark.parametrize("fail_policy", ["fail_open", "fail_closed"])
+async def test_one_refused_admit_fails_alone(pg_dsn: str, pg_prefix: str, fail_policy: str) -> None:
+    """Issue case 6: 30 admits of an exhausted victim batched with one refused admit."""
+    ledger = await _ledger(pg_dsn, pg_prefix, fail_policy)
+    victim = AdmitRequest(request_id="v", user_id="victim", input_tokens=50_000)
+    assert (await ledger.admit(victim)).allowed
+    assert (await ledger.admit(victim)).allowed  # 100,000 reserved: exhausted
+    real_pool = ledger._pool
+    ledger._pool = refusing = RefusingUser(real_pool, "attacker")
+    try:
+        bad = AdmitRequest(request_id="a", user_id="attacker", input_tokens=1)
+        others = [ledger.admit(victim) for _ in range(15)]
+        waiting = asyncio.gather(
+            *others[:8], ledger.admit(bad), *others[8:],
+            *[ledger.admit(REQ) for _ in range(5)], return_exceptions=True,
+        )  # fmt: skip
+        outcomes = await asyncio.wait_for(waiting, HANG)
+        assert refusing.refused >= 2  # the batch, then that admit alone
+        assert isinstance(outcomes[8], InvalidBudgetInput)
+        victims = outcomes[:8] + outcomes[9:16]
+        assert all(not d.allowed and d.reason == "token_budget_exceeded" for d in victims)  # type: ignore[union-attr]
+        assert all(d.allowed and not d.degraded for d in outcomes[16:])  # type: ignore[union-attr]
+        assert ledger.stats()["fail_open_admits"] == 0
     finally:
         ledger._pool = real_pool
         await ledger.close()

@@ -22,13 +22,19 @@ async def test_three_sidecars_share_one_budget_exactly(pg_url: str) -> None:
         async with aiohttp.ClientSession() as http:
 
             async def admit(url: str, n: int) -> tuple[int, dict]:
-                async with http.post(url + "/v1/admit", json={
-                        "request_id": f"req-{n}", "user_id": "u-hot", "model": "gpt-4o",
-                        "input_tokens": 1000, "max_output_tokens": 0}) as response:
+                async with http.post(
+                    url + "/v1/admit",
+                    json={
+                        "request_id": f"req-{n}",
+                        "user_id": "u-hot",
+                        "model": "gpt-4o",
+                        "input_tokens": 1000,
+                        "max_output_tokens": 0,
+                    },
+                ) as response:
                     return response.status, await response.json()
 
-            answers = await asyncio.gather(
-                *(admit(sidecars[n % 3].url, n) for n in range(300)))
+            answers = await asyncio.gather(*(admit(sidecars[n % 3].url, n) for n in range(300)))
             granted = [body for status, body in answers if status == 200]
             denied = [body for status, body in answers if status == 429]
             assert len(granted) == 100 and len(denied) == 200
@@ -41,12 +47,16 @@ async def test_three_sidecars_share_one_budget_exactly(pg_url: str) -> None:
 
             # Ten calls used 100 tokens each instead of 1,000: 9,000 tokens come back.
             for body in granted[:10]:
-                async with http.post(sidecars[2].url + "/v1/budgets/settle", json={
-                        "reservation_id": body["reservation_id"], "input_tokens": 60,
-                        "output_tokens": 40}) as response:
+                async with http.post(
+                    sidecars[2].url + "/v1/budgets/settle",
+                    json={
+                        "reservation_id": body["reservation_id"],
+                        "input_tokens": 60,
+                        "output_tokens": 40,
+                    },
+                ) as response:
                     assert (await response.json())["settled"] is True
-            again = await asyncio.gather(
-                *(admit(sidecars[n % 3].url, 1000 + n) for n in range(20)))
+            again = await asyncio.gather(*(admit(sidecars[n % 3].url, 1000 + n) for n in range(20)))
             assert sum(1 for status, _ in again if status == 200) == 9
             async with http.get(sidecars[0].url + "/v1/usage/user/u-hot") as response:
                 usage = await response.json()

@@ -91,8 +91,11 @@ async def soak(db_url: str, store_url: str, *, seconds: float, clients: int,
     try:
         assert sidecar.proc is not None
         async with aiohttp.ClientSession() as http:
+            # The admits' model only: the agents' llm_call events (another model, naming no
+            # reservation) are charged directly and would otherwise fill the cap too.
             async with http.put(sidecar.url + "/v1/budgets/global/all", json={
-                    "window": "1d", "max_tokens": TOKENS_PER_ADMIT * BUDGET_ADMITS}) as resp:
+                    "window": "1d", "max_tokens": TOKENS_PER_ADMIT * BUDGET_ADMITS,
+                    "model": "gpt-4o-mini"}) as resp:
                 assert resp.status == 200, await resp.text()
             stop = asyncio.Event()
             sampler = asyncio.create_task(_sample_rss(
@@ -103,7 +106,7 @@ async def soak(db_url: str, store_url: str, *, seconds: float, clients: int,
             await sampler
             result.report = load.report
             result.granted = load.report.reservations
-            async with http.get(sidecar.url + "/v1/usage/global/all") as resp:
+            async with http.get(sidecar.url + "/v1/usage/global/all?model=gpt-4o-mini") as resp:
                 usage = await resp.json()
             result.reserved_tokens = usage["tokens_reserved"] + usage["tokens_used"]
     finally:

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from runtime import BudgetExceeded, SidecarClient, SidecarUnavailable, StepLimitExceeded
+from runtime import (
+    BudgetExceeded,
+    SidecarClient,
+    SidecarError,
+    SidecarUnavailable,
+    StepLimitExceeded,
+)
 from tests.conftest import free_port, make_settings, start_sidecar
 
 
@@ -79,3 +85,39 @@ async def test_cached_computes_once_per_scope(sidecar) -> None:
                                     user_id="u-1")
     assert one == two == other == spain == "Paris"
     assert calls == ["computed", "computed", "computed"]  # u-1 hit once; u-2 and Spain missed
+
+
+async def test_admit_refused_for_its_configuration_raises_with_the_status(
+    tmp_path: Path,
+) -> None:
+    """401 (token), 403 (role) and 404 (URL) from admit are configuration errors, not outages:
+    the SDK raises SidecarError with the status instead of allowing the step."""
+    from tests.hardening.tenants import secret, tenant_sidecar
+
+    async with tenant_sidecar(tmp_path) as running:
+        cases = [
+            (running.url, "wrong-token-1234", 401),
+            (running.url, secret("a-reader"), 403),
+            (running.url + "/no/such/prefix", secret("a-agent"), 404),
+        ]
+        for url, token, status in cases:
+            async with SidecarClient(url, token=token) as client, client.run() as run:
+                with pytest.raises(SidecarError) as raised:
+                    await run.admit_llm("gpt-4o", input_tokens=10)
+                assert raised.value.status == status
+                assert not isinstance(raised.value, SidecarUnavailable)
+            assert client.stats.admits_degraded == 0
+
+
+async def test_admit_exists_without_budgets(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, budgets={"enabled": False},
+                             limits={"max_steps_per_request": 1})  # fmt: skip
+    running, runner = await start_sidecar(settings)
+    try:
+        async with SidecarClient(running.url) as client, client.run() as run:
+            grant = await run.admit_llm("gpt-4o", input_tokens=10)
+            assert grant.allowed and not grant.degraded and grant.reservation_id is None
+            with pytest.raises(StepLimitExceeded):
+                await run.admit_tool("search")
+    finally:
+        await runner.cleanup()
