@@ -63,8 +63,8 @@ from sidecar.redact import EventRedactor, IdentifierMasker, Redactor
 from sidecar.store import EventWriter, create_engine, create_schema, make_inserter, ping
 from sidecar.store.database import sqlite_file
 from sidecar.store.retention import Retention
-from sidecar.store.urls import parse_database_url
 from sidecar.store.secrets import stored_secret
+from sidecar.store.urls import parse_database_url
 from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.prometheus import PrometheusMetrics
