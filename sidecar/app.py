@@ -66,6 +66,7 @@ from sidecar.store.database import sqlite_file
 from sidecar.store.fleet import open_fleet_store
 from sidecar.store.retention import Retention
 from sidecar.store.secrets import stored_secret
+from sidecar.store.urls import parse_database_url
 from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.prometheus import PrometheusMetrics
@@ -252,10 +253,17 @@ def _privacy_transforms(
 
 
 def _open_cache(settings: Settings) -> SemanticCache:
-    """The cache persists beside the events in the SQLite file unless configured otherwise."""
+    """The cache persists beside the events: in the SQLite file, or in PostgreSQL."""
     config = settings.cache
     if config.persistence_path is None and (path := sqlite_file(settings.db_url)):
         config = msgspec.structs.replace(config, persistence_path=path)
+    url = parse_database_url(settings.db_url, check_driver=False)
+    if config.persistence_path is None and url.backend == "postgresql":
+        from sidecar.budgets.postgres import asyncpg_dsn
+        from sidecar.cache.pg_persistence import PostgresCachePersistence
+
+        persistence = PostgresCachePersistence(asyncpg_dsn(url.url))
+        return SemanticCache.open_with(config, persistence, load=False)  # loaded at startup
     return SemanticCache.open(config)
 
 
@@ -267,7 +275,10 @@ def _add_cache_upkeep(parts: Components) -> None:
         rounds = 0
         while True:
             await asyncio.sleep(interval)
-            await asyncio.to_thread(cache.flush)
+            try:
+                await asyncio.to_thread(cache.flush)
+            except Exception:  # kept queued and retried next round; counted by pending_writes
+                log.exception("cache flush failed")
             rounds += 1
             if rounds % 60 == 0:
                 cache.purge_expired()
@@ -290,6 +301,15 @@ def _add_cache_upkeep(parts: Components) -> None:
                   lambda: cache.stats().usd_saved)
     stats.counter("agent_sidecar_cache_saved_tokens", "Tokens of model calls replaced by hits.",
                   lambda: cache.stats().tokens_saved)
+    stats.gauge("agent_sidecar_cache_scopes", "Scopes in the cache (bounded by max_scopes).",
+                lambda: cache.stats().scopes)
+    stats.counter("agent_sidecar_cache_rejected_keys", "Cache keys refused as too large.",
+                  lambda: cache.stats().rejected_keys)
+    stats.gauge("agent_sidecar_cache_semantic_pending", "Stores waiting for their embedding.",
+                lambda: cache.stats().semantic_pending)
+    stats.counter("agent_sidecar_cache_semantic_dropped",
+                  "Stores left lexical only because the embedding queue was full.",
+                  lambda: cache.stats().semantic_dropped)
 
 
 def _add_safety_metrics(parts: Components) -> None:
@@ -466,6 +486,7 @@ def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
             # One pseudonym per id across restarts and replicas sharing the database.
             key = await stored_secret(parts.engine, "redact.hash_key")
             parts.redactor.use_key(key.encode())
+        await asyncio.to_thread(parts.cache.ensure_loaded)
         await parts.writer.start()
         if parts.ledger is not None:
             await parts.ledger.start()

@@ -1,5 +1,9 @@
-"""The semantic cache over HTTP: ``POST /v1/cache/store``, ``POST /v1/cache/lookup``,
-``DELETE /v1/cache/{namespace}``.
+"""The semantic cache over HTTP: ``POST /v1/cache/store``, ``POST /v1/cache/store/batch``
+(``{"entries": [store body, ...]}``, at most 1,000), ``POST /v1/cache/lookup`` (``match`` is
+``exact``, ``fuzzy`` or ``semantic``), ``DELETE /v1/cache/{namespace}``.
+
+Lookups and stores never hold the event loop for long: large keys are analysed, and embeddings
+computed, in worker threads (:meth:`SemanticCache.lookup_async`).
 
 The scope of an entry is (tenant, namespace, model, user_id); a lookup never crosses scopes. A
 value or key in which the redactor finds PII is stored with ``contains_pii`` set, so it stays in
@@ -8,8 +12,10 @@ its user's scope even in a namespace shared across users.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -23,6 +29,7 @@ from sidecar.cache import (
     InvalidCacheKeyError,
     PiiScopeError,
     SemanticCache,
+    StoreItem,
     ValueNotJSONError,
 )
 from sidecar.cache.namespace_stats import NamespaceStats
@@ -76,32 +83,46 @@ class LookupBody(_ScopeFields, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
+MAX_BATCH = 1000
+
+
+class StoreBatchBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    entries: list[StoreBody]
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.entries) <= MAX_BATCH:
+            raise ValueError(f"entries must hold 1..{MAX_BATCH} stores")
+
+
 def routes(
     cache: SemanticCache, has_pii: Callable[[Any], bool],
     mask_id: Callable[[str | None], str | None] = lambda value: value,
     namespaces: NamespaceStats | None = None,
-) -> list[web.RouteDef]:
+) -> list[web.RouteDef]:  # fmt: skip
     """``mask_id``: user and tenant ids holding PII are keyed by their pseudonym;
     ``namespaces`` counts each lookup's result under its namespace."""
+
+    def item(request: web.Request, body: StoreBody) -> StoreItem:
+        return StoreItem(body.scope(request, mask_id), body.key, body.value, body.ttl_s,
+                         has_pii(body.key) or has_pii(body.value), body.cost_usd, body.tokens)
+
     async def store(request: web.Request) -> web.Response:
         body: StoreBody = parse_json_body(await request.read(), StoreBody)
-        try:
-            cache.store(
-                body.scope(request, mask_id), body.key, body.value, body.ttl_s,
-                contains_pii=has_pii(body.key) or has_pii(body.value),
-                cost_usd=body.cost_usd, tokens=body.tokens,
-            )
-        except PiiScopeError as exc:
-            raise ApiError(422, "pii_needs_user", str(exc), "user_id") from None
-        except (InvalidCacheKeyError, ValueNotJSONError) as exc:
-            raise ApiError(422, "invalid_request", str(exc),
-                           "key" if isinstance(exc, InvalidCacheKeyError) else "value") from None
+        with _store_errors(""):
+            await cache.store_async(item(request, body))
         return json_response({"stored": True})
+
+    async def store_batch(request: web.Request) -> web.Response:
+        batch: StoreBatchBody = parse_json_body(await request.read(), StoreBatchBody)
+        items = await asyncio.to_thread(lambda: [item(request, body) for body in batch.entries])
+        with _store_errors("entries."):
+            stored = await cache.store_many_async(items)
+        return json_response({"stored": sum(stored)})
 
     async def lookup(request: web.Request) -> web.Response:
         body: LookupBody = parse_json_body(await request.read(), LookupBody)
         try:
-            result = cache.lookup(body.scope(request, mask_id), body.key)
+            result = await cache.lookup_async(body.scope(request, mask_id), body.key)
         except InvalidCacheKeyError as exc:
             raise ApiError(422, "invalid_request", str(exc), "key") from None
         if namespaces is not None:
@@ -135,6 +156,19 @@ def routes(
 
     return [
         web.post("/v1/cache/store", store),
+        web.post("/v1/cache/store/batch", store_batch),
         web.post("/v1/cache/lookup", lookup),
         web.delete("/v1/cache/{namespace}", invalidate),
     ]
+
+
+@contextlib.contextmanager
+def _store_errors(prefix: str) -> Iterator[None]:
+    """PII without a user, a non-JSON or oversized key or value: 422 naming the field."""
+    try:
+        yield
+    except PiiScopeError as exc:
+        raise ApiError(422, "pii_needs_user", str(exc), prefix + "user_id") from None
+    except (InvalidCacheKeyError, ValueNotJSONError) as exc:
+        field = "key" if isinstance(exc, InvalidCacheKeyError) else "value"
+        raise ApiError(422, "invalid_request", str(exc), prefix + field) from None

@@ -16,7 +16,7 @@ import msgspec
 from sidecar import __version__
 from sidecar.analytics.distribution import METRICS
 from sidecar.api import schemas as s
-from sidecar.api.cache_routes import LookupBody, StoreBody
+from sidecar.api.cache_routes import LookupBody, StoreBatchBody, StoreBody
 from sidecar.api.redact_routes import RedactBody
 from sidecar.budgets.admission import AdmitBody
 from sidecar.budgets.config import BudgetPolicy
@@ -129,7 +129,10 @@ OPERATIONS: tuple[Operation, ...] = (
               errors=(401, 403, 404, 422, 429, 503)),
     Operation("post", "/v1/cache/store", "Store an answer in a cache scope", "agent",
               (200, s.Stored), body=StoreBody),
-    Operation("post", "/v1/cache/lookup", "Look an answer up (exact, then guarded fuzzy)",
+    Operation("post", "/v1/cache/store/batch", "Store up to 1,000 answers in one request",
+              "agent", (200, s.StoredBatch), body=StoreBatchBody),
+    Operation("post", "/v1/cache/lookup",
+              "Look an answer up (exact, then guarded fuzzy, then guarded semantic)",
               "agent", (200, s.LookupAnswer), body=LookupBody),
     Operation("delete", "/v1/cache/{namespace}", "Invalidate a key, a scope or a namespace",
               "agent", (200, s.Removed), params=[

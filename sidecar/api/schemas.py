@@ -106,6 +106,10 @@ class Stored(msgspec.Struct, kw_only=True):
     stored: bool
 
 
+class StoredBatch(msgspec.Struct, kw_only=True):
+    stored: int
+
+
 class Removed(msgspec.Struct, kw_only=True):
     removed: int
 
@@ -114,7 +118,7 @@ class LookupAnswer(msgspec.Struct, kw_only=True):
     hit: bool
     result: str
     value: Any = None
-    match: Literal["exact", "fuzzy"] | None = None
+    match: Literal["exact", "fuzzy", "semantic"] | None = None
     score: float | None = None
     saved_cost_usd: float | None = None
     saved_tokens: int | None = None

@@ -1,10 +1,11 @@
-"""Semantic cache: normalised exact lookup, then rapidfuzz fuzzy lookup behind guards, per scope.
+"""Semantic cache: normalised exact lookup, then fuzzy and (optionally) embedding lookups behind
+guards, per scope.
 
 See :mod:`sidecar.cache.cache` for the guarantees and docs/cache.md for the user guide.
 """
 
-from sidecar.cache.cache import LookupResult, SemanticCache, ValueNotJSONError
-from sidecar.cache.config import CacheConfig, NamespaceConfig
+from sidecar.cache.cache import LookupResult, SemanticCache, StoreItem, ValueNotJSONError
+from sidecar.cache.config import CacheConfig, NamespaceConfig, SemanticConfig
 from sidecar.cache.guards import DEFAULT_GUARDS, GUARD_NAMES, Guard
 from sidecar.cache.persistence import CachePersistence, PersistedEntry, SqliteCachePersistence
 from sidecar.cache.scope import CacheScope, PiiScopeError
@@ -27,6 +28,8 @@ __all__ = [
     "PersistedEntry",
     "PiiScopeError",
     "SemanticCache",
+    "SemanticConfig",
     "SqliteCachePersistence",
+    "StoreItem",
     "ValueNotJSONError",
 ]

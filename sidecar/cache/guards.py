@@ -1,29 +1,43 @@
-"""Guards: checks a fuzzy candidate must pass *after* its similarity score.
+"""Guards: checks every non-exact candidate must pass *after* its similarity score.
 
 A similarity score cannot tell "capital of France" from "capital of Spain" (87 with ``ratio``),
-nor a question from its negation (peers report 0.83-0.9997 between a question and its reversal).
-So a fuzzy hit also needs every guard below to agree; each one only ever turns a hit into a miss:
+nor a question from its negation (embeddings put them at 0.83-0.9997). So a fuzzy or semantic
+hit also needs every guard of its tier to agree; each one only ever turns a hit into a miss.
+Guards shared by both tiers:
 
-- ``numbers``: numbers, dates, ids, amounts and unit symbols are equal as multisets
-  ("5 km" vs "50 km", "$5" vs "€5", "2024-01-05" vs "2024-01-06", "三" vs "四").
-- ``negation``: negation and exclusion words agree ("not", "never", "without", "except", "不",
-  "没", "除了").
+- ``numbers``: numbers (digits or words: "two hundred" is 200, 三十 is 30), dates, ids and
+  comparison or arithmetic operators are equal as multisets ("5" / "50", "=" / "!=").
+- ``units``: units of measure and currencies are equal, and so are the ones written right after
+  a number ("5 miles to km" is not "5 km to miles"; "$20" is "20 dollars"; 华氏度 / 摄氏度).
+- ``negation``: negation and exclusion words agree ("not", "never", "without", "except", 不, 没,
+  无, 除), and neither prompt has the opposite of a word of the other ("high" / "low").
 - ``entities``: URLs, e-mails, code identifiers and quoted strings are identical (case kept); a
   capitalised word or acronym of one prompt appears in the other, up to a swap of two adjacent
-  letters ("Frnace" is France, "Jansen" is not "Janssen"; names of 8+ letters may have any near
-  typo), and as a capitalised word there too unless the other prompt is written without case
+  letters, and as a capitalised word there too unless the other is written without case
   ("the price of Apple" is not "the price of an apple").
-- ``content``: every other word present in one prompt but not in the other is a near typo of
-  a word of the other (:mod:`sidecar.cache.typos`) that the scope has never seen. Fillers
-  ("please", "the", "tell me") may differ; so "capital of france" and "capital of spain" miss in
-  lowercase too. Chinese characters must all agree.
-- ``interrogatives``: when both prompts have a question word, they have the same ones ("when" vs
-  "where").
-- ``word_order``: the units both prompts share come in the same order, up to moving a clause
-  from the end to the front ("in Python, how do I sort a list"); "flights from Paris to London"
-  and "...from London to Paris" miss, and so do "english to french" and "french to english".
+- ``user_scope``: both prompts are about the asker's own data, or neither is ("my invoices" /
+  "the invoices", 我的订单 / 所有订单).
+- ``literals``: booleans and nulls agree ("true" / "false" / "null").
+- ``word_order``: arguments do not trade places: when the unit after "from", "to", "into",
+  "than", "by", "per" (从, 到, 比, 给, 成...) differs between the prompts and each prompt has the
+  other's, the prompts are different questions. Clauses and keywords may move freely
+  ("pandas merge two dataframes" is "merge two dataframes pandas"; 上海明天天气 is
+  明天上海天气), arguments may not ("from Paris to London" is not "from London to Paris").
 
-A guard is a named predicate; :data:`DEFAULT_GUARDS` is the set every lookup uses unless the
+Lexical tier only (its score is about spelling, so the words themselves must agree):
+
+- ``content``: every other word present in one prompt but not in the other is a typo of a word
+  of the other (:mod:`sidecar.cache.typos`), or of a filler, that the scope has never seen.
+  Chinese characters must all agree.
+- ``interrogatives``: when both prompts have a question word, they have the same ones.
+
+Semantic tier only (other words are the point: "How tall is Everest?" is "What is the height of
+Everest?"): ``question`` (the specific question words when / where / who / why agree) and
+``topic`` (a swap of a single word for another that is not a synonym, "capital of france" /
+"capital of spain", "boiling" / "freezing point", needs its own proof; see
+:mod:`sidecar.cache.semantic_guards`).
+
+A guard is a named predicate; :data:`DEFAULT_GUARDS` is the set the lexical tier uses unless the
 cache is built with another one (tests drop one guard at a time to show each is needed).
 """
 
@@ -32,8 +46,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from sidecar.cache.lexicon import ANTONYMS_OF
 from sidecar.cache.text import Analysis
-from sidecar.cache.typos import is_near_typo, is_transposition
+from sidecar.cache.typos import is_filler_typo, is_near_typo, is_transposition
 
 KnownWord = Callable[[str], bool]
 LONG_ENTITY = 8  # names shorter than this must match up to a swap of two letters
@@ -47,8 +62,9 @@ class Guard(NamedTuple):
 def typo_pairs(query: Analysis, cand: Analysis, known: KnownWord) -> dict[str, str] | None:
     """Map each word only the query has to its typo partner in the candidate.
 
-    ``None`` when some difference is not a near typo of a word the scope has not seen. Only
-    words are compared: numbers, negations and entities belong to their own guards.
+    ``None`` when some difference is neither a near typo of a word of the other prompt that the
+    scope has not seen, nor a misspelt filler. Only words are compared: numbers, negations and
+    entities belong to their own guards.
     """
     q_units, c_units = set(query.words), set(cand.words)
     only_q = q_units - c_units
@@ -60,11 +76,12 @@ def typo_pairs(query: Analysis, cand: Analysis, known: KnownWord) -> dict[str, s
         if known(unit):
             return None
         partner = next((other for other in only_c if is_near_typo(unit, other)), None)
-        if partner is None:
+        if partner is not None:
+            pairs[unit] = partner
+        elif not is_filler_typo(unit):
             return None
-        pairs[unit] = partner
     partners = set(pairs.values())
-    if any(other not in partners for other in only_c):
+    if any(other not in partners and not is_filler_typo(other) for other in only_c):
         return None
     return pairs
 
@@ -73,34 +90,44 @@ def _content(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
     return typo_pairs(query, cand, known) is not None
 
 
-def _dedupe(units: tuple[str, ...]) -> list[str]:
-    return list(dict.fromkeys(units))
-
-
 def _word_order(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
-    pairs = typo_pairs(query, cand, known) or {}
-    c_units = set(cand.content)
-    q = [u for u in _dedupe(tuple(pairs.get(u, u) for u in query.content)) if u in c_units]
-    shared = set(q)
-    c = [u for u in _dedupe(cand.content) if u in shared]
-    if q == c:
-        return True
-    q_starts = {pairs.get(u, u) for u in query.clause_starts}
-    for k in range(1, len(q)):
-        if q[k:] + q[:k] == c:
-            # A moved clause: two blocks of 2+ units ("in python | merge two dicts"), or a
-            # punctuated boundary ("France: what is the capital?"). "english to french" vs
-            # "french to english" is a swap, not a moved clause.
-            return (k >= 2 and len(q) - k >= 2) or q[k] in q_starts or q[0] in cand.clause_starts
-    return False
+    return roles_agree(query, cand) and roles_agree(cand, query)
+
+
+def roles_agree(a: Analysis, b: Analysis) -> bool:
+    """No two arguments trade places: when ``a`` has (marker, x) and ``b`` has (marker, y),
+    x is in ``b`` and y is in ``a``, then ``b`` has (marker, x) too ("from Paris to London" /
+    "from London to Paris", "english to french" / "french to english")."""
+    for marker, x in a.roles:
+        if (marker, x) in b.roles or x not in b.content:
+            continue
+        for other_marker, y in b.roles:
+            if other_marker == marker and y != x and y in a.content:
+                return False
+    return True
 
 
 def _numbers(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
     return query.numbers == cand.numbers
 
 
+def _units(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
+    return query.measures == cand.measures and query.quantities == cand.quantities
+
+
+def has_antonym(a: Analysis, b: Analysis) -> bool:
+    """Some word of ``a`` has its opposite in ``b`` but not in ``a`` itself."""
+    b_words = set(b.content)
+    a_words = set(a.content)
+    for word in a_words - b_words:
+        opposite = ANTONYMS_OF.get(word)
+        if opposite and any(o in b_words and o not in a_words for o in opposite):
+            return True
+    return False
+
+
 def _negation(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
-    return query.negations == cand.negations
+    return query.negations == cand.negations and not has_antonym(query, cand)
 
 
 def _same_entity(a: str, b: str) -> bool:
@@ -127,21 +154,37 @@ def _entities(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
     )
 
 
+def _user_scope(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
+    return query.scope == cand.scope
+
+
+def _literals(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
+    return query.literals == cand.literals
+
+
 def _interrogatives(query: Analysis, cand: Analysis, known: KnownWord) -> bool:
     if query.interrogatives and cand.interrogatives:
         return query.interrogatives == cand.interrogatives
     return True
 
 
-DEFAULT_GUARDS: tuple[Guard, ...] = (
+SHARED_GUARDS: tuple[Guard, ...] = (
     Guard("numbers", _numbers),
+    Guard("units", _units),
     Guard("negation", _negation),
     Guard("entities", _entities),
-    Guard("content", _content),
-    Guard("interrogatives", _interrogatives),
+    Guard("user_scope", _user_scope),
+    Guard("literals", _literals),
     Guard("word_order", _word_order),
 )
-GUARD_NAMES = tuple(g.name for g in DEFAULT_GUARDS)
+DEFAULT_GUARDS: tuple[Guard, ...] = (
+    *SHARED_GUARDS,
+    Guard("content", _content),
+    Guard("interrogatives", _interrogatives),
+)
+LEXICAL_GUARD_NAMES = tuple(g.name for g in DEFAULT_GUARDS)
+SEMANTIC_ONLY_GUARD_NAMES = ("question", "topic")
+GUARD_NAMES = (*LEXICAL_GUARD_NAMES, *SEMANTIC_ONLY_GUARD_NAMES)
 
 
 def first_failing(

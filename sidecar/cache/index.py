@@ -12,7 +12,9 @@ that unit or (for a word the scope has never seen) one of its near typos. That i
 heuristic cut: it is exactly what the ``content`` guard demands, so intersecting these sets from
 the smallest up loses no hit the guards would accept, and the candidate set is no larger than the
 rarest unit's list. With 100,000 varied prompts in one scope that is typically a few dozen
-entries, and the lookup cost stays flat as the scope grows.
+entries, and the lookup cost stays flat as the scope grows. A query with more than
+``MAX_TYPO_SEARCHES`` never-seen words is no typo variant of anything: it gets no candidates
+without a search per word (which is what bounds a lookup of a long key of unknown words).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from rapidfuzz.distance import OSA
 
 from sidecar.cache.scope import CacheScope
 from sidecar.cache.text import Analysis
-from sidecar.cache.typos import MIN_TYPO_LENGTH, is_near_typo
+from sidecar.cache.typos import MIN_SHORT_TYPO, is_filler_typo, is_near_typo
 
 
 class Entry:
@@ -35,6 +37,7 @@ class Entry:
     ``nbytes`` counts the key and the JSON-encoded value."""
 
     __slots__ = (
+        "alive",
         "contains_pii",
         "cost_usd",
         "created_at",
@@ -48,6 +51,7 @@ class Entry:
         "sorted_content",
         "tokens",
         "value_json",
+        "vkey",
     )
 
     def __init__(
@@ -77,6 +81,8 @@ class Entry:
         self.tokens = tokens
         self.features = tuple(dict.fromkeys(analysis.content)) if analysis is not None else ()
         self.sorted_content = analysis.sorted_content if analysis is not None else ""
+        self.vkey = 0  # the key of its vector in the semantic tier (0: none)
+        self.alive = True  # False once removed: a late embedding must not resurrect it
 
 
 def entry_id(scope: CacheScope, exact_key: str) -> str:
@@ -85,6 +91,7 @@ def entry_id(scope: CacheScope, exact_key: str) -> str:
 
 
 WORDS_INDEX_FROM = 1024  # distinct units; below this, typo partners are found by a scan
+MAX_TYPO_SEARCHES = 8  # a query with more never-seen words than this is not a rephrasing
 
 
 class Candidates(NamedTuple):
@@ -202,11 +209,17 @@ class ScopeIndex:
             if posting is None:
                 return Candidates([], False)
             sets.append(posting)
-        for unit in set(words):
+        searches = 0
+        for unit in sorted(set(words), key=lambda u: u not in self.postings):
             posting = self.holders(unit)
             if posting is not None:
                 sets.append(posting)
                 continue
+            if _typo_capable(unit) and is_filler_typo(unit):
+                continue  # a misspelt filler: no entry needs to hold it
+            searches += 1
+            if searches > MAX_TYPO_SEARCHES:
+                return Candidates([], False)
             partners = self.typo_partners(unit) if _typo_capable(unit) else []
             if not partners:
                 return Candidates([], False)
@@ -223,4 +236,4 @@ class ScopeIndex:
 
 
 def _typo_capable(unit: str) -> bool:
-    return len(unit) >= MIN_TYPO_LENGTH and unit.isalpha()
+    return len(unit) >= MIN_SHORT_TYPO and unit.isalpha()

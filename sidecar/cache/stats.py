@@ -13,10 +13,13 @@ import msgspec
 
 from sidecar.cache.guards import GUARD_NAMES
 
-LookupOutcome = Literal["exact", "fuzzy", "miss", "rejected_by_guard"]
-LOOKUP_RESULTS: tuple[LookupOutcome, ...] = ("exact", "fuzzy", "miss", "rejected_by_guard")
-EvictionReason = Literal["lru", "expired", "invalidated"]
-EVICTION_REASONS: tuple[EvictionReason, ...] = ("lru", "expired", "invalidated")
+LookupOutcome = Literal["exact", "fuzzy", "semantic", "miss", "rejected_by_guard"]
+LOOKUP_RESULTS: tuple[LookupOutcome, ...] = (
+    "exact", "fuzzy", "semantic", "miss", "rejected_by_guard",
+)  # fmt: skip
+# "scope_limit": a whole scope evicted because ``max_scopes`` was reached.
+EvictionReason = Literal["lru", "expired", "invalidated", "scope_limit"]
+EVICTION_REASONS: tuple[EvictionReason, ...] = ("lru", "expired", "invalidated", "scope_limit")
 
 
 class CacheStats(msgspec.Struct, kw_only=True):
@@ -33,6 +36,11 @@ class CacheStats(msgspec.Struct, kw_only=True):
     tokens_saved: int
     usd_saved: float
     pending_writes: int
+    rejected_keys: int = 0
+    semantic_ready: bool = False
+    semantic_pending: int = 0
+    semantic_vectors: int = 0
+    semantic_dropped: int = 0
 
 
 class Counters:
@@ -42,6 +50,7 @@ class Counters:
         "evictions",
         "guard_rejections",
         "lookups",
+        "rejected_keys",
         "rejected_stores",
         "stores",
         "tokens_saved",
@@ -54,5 +63,6 @@ class Counters:
         self.evictions: dict[str, int] = dict.fromkeys(EVICTION_REASONS, 0)
         self.stores = 0
         self.rejected_stores = 0
+        self.rejected_keys = 0
         self.tokens_saved = 0
         self.usd_saved = 0.0

@@ -73,11 +73,28 @@ def test_typo_partners_are_found_with_and_without_the_words_index() -> None:
     small = ScopeIndex()
     small.add(_entry("symptoms of dehydration"))
     assert small.words is None
-    assert small.typo_partners("symtpoms") == ["symptoms"]
+    assert small.typo_partners("symtpom") == ["symptom"]
 
     large = ScopeIndex()
     for i in range(WORDS_INDEX_FROM + 10):
         large.add(_entry(f"token{i} symptoms"))
     assert large.words is not None
-    assert large.typo_partners("symtpoms") == ["symptoms"]
+    assert large.typo_partners("symtpom") == ["symptom"]
     assert large.typo_partners("sympathy") == []
+
+
+def test_a_query_of_many_unseen_words_costs_at_most_eight_typo_searches(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from sidecar.cache.index import MAX_TYPO_SEARCHES
+
+    index = ScopeIndex()
+    # every unseen word below has a typo partner, so only the cap stops the searches
+    words = [f"{c}andidatex" for c in "bcdfghjklmnpqrstvw"]
+    index.add(_entry(" ".join(words)))
+    calls: list[str] = []
+    real = ScopeIndex.typo_partners
+    monkeypatch.setattr(ScopeIndex, "typo_partners",
+                        lambda self, unit: calls.append(unit) or real(self, unit))  # fmt: skip
+    typos = tuple(w[:-1] + "z" for w in words)  # "bandidatez": a neighbouring key each
+    assert index.candidates(typos, (), (), 100).entries == []
+    assert len(calls) == MAX_TYPO_SEARCHES
+    assert index.candidates(typos[:MAX_TYPO_SEARCHES], (), (), 100).entries

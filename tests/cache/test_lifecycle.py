@@ -127,7 +127,13 @@ def test_counters(cache: SemanticCache, scope: CacheScope) -> None:
     cache.lookup(scope, "What is the capital of Spain?")
     cache.lookup(scope, "What is not the capital of France?")
     stats = cache.stats()
-    assert stats.lookups == {"exact": 1, "fuzzy": 1, "miss": 2, "rejected_by_guard": 0}
+    assert stats.lookups == {
+        "exact": 1,
+        "fuzzy": 1,
+        "semantic": 0,
+        "miss": 2,
+        "rejected_by_guard": 0,
+    }
     assert stats.tokens_saved == 240 and abs(stats.usd_saved - 0.02) < 1e-12
     assert stats.entries == 1 and stats.stores == 1 and stats.bytes > 0
 

@@ -129,3 +129,54 @@ def test_a_failed_flush_keeps_its_writes_queued(tmp_path: Path, clock: ManualClo
     assert cache.flush() == 1
     assert [r.key for r in persistence.load_all()] == ["question one"]
     cache.close()
+
+
+@pytest.mark.postgres
+def test_postgres_persistence_round_trips_entries_and_embeddings(pg_url: str) -> None:
+    from sidecar.budgets.postgres import asyncpg_dsn
+    from sidecar.cache.pg_persistence import PostgresCachePersistence
+
+    store = PostgresCachePersistence(asyncpg_dsn(pg_url))
+    cache = SemanticCache(CacheConfig(), persistence=store)
+    cache.store(SCOPE, "nul \x00 and ünïcode, what is it?", {"a": 1}, cost_usd=0.5, tokens=3)
+    cache.store(SCOPE, {"tool": "t", "args": {"q": 1}}, [1])
+    cache.store(SCOPE, "gone soon", 2)
+    cache.flush()
+    cache.invalidate(SCOPE, "gone soon")
+    from sidecar.cache.cache import _persisted
+
+    entry = next(iter(cache._lru.values()))
+    store.upsert([_persisted(entry, b"\x01" * 384, "model-x")])
+    cache.close()
+
+    again_store = PostgresCachePersistence(asyncpg_dsn(pg_url))
+    rows = list(again_store.load_all())
+    assert len(rows) == 2
+    assert any(r.embedding == b"\x01" * 384 and r.embedding_model == "model-x" for r in rows)
+    again = SemanticCache(CacheConfig(), persistence=again_store)
+    assert again.load() == 2
+    assert again.lookup(SCOPE, "nul \x00 and ünïcode, what is it?").value == {"a": 1}
+    assert again.lookup(SCOPE, {"args": {"q": 1}, "tool": "t"}).value == [1]
+    assert not again.lookup(SCOPE, "gone soon").hit
+    again.close()
+
+
+def test_a_file_from_before_the_semantic_tier_is_upgraded(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE cache_entries (id TEXT PRIMARY KEY, tenant TEXT, namespace TEXT NOT NULL,"
+        " model TEXT, user_id TEXT, key TEXT NOT NULL, key_is_json INTEGER NOT NULL,"
+        " value_json BLOB NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL,"
+        " contains_pii INTEGER NOT NULL, cost_usd REAL, tokens INTEGER)"
+    )
+    conn.execute("INSERT INTO cache_entries VALUES ('x','t','n',NULL,NULL,'hello there world',0,"
+                 "'1',1.0,9e12,0,NULL,NULL)")  # fmt: skip
+    conn.commit()
+    conn.close()
+    cache = SemanticCache(CacheConfig(), persistence=SqliteCachePersistence(str(path)))
+    assert cache.load() == 1
+    assert cache.lookup(CacheScope("t", "n"), "hello there world").hit
+    cache.close()
