@@ -45,8 +45,8 @@ class QueryError(ValueError):
 
 
 # The filters that compare a column with a value (``since``/``until`` bound ``ts``).
-EQUALITY_FILTERS = ("type", "user_id", "session_id", "request_id", "tenant", "trace_id")
-EQUALITY_FILTERS += ("tool", "model", "status", "agent")
+EQUALITY_FILTERS: tuple[str, ...] = ("type", "user_id", "session_id", "request_id", "tenant")
+EQUALITY_FILTERS += ("trace_id", "tool", "model", "status", "agent")
 
 
 @dataclass(frozen=True)
