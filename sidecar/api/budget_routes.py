@@ -20,6 +20,7 @@ from aiohttp import web
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response, parse_json_body
+from sidecar.api.params import only_known, text_param
 from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import BudgetUsers, limit_key, own_reservation, tag_reservation
 from sidecar.budgets.admission import Admission, AdmitBody
@@ -149,22 +150,25 @@ def routes(
         return json_response({"scope": scope, "id": budget_id, **msgspec.to_builtins(policy)})
 
     async def delete_budget(request: web.Request) -> web.Response:
+        only_known(request.query, ("model",))
         scope, budget_id = _budget_key(request, mask_id, budget_user)
         removed = await _guarded(
-            ledger.delete_policy(scope, budget_id, request.query.get("model"))
+            ledger.delete_policy(scope, budget_id, text_param(request.query, "model"))
         )
         if not removed:
             raise ApiError(404, "unknown_budget", "no such budget policy")
         return json_response({"deleted": True})
 
     async def list_budgets(request: web.Request) -> web.Response:
+        only_known(request.query, ())
         who = principal(request)
         mine = [p for p in await _guarded(ledger.current_policies()) if _visible(who, p)]
         return json_response({"policies": msgspec.to_builtins(mine)})
 
     async def usage(request: web.Request) -> web.Response:
+        only_known(request.query, ("model",))
         scope, budget_id = _budget_key(request, mask_id, budget_user)
-        result = await _guarded(ledger.usage(scope, budget_id, request.query.get("model")))
+        result = await _guarded(ledger.usage(scope, budget_id, text_param(request.query, "model")))
         return json_response(msgspec.to_builtins(result))
 
     async def settle(request: web.Request) -> web.Response:
@@ -182,6 +186,7 @@ def routes(
         return json_response({"settled": settled})
 
     async def consistency(request: web.Request) -> web.Response:
+        only_known(request.query, ())
         principal(request).require_all_tenants("the ledger's consistency")
         report = await _guarded(ledger.check_consistency())
         return json_response(report.to_dict(), status=200)

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response, parse_json_body
+from sidecar.api.params import only_known, text_param
 from sidecar.api.principals import principal
 from sidecar.cache import (
     CacheScope,
@@ -84,6 +85,7 @@ class LookupBody(_ScopeFields, kw_only=True, forbid_unknown_fields=True):
 
 
 MAX_BATCH = 1000
+INVALIDATE_PARAMS = ("tenant", "all_users", "model", "user_id", "key", "key_json")
 
 
 class StoreBatchBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -138,14 +140,16 @@ def routes(
 
     async def invalidate(request: web.Request) -> web.Response:
         query = request.query
+        only_known(query, INVALIDATE_PARAMS)
         namespace = request.match_info["namespace"]
-        tenant = principal(request).own_tenant(query.get("tenant"))
-        if query.get("all_users", "").lower() == "true":
+        tenant = principal(request).own_tenant(text_param(query, "tenant"))
+        if (text_param(query, "all_users") or "").lower() == "true":
             removed = cache.invalidate_namespace(tenant, namespace)
         else:
-            scope = CacheScope(tenant, namespace, query.get("model"), mask_id(query.get("user_id")))
-            key: Any = query.get("key")
-            if key is None and "key_json" in query:
+            scope = CacheScope(tenant, namespace, text_param(query, "model"),
+                               mask_id(text_param(query, "user_id")))
+            key: Any = query.get("key") or None
+            if key is None and query.get("key_json"):
                 try:
                     key = msgspec.json.decode(query["key_json"])
                 except msgspec.DecodeError:
