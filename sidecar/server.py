@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import socket
+import sys
 
 from aiohttp import web
 
@@ -21,10 +22,19 @@ from sidecar.store.urls import redact_password
 
 log = logging.getLogger("sidecar")
 
+# A worker thread decoding or redacting a large body hands the interpreter lock back to the
+# event loop after at most this long (CPython's default is 5 ms): each turn of the loop that
+# waits on a socket or a thread pays it once, so it bounds what large bodies add to others.
+SWITCH_INTERVAL_S = 0.001
+
 
 async def start_runner(
-    app: web.Application, settings: Settings, *, host: str | None = None,
-    port: int | None = None, sock: socket.socket | None = None,
+    app: web.Application,
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    sock: socket.socket | None = None,
 ) -> web.AppRunner:
     """Start ``app`` with the connection limits; returns the runner to clean up.
 
@@ -34,9 +44,12 @@ async def start_runner(
     """
     protection = settings.protection
     runner = web.AppRunner(
-        app, access_log=None, shutdown_timeout=settings.shutdown_timeout_s,
+        app,
+        access_log=None,
+        shutdown_timeout=settings.shutdown_timeout_s,
         keepalive_timeout=protection.keepalive_timeout_s,
-        max_line_size=protection.max_header_bytes, max_field_size=protection.max_header_bytes,
+        max_line_size=protection.max_header_bytes,
+        max_field_size=protection.max_header_bytes,
     )
     bind_host, bind_port = host or settings.host, settings.port if port is None else port
     try:
@@ -65,6 +78,7 @@ def serve(settings: Settings, *, sock: socket.socket | None = None) -> None:
     """Serve until SIGTERM / SIGINT. Raises ConfigError for an unsafe bind and
     :class:`~sidecar.startup.StartupError` for a port in use or a database it cannot open."""
     check_bind_safety(settings)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     asyncio.run(_serve(settings, sock))
     log.info("agent-sidecar stopped")
 
@@ -78,8 +92,12 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     runner = await start_runner(app, settings, sock=sock)
-    log.info("agent-sidecar listening on http://%s:%s (store: %s)", settings.host,
-             settings.port, redact_password(settings.db_url))
+    log.info(
+        "agent-sidecar listening on http://%s:%s (store: %s)",
+        settings.host,
+        settings.port,
+        redact_password(settings.db_url),
+    )
     try:
         await stop.wait()
     finally:
