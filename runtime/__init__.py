@@ -15,6 +15,10 @@ max_output_tokens=512)`` reserves the estimate on every budget that applies and 
 model call (``run.llm_call(...)`` or one through ``wrap_openai``) carries the reservation and the
 sidecar settles it with the actual usage. A sidecar answering admit with 401, 403 or 404 is
 misconfigured: :class:`SidecarError` with ``status``.
+``await run.admit_tool("fs.read", args={"path": p}, wait_for_approval=True)`` asks the tool
+policy (and waits for a person when the rule says ``approval``); :class:`ToolDenied` carries
+the reason and the failing argument. ``grant.suggested_model`` is the cheaper model a budget's
+degradation ladder suggests; ``wrap_openai(client, sidecar, apply_suggestions=True)`` uses it.
 ``await sidecar.cached("faq", question, compute, user_id=...)`` answers repeated questions.
 
 Nothing here raises into the agent because of the sidecar: an unreachable sidecar costs dropped
@@ -25,12 +29,15 @@ from runtime._calls import Admission
 from runtime._client import SidecarClient
 from runtime._contexts import LlmCallContext, RunContext, ToolCallContext, current_run
 from runtime._errors import (
+    ApprovalRequired,
+    ApprovalTimeout,
     BudgetExceeded,
     InjectionBlocked,
     SidecarDenied,
     SidecarError,
     SidecarUnavailable,
     StepLimitExceeded,
+    ToolDenied,
 )
 from runtime._openai import wrap_openai
 from runtime._sync import SyncSidecarClient
@@ -38,6 +45,8 @@ from runtime._transport import ClientStats
 
 __all__ = [
     "Admission",
+    "ApprovalRequired",
+    "ApprovalTimeout",
     "BudgetExceeded",
     "ClientStats",
     "InjectionBlocked",
@@ -50,6 +59,7 @@ __all__ = [
     "StepLimitExceeded",
     "SyncSidecarClient",
     "ToolCallContext",
+    "ToolDenied",
     "current_run",
     "wrap_openai",
 ]

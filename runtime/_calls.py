@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import msgspec
@@ -29,6 +30,11 @@ class Admission:
     reservation_id: str | None = None
     warnings: tuple[dict[str, Any], ...] = ()
     degraded: bool = False
+    # The budget's degradation step (warn, suggest, restrict) and, from suggest on, a cheaper
+    # model with its price per million tokens (wrap_openai(..., apply_suggestions=True) uses it).
+    step: str | None = None
+    suggested_model: str | None = None
+    suggested_price: dict[str, float] | None = None
 
 
 class SidecarCalls:
@@ -67,6 +73,8 @@ class SidecarCalls:
         status, payload = answer
         if status == 429:
             raise denial(payload if isinstance(payload, dict) else {})
+        if status == 403 and isinstance(payload, dict) and payload.get("allowed") is False:
+            raise denial(payload, 403)  # the tool policy's refusal, not a token problem
         if status != 200:
             error = payload.get("error", {}) if isinstance(payload, dict) else {}
             raise SidecarError(
@@ -77,7 +85,25 @@ class SidecarCalls:
             allowed=True, reservation_id=payload.get("reservation_id"),
             warnings=tuple(payload.get("warnings") or ()),
             degraded=bool(payload.get("degraded")),
+            step=payload.get("step"),
+            suggested_model=payload.get("suggested_model"),
+            suggested_price=payload.get("suggested_price"),
         )
+
+    async def wait_approval(self, approval_id: str, wait_s: float) -> dict[str, Any] | None:
+        """``GET /v1/approvals/{id}?wait=``: the approval once decided or after ``wait_s``;
+        None when the sidecar cannot answer."""
+        try:
+            async with self._session().get(
+                f"{self._base}/v1/approvals/{quote(approval_id, safe='')}",
+                params={"wait": f"{max(0.0, wait_s):.3f}"},
+                headers=self._headers,
+                timeout=aiohttp.ClientTimeout(total=wait_s + 10),
+            ) as response:
+                payload = await response.json(content_type=None)
+                return payload if response.status == 200 and isinstance(payload, dict) else None
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError):
+            return None
 
     async def cache_lookup(self, body: dict[str, Any]) -> dict[str, Any]:
         answer = await self._post("/v1/cache/lookup", body)

@@ -119,6 +119,7 @@ class SidecarClient:
             trace_id=trace_id,
             attributes=attributes,
             admit=self._calls.admit,
+            wait_approval=self._calls.wait_approval,
         )
 
     async def admit(self, *, request_id: str, kind: str = "llm", user_id: str | None = None,
