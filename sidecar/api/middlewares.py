@@ -37,6 +37,7 @@ from sidecar.api.errors import (
     unmasked,
 )
 from sidecar.api.json import json_response
+from sidecar.api.log_lines import Pseudonym, request_line
 from sidecar.api.principals import OPEN, PRINCIPAL, Principal, TokenRegistry, needed_role
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,15 @@ def needs_no_token(path: str) -> bool:
     return path in OPEN_PATHS or path in CONSOLE_PATHS or path.startswith(CONSOLE_PREFIX)
 
 
-def error_middleware(mask: Mask = unmasked) -> Middleware:
-    """Every error as a JSON body; ``mask`` (the app's redactor) runs over its strings."""
+def _anonymous(value: str) -> str:
+    return "[ID]"
+
+
+def error_middleware(mask: Mask = unmasked, pseudonym: Pseudonym | None = None) -> Middleware:
+    """Every error as a JSON body; ``mask`` (the app's redactor) runs over its strings. A 500's
+    log line names the route with its variable parts pseudonymised by ``pseudonym``
+    (:mod:`sidecar.api.log_lines`), never the raw path or query."""
+    name = pseudonym or _anonymous
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -67,7 +75,7 @@ def error_middleware(mask: Mask = unmasked) -> Middleware:
                 raise
             return from_http_exception(exc)
         except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.path)
+            log.exception("unhandled error on %s", request_line(request, name))
             return json_response(error_body("internal", "internal error"), status=500)
 
     return middleware

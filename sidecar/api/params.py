@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from multidict import MultiMapping
 
 from sidecar.api.errors import ApiError
+from sidecar.events.field_errors import SECONDS_HINT
+from sidecar.events.schema import MAX_SECONDS
 
 _DURATION = re.compile(r"^([1-9][0-9]{0,6})(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
@@ -66,7 +68,8 @@ def int_param(query: Mapping[str, str], name: str, *, default: int, low: int, hi
 
 
 def time_param(query: Mapping[str, str], name: str) -> float | None:
-    """Unix seconds, or an ISO 8601 timestamp (``2026-11-22T10:00:00Z``)."""
+    """Unix seconds (at most 4102444800, 2100-01-01: a larger number is milliseconds, refused
+    with a hint), or an ISO 8601 timestamp (``2026-11-22T10:00:00Z``)."""
     raw = query.get(name)
     if raw is None or raw == "":
         return None
@@ -77,6 +80,13 @@ def time_param(query: Mapping[str, str], name: str) -> float | None:
     else:
         if not math.isfinite(value):
             raise ApiError(422, "invalid_parameter", f"{name} must be finite", name)
+        if value > MAX_SECONDS:
+            raise ApiError(
+                422,
+                "invalid_parameter",
+                f"{name} must be at most {MAX_SECONDS:.0f}" + SECONDS_HINT,
+                name,
+            )
         return value
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
