@@ -40,6 +40,7 @@ from sidecar.api import (
     ui_routes,
 )
 from sidecar.api.errors import unmasked
+from sidecar.api.input_rules import input_middleware
 from sidecar.api.middlewares import (
     ProtectionStats,
     auth_middleware,
@@ -395,6 +396,7 @@ def create_app(settings: Settings) -> web.Application:
                 parts.redactor.redact_text if settings.redact.enabled else unmasked
             ),
             auth_middleware(tokens, metrics_public=settings.metrics_public),
+            input_middleware(),
             protection_middleware(settings.protection, protection),
         ],
     )

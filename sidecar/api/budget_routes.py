@@ -20,6 +20,7 @@ from aiohttp import web
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response, parse_json_body
+from sidecar.api.params import text_param
 from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import BudgetUsers, limit_key, own_reservation, tag_reservation
 from sidecar.budgets.admission import Admission, AdmitBody
@@ -35,6 +36,7 @@ from sidecar.budgets.model import (
     UnknownBudget,
 )
 from sidecar.telemetry.admit_metrics import AdmitMetrics
+from sidecar.validation import ReservationId
 
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
 CostUsd = Annotated[float, msgspec.Meta(ge=0, le=MAX_COST_USD)]
@@ -46,7 +48,7 @@ class SettleBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """``POST /v1/budgets/settle``: tokens at most 10^9 each, cost at most $10^9; without
     ``cost_usd`` the tokens are priced for the reservation's model."""
 
-    reservation_id: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    reservation_id: ReservationId
     input_tokens: Tokens = 0
     output_tokens: Tokens = 0
     cached_input_tokens: Tokens | None = None
@@ -151,7 +153,7 @@ def routes(
     async def delete_budget(request: web.Request) -> web.Response:
         scope, budget_id = _budget_key(request, mask_id, budget_user)
         removed = await _guarded(
-            ledger.delete_policy(scope, budget_id, request.query.get("model"))
+            ledger.delete_policy(scope, budget_id, text_param(request.query, "model"))
         )
         if not removed:
             raise ApiError(404, "unknown_budget", "no such budget policy")
@@ -164,7 +166,7 @@ def routes(
 
     async def usage(request: web.Request) -> web.Response:
         scope, budget_id = _budget_key(request, mask_id, budget_user)
-        result = await _guarded(ledger.usage(scope, budget_id, request.query.get("model")))
+        result = await _guarded(ledger.usage(scope, budget_id, text_param(request.query, "model")))
         return json_response(msgspec.to_builtins(result))
 
     async def settle(request: web.Request) -> web.Response:

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response, parse_json_body
+from sidecar.api.params import text_param
 from sidecar.api.principals import principal
 from sidecar.cache import (
     CacheScope,
@@ -33,6 +34,7 @@ from sidecar.cache import (
     ValueNotJSONError,
 )
 from sidecar.cache.namespace_stats import NamespaceStats
+from sidecar.validation import text_problem
 
 Name = msgspec.Meta(min_length=1, max_length=256)
 
@@ -47,8 +49,8 @@ class _ScopeFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         for name in ("namespace", "tenant", "user_id", "model"):
             value = getattr(self, name)
-            if value is not None and not 1 <= len(value) <= 256:
-                raise ValueError(f"{name} must be 1..256 characters")
+            if value is not None and (not value or text_problem(value) is not None):
+                raise ValueError(f"{name} must be 1..256 characters without control characters")
         if self.key is None or self.key == "":
             raise ValueError("key must be non-empty text or a JSON value")
 
@@ -139,11 +141,12 @@ def routes(
     async def invalidate(request: web.Request) -> web.Response:
         query = request.query
         namespace = request.match_info["namespace"]
-        tenant = principal(request).own_tenant(query.get("tenant"))
+        tenant = principal(request).own_tenant(text_param(query, "tenant"))
         if query.get("all_users", "").lower() == "true":
             removed = cache.invalidate_namespace(tenant, namespace)
         else:
-            scope = CacheScope(tenant, namespace, query.get("model"), mask_id(query.get("user_id")))
+            scope = CacheScope(tenant, namespace, text_param(query, "model"),
+                               mask_id(text_param(query, "user_id")))
             key: Any = query.get("key")
             if key is None and "key_json" in query:
                 try:

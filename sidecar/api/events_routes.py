@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sidecar.api.errors import ApiError
 from sidecar.api.ingest_prelude import IngestPrelude
 from sidecar.api.json import json_response
-from sidecar.api.params import int_param, time_param
+from sidecar.api.params import group_by_param, int_param, text_param, time_param
 from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import confine_events
 from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeFailure, decode_events
@@ -56,7 +56,7 @@ def routes(
         try:
             page = await list_events(
                 engine, _filter(query, principal(request), mask_id), limit=limit,
-                cursor=query.get("cursor"),
+                cursor=text_param(query, "cursor"),
                 order=order,  # type: ignore[arg-type]
             )
         except QueryError as exc:
@@ -65,7 +65,7 @@ def routes(
 
     async def get_aggregate(request: web.Request) -> web.Response:
         query = request.query
-        group_by = [g for g in query.get("group_by", "").split(",") if g]
+        group_by = group_by_param(query)
         try:
             result = await aggregate(engine, _filter(query, principal(request), mask_id),
                                      group_by)
@@ -90,11 +90,11 @@ def _filter(
         raise ApiError(422, "invalid_parameter", "type must be llm_call, tool_call or run", "type")
     return EventFilter(
         type=type_,
-        user_id=mask_id(query.get("user_id")),
-        session_id=mask_id(query.get("session_id")),
-        request_id=mask_id(query.get("request_id")),
-        tenant=who.own_tenant(query.get("tenant")),
-        trace_id=query.get("trace_id"),
+        user_id=mask_id(text_param(query, "user_id")),
+        session_id=mask_id(text_param(query, "session_id")),
+        request_id=mask_id(text_param(query, "request_id")),
+        tenant=who.own_tenant(text_param(query, "tenant")),
+        trace_id=text_param(query, "trace_id"),
         since=time_param(query, "since"),
         until=time_param(query, "until"),
     )

@@ -24,11 +24,12 @@ from typing import Annotated, Literal
 import msgspec
 
 from sidecar.budgets.windows import parse_window
+from sidecar.validation import Id, Name
 
 Scope = Literal["user", "tenant", "global"]
 SCOPES: tuple[Scope, ...] = ("user", "tenant", "global")
 FailPolicy = Literal["fail_open", "fail_closed"]
-BudgetId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+BudgetId = Id
 
 
 class BudgetPolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -38,7 +39,7 @@ class BudgetPolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, fro
     max_tokens: Annotated[int, msgspec.Meta(ge=0, le=10**15)] | None = None
     max_cost_usd: Annotated[float, msgspec.Meta(ge=0, le=10**9)] | None = None
     warn_at: Annotated[float, msgspec.Meta(gt=0, le=1)] | None = 0.8
-    model: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
+    model: Name | None = None
 
     def __post_init__(self) -> None:
         parse_window(self.window)
