@@ -21,7 +21,7 @@ Nothing here raises into the agent because of the sidecar: an unreachable sideca
 telemetry (counted in ``client.stats``), never an exception or a blocked step.
 """
 
-from runtime._calls import Admission
+from runtime._calls import Grant
 from runtime._client import SidecarClient
 from runtime._contexts import LlmCallContext, RunContext, ToolCallContext, current_run
 from runtime._errors import (
@@ -37,9 +37,9 @@ from runtime._sync import SyncSidecarClient
 from runtime._transport import ClientStats
 
 __all__ = [
-    "Admission",
     "BudgetExceeded",
     "ClientStats",
+    "Grant",
     "InjectionBlocked",
     "LlmCallContext",
     "RunContext",

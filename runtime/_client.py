@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
-from runtime._calls import Admission, SidecarCalls
+from runtime._calls import Grant, SidecarCalls
 from runtime._contexts import RunContext
 from runtime._transport import ClientStats, EventTransport
 
 DEFAULT_URL = "http://127.0.0.1:8787"
+
+AdmitKind = Literal["llm", "tool"]
 
 
 class SidecarClient:
@@ -57,8 +59,9 @@ class SidecarClient:
             max_retries=max_retries,
             stats=self.stats,
         )
-        self._calls = SidecarCalls(self._get_session, self.base_url, self._headers,
-                                   fail_open=fail_open, stats=self.stats)
+        self._calls = SidecarCalls(
+            self._get_session, self.base_url, self._headers, fail_open=fail_open, stats=self.stats
+        )
         self._started = False
 
     def _get_session(self) -> aiohttp.ClientSession:
@@ -88,7 +91,9 @@ class SidecarClient:
         return await self.start()
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.close()
@@ -121,33 +126,75 @@ class SidecarClient:
             admit=self._calls.admit,
         )
 
-    async def admit(self, *, request_id: str, kind: str = "llm", user_id: str | None = None,
-                    tenant: str | None = None, **fields: Any) -> Admission:
+    async def admit(
+        self,
+        *,
+        request_id: str,
+        kind: AdmitKind = "llm",
+        user_id: str | None = None,
+        tenant: str | None = None,
+        **fields: Any,
+    ) -> Grant:
         """``POST /v1/admit`` outside a run context (see :meth:`RunContext.admit_llm`)."""
-        return await self._calls.admit({"request_id": request_id, "kind": kind,
-                                        "user_id": user_id, "tenant": tenant or self.tenant,
-                                        **fields})
+        return await self._calls.admit(
+            {
+                "request_id": request_id,
+                "kind": kind,
+                "user_id": user_id,
+                "tenant": tenant or self.tenant,
+                **fields,
+            }
+        )
 
-    async def settle(self, reservation_id: str, *, input_tokens: int, output_tokens: int,
-                     cost_usd: float | None = None) -> bool:
+    async def settle(
+        self,
+        reservation_id: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        cost_usd: float | None = None,
+    ) -> bool:
         """Settle a reservation directly (the llm_call event does it too; twice counts once)."""
-        body = {"reservation_id": reservation_id, "input_tokens": input_tokens,
-                "output_tokens": output_tokens, "cost_usd": cost_usd}
-        answer = await self._calls._post("/v1/budgets/settle",
-                                         {k: v for k, v in body.items() if v is not None})
+        body = {
+            "reservation_id": reservation_id,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cost_usd": cost_usd,
+        }
+        answer = await self._calls.post(
+            "/v1/budgets/settle", {k: v for k, v in body.items() if v is not None}
+        )
         return bool(answer and answer[0] == 200 and answer[1].get("settled"))
 
     async def cached(
-        self, namespace: str, key: Any, compute: Callable[[], Any], *,
-        user_id: str | None = None, tenant: str | None = None, model: str | None = None,
-        ttl_s: float | None = None, cost_usd: float | None = None, tokens: int | None = None,
+        self,
+        namespace: str,
+        key: Any,
+        compute: Callable[[], Any],
+        *,
+        user_id: str | None = None,
+        tenant: str | None = None,
+        model: str | None = None,
+        ttl_s: float | None = None,
+        cost_usd: float | None = None,
+        tokens: int | None = None,
     ) -> Any:
         """The cached answer for ``key`` (exact or a guarded fuzzy match), else ``compute()``
         (sync or async), stored for the next asker in the same scope."""
-        scope = {"namespace": namespace, "user_id": user_id, "tenant": tenant or self.tenant,
-                 "model": model}
-        return await self._calls.cached({k: v for k, v in scope.items() if v is not None}, key,
-                                        compute, ttl_s=ttl_s, cost_usd=cost_usd, tokens=tokens)
+        scope = {
+            "namespace": namespace,
+            "user_id": user_id,
+            "tenant": tenant or self.tenant,
+            "model": model,
+        }
+        return await self._calls.cached(
+            {k: v for k, v in scope.items() if v is not None},
+            key,
+            compute,
+            ttl_s=ttl_s,
+            cost_usd=cost_usd,
+            tokens=tokens,
+        )
 
     async def cache_lookup(self, namespace: str, key: Any, **scope: Any) -> dict[str, Any]:
         """The raw lookup answer: ``{"hit", "value"?, "match"?, "score"?, "result"}``."""

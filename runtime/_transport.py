@@ -154,6 +154,7 @@ class EventTransport:
             session = self._session_factory()
             async with session.post(self._url, data=body, headers=self._headers) as response:
                 await response.read()
-                return response.status
+                status: int = response.status
+                return status
         except (TimeoutError, aiohttp.ClientError, OSError):
             return None

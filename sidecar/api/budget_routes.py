@@ -20,7 +20,7 @@ from aiohttp import web
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response, parse_json_body
-from sidecar.api.params import text_param
+from sidecar.api.params import only_known, text_param
 from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import BudgetUsers, limit_key, own_reservation, tag_reservation
 from sidecar.budgets.admission import Admission, AdmitBody
@@ -60,20 +60,21 @@ async def _guarded(call: Awaitable[T]) -> T:
     try:
         return await call
     except StoreUnavailable as exc:
-        raise ApiError(503, "store_unavailable", str(exc),
-                       headers={"Retry-After": "1"}) from None
+        raise ApiError(503, "store_unavailable", str(exc), headers={"Retry-After": "1"}) from None
     except InvalidBudgetInput as exc:
         raise ApiError(422, "invalid_request", str(exc), exc.field) from None
     except UnknownBudget:
-        raise ApiError(404, "unknown_budget",
-                       "no budget policy applies to this scope and id") from None
+        raise ApiError(
+            404, "unknown_budget", "no budget policy applies to this scope and id"
+        ) from None
 
 
 def _scope(request: web.Request) -> Literal["user", "tenant", "global"]:
     scope = request.match_info["scope"]
     if scope not in SCOPES:
-        raise ApiError(422, "invalid_parameter",
-                       f"scope must be one of {', '.join(SCOPES)}", "scope")
+        raise ApiError(
+            422, "invalid_parameter", f"scope must be one of {', '.join(SCOPES)}", "scope"
+        )
     return scope
 
 
@@ -104,7 +105,9 @@ def _visible(who: Principal, entry: BudgetPolicyEntry) -> bool:
 
 
 def admit_routes(
-    admission: Admission, metrics: AdmitMetrics, mask_id: MaskId = lambda value: value,
+    admission: Admission,
+    metrics: AdmitMetrics,
+    mask_id: MaskId = lambda value: value,
     users: BudgetUsers | None = None,
 ) -> list[web.RouteDef]:
     """``POST /v1/admit``. ``mask_id`` turns an id holding PII into its pseudonym, as stored
@@ -138,7 +141,8 @@ def admit_routes(
 
 
 def routes(
-    ledger: BudgetLedger, mask_id: MaskId = lambda value: value,
+    ledger: BudgetLedger,
+    mask_id: MaskId = lambda value: value,
     users: BudgetUsers | None = None,
 ) -> list[web.RouteDef]:
     """The budget routes: policies, usage, settle and the consistency check."""
@@ -151,6 +155,7 @@ def routes(
         return json_response({"scope": scope, "id": budget_id, **msgspec.to_builtins(policy)})
 
     async def delete_budget(request: web.Request) -> web.Response:
+        only_known(request.query, ("model",))
         scope, budget_id = _budget_key(request, mask_id, budget_user)
         removed = await _guarded(
             ledger.delete_policy(scope, budget_id, text_param(request.query, "model"))
@@ -160,11 +165,13 @@ def routes(
         return json_response({"deleted": True})
 
     async def list_budgets(request: web.Request) -> web.Response:
+        only_known(request.query, ())
         who = principal(request)
         mine = [p for p in await _guarded(ledger.current_policies()) if _visible(who, p)]
         return json_response({"policies": msgspec.to_builtins(mine)})
 
     async def usage(request: web.Request) -> web.Response:
+        only_known(request.query, ("model",))
         scope, budget_id = _budget_key(request, mask_id, budget_user)
         result = await _guarded(ledger.usage(scope, budget_id, text_param(request.query, "model")))
         return json_response(msgspec.to_builtins(result))
@@ -174,8 +181,12 @@ def routes(
         who = principal(request)
         reservation_id = own_reservation(body.reservation_id, None, who)
         if reservation_id is None:
-            raise ApiError(404, "unknown_reservation",
-                           "no reservation of this tenant has that id", "reservation_id")
+            raise ApiError(
+                404,
+                "unknown_reservation",
+                "no reservation of this tenant has that id",
+                "reservation_id",
+            )
         owner: Any = ANY_TENANT if who.tenant is None else who.tenant
         settled = await _guarded(ledger.settle(
             reservation_id, input_tokens=body.input_tokens, output_tokens=body.output_tokens,
@@ -184,6 +195,7 @@ def routes(
         return json_response({"settled": settled})
 
     async def consistency(request: web.Request) -> web.Response:
+        only_known(request.query, ())
         principal(request).require_all_tenants("the ledger's consistency")
         report = await _guarded(ledger.check_consistency())
         return json_response(report.to_dict(), status=200)

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response, parse_json_body
-from sidecar.api.params import text_param
+from sidecar.api.params import only_known, text_param
 from sidecar.api.principals import principal
 from sidecar.cache import (
     CacheScope,
@@ -86,6 +86,7 @@ class LookupBody(_ScopeFields, kw_only=True, forbid_unknown_fields=True):
 
 
 MAX_BATCH = 1000
+INVALIDATE_PARAMS = ("tenant", "all_users", "model", "user_id", "key", "key_json")
 
 
 class StoreBatchBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -105,8 +106,15 @@ def routes(
     ``namespaces`` counts each lookup's result under its namespace."""
 
     def item(request: web.Request, body: StoreBody) -> StoreItem:
-        return StoreItem(body.scope(request, mask_id), body.key, body.value, body.ttl_s,
-                         has_pii(body.key) or has_pii(body.value), body.cost_usd, body.tokens)
+        return StoreItem(
+            body.scope(request, mask_id),
+            body.key,
+            body.value,
+            body.ttl_s,
+            has_pii(body.key) or has_pii(body.value),
+            body.cost_usd,
+            body.tokens,
+        )
 
     async def store(request: web.Request) -> web.Response:
         body: StoreBody = parse_json_body(await request.read(), StoreBody)
@@ -128,32 +136,44 @@ def routes(
         except InvalidCacheKeyError as exc:
             raise ApiError(422, "invalid_request", str(exc), "key") from None
         if namespaces is not None:
-            namespaces.record(body.namespace, result.result, tokens_saved=result.saved_tokens,
-                              usd_saved=result.saved_cost_usd)
+            namespaces.record(
+                body.namespace,
+                result.result,
+                tokens_saved=result.saved_tokens,
+                usd_saved=result.saved_cost_usd,
+            )
         answer: dict[str, Any] = {"hit": result.hit, "result": result.result}
         if result.hit:
-            answer.update(value=result.value, match=result.match, score=result.score,
-                          saved_cost_usd=result.saved_cost_usd, saved_tokens=result.saved_tokens)
+            answer.update(
+                value=result.value,
+                match=result.match,
+                score=result.score,
+                saved_cost_usd=result.saved_cost_usd,
+                saved_tokens=result.saved_tokens,
+            )
         elif result.guard:
             answer["guard"] = result.guard
         return json_response(answer)
 
     async def invalidate(request: web.Request) -> web.Response:
         query = request.query
+        only_known(query, INVALIDATE_PARAMS)
         namespace = request.match_info["namespace"]
         tenant = principal(request).own_tenant(text_param(query, "tenant"))
-        if query.get("all_users", "").lower() == "true":
+        if (text_param(query, "all_users") or "").lower() == "true":
             removed = cache.invalidate_namespace(tenant, namespace)
         else:
-            scope = CacheScope(tenant, namespace, text_param(query, "model"),
-                               mask_id(text_param(query, "user_id")))
-            key: Any = query.get("key")
-            if key is None and "key_json" in query:
+            scope = CacheScope(
+                tenant, namespace, text_param(query, "model"), mask_id(text_param(query, "user_id"))
+            )
+            key: Any = query.get("key") or None
+            if key is None and query.get("key_json"):
                 try:
                     key = msgspec.json.decode(query["key_json"])
                 except msgspec.DecodeError:
-                    raise ApiError(422, "invalid_parameter", "key_json is not JSON",
-                                   "key_json") from None
+                    raise ApiError(
+                        422, "invalid_parameter", "key_json is not JSON", "key_json"
+                    ) from None
             removed = cache.invalidate(scope, key)
         return json_response({"removed": removed})
 

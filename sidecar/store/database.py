@@ -20,7 +20,13 @@ from sidecar.store.tables import SCHEMA_VERSION, metadata, schema_meta
 from sidecar.store.urls import parse_database_url
 
 # version -> statements that bring a schema at version-1 up to it (additive only).
-UPGRADES: dict[int, list[str]] = {}
+UPGRADES: dict[int, list[str]] = {
+    # /v1/events lists and pages by (ts, id); the index on (ts, id) also serves ts ranges.
+    2: [
+        "CREATE INDEX IF NOT EXISTS ix_events_ts_id ON events (ts, id)",
+        "DROP INDEX IF EXISTS ix_events_ts",
+    ],
+}
 
 
 def is_sqlite(url: str) -> bool:
@@ -45,9 +51,7 @@ def create_engine(url: str, config: StoreConfig) -> AsyncEngine:
     if parsed.is_sqlite:
         if parsed.sqlite_path:
             Path(parsed.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            url, pool_size=config.pool_size, connect_args={"timeout": 30}
-        )
+        engine = create_async_engine(url, pool_size=config.pool_size, connect_args={"timeout": 30})
         synchronous = config.sqlite_synchronous
 
         @event.listens_for(engine.sync_engine, "connect")
