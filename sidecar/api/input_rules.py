@@ -2,7 +2,8 @@
 
 Before any handler runs: each path parameter (a budget id, a namespace, a request id) is an id
 (1..256 characters, no control character) and each query value at most 1,024 characters with
-no control character; anything else is a 422 ``invalid_parameter`` naming the parameter. The
+no control character; anything else is a 422 ``invalid_parameter`` naming the parameter
+(a parameter *name* a route does not know is its 400 ``unknown_parameter``). The
 console's asset path and the cache's ``key`` / ``key_json`` (content, not identifiers: the
 cache bounds them) are exempt. Per-parameter rules (ids at most 256 characters, numbers in
 range, unique ``group_by`` values) stay with the routes, in :mod:`sidecar.api.params`.
@@ -24,10 +25,6 @@ CONTENT_PARAMS = frozenset({"key", "key_json"})
 FREE_PATH_PARAMS = frozenset({"path"})  # /ui/{path}: matched against the bundle, never stored
 
 
-def _name(name: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in name[:64])
-
-
 def check_request(request: web.Request) -> None:
     """Raise the 422 of the first path segment or query value breaking the rules."""
     for name, value in request.match_info.items():
@@ -37,12 +34,6 @@ def check_request(request: web.Request) -> None:
         if problem is not None:
             raise ApiError(422, "invalid_parameter", f"{name} {problem}", name)
     for name, value in request.query.items():
-        if text_problem(name, max_chars=64) is not None:
-            raise ApiError(
-                422, "invalid_parameter",
-                "a query parameter name must be at most 64 characters, without control "
-                "characters", _name(name),
-            )  # fmt: skip
         if name in CONTENT_PARAMS:
             continue
         problem = text_problem(value, max_chars=MAX_QUERY_CHARS)
