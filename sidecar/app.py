@@ -127,7 +127,7 @@ class _EndRequestLimits:
 
 def build_components(settings: Settings) -> Components:
     registry = CollectorRegistry()
-    engine = create_engine(settings.db_url, settings.store)
+    engine = create_engine(settings.db_url, settings.store, sql_echo=settings.logging.sql_echo)
     analytics = Analytics(settings.analytics)
     metrics = PrometheusMetrics(registry, settings.metrics, analytics)
     writer = EventWriter(
@@ -393,7 +393,8 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes,
         middlewares=[
             error_middleware(
-                parts.redactor.redact_text if settings.redact.enabled else unmasked
+                parts.redactor.redact_text if settings.redact.enabled else unmasked,
+                parts.redactor.pseudonym,
             ),
             auth_middleware(tokens, metrics_public=settings.metrics_public),
             input_middleware(),

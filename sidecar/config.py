@@ -27,6 +27,7 @@ from sidecar.budgets.config import BudgetsConfig
 from sidecar.cache.config import CacheConfig
 from sidecar.guard.config import GuardConfig
 from sidecar.limits.config import LimitsConfig
+from sidecar.logs.config import LoggingConfig
 from sidecar.pricing.config import PricingConfig
 from sidecar.redact.config import RedactConfig
 from sidecar.store.config import StoreConfig
@@ -56,6 +57,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     metrics_public: bool = False
     shutdown_timeout_s: float = 8.0
     log_level: str = "INFO"
+    logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     protection: ProtectionConfig = msgspec.field(default_factory=ProtectionConfig)
     store: StoreConfig = msgspec.field(default_factory=StoreConfig)

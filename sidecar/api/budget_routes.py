@@ -60,21 +60,20 @@ async def _guarded(call: Awaitable[T]) -> T:
     try:
         return await call
     except StoreUnavailable as exc:
-        raise ApiError(503, "store_unavailable", str(exc), headers={"Retry-After": "1"}) from None
+        raise ApiError(503, "store_unavailable", str(exc),
+                       headers={"Retry-After": "1"}) from None
     except InvalidBudgetInput as exc:
         raise ApiError(422, "invalid_request", str(exc), exc.field) from None
     except UnknownBudget:
-        raise ApiError(
-            404, "unknown_budget", "no budget policy applies to this scope and id"
-        ) from None
+        raise ApiError(404, "unknown_budget",
+                       "no budget policy applies to this scope and id") from None
 
 
 def _scope(request: web.Request) -> Literal["user", "tenant", "global"]:
     scope = request.match_info["scope"]
     if scope not in SCOPES:
-        raise ApiError(
-            422, "invalid_parameter", f"scope must be one of {', '.join(SCOPES)}", "scope"
-        )
+        raise ApiError(422, "invalid_parameter",
+                       f"scope must be one of {', '.join(SCOPES)}", "scope")
     return scope
 
 
@@ -105,9 +104,7 @@ def _visible(who: Principal, entry: BudgetPolicyEntry) -> bool:
 
 
 def admit_routes(
-    admission: Admission,
-    metrics: AdmitMetrics,
-    mask_id: MaskId = lambda value: value,
+    admission: Admission, metrics: AdmitMetrics, mask_id: MaskId = lambda value: value,
     users: BudgetUsers | None = None,
 ) -> list[web.RouteDef]:
     """``POST /v1/admit``. ``mask_id`` turns an id holding PII into its pseudonym, as stored
@@ -141,8 +138,7 @@ def admit_routes(
 
 
 def routes(
-    ledger: BudgetLedger,
-    mask_id: MaskId = lambda value: value,
+    ledger: BudgetLedger, mask_id: MaskId = lambda value: value,
     users: BudgetUsers | None = None,
 ) -> list[web.RouteDef]:
     """The budget routes: policies, usage, settle and the consistency check."""
@@ -181,12 +177,8 @@ def routes(
         who = principal(request)
         reservation_id = own_reservation(body.reservation_id, None, who)
         if reservation_id is None:
-            raise ApiError(
-                404,
-                "unknown_reservation",
-                "no reservation of this tenant has that id",
-                "reservation_id",
-            )
+            raise ApiError(404, "unknown_reservation",
+                           "no reservation of this tenant has that id", "reservation_id")
         owner: Any = ANY_TENANT if who.tenant is None else who.tenant
         settled = await _guarded(ledger.settle(
             reservation_id, input_tokens=body.input_tokens, output_tokens=body.output_tokens,

@@ -106,15 +106,8 @@ def routes(
     ``namespaces`` counts each lookup's result under its namespace."""
 
     def item(request: web.Request, body: StoreBody) -> StoreItem:
-        return StoreItem(
-            body.scope(request, mask_id),
-            body.key,
-            body.value,
-            body.ttl_s,
-            has_pii(body.key) or has_pii(body.value),
-            body.cost_usd,
-            body.tokens,
-        )
+        return StoreItem(body.scope(request, mask_id), body.key, body.value, body.ttl_s,
+                         has_pii(body.key) or has_pii(body.value), body.cost_usd, body.tokens)
 
     async def store(request: web.Request) -> web.Response:
         body: StoreBody = parse_json_body(await request.read(), StoreBody)
@@ -136,21 +129,12 @@ def routes(
         except InvalidCacheKeyError as exc:
             raise ApiError(422, "invalid_request", str(exc), "key") from None
         if namespaces is not None:
-            namespaces.record(
-                body.namespace,
-                result.result,
-                tokens_saved=result.saved_tokens,
-                usd_saved=result.saved_cost_usd,
-            )
+            namespaces.record(body.namespace, result.result, tokens_saved=result.saved_tokens,
+                              usd_saved=result.saved_cost_usd)
         answer: dict[str, Any] = {"hit": result.hit, "result": result.result}
         if result.hit:
-            answer.update(
-                value=result.value,
-                match=result.match,
-                score=result.score,
-                saved_cost_usd=result.saved_cost_usd,
-                saved_tokens=result.saved_tokens,
-            )
+            answer.update(value=result.value, match=result.match, score=result.score,
+                          saved_cost_usd=result.saved_cost_usd, saved_tokens=result.saved_tokens)
         elif result.guard:
             answer["guard"] = result.guard
         return json_response(answer)
@@ -163,17 +147,15 @@ def routes(
         if (text_param(query, "all_users") or "").lower() == "true":
             removed = cache.invalidate_namespace(tenant, namespace)
         else:
-            scope = CacheScope(
-                tenant, namespace, text_param(query, "model"), mask_id(text_param(query, "user_id"))
-            )
+            scope = CacheScope(tenant, namespace, text_param(query, "model"),
+                               mask_id(text_param(query, "user_id")))
             key: Any = query.get("key") or None
             if key is None and query.get("key_json"):
                 try:
                     key = msgspec.json.decode(query["key_json"])
                 except msgspec.DecodeError:
-                    raise ApiError(
-                        422, "invalid_parameter", "key_json is not JSON", "key_json"
-                    ) from None
+                    raise ApiError(422, "invalid_parameter", "key_json is not JSON",
+                                   "key_json") from None
             removed = cache.invalidate(scope, key)
         return json_response({"removed": removed})
 

@@ -39,6 +39,7 @@ from sidecar.api.errors import (
     unmasked,
 )
 from sidecar.api.json import json_response
+from sidecar.api.log_lines import Pseudonym, request_line
 from sidecar.api.outage import outage_error
 from sidecar.api.principals import OPEN, PRINCIPAL, Principal, TokenRegistry, needed_role
 from sidecar.validation import InvalidText
@@ -57,8 +58,15 @@ def needs_no_token(path: str) -> bool:
     return path in OPEN_PATHS or path in CONSOLE_PATHS or path.startswith(CONSOLE_PREFIX)
 
 
-def error_middleware(mask: Mask = unmasked) -> Middleware:
-    """Every error as a JSON body; ``mask`` (the app's redactor) runs over its strings."""
+def _anonymous(value: str) -> str:
+    return "[ID]"
+
+
+def error_middleware(mask: Mask = unmasked, pseudonym: Pseudonym | None = None) -> Middleware:
+    """Every error as a JSON body; ``mask`` (the app's redactor) runs over its strings. A 500's
+    log line names the route with its variable parts pseudonymised by ``pseudonym``
+    (:mod:`sidecar.api.log_lines`), never the raw path or query."""
+    name = pseudonym or _anonymous
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -75,9 +83,11 @@ def error_middleware(mask: Mask = unmasked) -> Middleware:
         except Exception as exc:
             outage = outage_error(exc)
             if outage is not None:
-                log.warning("store unavailable on %s: %s", request.method, type(exc).__name__)
+                log.warning(
+                    "store unavailable on %s: %s", request_line(request, name), type(exc).__name__
+                )
                 return error_response(outage, mask)
-            log.exception("unhandled error on %s %s", request.method, request.path)
+            log.exception("unhandled error on %s", request_line(request, name))
             return json_response(error_body("internal", "internal error"), status=500)
 
     return middleware

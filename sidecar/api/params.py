@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from multidict import MultiMapping
 
 from sidecar.api.errors import ApiError
+from sidecar.events.field_errors import SECONDS_HINT
 from sidecar.validation import MAX_SECONDS, InvalidText, check_text, unique
 
 _DURATION = re.compile(r"^([1-9][0-9]{0,6})(s|m|h|d)$")
@@ -75,7 +76,8 @@ def int_param(query: Mapping[str, str], name: str, *, default: int, low: int, hi
 
 
 def time_param(query: Mapping[str, str], name: str) -> float | None:
-    """Unix seconds, or an ISO 8601 timestamp (``2026-11-22T10:00:00Z``)."""
+    """Unix seconds (at most 4102444800, 2100-01-01: a larger number is milliseconds, refused
+    with a hint), or an ISO 8601 timestamp (``2026-11-22T10:00:00Z``)."""
     raw = query.get(name)
     if raw is None or raw == "":
         return None
@@ -101,10 +103,13 @@ def time_param(query: Mapping[str, str], name: str) -> float | None:
 
 def _in_time_range(name: str, value: float) -> float:
     """Unix seconds within 1970..2100 (NaN, infinities and 1e308 are a 422)."""
-    if not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
+    if not (math.isfinite(value) and value >= 0):
+        raise ApiError(422, "invalid_parameter", f"{name} must be finite unix seconds", name)
+    if value > MAX_SECONDS:
         raise ApiError(
-            422, "invalid_parameter", f"{name} must be within 0..{MAX_SECONDS:.0f} (unix s)", name
-        )
+            422, "invalid_parameter", f"{name} must be at most {MAX_SECONDS:.0f}" + SECONDS_HINT,
+            name,
+        )  # fmt: skip
     return value
 
 

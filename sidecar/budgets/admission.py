@@ -23,7 +23,7 @@ Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
 
 
 class AdmitBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
-    """The JSON body of ``POST /v1/admit`` (DESIGN.md section 3). Token counts are at most
+    """The JSON body of ``POST /v1/admit`` (docs/api.md). Token counts are at most
     10^9 each (422 naming the field otherwise); ``tool_result`` is screened by the injection
     guard in block mode and never stored."""
 

@@ -1,4 +1,4 @@
-"""The event schema of contract v1 (DESIGN.md section 3), as msgspec structs.
+"""The event schema of contract v1 (docs/api.md), as msgspec structs.
 
 Three event types share the common fields of :class:`EventBase`: ``llm_call``, ``tool_call`` and
 ``run``. Types are checked by the decoder itself (msgspec), so a malformed field is rejected

@@ -4,7 +4,7 @@ Both insert a batch of rows in one transaction and return the ids that were new,
 event is stored once and reported as a duplicate.
 
 - SQLite: the stdlib ``sqlite3`` driver on one dedicated thread, one ``executemany`` per batch
-  (SQLAlchemy + aiosqlite costs about 50x more per statement here, DESIGN.md section 6; the
+  (SQLAlchemy + aiosqlite costs about 50x more per statement here, docs/benchmarks.md; the
   ORM stays for the schema and the queries). ``BEGIN IMMEDIATE`` takes the write lock before
   probing which ids exist, so the probe and the insert see the same table even with another
   process on the file; a plain ``INSERT`` (not ``OR IGNORE``, which would also skip rows
