@@ -15,7 +15,14 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from runtime._errors import SidecarError, SidecarUnavailable, denial
+from runtime._errors import (
+    CONFIGURATION_STATUSES,
+    SidecarConfigurationError,
+    SidecarError,
+    SidecarUnavailable,
+    configuration_error,
+    denial,
+)
 from runtime._transport import ClientStats
 
 _encode = msgspec.json.Encoder().encode
@@ -41,8 +48,10 @@ class SidecarCalls:
         *,
         fail_open: bool,
         stats: ClientStats,
+        on_configuration_error: Callable[[SidecarConfigurationError], None] = lambda _: None,
     ) -> None:
         self._session = session
+        self._on_configuration_error = on_configuration_error
         self._base = base_url
         self._headers = {**headers, "Content-Type": "application/json"}
         self.fail_open = fail_open
@@ -50,15 +59,26 @@ class SidecarCalls:
 
     async def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any] | None:
         """POST ``body`` as JSON: ``(status, payload)``, or None when the sidecar could not
-        answer (unreachable, timeout, not JSON)."""
+        answer (unreachable, timeout, a 2xx or 5xx that is not JSON). A 401, 403 or 404 raises
+        :class:`SidecarConfigurationError`, whatever the body and the fail policy."""
         try:
             async with self._session().post(
                 self._base + path, data=_encode(body), headers=self._headers
             ) as response:
-                payload = await response.json(content_type=None)
-                return response.status, payload
-        except (TimeoutError, aiohttp.ClientError, OSError, ValueError):
+                status = response.status
+                try:
+                    payload = await response.json(content_type=None)
+                except ValueError:
+                    if status not in CONFIGURATION_STATUSES:
+                        return None
+                    payload = None
+        except (TimeoutError, aiohttp.ClientError, OSError):
             return None
+        if status in CONFIGURATION_STATUSES:
+            error = configuration_error(f"POST {path}", status, payload)
+            self._on_configuration_error(error)
+            raise error
+        return status, payload
 
     def _unreachable(self, what: str) -> None:
         self._stats.failed_requests += 1
@@ -67,9 +87,9 @@ class SidecarCalls:
 
     async def admit(self, body: dict[str, Any]) -> Grant:
         """Ask before a step; raises a typed denial, or follows the fail policy when the
-        sidecar cannot answer (unreachable, 5xx). Any other answer (401 or 403: the token; 404:
-        the URL; 400/422: the request) is a configuration error: :class:`SidecarError` with
-        the status, never a silent allow."""
+        sidecar cannot answer (unreachable, 5xx). 401 or 403 (the token) and 404 (the URL)
+        raise :class:`SidecarConfigurationError`; any other answer (400/422: the request) is
+        :class:`SidecarError` with the status, never a silent allow."""
         answer = await self.post("/v1/admit", {k: v for k, v in body.items() if v is not None})
         if answer is None or answer[0] >= 500:
             self._unreachable("admit")

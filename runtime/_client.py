@@ -11,6 +11,7 @@ import aiohttp
 
 from runtime._calls import Grant, SidecarCalls
 from runtime._contexts import RunContext
+from runtime._errors import SidecarConfigurationError
 from runtime._transport import ClientStats, EventTransport
 
 DEFAULT_URL = "http://127.0.0.1:8787"
@@ -58,11 +59,27 @@ class SidecarClient:
             max_queue=max_queue,
             max_retries=max_retries,
             stats=self.stats,
+            on_configuration_error=self._record_configuration_error,
         )
         self._calls = SidecarCalls(
-            self._get_session, self.base_url, self._headers, fail_open=fail_open, stats=self.stats
+            self._get_session,
+            self.base_url,
+            self._headers,
+            fail_open=fail_open,
+            stats=self.stats,
+            on_configuration_error=self._record_configuration_error,
         )
+        self.configuration_error: SidecarConfigurationError | None = None
         self._started = False
+
+    def _record_configuration_error(self, error: SidecarConfigurationError) -> None:
+        self.configuration_error = error
+
+    def raise_configuration_error(self) -> None:
+        """Raise the :class:`SidecarConfigurationError` the sidecar gave (401, 403 or 404 to
+        any request of this client), if any."""
+        if self.configuration_error is not None:
+            raise self.configuration_error
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -76,7 +93,13 @@ class SidecarClient:
         return self
 
     async def close(self) -> None:
-        """Flush queued events (bounded by the retry policy) and release the connection."""
+        """Flush queued events (bounded by the retry policy) and release the connection; then
+        raise :class:`SidecarConfigurationError` if the sidecar refused this client (401, 403
+        or 404)."""
+        await self._release()
+        self.raise_configuration_error()
+
+    async def _release(self) -> None:
         if self._started:
             await self._transport.close()
             self._started = False
@@ -85,7 +108,9 @@ class SidecarClient:
             self._session = None
 
     async def flush(self) -> None:
+        """Send what is queued; raises :class:`SidecarConfigurationError` on 401, 403 or 404."""
         await self._transport.flush()
+        self.raise_configuration_error()
 
     async def __aenter__(self) -> SidecarClient:
         return await self.start()
@@ -96,7 +121,10 @@ class SidecarClient:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.close()
+        if exc_type is None:
+            await self.close()
+        else:  # the agent's own exception goes first
+            await self._release()
 
     def emit(self, event: dict[str, Any]) -> None:
         """Queue one raw event (contract v1 fields). Thread-safe, never blocks, never raises."""
@@ -113,7 +141,10 @@ class SidecarClient:
         trace_id: str | None = None,
         attributes: dict[str, Any] | None = None,
     ) -> RunContext:
-        """A context for one agent request; its steps share its request id and trace."""
+        """A context for one agent request; its steps share its request id and trace. Raises
+        :class:`SidecarConfigurationError` once the sidecar refused this client (401, 403 or
+        404 to an earlier request), so a wrong token or URL never looks like an outage."""
+        self.raise_configuration_error()
         return RunContext(
             self.emit,
             agent=agent or self.agent,

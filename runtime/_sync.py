@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import logging
 import threading
 from collections.abc import Coroutine
 from types import TracebackType
@@ -12,9 +13,11 @@ from typing import Any, TypeVar
 from runtime._calls import Grant
 from runtime._client import SidecarClient
 from runtime._contexts import RunContext
+from runtime._errors import SidecarConfigurationError
 from runtime._transport import ClientStats
 
 T = TypeVar("T")
+log = logging.getLogger("runtime.sidecar")
 
 
 class SyncSidecarClient:
@@ -57,11 +60,16 @@ class SyncSidecarClient:
         )
         self._call(self._client.start())
         self._closed = False
-        atexit.register(self.close)
+        atexit.register(self._close_at_exit)
 
     @property
     def stats(self) -> ClientStats:
         return self._client.stats
+
+    @property
+    def configuration_error(self) -> SidecarConfigurationError | None:
+        """A 401, 403 or 404 the sidecar gave this client (raised by run, flush and close)."""
+        return self._client.configuration_error
 
     @property
     def base_url(self) -> str:
@@ -100,7 +108,13 @@ class SyncSidecarClient:
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
-            atexit.unregister(self.close)
+            atexit.unregister(self._close_at_exit)
+
+    def _close_at_exit(self) -> None:
+        try:
+            self.close()
+        except SidecarConfigurationError as exc:  # already logged when the sidecar refused
+            log.error("%s", exc)
 
     def __enter__(self) -> SyncSidecarClient:
         return self

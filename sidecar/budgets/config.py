@@ -19,6 +19,7 @@ that model (its price-table name, e.g. ``gpt-4o`` for ``gpt-4o-2024-08-06``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Annotated, Literal
 
 import msgspec
@@ -52,6 +53,19 @@ class BudgetPolicyEntry(BudgetPolicy, forbid_unknown_fields=True, kw_only=True, 
 
     scope: Scope
     id: BudgetId
+
+
+def masked_policies(
+    entries: Iterable[BudgetPolicyEntry], mask: Callable[[str | None], str | None]
+) -> list[BudgetPolicyEntry]:
+    """The policies with ids and models as stored: ``mask`` turns one holding PII into its
+    pseudonym (the one its events and admits are keyed by); the ``"*"`` template stays."""
+    out = []
+    for e in entries:
+        id_ = e.id if e.id == "*" else (mask(e.id) or e.id)
+        model = mask(e.model) if e.model is not None else None
+        out.append(msgspec.structs.replace(e, id=id_, model=model))
+    return out
 
 
 class BudgetsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
