@@ -27,6 +27,7 @@ from aiohttp import web
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response, parse_json_body
+from sidecar.api.params import only_known
 from sidecar.api.principals import Principal, principal
 from sidecar.tools import (
     ApprovalConflict,
@@ -91,12 +92,14 @@ def routes(store: ToolPolicyStore, approvals: ApprovalStore, *, wait_max_s: floa
                 else max(0.0, min(wait_max_s, request_timeout_s - 1.0)))  # fmt: skip
 
     async def put_policy(request: web.Request) -> web.Response:
+        only_known(request.query, ())
         tenant, agent = _key(request)
         policy: ToolPolicy = parse_json_body(await request.read(), ToolPolicy)
         await _guarded(store.put(tenant, agent, policy))
         return json_response({"tenant": tenant, "agent": agent, **msgspec.to_builtins(policy)})
 
     async def get_policy(request: web.Request) -> web.Response:
+        only_known(request.query, ())
         tenant, agent = _key(request)
         book = await _guarded(store.current())
         policy = book.get(tenant, agent)
@@ -105,23 +108,27 @@ def routes(store: ToolPolicyStore, approvals: ApprovalStore, *, wait_max_s: floa
         return json_response({"tenant": tenant, "agent": agent, **msgspec.to_builtins(policy)})
 
     async def delete_policy(request: web.Request) -> web.Response:
+        only_known(request.query, ())
         tenant, agent = _key(request)
         if not await _guarded(store.delete(tenant, agent)):
             raise ApiError(404, "unknown_tool_policy", "no stored tool policy under this key")
         return json_response({"deleted": True})
 
     async def list_policies(request: web.Request) -> web.Response:
+        only_known(request.query, ())
         who = principal(request)
         book = await _guarded(store.current())
         mine = [e for e in book.entries() if who.tenant is None or e.tenant == who.tenant]
         return json_response({"policies": msgspec.to_builtins(mine)})
 
     async def list_approvals(request: web.Request) -> web.Response:
+        only_known(request.query, ())
         who = principal(request)
         found = await _guarded(approvals.pending(_caller_tenant(who)))
         return json_response({"approvals": msgspec.to_builtins(found)})
 
     async def get_approval(request: web.Request) -> web.Response:
+        only_known(request.query, ("wait",))
         who = principal(request)
         approval_id = _approval_id(request)
         wait = _wait(request.query.get("wait"), wait_cap)
@@ -136,6 +143,7 @@ def routes(store: ToolPolicyStore, approvals: ApprovalStore, *, wait_max_s: floa
         return json_response(msgspec.to_builtins(found))
 
     async def decide(request: web.Request) -> web.Response:
+        only_known(request.query, ())
         who = principal(request)
         body: DecideBody = parse_json_body(await request.read(), DecideBody)
         approval_id = _approval_id(request)

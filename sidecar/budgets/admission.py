@@ -20,10 +20,9 @@ import msgspec
 
 from sidecar.budgets.ledger import BudgetLedger
 from sidecar.budgets.model import MAX_TOKENS, AdmitRequest, Decision
+from sidecar.validation import Id, Name
 
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
-# Printable names of 1..256 characters (a tool name is stored with approvals and audit events).
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern="^[^\\x00-\\x1f\\x7f]+$")]
 
 
 class AdmitBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
@@ -31,11 +30,11 @@ class AdmitBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     10^9 each (422 naming the field otherwise); ``tool_result`` is screened by the injection
     guard in block mode and never stored."""
 
-    request_id: str = msgspec.field()
-    user_id: str | None = None
-    tenant: str | None = None
+    request_id: Id
+    user_id: Id | None = None
+    tenant: Id | None = None
     kind: Literal["llm", "tool"] = "llm"
-    model: str | None = None
+    model: Name | None = None
     input_tokens: Tokens | None = None
     max_output_tokens: Tokens | None = None
     tool: Name | None = None
@@ -44,10 +43,6 @@ class AdmitBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     agent: Name | None = None
     # A tool admit again after a person approved it (GET /v1/approvals/{id}).
     approval_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-
-    def __post_init__(self) -> None:
-        if not 1 <= len(self.request_id) <= 256:
-            raise ValueError("request_id must be 1..256 characters")
 
 
 class LimitVerdict(Protocol):
