@@ -330,7 +330,7 @@ class RunContext(_Timed):
 
     async def admit_tool(
         self, tool: str, *, args: Any = None, wait_for_approval: bool = False,
-        timeout: float = 60.0,
+        timeout: float = 60.0, approval_id: str | None = None,
     ) -> Grant:
         """Ask before a tool call: the tool policy (rules, argument schema, paths, commands,
         rate, approvals), then step, tool-call, wall-time limits and loop detection.
@@ -340,8 +340,9 @@ class RunContext(_Timed):
         ``wait_for_approval=True`` it waits for that decision up to ``timeout`` seconds instead
         and returns the grant once approved (:class:`~runtime.ToolDenied` with
         ``approval_denied`` / ``approval_expired`` otherwise, :class:`~runtime.ApprovalTimeout`
-        when the time runs out)."""
-        body = {"kind": "tool", "tool": tool, "args": args}
+        when the time runs out). ``approval_id`` names an approval asked for earlier (from
+        :class:`~runtime.ApprovalRequired`), to run or wait for that one instead of a new one."""
+        body = {"kind": "tool", "tool": tool, "args": args, "approval_id": approval_id}
         try:
             return await self._ask(body)
         except ApprovalRequired as exc:

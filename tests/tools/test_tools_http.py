@@ -277,7 +277,7 @@ async def test_sdk_waits_for_an_approval(sidecar: RunningSidecar) -> None:
 
                 waiter = asyncio.create_task(
                     run.admit_tool("payments.send", args={"n": 1}, wait_for_approval=True,
-                                   timeout=20))  # fmt: skip
+                                   timeout=20, approval_id=approval_id))  # fmt: skip
                 await approve_when_listed()
                 grant = await waiter
                 assert grant.allowed
