@@ -10,6 +10,7 @@ sidecar never changes what the agent sees.
 from __future__ import annotations
 
 import contextvars
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,14 @@ class _Timed:
         self.duration_ms: float | None = None
         self.error_type: str | None = None
         self.error_message: str | None = None
+        self._timing: tuple[float, float] | None = None
+
+    def set_timing(self, start_ts: float, duration_ms: float) -> None:
+        """Report a span measured elsewhere (a replayed or simulated step) instead of this
+        context's own clock: the event carries ``start_ts`` (unix seconds) and ``duration_ms``."""
+        if not (math.isfinite(start_ts) and math.isfinite(duration_ms) and duration_ms >= 0):
+            raise ValueError("start_ts and duration_ms must be finite, duration_ms >= 0")
+        self._timing = (start_ts, duration_ms)
 
     def _begin(self) -> None:
         self.start_ts = time.time()
@@ -64,6 +73,8 @@ class _Timed:
 
     def _finish(self, exc: BaseException | None) -> None:
         self.duration_ms = self._elapsed_ms()
+        if self._timing is not None:
+            self.start_ts, self.duration_ms = self._timing
         if exc is not None and self.error_type is None:
             self.error_type = type(exc).__name__
             self.error_message = str(exc)[:2000] or None
