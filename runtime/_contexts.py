@@ -10,20 +10,33 @@ sidecar never changes what the agent sees.
 from __future__ import annotations
 
 import contextvars
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, Self
 
+from runtime._errors import ApprovalRequired, ApprovalTimeout, SidecarError, ToolDenied
 from runtime._ids import new_id, new_span_id, new_trace_id
 
+if TYPE_CHECKING:
+    from runtime._calls import Grant
+
 Emit = Callable[[dict[str, Any]], None]
-Admit = Callable[[dict[str, Any]], Awaitable[Any]]
+Admit = Callable[[dict[str, Any]], Awaitable["Grant"]]
+Status = Literal["ok", "error"]
+"""The status values the event contract accepts for a step."""
+WaitApproval = Callable[[str, float], Awaitable[dict[str, Any] | None]]
 
 current_run: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
     "sidecar_current_run", default=None
 )
+
+
+def _check_status(status: str) -> None:
+    if status not in ("ok", "error"):
+        raise ValueError(f"status must be 'ok' or 'error', not {status!r}")
 
 
 def _clean(event: dict[str, Any]) -> dict[str, Any]:
@@ -39,6 +52,14 @@ class _Timed:
         self.duration_ms: float | None = None
         self.error_type: str | None = None
         self.error_message: str | None = None
+        self._timing: tuple[float, float] | None = None
+
+    def set_timing(self, start_ts: float, duration_ms: float) -> None:
+        """Report a span measured elsewhere (a replayed or simulated step) instead of this
+        context's own clock: the event carries ``start_ts`` (unix seconds) and ``duration_ms``."""
+        if not (math.isfinite(start_ts) and math.isfinite(duration_ms) and duration_ms >= 0):
+            raise ValueError("start_ts and duration_ms must be finite, duration_ms >= 0")
+        self._timing = (start_ts, duration_ms)
 
     def _begin(self) -> None:
         self.start_ts = time.time()
@@ -54,6 +75,8 @@ class _Timed:
 
     def _finish(self, exc: BaseException | None) -> None:
         self.duration_ms = self._elapsed_ms()
+        if self._timing is not None:
+            self.start_ts, self.duration_ms = self._timing
         if exc is not None and self.error_type is None:
             self.error_type = type(exc).__name__
             self.error_message = str(exc)[:2000] or None
@@ -62,21 +85,25 @@ class _Timed:
     def _emit_event(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Self:
         self._begin()
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self._finish(exc)
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> Self:
         return self.__enter__()
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
@@ -86,8 +113,15 @@ class LlmCallContext(_Timed):
     """Times one model call. Call :meth:`chunk` per streamed delta, :meth:`set_usage` at the end."""
 
     def __init__(
-        self, run: RunContext, model: str, provider: str, *, stream: bool = False,
-        input: Any = None, operation: str = "chat", reservation_id: str | None = None,
+        self,
+        run: RunContext,
+        model: str,
+        provider: str,
+        *,
+        stream: bool = False,
+        input: Any = None,
+        operation: str = "chat",
+        reservation_id: str | None = None,
     ) -> None:
         super().__init__()
         self.run = run
@@ -206,10 +240,12 @@ class RunContext(_Timed):
         trace_id: str | None = None,
         attributes: dict[str, Any] | None = None,
         admit: Admit | None = None,
+        wait_approval: WaitApproval | None = None,
     ) -> None:
         super().__init__()
         self._emit = emit
         self._admit = admit
+        self._wait_approval = wait_approval
         self.agent = agent
         self.user_id = user_id
         self.session_id = session_id
@@ -222,14 +258,18 @@ class RunContext(_Timed):
         self._token: contextvars.Token[RunContext | None] | None = None
         # Reservations granted by admit_llm, oldest first, waiting for the call they admitted.
         self._reservations: deque[str] = deque()
+        # The cheaper model the last admit of each model suggested (the degradation ladder).
+        self._suggestions: dict[str, str] = {}
 
-    def __enter__(self) -> RunContext:
+    def __enter__(self) -> Self:
         self._token = current_run.set(self)
         self._begin()
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         if self._token is not None:
@@ -241,24 +281,43 @@ class RunContext(_Timed):
         self._finish(exc)
 
     async def admit_llm(
-        self, model: str, *, input_tokens: int = 0, max_output_tokens: int | None = None,
+        self,
+        model: str,
+        *,
+        input_tokens: int = 0,
+        max_output_tokens: int | None = None,
         tool_result: str | None = None,
-    ) -> Any:
+    ) -> Grant:
         """Ask before a model call: reserves the estimate on every budget that applies.
 
-        Returns an :class:`~runtime.Admission`; raises :class:`~runtime.BudgetExceeded`,
+        Returns a :class:`~runtime.Grant`; raises :class:`~runtime.BudgetExceeded`,
         :class:`~runtime.StepLimitExceeded` or :class:`~runtime.InjectionBlocked` when denied.
         The reservation is remembered by the run: the next model call of this run (an
         :meth:`llm_call` without its own ``reservation_id``, or a call through
         :func:`~runtime.wrap_openai`) carries it, so the sidecar settles it with the actual
         usage; calls with no reservation left are charged directly.
         """
-        grant = await self._ask({"kind": "llm", "model": model, "input_tokens": input_tokens,
-                                 "max_output_tokens": max_output_tokens,
-                                 "tool_result": tool_result})
-        if getattr(grant, "reservation_id", None):
+        grant = await self._ask(
+            {
+                "kind": "llm",
+                "model": model,
+                "input_tokens": input_tokens,
+                "max_output_tokens": max_output_tokens,
+                "tool_result": tool_result,
+            }
+        )
+        if grant.reservation_id:
             self._reservations.append(grant.reservation_id)
+        suggested = getattr(grant, "suggested_model", None)
+        if suggested:
+            self._suggestions[model] = suggested
+        else:
+            self._suggestions.pop(model, None)
         return grant
+
+    def suggested_model(self, model: str) -> str | None:
+        """The cheaper model the budget's ladder suggested at the last admit of ``model``."""
+        return self._suggestions.get(model)
 
     def take_reservation(self, reservation_id: str | None = None) -> str | None:
         """The reservation the next model call settles: ``reservation_id`` when given (and no
@@ -269,22 +328,64 @@ class RunContext(_Timed):
             return reservation_id
         return self._reservations.popleft() if self._reservations else None
 
-    async def admit_tool(self, tool: str, *, args: Any = None) -> Any:
-        """Ask before a tool call: step, tool-call, wall-time limits and loop detection."""
-        return await self._ask({"kind": "tool", "tool": tool, "args": args})
+    async def admit_tool(
+        self, tool: str, *, args: Any = None, wait_for_approval: bool = False,
+        timeout: float = 60.0, approval_id: str | None = None,
+    ) -> Grant:
+        """Ask before a tool call: the tool policy (rules, argument schema, paths, commands,
+        rate, approvals), then step, tool-call, wall-time limits and loop detection.
 
-    async def _ask(self, body: dict[str, Any]) -> Any:
+        Raises :class:`~runtime.ToolDenied` (``reason``, ``field``) when the policy refuses and
+        :class:`~runtime.ApprovalRequired` (``approval_id``) when a person must decide; with
+        ``wait_for_approval=True`` it waits for that decision up to ``timeout`` seconds instead
+        and returns the grant once approved (:class:`~runtime.ToolDenied` with
+        ``approval_denied`` / ``approval_expired`` otherwise, :class:`~runtime.ApprovalTimeout`
+        when the time runs out). ``approval_id`` names an approval asked for earlier (from
+        :class:`~runtime.ApprovalRequired`), to run or wait for that one instead of a new one."""
+        body = {"kind": "tool", "tool": tool, "args": args, "approval_id": approval_id}
+        try:
+            return await self._ask(body)
+        except ApprovalRequired as exc:
+            if not wait_for_approval or self._wait_approval is None or not exc.approval_id:
+                raise
+            approval_id, pending = exc.approval_id, exc
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            found = await self._wait_approval(approval_id, min(left, 30.0))
+            if found is None:
+                raise SidecarError("the approval could not be read from the sidecar")
+            state = found.get("state")
+            if state == "approved":
+                return await self._ask({**body, "approval_id": approval_id})
+            if state in ("denied", "expired"):
+                raise ToolDenied(f"approval_{state}", {**found, "approval_id": approval_id})
+        raise ApprovalTimeout("approval_required", pending.body)
+
+    async def _ask(self, body: dict[str, Any]) -> Grant:
         if self._admit is None:
             raise RuntimeError("this run was not created by a client that can admit")
-        return await self._admit({"request_id": self.request_id, "user_id": self.user_id,
-                                  "tenant": self.tenant, **body})
+        return await self._admit(
+            {"request_id": self.request_id, "user_id": self.user_id, "tenant": self.tenant,
+             "agent": self.agent, **body}
+        )
 
     def llm_call(
-        self, model: str, provider: str = "openai", *, stream: bool = False,
-        input: Any = None, operation: str = "chat", reservation_id: str | None = None,
+        self,
+        model: str,
+        provider: str = "openai",
+        *,
+        stream: bool = False,
+        input: Any = None,
+        operation: str = "chat",
+        reservation_id: str | None = None,
     ) -> LlmCallContext:
         return LlmCallContext(
-            self, model, provider, stream=stream, input=input, operation=operation,
+            self,
+            model,
+            provider,
+            stream=stream,
+            input=input,
+            operation=operation,
             reservation_id=self.take_reservation(reservation_id),
         )
 
@@ -294,31 +395,64 @@ class RunContext(_Timed):
         return ToolCallContext(self, tool, args=args, call_id=call_id)
 
     def record_llm_call(
-        self, *, model: str, provider: str, start_ts: float, duration_ms: float,
-        input_tokens: int, output_tokens: int, ttft_ms: float | None = None,
-        status: str = "ok", error_type: str | None = None, **fields: Any,
+        self,
+        *,
+        model: str,
+        provider: str,
+        start_ts: float,
+        duration_ms: float,
+        input_tokens: int,
+        output_tokens: int,
+        ttft_ms: float | None = None,
+        status: Status = "ok",
+        error_type: str | None = None,
+        **fields: Any,
     ) -> None:
-        """Emit an LLM call measured elsewhere (e.g. from a provider's own timings)."""
+        """Emit an LLM call measured elsewhere (e.g. from a provider's own timings).
+
+        ``status`` is ``"ok"`` or ``"error"``; anything else raises ValueError here, because the
+        sidecar would refuse the event (and with it the batch it travels in)."""
+        _check_status(status)
         self._emit_step(
             {
-                "type": "llm_call", "span_id": new_span_id(), "model": model,
-                "provider": provider, "start_ts": start_ts, "duration_ms": duration_ms,
-                "input_tokens": input_tokens, "output_tokens": output_tokens,
-                "stream": ttft_ms is not None, "ttft_ms": ttft_ms, "status": status,
-                "error_type": error_type, **fields,
+                "type": "llm_call",
+                "span_id": new_span_id(),
+                "model": model,
+                "provider": provider,
+                "start_ts": start_ts,
+                "duration_ms": duration_ms,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "stream": ttft_ms is not None,
+                "ttft_ms": ttft_ms,
+                "status": status,
+                "error_type": error_type,
+                **fields,
             }
         )
 
     def record_tool_call(
-        self, *, tool: str, start_ts: float, duration_ms: float, status: str = "ok",
-        error_type: str | None = None, **fields: Any,
+        self,
+        *,
+        tool: str,
+        start_ts: float,
+        duration_ms: float,
+        status: Status = "ok",
+        error_type: str | None = None,
+        **fields: Any,
     ) -> None:
-        """Emit a tool call measured elsewhere."""
+        """Emit a tool call measured elsewhere (``status`` as in :meth:`record_llm_call`)."""
+        _check_status(status)
         self._emit_step(
             {
-                "type": "tool_call", "span_id": new_span_id(), "tool": tool,
-                "start_ts": start_ts, "duration_ms": duration_ms, "status": status,
-                "error_type": error_type, **fields,
+                "type": "tool_call",
+                "span_id": new_span_id(),
+                "tool": tool,
+                "start_ts": start_ts,
+                "duration_ms": duration_ms,
+                "status": status,
+                "error_type": error_type,
+                **fields,
             }
         )
 

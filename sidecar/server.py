@@ -12,10 +12,12 @@ import logging
 import signal
 import socket
 import sys
+from typing import Any
 
 from aiohttp import web
 
-from sidecar.app import create_app
+from sidecar.api.log_lines import access_logger
+from sidecar.app import COMPONENTS, create_app
 from sidecar.config import Settings, check_bind_safety, is_loopback
 from sidecar.startup import StartupError, explain_bind, explain_store
 from sidecar.store.urls import redact_password
@@ -29,12 +31,8 @@ SWITCH_INTERVAL_S = 0.001
 
 
 async def start_runner(
-    app: web.Application,
-    settings: Settings,
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    sock: socket.socket | None = None,
+    app: web.Application, settings: Settings, *, host: str | None = None,
+    port: int | None = None, sock: socket.socket | None = None,
 ) -> web.AppRunner:
     """Start ``app`` with the connection limits; returns the runner to clean up.
 
@@ -43,13 +41,14 @@ async def start_runner(
     ``protection.keepalive_timeout_s`` (15 s by default; tests/hardening/test_slow_clients.py).
     """
     protection = settings.protection
+    access: dict[str, Any] = {"access_log": None}
+    if settings.logging.access_log:  # paths and queries pseudonymised (sidecar.api.log_lines)
+        access = {"access_log": logging.getLogger("sidecar.access"),
+                  "access_log_class": access_logger(app[COMPONENTS].redactor.pseudonym)}
     runner = web.AppRunner(
-        app,
-        access_log=None,
-        shutdown_timeout=settings.shutdown_timeout_s,
+        app, **access, shutdown_timeout=settings.shutdown_timeout_s,
         keepalive_timeout=protection.keepalive_timeout_s,
-        max_line_size=protection.max_header_bytes,
-        max_field_size=protection.max_header_bytes,
+        max_line_size=protection.max_header_bytes, max_field_size=protection.max_header_bytes,
     )
     bind_host, bind_port = host or settings.host, settings.port if port is None else port
     try:
@@ -92,12 +91,8 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     runner = await start_runner(app, settings, sock=sock)
-    log.info(
-        "agent-sidecar listening on http://%s:%s (store: %s)",
-        settings.host,
-        settings.port,
-        redact_password(settings.db_url),
-    )
+    log.info("agent-sidecar listening on http://%s:%s (store: %s)", settings.host,
+             settings.port, redact_password(settings.db_url))
     try:
         await stop.wait()
     finally:

@@ -18,10 +18,12 @@ from sidecar.analytics.distribution import METRICS
 from sidecar.api import schemas as s
 from sidecar.api.cache_routes import LookupBody, StoreBatchBody, StoreBody
 from sidecar.api.redact_routes import RedactBody
+from sidecar.api.tool_routes import DecideBody
 from sidecar.budgets.admission import AdmitBody
 from sidecar.budgets.config import BudgetPolicy
 from sidecar.events.schema import LlmCall, Run, ToolCall
 from sidecar.store.queries import GROUP_COLUMNS
+from sidecar.tools.policy import ToolPolicy
 
 REF = "#/components/schemas/{name}"
 Schema = dict[str, Any]
@@ -57,6 +59,9 @@ _FILTERS = [
     _query("tenant", "tenant (a tenant-scoped token sees only its own)"),
     _query("trace_id", "W3C trace id"),
     _query("since", "from (inclusive)", _TIME), _query("until", "until (exclusive)", _TIME),
+    _query("tool", "tool name (tool calls)"), _query("model", "model (LLM calls)"),
+    _query("status", "call status", {"type": "string", "enum": ["ok", "error"]}),
+    _query("agent", "agent name"),
 ]
 _OTLP_BODY = {"application/x-protobuf": {"type": "string", "format": "binary"},
               "application/protobuf": {"type": "string", "format": "binary"},
@@ -84,7 +89,8 @@ OPERATIONS: tuple[Operation, ...] = (
               "agent", (202, s.Accepted),
               body={"application/json": {"oneOf": [_EVENT, {"type": "array", "items": _EVENT}]},
                     "application/x-ndjson": {"type": "string"}}),
-    Operation("get", "/v1/events", "Stored (redacted) events, newest first, paged", "reader",
+    Operation("get", "/v1/events", "Stored (redacted) events by ts, newest first (ties by id), "
+              "paged", "reader",
               (200, s.EventsPage), params=[
                   *_FILTERS,
                   _query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 1000}),
@@ -115,7 +121,7 @@ OPERATIONS: tuple[Operation, ...] = (
               (200, s.Policies)),
     Operation("get", "/v1/budgets/consistency",
               "Every counter of the current windows recomputed from its records (all tenants)",
-              "admin", (200, "ConsistencyReport"), errors=(401, 403, 429, 503)),
+              "admin", (200, "ConsistencyReport"), errors=(400, 401, 403, 429, 503)),
     Operation("post", "/v1/budgets/settle", "Settle a reservation with the actual usage",
               "agent", (200, s.Settled), body="SettleBody", errors=(400, 401, 403, 404, 413,
                                                                      415, 422, 429, 503)),
@@ -123,10 +129,10 @@ OPERATIONS: tuple[Operation, ...] = (
               (200, s.BudgetPolicyEntry), body=BudgetPolicy, params=[_SCOPE, _path("id")]),
     Operation("delete", "/v1/budgets/{scope}/{id}", "Remove a budget policy", "admin",
               (200, s.Deleted), params=[_SCOPE, _path("id"), _query("model", "model")],
-              errors=(401, 403, 404, 422, 429, 503)),
+              errors=(400, 401, 403, 404, 422, 429, 503)),
     Operation("get", "/v1/usage/{scope}/{id}", "Usage of a budget in its current window",
               "reader", (200, "Usage"), params=[_SCOPE, _path("id"), _query("model", "model")],
-              errors=(401, 403, 404, 422, 429, 503)),
+              errors=(400, 401, 403, 404, 422, 429, 503)),
     Operation("post", "/v1/cache/store", "Store an answer in a cache scope", "agent",
               (200, s.Stored), body=StoreBody),
     Operation("post", "/v1/cache/store/batch", "Store up to 1,000 answers in one request",
@@ -141,7 +147,7 @@ OPERATIONS: tuple[Operation, ...] = (
                   _query("key_json", "JSON key"),
                   _query("all_users", "every user's entries of the namespace",
                          {"type": "string", "enum": ["true", "false"]})],
-              errors=(401, 403, 422, 429, 503)),
+              errors=(400, 401, 403, 422, 429, 503)),
     Operation("post", "/v1/redact", "Mask PII and secrets in a text", "agent",
               (200, s.RedactAnswer), body=RedactBody),
     Operation("get", "/v1/runs", "Recent runs (the events of one request id), newest first, "
@@ -185,6 +191,28 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/v1/summary", "This process's counters: cache by tier and namespace, "
               "redactions, injection findings, ingest, exporter, budgets, masked configuration "
               "(all tenants)", "reader", (200, s.SummaryAnswer), errors=_READ_ERRORS),
+    Operation("get", "/v1/tool-policies", "Tool policies (a tenant sees its own)", "reader",
+              (200, s.ToolPolicies), errors=_READ_ERRORS),
+    Operation("put", "/v1/tool-policies/{tenant}/{agent}", "Set the tool policy of a tenant "
+              "and agent (* for any); binds every replica at once", "admin",
+              (200, s.ToolPolicyAnswer), body=ToolPolicy,
+              params=[_path("tenant"), _path("agent")]),
+    Operation("get", "/v1/tool-policies/{tenant}/{agent}", "The tool policy under this key",
+              "reader", (200, s.ToolPolicyAnswer), params=[_path("tenant"), _path("agent")],
+              errors=(*_READ_ERRORS, 404)),
+    Operation("delete", "/v1/tool-policies/{tenant}/{agent}", "Remove a stored tool policy",
+              "admin", (200, s.Deleted), params=[_path("tenant"), _path("agent")],
+              errors=(401, 403, 404, 422, 429, 503)),
+    Operation("get", "/v1/approvals", "Pending tool-call approvals, oldest first (a tenant "
+              "sees its own)", "approver", (200, s.Approvals), errors=_READ_ERRORS),
+    Operation("get", "/v1/approvals/{id}", "One approval; with wait, once decided or after "
+              "wait seconds (the agent or an approver)", "agent", (200, s.ApprovalAnswer),
+              params=[_path("id"), _query("wait", "seconds to wait while pending",
+                                           {"type": "number", "minimum": 0, "maximum": 60})],
+              errors=(*_READ_ERRORS, 404)),
+    Operation("post", "/v1/approvals/{id}", "Approve or deny a pending tool call", "approver",
+              (200, s.ApprovalAnswer), body=DecideBody, params=[_path("id")],
+              errors=(400, 401, 403, 404, 409, 413, 415, 422, 429, 503)),
     Operation("get", "/", "Redirect to the console", None, (302, None), errors=()),
     Operation("get", "/ui", "Redirect to the console", None, (302, None), errors=()),
     Operation("get", "/ui/", "The console (HTML; its data comes from the /v1 API)", None,
@@ -223,7 +251,7 @@ def _content(part: Any) -> Schema:
 _REASONS = {200: "OK", 202: "Accepted (durable)", 302: "Found: see Location",
             304: "Not modified (ETag)", 400: "Malformed body or unknown query parameter",
             401: "Missing or wrong bearer token", 403: "Role or tenant does not allow it",
-            404: "Not found", 409: "Ambiguous: name the tenant",
+            404: "Not found", 409: "Ambiguous (name the tenant), or already decided",
             413: "Body too large", 415: "Wrong Content-Type", 422: "Breaks the schema",
             429: "Denied by a budget, a limit or the rate limit (Retry-After)",
             503: "Store unavailable, overloaded or timed out (Retry-After)"}
@@ -238,7 +266,7 @@ def _operation(op: Operation) -> Schema:
             responses["304"] = {"description": _REASONS[304]}
             continue
         content = _content(s.ErrorBody)
-        if status == 429 and op.path == "/v1/admit":
+        if status in (403, 429) and op.path == "/v1/admit":
             content = _content(s.AdmitAnswer)
             content["application/json"]["schema"] = {"oneOf": [
                 {"$ref": REF.format(name="AdmitAnswer")}, {"$ref": REF.format(name="ErrorBody")}]}

@@ -43,7 +43,7 @@ def routes(
         where = EventFilter(
             type=type_,
             user_id=mask_id(text_param(query, "user_id")),
-            tenant=principal(request).own_tenant(text_param(query, "tenant")),
+            tenant=mask_id(principal(request).own_tenant(text_param(query, "tenant"))),
         )
         try:
             body = await bucketed(

@@ -73,6 +73,7 @@ from sidecar.budgets.model import (
 )
 from sidecar.budgets.pg_schema import schema_sql
 from sidecar.budgets.policies import SEP, PolicySet, is_legacy_key, upgrade_key
+from sidecar.store.urls import asyncpg_dsn
 
 log = logging.getLogger(__name__)
 _BATCH = 64
@@ -130,14 +131,6 @@ def decode_policy(body: str) -> BudgetPolicy:
     return _POLICY.decode(body)
 
 
-def asyncpg_dsn(url: str) -> str:
-    """``postgresql+asyncpg://…`` (SQLAlchemy spelling) → ``postgresql://…``."""
-    for prefix in ("postgresql+asyncpg://", "postgres+asyncpg://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
-
-
 class _Stale(Exception):
     """The policy version changed under a statement: reload and decide again."""
 
@@ -187,6 +180,10 @@ class PostgresLedger(LedgerCore):
             f"SELECT tokens_used, cost_used, tokens_reserved, cost_reserved FROM {p}counters "
             "WHERE bkey = $1 AND window_start = $2"
         )
+
+    def use_config_policies(self, entries: list[Any]) -> None:
+        super().use_config_policies(entries)
+        self._config_policies = PolicySet(entries)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

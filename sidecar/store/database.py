@@ -16,11 +16,18 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sidecar.store.config import StoreConfig
+from sidecar.store.sqlite_connection import apply_pragmas
 from sidecar.store.tables import SCHEMA_VERSION, metadata, schema_meta
 from sidecar.store.urls import parse_database_url
 
 # version -> statements that bring a schema at version-1 up to it (additive only).
-UPGRADES: dict[int, list[str]] = {}
+UPGRADES: dict[int, list[str]] = {
+    # /v1/events lists and pages by (ts, id); the index on (ts, id) also serves ts ranges.
+    2: [
+        "CREATE INDEX IF NOT EXISTS ix_events_ts_id ON events (ts, id)",
+        "DROP INDEX IF EXISTS ix_events_ts",
+    ],
+}
 
 
 def is_sqlite(url: str) -> bool:
@@ -38,25 +45,23 @@ def normalise_url(url: str) -> str:
     return parse_database_url(url).url
 
 
-def create_engine(url: str, config: StoreConfig) -> AsyncEngine:
-    """An async engine with the connection settings each backend needs."""
+def create_engine(url: str, config: StoreConfig, *, sql_echo: bool = False) -> AsyncEngine:
+    """An async engine with the connection settings each backend needs. Statement parameters
+    are left out of its error messages (they hold stored values) unless ``sql_echo``."""
     parsed = parse_database_url(url)
     url = parsed.url
     if parsed.is_sqlite:
         if parsed.sqlite_path:
             Path(parsed.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, pool_size=config.pool_size, connect_args={"timeout": 30}
+            url, pool_size=config.pool_size, connect_args={"timeout": 30},
+            hide_parameters=not sql_echo,
         )
         synchronous = config.sqlite_synchronous
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={synchronous}")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
+            apply_pragmas(dbapi_connection, synchronous)
 
         return engine
     return create_async_engine(
@@ -65,6 +70,7 @@ def create_engine(url: str, config: StoreConfig) -> AsyncEngine:
         max_overflow=config.pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        hide_parameters=not sql_echo,
     )
 
 

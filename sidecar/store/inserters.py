@@ -4,7 +4,7 @@ Both insert a batch of rows in one transaction and return the ids that were new,
 event is stored once and reported as a duplicate.
 
 - SQLite: the stdlib ``sqlite3`` driver on one dedicated thread, one ``executemany`` per batch
-  (SQLAlchemy + aiosqlite costs about 50x more per statement here, DESIGN.md section 6; the
+  (SQLAlchemy + aiosqlite costs about 50x more per statement here, docs/benchmarks.md; the
   ORM stays for the schema and the queries). ``BEGIN IMMEDIATE`` takes the write lock before
   probing which ids exist, so the probe and the insert see the same table even with another
   process on the file; a plain ``INSERT`` (not ``OR IGNORE``, which would also skip rows
@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.store.rows import Row
+from sidecar.store.sqlite_connection import connect_sqlite
 from sidecar.store.tables import EVENT_COLUMNS, events
 
 _ID_CHUNK = 900  # ids per ``IN (...)`` probe, well under SQLite's variable limit
@@ -53,12 +54,7 @@ class SqliteInserter:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False,
-                                   timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._conn = conn
+            self._conn = connect_sqlite(self._path, synchronous=self._synchronous)
         return self._conn
 
     def _insert(self, rows: Sequence[Row]) -> set[str]:

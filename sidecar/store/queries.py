@@ -1,19 +1,22 @@
 """Read-side queries over the stored (already redacted) events.
 
-Paging is keyset-based on ``seq`` (arrival order), so a page costs an index range scan however
-deep the caller pages, and events stored while paging never shift or repeat a page.
+Events are listed by their own time ``ts`` (ties by event ``id``), newest first by default, on
+SQLite and PostgreSQL alike; paging is keyset-based on ``(ts, id)`` (index ``ix_events_ts_id``),
+so a page costs an index range scan however deep the caller pages, and events stored while
+paging never repeat a page (one stored with a ``ts`` before the cursor appears on a later page).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.store.tables import events
@@ -41,6 +44,11 @@ class QueryError(ValueError):
         self.field = field
 
 
+# The filters that compare a column with a value (``since``/``until`` bound ``ts``).
+EQUALITY_FILTERS: tuple[str, ...] = ("type", "user_id", "session_id", "request_id", "tenant")
+EQUALITY_FILTERS += ("trace_id", "tool", "model", "status", "agent")
+
+
 @dataclass(frozen=True)
 class EventFilter:
     type: str | None = None
@@ -51,9 +59,13 @@ class EventFilter:
     trace_id: str | None = None
     since: float | None = None
     until: float | None = None
+    tool: str | None = None
+    model: str | None = None
+    status: str | None = None
+    agent: str | None = None
 
     def apply(self, query: Select[Any]) -> Select[Any]:
-        for name in ("type", "user_id", "session_id", "request_id", "tenant", "trace_id"):
+        for name in EQUALITY_FILTERS:
             value = getattr(self, name)
             if value is not None:
                 query = query.where(events.c[name] == value)
@@ -74,13 +86,45 @@ def encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
 
 
+_MAX_CURSOR_CHARS = 64
+_MAX_SEQ = 2**63 - 1
+
+
 def decode_cursor(cursor: str) -> int:
+    """The ``seq`` a cursor of :func:`encode_cursor` holds; anything else (not base64, not
+    ``s<digits>``, a value of 2^63 or more) is a :class:`QueryError` naming ``cursor``."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("s"):
+        if len(cursor) > _MAX_CURSOR_CHARS:
+            raise ValueError(cursor)
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        digits = raw[1:]
+        if not raw.startswith("s") or not digits.isdigit() or not digits.isascii():
             raise ValueError(raw)
-        return int(raw[1:])
+        seq = int(digits)
+        if seq > _MAX_SEQ:
+            raise ValueError(raw)
+        return seq
     except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise QueryError("cursor", "cursor is not one this server issued") from None
+
+
+def encode_event_cursor(ts: float, event_id: str) -> str:
+    """The position after an event, as an opaque token: its ``ts`` (exact) and ``id``."""
+    raw = msgspec.json.encode(["t", ts, event_id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_event_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        tag, ts, event_id = msgspec.json.decode(raw)
+        if tag != "t" or not isinstance(event_id, str) or isinstance(ts, bool):
+            raise ValueError(raw)
+        ts = float(ts)
+        if not math.isfinite(ts):
+            raise ValueError(raw)
+        return ts, event_id
+    except (ValueError, TypeError, binascii.Error, msgspec.DecodeError):
         raise QueryError("cursor", "cursor is not one this server issued") from None
 
 
@@ -92,17 +136,25 @@ async def list_events(
     cursor: str | None = None,
     order: Literal["asc", "desc"] = "desc",
 ) -> EventPage:
-    """One page of events, newest first by default; ``next_cursor`` is None on the last page."""
-    query = where.apply(select(events.c.seq, events.c.body))
+    """One page of events by ``(ts, id)``, newest first by default; ``next_cursor`` is None on
+    the last page."""
+    ts, event_id = events.c.ts, events.c.id
+    query = where.apply(select(ts, event_id, events.c.body))
     if cursor is not None:
-        after = decode_cursor(cursor)
-        query = query.where(events.c.seq < after if order == "desc" else events.c.seq > after)
-    query = query.order_by(events.c.seq.desc() if order == "desc" else events.c.seq.asc())
+        at_ts, at_id = decode_event_cursor(cursor)
+        if order == "desc":
+            query = query.where(or_(ts < at_ts, and_(ts == at_ts, event_id < at_id)))
+        else:
+            query = query.where(or_(ts > at_ts, and_(ts == at_ts, event_id > at_id)))
+    if order == "desc":
+        query = query.order_by(ts.desc(), event_id.desc())
+    else:
+        query = query.order_by(ts.asc(), event_id.asc())
     async with engine.connect() as conn:
         rows = (await conn.execute(query.limit(limit + 1))).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].seq) if more and rows else None
+    next_cursor = encode_event_cursor(rows[-1].ts, rows[-1].id) if more and rows else None
     return EventPage([_decode_body(row.body) for row in rows], next_cursor)
 
 
@@ -110,6 +162,8 @@ async def aggregate(
     engine: AsyncEngine, where: EventFilter, group_by: Sequence[str] = ()
 ) -> dict[str, Any]:
     """Counts, error counts, token and cost sums, in total and per group."""
+    if len(set(group_by)) != len(group_by):
+        raise QueryError("group_by", "group_by must not repeat a field")
     for name in group_by:
         if name not in GROUP_COLUMNS:
             raise QueryError(
