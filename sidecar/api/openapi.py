@@ -22,6 +22,7 @@ from sidecar.api.tool_routes import DecideBody
 from sidecar.budgets.admission import AdmitBody
 from sidecar.budgets.config import BudgetPolicy
 from sidecar.events.schema import LlmCall, Run, ToolCall
+from sidecar.redact.engine import RedactionResult
 from sidecar.store.queries import GROUP_COLUMNS
 from sidecar.tools.policy import ToolPolicy
 
@@ -149,7 +150,7 @@ OPERATIONS: tuple[Operation, ...] = (
                          {"type": "string", "enum": ["true", "false"]})],
               errors=(400, 401, 403, 422, 429, 503)),
     Operation("post", "/v1/redact", "Mask PII and secrets in a text", "agent",
-              (200, s.RedactAnswer), body=RedactBody),
+              (200, RedactionResult), body=RedactBody),
     Operation("get", "/v1/runs", "Recent runs (the events of one request id), newest first, "
               "paged", "reader", (200, s.RunsPage), params=[
                   _query("user_id", "user id"), _query("session_id", "session id"),

@@ -167,17 +167,6 @@ class LookupAnswer(msgspec.Struct, kw_only=True):
     guard: str | None = None
 
 
-class Finding(msgspec.Struct, kw_only=True):
-    type: str
-    start: int
-    end: int
-
-
-class RedactAnswer(msgspec.Struct, kw_only=True):
-    text: str
-    findings: list[Finding]
-
-
 class HealthAnswer(msgspec.Struct, kw_only=True):
     healthy: bool
     version: str
