@@ -33,10 +33,11 @@ from sidecar.budgets.model import (
     CapacityExceeded,
     Decision,
     InvalidBudgetInput,
-    StoreUnavailable,
     UnknownBudget,
 )
+from sidecar.store.writer import StoreUnavailable as StoreDown
 from sidecar.telemetry.admit_metrics import AdmitMetrics
+from sidecar.validation import ReservationId
 
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
 CostUsd = Annotated[float, msgspec.Meta(ge=0, le=MAX_COST_USD)]
@@ -48,7 +49,7 @@ class SettleBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """``POST /v1/budgets/settle``: tokens at most 10^9 each, cost at most $10^9; without
     ``cost_usd`` the tokens are priced for the reservation's model."""
 
-    reservation_id: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    reservation_id: ReservationId
     input_tokens: Tokens = 0
     output_tokens: Tokens = 0
     cached_input_tokens: Tokens | None = None
@@ -61,7 +62,7 @@ async def _guarded(call: Awaitable[T]) -> T:
         return await call
     except CapacityExceeded as exc:
         raise ApiError(503, "capacity", str(exc), headers={"Retry-After": "5"}) from None
-    except StoreUnavailable as exc:
+    except StoreDown as exc:  # the ledger's, or the tool policy's store
         raise ApiError(503, "store_unavailable", str(exc),
                        headers={"Retry-After": "1"}) from None
     except InvalidBudgetInput as exc:

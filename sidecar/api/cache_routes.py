@@ -34,6 +34,7 @@ from sidecar.cache import (
     ValueNotJSONError,
 )
 from sidecar.cache.namespace_stats import NamespaceStats
+from sidecar.validation import text_problem
 
 T = TypeVar("T")
 Name = msgspec.Meta(min_length=1, max_length=256)
@@ -49,8 +50,8 @@ class _ScopeFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         for name in ("namespace", "tenant", "user_id", "model"):
             value = getattr(self, name)
-            if value is not None and not 1 <= len(value) <= 256:
-                raise ValueError(f"{name} must be 1..256 characters")
+            if value is not None and (not value or text_problem(value) is not None):
+                raise ValueError(f"{name} must be 1..256 characters without control characters")
         if self.key is None or self.key == "":
             raise ValueError("key must be non-empty text or a JSON value")
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sidecar.api.errors import ApiError
 from sidecar.api.ingest_prelude import IngestPrelude
 from sidecar.api.json import json_response
-from sidecar.api.params import int_param, only_known, text_param, time_param
+from sidecar.api.params import group_by_param, int_param, only_known, text_param, time_param
 from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import confine_events
 from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeFailure, decode_events
@@ -82,7 +82,7 @@ def routes(
     async def get_aggregate(request: web.Request) -> web.Response:
         query = request.query
         only_known(query, AGGREGATE_PARAMS)
-        group_by = [g for g in (text_param(query, "group_by") or "").split(",") if g]
+        group_by = group_by_param(query)
         try:
             result = await aggregate(engine, _filter(query, principal(request), mask_id), group_by)
         except QueryError as exc:

@@ -1,6 +1,8 @@
 """Request middlewares: JSON errors, authentication and roles, rate limits, timeouts.
 
-- Errors: anything raised becomes a contract-v1 JSON error; only our own bugs are 500.
+- Errors: anything raised becomes a contract-v1 JSON error; only our own bugs are 500. A
+  value breaking :mod:`sidecar.validation` is a 422 naming its field; a store outage on any
+  route a 503 with ``Retry-After`` (:mod:`sidecar.api.outage`).
 - Auth: ``Authorization: Bearer <token>`` resolves through :class:`TokenRegistry` (digests
   only) to a principal with a tenant and a role; a route its role does not grant is 403.
   ``/health``, ``/ready`` and ``/openapi.json`` never need a token (probes), nor do the console's
@@ -38,7 +40,9 @@ from sidecar.api.errors import (
 )
 from sidecar.api.json import json_response
 from sidecar.api.log_lines import Pseudonym, request_line
+from sidecar.api.outage import outage_error
 from sidecar.api.principals import OPEN, PRINCIPAL, Principal, TokenRegistry, needed_role
+from sidecar.validation import InvalidText
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +78,15 @@ def error_middleware(mask: Mask = unmasked, pseudonym: Pseudonym | None = None) 
             if exc.status < 400:
                 raise
             return from_http_exception(exc)
-        except Exception:
+        except InvalidText as exc:
+            return error_response(ApiError(422, "invalid_parameter", str(exc), exc.field), mask)
+        except Exception as exc:
+            outage = outage_error(exc)
+            if outage is not None:
+                log.warning(
+                    "store unavailable on %s: %s", request_line(request, name), type(exc).__name__
+                )
+                return error_response(outage, mask)
             log.exception("unhandled error on %s", request_line(request, name))
             return json_response(error_body("internal", "internal error"), status=500)
 

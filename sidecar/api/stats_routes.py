@@ -13,7 +13,7 @@ from sidecar.analytics import Analytics
 from sidecar.analytics.fleet import Fleet, FleetStoreUnavailable
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response
-from sidecar.api.params import only_known, text_param
+from sidecar.api.params import group_by_param, only_known, text_param
 from sidecar.api.principals import principal
 
 SCOPES = ("local", "fleet")
@@ -25,7 +25,7 @@ def routes(analytics: Analytics, fleet: Fleet) -> list[web.RouteDef]:
         query = request.query
         only_known(query, ("window", "group_by", "scope"))
         window = text_param(query, "window") or "5m"
-        group_by = [g for g in (text_param(query, "group_by") or "").split(",") if g]
+        group_by = group_by_param(query)
         scope = text_param(query, "scope") or "local"
         if scope not in SCOPES:
             raise ApiError(

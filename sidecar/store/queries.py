@@ -86,12 +86,24 @@ def encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
 
 
+_MAX_CURSOR_CHARS = 64
+_MAX_SEQ = 2**63 - 1
+
+
 def decode_cursor(cursor: str) -> int:
+    """The ``seq`` a cursor of :func:`encode_cursor` holds; anything else (not base64, not
+    ``s<digits>``, a value of 2^63 or more) is a :class:`QueryError` naming ``cursor``."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("s"):
+        if len(cursor) > _MAX_CURSOR_CHARS:
+            raise ValueError(cursor)
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        digits = raw[1:]
+        if not raw.startswith("s") or not digits.isdigit() or not digits.isascii():
             raise ValueError(raw)
-        return int(raw[1:])
+        seq = int(digits)
+        if seq > _MAX_SEQ:
+            raise ValueError(raw)
+        return seq
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise QueryError("cursor", "cursor is not one this server issued") from None
 
@@ -150,6 +162,8 @@ async def aggregate(
     engine: AsyncEngine, where: EventFilter, group_by: Sequence[str] = ()
 ) -> dict[str, Any]:
     """Counts, error counts, token and cost sums, in total and per group."""
+    if len(set(group_by)) != len(group_by):
+        raise QueryError("group_by", "group_by must not repeat a field")
     for name in group_by:
         if name not in GROUP_COLUMNS:
             raise QueryError(
