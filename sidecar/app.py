@@ -36,6 +36,7 @@ from sidecar.api import (
     series_routes,
     stats_routes,
     summary_routes,
+    tool_routes,
     traces_routes,
     ui_routes,
 )
@@ -52,6 +53,7 @@ from sidecar.api.tenancy import BudgetUsers, limit_key
 from sidecar.budgets import Admission, BudgetLedger, BudgetSettler, create_ledger
 from sidecar.budgets.config import masked_policies
 from sidecar.budgets.denials import DenialLog, RecordingAdmission
+from sidecar.budgets.ladder import Ladder
 from sidecar.budgets.testclock import ENV as TEST_CLOCK_ENV
 from sidecar.budgets.testclock import ledger_clock
 from sidecar.cache import SemanticCache
@@ -74,6 +76,9 @@ from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.prometheus import PrometheusMetrics
 from sidecar.telemetry.span_ids import TraceIdTransform
 from sidecar.telemetry.stats_collector import StatsCollector
+from sidecar.telemetry.tool_metrics import register_ladder_metrics, register_tool_metrics
+from sidecar.tools import ToolGate
+from sidecar.tools.factory import create_gate
 
 if TYPE_CHECKING:
     from sidecar.telemetry.otlp_metrics import OtlpMetricsSink
@@ -112,6 +117,7 @@ class Components:
     # scopes and budget policies are mapped with it on the way in.
     mask_id: Callable[[str | None], str | None] = field(default=lambda value: value)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    tools: ToolGate | None = None
 
 
 COMPONENTS = web.AppKey("components", Components)
@@ -179,7 +185,29 @@ def build_components(settings: Settings) -> Components:
     _add_cache_upkeep(parts)
     _add_span_export(parts)
     _add_metrics_export(parts)
+    _add_tool_policy(parts)
     return parts
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _add_tool_policy(parts: Components) -> None:
+    """Tool admits ask the tool policy; budgets with a ladder degrade before they deny."""
+    settings = parts.settings
+    if parts.ledger is not None:
+        ladder = Ladder(parts.ledger, parts.prices, settings.budgets.cheaper_models)
+        parts.admission.ladder = ladder
+        register_ladder_metrics(parts.component_stats, ladder)
+    if not settings.tools.enabled:
+        return
+    redact = parts.redactor.redact_value if settings.redact.enabled else _as_is
+    parts.tools, audit = create_gate(
+        settings.tools, parts.engine, parts.ingest.ingest, _ledger_clock(settings), redact
+    )
+    parts.admission.tools = parts.tools
+    register_tool_metrics(parts.component_stats, parts.tools, audit)
 
 
 def _ledger_clock(settings: Settings) -> Callable[[], float]:
@@ -430,6 +458,10 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(series_routes.routes(parts.engine, mask_id))
     app.add_routes(distribution_routes.routes(parts.analytics))
     app.add_routes(summary_routes.routes(parts, version=__version__))
+    if parts.tools is not None:
+        app.add_routes(tool_routes.routes(
+            parts.tools.store, parts.tools.approvals, wait_max_s=settings.tools.approval_wait_max_s,
+            request_timeout_s=settings.protection.request_timeout_s))  # fmt: skip
     app.add_routes(openapi_routes.routes())
     app.add_routes(ui_routes.routes())
     app.cleanup_ctx.append(_lifecycle(parts))
@@ -498,6 +530,8 @@ def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
             )
         await asyncio.to_thread(parts.cache.ensure_loaded)
         await parts.writer.start()
+        if parts.tools is not None:
+            await parts.tools.start()
         if parts.ledger is not None:
             await parts.ledger.start()
         parts.metrics.set_store_up(True)

@@ -71,6 +71,7 @@ from sidecar.budgets.model import (
 )
 from sidecar.budgets.pg_schema import schema_sql
 from sidecar.budgets.policies import SEP, PolicySet, is_legacy_key, upgrade_key
+from sidecar.store.urls import asyncpg_dsn
 
 log = logging.getLogger(__name__)
 _BATCH = 64
@@ -120,14 +121,6 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     *_LOST_CONNECTION_ERRORS,
     asyncio.TimeoutError,
 )
-
-
-def asyncpg_dsn(url: str) -> str:
-    """``postgresql+asyncpg://…`` (SQLAlchemy spelling) → ``postgresql://…``."""
-    for prefix in ("postgresql+asyncpg://", "postgres+asyncpg://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
 
 
 class _Stale(Exception):
