@@ -5,9 +5,10 @@ document order, unless the line before its fence is the marker ``<!-- not-run: r
 (a Kubernetes manifest, ``docker compose up``, a command that serves forever): those are listed
 and counted. In a shell example, a comment line holding JSON (``# {"accepted":1,...}``) is the
 expected answer of the last ``curl`` written above it, optionally after its status (``# 429
-{...}``): a status shown must be the status answered; without one, an expected ``{"error": ...}``
-answer must come with a 4xx and any other with a 2xx; an expected object's keys must all be in
-the answer.
+{...}``); a ``json`` block right after the shell block is the answer of its last ``curl``. A
+status shown must be the status answered; without one, an error or a denial (``{"error": ...}``,
+``{"allowed": false, ...}``) must come with a 4xx and any other answer with a 2xx; an expected
+object's keys must all be in the answer.
 """
 
 from __future__ import annotations
@@ -63,10 +64,32 @@ def examples(path: Path) -> list[Example]:
             marker = NOT_RUN.match(before.strip())
             body = lines[index + 1 : end]
             expected = _expected_answers(body) if kind == "shell" else {}
+            following = _following_json(lines, end + 1)
+            if kind == "shell" and following is not None:
+                calls = _count_calls(body)
+                if calls and calls - 1 not in expected:
+                    expected[calls - 1] = following
             found.append(Example(name, index + 1, kind, "\n".join(body) + "\n",
                                  marker.group(1) if marker else None, expected))  # fmt: skip
         index = end + 1
     return found
+
+
+def _count_calls(body: list[str]) -> int:
+    return sum(len(_CURL_CALL.findall(line)) for line in body if not line.lstrip().startswith("#"))
+
+
+def _following_json(lines: list[str], start: int) -> str | None:
+    """The body of a ``json`` block right after a shell block (blank lines between), if any."""
+    at = start
+    while at < len(lines) and not lines[at].strip():
+        at += 1
+    if at >= len(lines) or lines[at].strip() != "```json":
+        return None
+    end = at + 1
+    while end < len(lines) and not lines[end].startswith("```"):
+        end += 1
+    return " ".join(line.strip() for line in lines[at + 1 : end])
 
 
 def _expected_answers(body: list[str]) -> dict[int, str]:

@@ -3,7 +3,8 @@
 Paths: each ``bash``/``sh`` block runs in bash (``curl`` to a sidecar on loopback, its answers
 checked against the JSON comments of the block), each ``python`` block in a fresh interpreter
 (the SDK, the library APIs, ``openai`` against a fake OpenAI-compatible provider on loopback);
-one sidecar per document, the blocks in document order, so a document reads as a session. Blocks
+one sidecar per document, the blocks in document order, so a document reads as a session
+(a shell variable set in one block is set in the next ones). Blocks
 marked ``<!-- not-run: reason -->`` (see CONTRIBUTING.md) are counted, and each needs a reason.
 Documents added later are discovered by the glob, so their examples are covered too.
 """
@@ -29,6 +30,13 @@ _LOCAL = re.compile(r"(?:https?://)?(?:localhost|127\.0\.0\.1):8787")
 _CURL = r"""
 set -eo pipefail
 echo 0 > "$DOCS_CALLS/n"
+[ -f "$DOCS_CALLS/vars" ] && source "$DOCS_CALLS/vars"
+__before=$(compgen -v | sort)
+__keep() {  # the variables this block set, for the document's next blocks
+  comm -13 <(echo "$__before") <(compgen -v | sort) | grep -Ev '^(__|_$|FUNCNAME$|PIPESTATUS$|BASH|COMP)' \
+    | while read -r name; do declare -p "$name"; done >> "$DOCS_CALLS/vars" || true
+}
+trap __keep EXIT
 curl() {
   local n
   n=$(( $(cat "$DOCS_CALLS/n") + 1 )); echo "$n" > "$DOCS_CALLS/n"
@@ -60,6 +68,14 @@ async def run_example(
     return int(proc.returncode or 0), out.decode(errors="replace")
 
 
+def _refusal(answer: str) -> bool:
+    try:
+        shown = json.loads(answer)
+    except ValueError:
+        return answer.lstrip().startswith('{"error"')
+    return isinstance(shown, dict) and ("error" in shown or shown.get("allowed") is False)
+
+
 def check_answers(example: Example, calls: Path, output: str) -> None:
     count = int((calls / "n").read_text().strip() or 0)
     answers = [(int((calls / f"{n}.status").read_text() or 0),
@@ -72,7 +88,7 @@ def check_answers(example: Example, calls: Path, output: str) -> None:
         if shown_status:
             assert status == int(shown_status.group(1)), f"call {index + 1}: {status}: {where}"
             want = (want or "")[shown_status.end() :]
-        elif want is not None and want.lstrip().startswith('{"error"'):
+        elif want is not None and _refusal(want):
             assert 400 <= status < 500, f"call {index + 1} answered {status}: {where}"
             continue
         if not shown_status:
