@@ -10,10 +10,12 @@ limits and the injection block still apply. After an allowed admit the degradati
 (:mod:`sidecar.budgets.ladder`, when set) adds its ``step``, and refuses a tool tagged
 ``expensive`` at ``restrict``. The collaborators are passed in by the app factory
 and typed here as small protocols, so this package imports neither limits, pricing nor guard.
+A tool result longer than 64 KiB is scored in a worker thread (it does not hold the loop).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
@@ -23,6 +25,7 @@ from sidecar.budgets.model import MAX_TOKENS, AdmitRequest, Decision
 from sidecar.validation import Id, Name
 
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+OFF_LOOP_CHARS = 64 * 1024
 
 
 class AdmitBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
@@ -154,7 +157,11 @@ class Admission:
         """The decision for one admit; raises StoreUnavailable under fail_closed and
         InvalidBudgetInput for a value the ledger cannot store."""
         if body.tool_result and self.blocking and self.scorer is not None:
-            verdict = self.scorer.score(body.tool_result, "tool_result")
+            if len(body.tool_result) > OFF_LOOP_CHARS:  # a long text is scored off the loop
+                verdict = await asyncio.to_thread(self.scorer.score, body.tool_result,
+                                                  "tool_result")  # fmt: skip
+            else:
+                verdict = self.scorer.score(body.tool_result, "tool_result")
             if self.scorer.should_block(verdict, "tool_result"):
                 self.blocked += 1
                 return Decision(
