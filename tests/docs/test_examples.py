@@ -33,7 +33,8 @@ echo 0 > "$DOCS_CALLS/n"
 [ -f "$DOCS_CALLS/vars" ] && source "$DOCS_CALLS/vars"
 __before=$(compgen -v | sort)
 __keep() {  # the variables this block set, for the document's next blocks
-  comm -13 <(echo "$__before") <(compgen -v | sort) | grep -Ev '^(__|_$|FUNCNAME$|PIPESTATUS$|BASH|COMP)' \
+  comm -13 <(echo "$__before") <(compgen -v | sort) \
+    | grep -Ev '^(__|_$|FUNCNAME$|PIPESTATUS$|BASH|COMP)' \
     | while read -r name; do declare -p "$name"; done >> "$DOCS_CALLS/vars" || true
 }
 trap __keep EXIT
