@@ -598,6 +598,8 @@ def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
         if parts.metrics_export is not None:
             await asyncio.to_thread(parts.metrics_export.shutdown)
         await asyncio.to_thread(parts.cache.close)
+        if parts.tools is not None:
+            await parts.tools.close()
         await parts.engine.dispose()
 
     return lifecycle
