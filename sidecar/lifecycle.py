@@ -65,9 +65,14 @@ class Stages:
         self._close_by = monotonic_deadline
 
     async def start(self) -> None:
-        for stage in self._stages:
-            await stage.part.start()
-            self._started.append(stage)
+        """Start every stage in order; if one fails, close those started and re-raise."""
+        try:
+            for stage in self._stages:
+                await stage.part.start()
+                self._started.append(stage)
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         while self._started:
