@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sidecar.events.schema import Event, LlmCall, ToolCall
-from sidecar.store.rows import event_row
+from sidecar.store.rows import Row, event_row
 from sidecar.store.writer import EventWriter
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,9 @@ class Ingest:
                 event.id = uuid.uuid4().hex
         for transform in self._transforms:
             transform.process(events)
-        inserted = await self._writer.write([event_row(e) for e in events])
-        fresh = events if len(inserted) == len(events) else _first_of_each(events, inserted)
+        rows = [event_row(e) for e in events]
+        inserted = await self._writer.write(rows)
+        fresh = events if len(inserted) == len(events) else _first_of_each(events, rows, inserted)
         for sink in self._sinks:
             try:
                 await sink.consume(fresh)
@@ -101,13 +102,15 @@ class Ingest:
         return result
 
 
-def _first_of_each(events: list[Event], inserted: set[str]) -> list[Event]:
-    """The newly stored events, each id once (an id sent twice in a batch is stored once)."""
+def _first_of_each(events: list[Event], rows: list[Row], inserted: set[str]) -> list[Event]:
+    """The newly stored events, each key once (an event sent twice in a batch is stored once;
+    the key is the tenant and the id, :func:`~sidecar.store.rows.event_key`)."""
     fresh: list[Event] = []
     taken: set[str] = set()
-    for event in events:
-        if event.id in inserted and event.id not in taken:
-            taken.add(event.id)
+    for event, row in zip(events, rows, strict=True):
+        key = row[0]
+        if key in inserted and key not in taken:
+            taken.add(key)
             fresh.append(event)
     return fresh
 

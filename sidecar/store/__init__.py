@@ -5,7 +5,7 @@ from sidecar.store.database import create_engine, create_schema, is_sqlite, ping
 from sidecar.store.inserters import BatchInserter, make_inserter
 from sidecar.store.queries import EventFilter, EventPage, QueryError, aggregate, list_events
 from sidecar.store.rows import event_row
-from sidecar.store.writer import EventWriter, StoreOverloaded, StoreUnavailable
+from sidecar.store.writer import EventWriter, RowsRefused, StoreOverloaded, StoreUnavailable
 
 __all__ = [
     "BatchInserter",
@@ -13,6 +13,7 @@ __all__ = [
     "EventPage",
     "EventWriter",
     "QueryError",
+    "RowsRefused",
     "StoreConfig",
     "StoreOverloaded",
     "StoreUnavailable",
