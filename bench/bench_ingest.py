@@ -115,7 +115,7 @@ def run(quick: bool = False) -> str:
     for label, rate in rows:
         lines.append(f"| {label} | {rate:,.0f} | {rate / floor_rate:.2f} |")
     lines.append("")
-    lines.append("Bar (DESIGN.md section 5): at least 20,000 events/s per sidecar process.")
+    lines.append("Bar: at least 20,000 events/s per sidecar process.")
     return "\n".join(lines) + "\n"
 
 

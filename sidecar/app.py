@@ -36,6 +36,7 @@ from sidecar.api import (
     series_routes,
     stats_routes,
     summary_routes,
+    tool_routes,
     traces_routes,
     ui_routes,
 )
@@ -52,6 +53,7 @@ from sidecar.api.tenancy import BudgetUsers, limit_key
 from sidecar.budgets import Admission, BudgetLedger, BudgetSettler, create_ledger
 from sidecar.budgets.config import masked_policies
 from sidecar.budgets.denials import DenialLog, RecordingAdmission
+from sidecar.budgets.ladder import Ladder
 from sidecar.budgets.testclock import ENV as TEST_CLOCK_ENV
 from sidecar.budgets.testclock import ledger_clock
 from sidecar.cache import SemanticCache
@@ -74,6 +76,9 @@ from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.prometheus import PrometheusMetrics
 from sidecar.telemetry.span_ids import TraceIdTransform
 from sidecar.telemetry.stats_collector import StatsCollector
+from sidecar.telemetry.tool_metrics import register_ladder_metrics, register_tool_metrics
+from sidecar.tools import ToolGate
+from sidecar.tools.factory import create_gate
 
 if TYPE_CHECKING:
     from sidecar.telemetry.otlp_metrics import OtlpMetricsSink
@@ -112,6 +117,7 @@ class Components:
     # scopes and budget policies are mapped with it on the way in.
     mask_id: Callable[[str | None], str | None] = field(default=lambda value: value)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    tools: ToolGate | None = None
 
 
 COMPONENTS = web.AppKey("components", Components)
@@ -179,7 +185,29 @@ def build_components(settings: Settings) -> Components:
     _add_cache_upkeep(parts)
     _add_span_export(parts)
     _add_metrics_export(parts)
+    _add_tool_policy(parts)
     return parts
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _add_tool_policy(parts: Components) -> None:
+    """Tool admits ask the tool policy; budgets with a ladder degrade before they deny."""
+    settings = parts.settings
+    if parts.ledger is not None:
+        ladder = Ladder(parts.ledger, parts.prices, settings.budgets.cheaper_models)
+        parts.admission.ladder = ladder
+        register_ladder_metrics(parts.component_stats, ladder)
+    if not settings.tools.enabled:
+        return
+    redact = parts.redactor.redact_value if settings.redact.enabled else _as_is
+    parts.tools, audit = create_gate(
+        settings.tools, parts.engine, parts.ingest.ingest, _ledger_clock(settings), redact
+    )
+    parts.admission.tools = parts.tools
+    register_tool_metrics(parts.component_stats, parts.tools, audit)
 
 
 def _ledger_clock(settings: Settings) -> Callable[[], float]:
@@ -423,20 +451,56 @@ def create_app(settings: Settings) -> web.Application:
     if parts.ledger is not None:
         app.add_routes(budget_routes.routes(parts.ledger, mask_id, users))
         app.add_routes(denials_routes.routes(parts.denials))
-    app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor), mask_id,
-                                       parts.namespaces))
+    app.add_routes(cache_routes.routes(
+        parts.cache, _pii_probe(parts.redactor), mask_id, parts.namespaces,
+        _key_masker(parts.redactor) if settings.redact.enabled else _same_key,
+    ))  # fmt: skip
     app.add_routes(redact_routes.routes(parts.redactor))
     app.add_routes(runs_routes.routes(parts.engine, mask_id))
     app.add_routes(series_routes.routes(parts.engine, mask_id))
     app.add_routes(distribution_routes.routes(parts.analytics))
     app.add_routes(summary_routes.routes(parts, version=__version__))
+    if parts.tools is not None:
+        app.add_routes(tool_routes.routes(
+            parts.tools.store, parts.tools.approvals, wait_max_s=settings.tools.approval_wait_max_s,
+            request_timeout_s=settings.protection.request_timeout_s))  # fmt: skip
     app.add_routes(openapi_routes.routes())
     app.add_routes(ui_routes.routes())
     app.cleanup_ctx.append(_lifecycle(parts))
     return app
 
 
+def _add_state_metrics(parts: Components, protection: ProtectionStats) -> None:
+    """Bounded per-user, per-request and per-scope state: what left at a cap, and what a cap
+    refused (docs/reliability.md#bounded-state)."""
+    ledger, limiter, cache = parts.ledger, parts.limiter, parts.cache
+
+    def ledger_stat(name: str) -> int:
+        return ledger.stats().get(name, 0) if ledger is not None else 0
+
+    def evictions() -> dict[str, float]:
+        lost = cache.stats().evictions
+        return {"ledger_counters": ledger_stat("state_evictions_counters"),
+                "limiter_requests": limiter.evicted,
+                "cache_entries": lost.get("lru", 0),
+                "cache_scopes": lost.get("scope_limit", 0),
+                "rate_limit_buckets": protection.buckets_evicted}  # fmt: skip
+
+    def refusals() -> dict[str, float]:
+        return {part: ledger_stat(f"state_refusals_{part}")
+                for part in ("counters", "reservations", "policies")}  # fmt: skip
+
+    stats = parts.component_stats
+    stats.counter("agent_sidecar_state_evictions",
+                  "Per-user, per-request and per-scope state dropped at its cap, by part.",
+                  evictions, labels=("part",))  # fmt: skip
+    stats.counter("agent_sidecar_state_refusals",
+                  "Budget scopes, reservations and policies refused at their cap, by part.",
+                  refusals, labels=("part",))  # fmt: skip
+
+
 def _add_protection_metrics(parts: Components, protection: ProtectionStats) -> None:
+    _add_state_metrics(parts, protection)
     stats = parts.component_stats
     stats.counter("agent_sidecar_requests_rate_limited",
                   "Requests refused with 429 by the per-token rate limit.",
@@ -446,6 +510,19 @@ def _add_protection_metrics(parts: Components, protection: ProtectionStats) -> N
     stats.gauge("agent_sidecar_rate_limit_buckets",
                 "Callers tracked by the rate limiter (bounded by rate_limit_max_clients).",
                 lambda: protection.buckets)
+
+
+def _key_masker(redactor: Redactor) -> Callable[[Any], Any]:
+    """A cache key with each finding replaced by its keyed pseudonym (same value, same key)."""
+
+    def mask_key(key: Any) -> Any:
+        return redactor.redact_value(key, mode="hash")
+
+    return mask_key
+
+
+def _same_key(key: Any) -> Any:
+    return key
 
 
 def _pii_probe(redactor: Redactor) -> Callable[[Any], bool]:
@@ -498,6 +575,8 @@ def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
             )
         await asyncio.to_thread(parts.cache.ensure_loaded)
         await parts.writer.start()
+        if parts.tools is not None:
+            await parts.tools.start()
         if parts.ledger is not None:
             await parts.ledger.start()
         parts.metrics.set_store_up(True)

@@ -25,6 +25,7 @@ from sidecar.analytics.config import AnalyticsConfig, FleetConfig
 from sidecar.api.config import AuthConfig, ProtectionConfig
 from sidecar.budgets.config import BudgetsConfig
 from sidecar.cache.config import CacheConfig
+from sidecar.events.field_errors import locate
 from sidecar.guard.config import GuardConfig
 from sidecar.limits.config import LimitsConfig
 from sidecar.logs.config import LoggingConfig
@@ -35,6 +36,7 @@ from sidecar.store.urls import DatabaseUrlError, parse_database_url, redact_pass
 from sidecar.telemetry.otlp_metrics_config import OtlpMetricsConfig
 from sidecar.telemetry.prometheus_config import MetricsConfig
 from sidecar.telemetry.traces_config import TracesConfig
+from sidecar.tools.config import ToolsConfig
 
 ENV_PREFIX = "SIDECAR_"
 SECRET_KEYS = frozenset({"api_token", "hash_key", "password", "headers", "sha256"})
@@ -72,6 +74,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
     redact: RedactConfig = msgspec.field(default_factory=RedactConfig)
     guard: GuardConfig = msgspec.field(default_factory=GuardConfig)
+    tools: ToolsConfig = msgspec.field(default_factory=ToolsConfig)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -200,12 +203,10 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
 
 
 def _describe(exc: msgspec.ValidationError, origins: Mapping[str, str]) -> str:
-    message, _, path = str(exc).partition(" - at `$")
-    key = path.rstrip("`").lstrip(".")
+    located = locate(exc)
+    message, key = located.message, located.field or ""
     if message.startswith("Object contains unknown field"):
-        field = message.split("`")[1]
-        full = f"{key}.{field}" if key else field
-        return f"unknown configuration key `{full}`{_origin(full, origins)}"
+        return f"unknown configuration key `{key}`{_origin(key, origins)}"
     if not key and message.startswith("db_url: "):
         key, message = "db_url", message[len("db_url: "):]
     return f"invalid value for `{key}`{_origin(key, origins)}: {message}" if key else message

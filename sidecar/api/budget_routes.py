@@ -30,11 +30,12 @@ from sidecar.budgets.model import (
     ANY_TENANT,
     MAX_COST_USD,
     MAX_TOKENS,
+    CapacityExceeded,
     Decision,
     InvalidBudgetInput,
-    StoreUnavailable,
     UnknownBudget,
 )
+from sidecar.store.writer import StoreUnavailable as StoreDown
 from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.validation import ReservationId
 
@@ -59,7 +60,9 @@ async def _guarded(call: Awaitable[T]) -> T:
     """The ledger's errors as the contract's: 503 store down, 422 bad value, 404 no budget."""
     try:
         return await call
-    except StoreUnavailable as exc:
+    except CapacityExceeded as exc:
+        raise ApiError(503, "capacity", str(exc), headers={"Retry-After": "5"}) from None
+    except StoreDown as exc:  # the ledger's, or the tool policy's store
         raise ApiError(503, "store_unavailable", str(exc),
                        headers={"Retry-After": "1"}) from None
     except InvalidBudgetInput as exc:

@@ -2,10 +2,11 @@
 
 from sidecar.store.config import StoreConfig
 from sidecar.store.database import create_engine, create_schema, is_sqlite, ping
+from sidecar.store.errors import RowsRefused, StoreOverloaded, StoreUnavailable
 from sidecar.store.inserters import BatchInserter, make_inserter
 from sidecar.store.queries import EventFilter, EventPage, QueryError, aggregate, list_events
 from sidecar.store.rows import event_row
-from sidecar.store.writer import EventWriter, RowsRefused, StoreOverloaded, StoreUnavailable
+from sidecar.store.writer import EventWriter
 
 __all__ = [
     "BatchInserter",

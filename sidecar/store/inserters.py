@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.store.rows import Row
+from sidecar.store.sqlite_connection import connect_sqlite
 from sidecar.store.tables import EVENT_COLUMNS, events
 
 _ID_CHUNK = 900  # ids per ``IN (...)`` probe, well under SQLite's variable limit
@@ -53,12 +54,7 @@ class SqliteInserter:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False,
-                                   timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._conn = conn
+            self._conn = connect_sqlite(self._path, synchronous=self._synchronous)
         return self._conn
 
     def _insert(self, rows: Sequence[Row]) -> set[str]:

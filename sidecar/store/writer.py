@@ -26,27 +26,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import exc as sa_exc
 
+from sidecar.store.errors import RowsRefused, StoreOverloaded, StoreUnavailable
 from sidecar.store.inserters import BatchInserter
 from sidecar.store.rows import Row, row_problem
 
 log = logging.getLogger(__name__)
-
-
-class StoreUnavailable(RuntimeError):
-    """The database refused or lost the write; nothing of the batch was acknowledged."""
-
-
-class StoreOverloaded(RuntimeError):
-    """The write queue is full; the client should retry later."""
-
-
-class RowsRefused(ValueError):
-    """The database (or the check before it) refuses a value of this request's rows;
-    ``field`` names the column. Nothing of the request was stored; resending fails again."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass
