@@ -465,8 +465,10 @@ def create_app(settings: Settings) -> web.Application:
     if parts.ledger is not None:
         app.add_routes(budget_routes.routes(parts.ledger, mask_id, users))
         app.add_routes(denials_routes.routes(parts.denials))
-    app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor), mask_id,
-                                       parts.namespaces))
+    app.add_routes(cache_routes.routes(
+        parts.cache, _pii_probe(parts.redactor), mask_id, parts.namespaces,
+        _key_masker(parts.redactor) if settings.redact.enabled else _same_key,
+    ))  # fmt: skip
     app.add_routes(redact_routes.routes(parts.redactor))
     app.add_routes(runs_routes.routes(parts.engine, mask_id))
     app.add_routes(series_routes.routes(parts.engine, mask_id))
@@ -482,7 +484,37 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
+def _add_state_metrics(parts: Components, protection: ProtectionStats) -> None:
+    """Bounded per-user, per-request and per-scope state: what left at a cap, and what a cap
+    refused (docs/reliability.md#bounded-state)."""
+    ledger, limiter, cache = parts.ledger, parts.limiter, parts.cache
+
+    def ledger_stat(name: str) -> int:
+        return ledger.stats().get(name, 0) if ledger is not None else 0
+
+    def evictions() -> dict[str, float]:
+        lost = cache.stats().evictions
+        return {"ledger_counters": ledger_stat("state_evictions_counters"),
+                "limiter_requests": limiter.evicted,
+                "cache_entries": lost.get("lru", 0),
+                "cache_scopes": lost.get("scope_limit", 0),
+                "rate_limit_buckets": protection.buckets_evicted}  # fmt: skip
+
+    def refusals() -> dict[str, float]:
+        return {part: ledger_stat(f"state_refusals_{part}")
+                for part in ("counters", "reservations", "policies")}  # fmt: skip
+
+    stats = parts.component_stats
+    stats.counter("agent_sidecar_state_evictions",
+                  "Per-user, per-request and per-scope state dropped at its cap, by part.",
+                  evictions, labels=("part",))  # fmt: skip
+    stats.counter("agent_sidecar_state_refusals",
+                  "Budget scopes, reservations and policies refused at their cap, by part.",
+                  refusals, labels=("part",))  # fmt: skip
+
+
 def _add_protection_metrics(parts: Components, protection: ProtectionStats) -> None:
+    _add_state_metrics(parts, protection)
     stats = parts.component_stats
     stats.counter("agent_sidecar_requests_rate_limited",
                   "Requests refused with 429 by the per-token rate limit.",
@@ -492,6 +524,19 @@ def _add_protection_metrics(parts: Components, protection: ProtectionStats) -> N
     stats.gauge("agent_sidecar_rate_limit_buckets",
                 "Callers tracked by the rate limiter (bounded by rate_limit_max_clients).",
                 lambda: protection.buckets)
+
+
+def _key_masker(redactor: Redactor) -> Callable[[Any], Any]:
+    """A cache key with each finding replaced by its keyed pseudonym (same value, same key)."""
+
+    def mask_key(key: Any) -> Any:
+        return redactor.redact_value(key, mode="hash")
+
+    return mask_key
+
+
+def _same_key(key: Any) -> Any:
+    return key
 
 
 def _pii_probe(redactor: Redactor) -> Callable[[Any], bool]:

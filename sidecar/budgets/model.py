@@ -75,6 +75,17 @@ class StoreUnavailable(_StoreDown):
     store's error, so every route that answers 503 for one answers it for the other."""
 
 
+class CapacityExceeded(StoreUnavailable):
+    """The ledger holds as much per-scope or per-request state as it may
+    (``budgets.max_counters``, ``budgets.max_reservations``): a new budget scope or
+    reservation is refused (HTTP 503 with Retry-After) rather than granted unaccounted or
+    paid for by forgetting usage. ``part`` names the bound."""
+
+    def __init__(self, part: str, message: str) -> None:
+        super().__init__(message)
+        self.part = part
+
+
 class UnknownBudget(KeyError):
     """No policy exists for the scope and id asked about (HTTP 404)."""
 

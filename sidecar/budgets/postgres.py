@@ -621,6 +621,7 @@ class PostgresLedger(LedgerCore):
     async def put_policy(self, scope: Scope, id_: str, policy: BudgetPolicy) -> None:
         """Store a policy; once this returns, every admit on every sidecar is decided under it."""
         check_text("id", id_)
+        self.check_policy_room(scope, id_, policy.model)
         check = PolicySet()
         check.put(scope, id_, policy)  # validates the id before it is stored
         p = self.config.table_prefix

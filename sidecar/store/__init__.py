@@ -2,7 +2,7 @@
 
 from sidecar.store.config import StoreConfig
 from sidecar.store.database import create_engine, create_schema, is_sqlite, ping
-from sidecar.store.errors import StoreOverloaded, StoreUnavailable
+from sidecar.store.errors import RowsRefused, StoreOverloaded, StoreUnavailable
 from sidecar.store.event_store import EventStore, open_event_store
 from sidecar.store.inserters import BatchInserter, make_inserter
 from sidecar.store.queries import EventFilter, EventPage, QueryError, aggregate, list_events
@@ -16,6 +16,7 @@ __all__ = [
     "EventStore",
     "EventWriter",
     "QueryError",
+    "RowsRefused",
     "StoreConfig",
     "StoreOverloaded",
     "StoreUnavailable",
