@@ -2,7 +2,8 @@
 
 from sidecar.store.config import StoreConfig
 from sidecar.store.database import create_engine, create_schema, is_sqlite, ping
-from sidecar.store.errors import StoreOverloaded, StoreUnavailable
+from sidecar.store.errors import RowsRefused, StoreOverloaded, StoreUnavailable
+from sidecar.store.event_store import EventStore, open_event_store
 from sidecar.store.inserters import BatchInserter, make_inserter
 from sidecar.store.queries import EventFilter, EventPage, QueryError, aggregate, list_events
 from sidecar.store.rows import event_row
@@ -12,8 +13,10 @@ __all__ = [
     "BatchInserter",
     "EventFilter",
     "EventPage",
+    "EventStore",
     "EventWriter",
     "QueryError",
+    "RowsRefused",
     "StoreConfig",
     "StoreOverloaded",
     "StoreUnavailable",
@@ -24,5 +27,6 @@ __all__ = [
     "is_sqlite",
     "list_events",
     "make_inserter",
+    "open_event_store",
     "ping",
 ]

@@ -21,11 +21,23 @@ from sidecar.store.tables import SCHEMA_VERSION, metadata, schema_meta
 from sidecar.store.urls import parse_database_url
 
 # version -> statements that bring a schema at version-1 up to it (additive only).
-UPGRADES: dict[int, list[str]] = {
+# A statement is SQL for every backend, or (backend, SQL) for one of them.
+Statement = str | tuple[str, str]
+_TENANT_KEY = (
+    "UPDATE events SET id = id || {sep} || tenant WHERE tenant IS NOT NULL AND {find} = 0"
+)
+UPGRADES: dict[int, list[Statement]] = {
     # /v1/events lists and pages by (ts, id); the index on (ts, id) also serves ts ranges.
     2: [
         "CREATE INDEX IF NOT EXISTS ix_events_ts_id ON events (ts, id)",
         "DROP INDEX IF EXISTS ix_events_ts",
+    ],
+    # Event ids are unique per tenant: the key column holds id U+001F tenant (idempotent: no
+    # id of before holds U+001F).
+    3: [
+        ("postgresql", "ALTER TABLE events ALTER COLUMN id TYPE VARCHAR(520)"),
+        ("postgresql", _TENANT_KEY.format(sep="chr(31)", find="strpos(id, chr(31))")),
+        ("sqlite", _TENANT_KEY.format(sep="char(31)", find="instr(id, char(31))")),
     ],
 }
 
@@ -90,6 +102,10 @@ async def create_schema(engine: AsyncEngine) -> None:
             return
         for version in range(current + 1, SCHEMA_VERSION + 1):
             for statement in UPGRADES.get(version, []):
+                if isinstance(statement, tuple):
+                    backend, statement = statement
+                    if backend != conn.dialect.name:
+                        continue
                 await conn.execute(text(statement))
         if current < SCHEMA_VERSION:
             await conn.execute(

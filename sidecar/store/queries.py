@@ -19,7 +19,7 @@ import msgspec
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sidecar.store.tables import events
+from sidecar.store.tables import KEY_CHARS, events
 
 GROUP_COLUMNS = {
     "model": events.c.model,
@@ -120,11 +120,13 @@ def decode_event_cursor(cursor: str) -> tuple[float, str]:
         tag, ts, event_id = msgspec.json.decode(raw)
         if tag != "t" or not isinstance(event_id, str) or isinstance(ts, bool):
             raise ValueError(raw)
+        if len(event_id) > KEY_CHARS or "\x00" in event_id:
+            raise ValueError(raw)
         ts = float(ts)
         if not math.isfinite(ts):
             raise ValueError(raw)
         return ts, event_id
-    except (ValueError, TypeError, binascii.Error, msgspec.DecodeError):
+    except (ValueError, TypeError, binascii.Error, msgspec.DecodeError, OverflowError):
         raise QueryError("cursor", "cursor is not one this server issued") from None
 
 

@@ -1,7 +1,9 @@
 """The relational schema (SQLAlchemy Core), shared by SQLite and PostgreSQL.
 
 ``events`` keeps one row per accepted event: indexed columns for the queries and the whole
-(redacted) event as JSON in ``body``. ``id`` is unique, which makes a resent batch idempotent.
+(redacted) event as JSON in ``body``. ``id`` is the event's key, unique: its id, followed by
+U+001F and its tenant when it has one (:func:`sidecar.store.rows.event_key`), so a resent batch
+is idempotent and equal ids of two tenants are two events.
 ``seq`` orders events by arrival (runs page on it); ``/v1/events`` lists and pages by
 ``(ts, id)`` through ``ix_events_ts_id``.
 """
@@ -20,7 +22,8 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+KEY_CHARS = 520  # id (256) + U+001F + tenant (256), with room
 
 metadata = MetaData()
 
@@ -30,7 +33,7 @@ events = Table(
     "events",
     metadata,
     Column("seq", _SEQ, primary_key=True, autoincrement=True),
-    Column("id", String(256), nullable=False, unique=True),
+    Column("id", String(KEY_CHARS), nullable=False, unique=True),
     Column("type", String(16), nullable=False),
     Column("ts", Float, nullable=False),
     Column("request_id", String(256), nullable=False),

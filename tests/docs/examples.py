@@ -47,7 +47,7 @@ def documents() -> list[Path]:
 
 def examples(path: Path) -> list[Example]:
     lines = path.read_text().splitlines()
-    name = str(path.relative_to(REPO))
+    name = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else path.name
     found: list[Example] = []
     index = 0
     while index < len(lines):
