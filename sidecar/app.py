@@ -204,7 +204,7 @@ def _add_stages(parts: Components) -> None:
         stages.add("ledger", parts.ledger)
     stages.add("writer", parts.writer)
     if parts.tools is not None:
-        stages.add("tool policy", OnStart(parts.tools.start))
+        stages.add("tool policy", parts.tools)  # closes its held connection
     stages.add("store up", OnStart(lambda: _store_up(parts)))
     if parts.settler is not None:
         stages.add("settle retry", parts.settler)
