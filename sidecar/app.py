@@ -477,7 +477,7 @@ def create_app(settings: Settings) -> web.Application:
     if parts.tools is not None:
         app.add_routes(tool_routes.routes(
             parts.tools.store, parts.tools.approvals, wait_max_s=settings.tools.approval_wait_max_s,
-            request_timeout_s=settings.protection.request_timeout_s))  # fmt: skip
+            request_timeout_s=settings.protection.request_timeout_s, mask_id=mask_id))  # fmt: skip
     app.add_routes(openapi_routes.routes())
     app.add_routes(ui_routes.routes())
     app.cleanup_ctx.append(_lifecycle(parts))

@@ -16,7 +16,6 @@ no unhandled error and answers ``/health`` with 200 afterwards.
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import sys
@@ -29,8 +28,8 @@ import requests
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from sidecar.api.openapi import build_document
 from tests.conftest import SidecarProcess
+from tests.hardening.hostile_values import QUERIES
 
 ADMIN = "fuzz-admin-token-2"
 SCHEMATHESIS_MIN = 2000
@@ -113,31 +112,6 @@ def test_schemathesis_sends_2000_requests_and_gets_no_5xx(
     assert len(statuses) >= SCHEMATHESIS_MIN, (len(statuses), run.stdout[-2000:])
     _assert_healthy(live)
 
-
-GET_ROUTES = sorted(
-    path
-    for path, operations in build_document()["paths"].items()
-    if "get" in operations and "{" not in path and path not in ("/", "/ui", "/ui/")
-)
-NAMES = sorted(
-    {"user_id", "session_id", "request_id", "tenant", "trace_id", "since", "until", "limit",
-     "cursor", "order", "group_by", "window", "scope", "metric", "type", "bucket", "top",
-     "model", "tool", "status", "agent", "all_users", "colour"}
-)  # fmt: skip
-HOSTILE = st.sampled_from([
-    "", "\x00", "a\x1fb", "\x7f", "x" * 65_536, str(2**63), str(-(2**63) - 1), "1e308",
-    "-1e308", "NaN", "Infinity", "-0", "0x10", "1_000", " 5", "model,model", "model,,tool",
-    "9" * 5000, "2026-13-45T99:99:99", "9999-12-31T23:59:59", "%00", "é" * 300,
-    base64.urlsafe_b64encode(f"s{2**63}".encode()).decode(),
-    base64.urlsafe_b64encode(b'["t",1e308,"x"]').decode(),
-    base64.urlsafe_b64encode(b'["t",1.0,"\\u0000"]').decode(),
-    base64.urlsafe_b64encode(b'["t",1.0,' + b"[" * 5000 + b"]" * 5000 + b"]").decode(),
-])  # fmt: skip
-VALUES = st.one_of(HOSTILE, st.text(max_size=40), st.integers().map(str),
-                   st.floats().map(repr))  # fmt: skip
-QUERIES = st.tuples(
-    st.sampled_from(GET_ROUTES), st.dictionaries(st.sampled_from(NAMES), VALUES, max_size=4)
-)
 
 _HEX = st.text("0123456789abcdef", min_size=0, max_size=40)
 _SCALAR_VALUE = st.one_of(
