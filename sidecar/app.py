@@ -242,7 +242,7 @@ def _add_tool_policy(parts: Components) -> None:
         return
     redact = parts.redactor.redact_value if settings.redact.enabled else _as_is
     parts.tools, audit = create_gate(
-        settings.tools, parts.engine, parts.ingest.ingest, _ledger_clock(settings), redact
+        settings.tools, parts.engine, parts.ingest.record, _ledger_clock(settings), redact
     )
     parts.admission.tools = parts.tools
     register_tool_metrics(parts.component_stats, parts.tools, audit)
