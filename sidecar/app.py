@@ -242,7 +242,7 @@ def _add_tool_policy(parts: Components) -> None:
         return
     redact = parts.redactor.redact_value if settings.redact.enabled else _as_is
     parts.tools, audit = create_gate(
-        settings.tools, parts.engine, parts.ingest.ingest, _ledger_clock(settings), redact
+        settings.tools, parts.engine, parts.ingest.record, _ledger_clock(settings), redact
     )
     parts.admission.tools = parts.tools
     register_tool_metrics(parts.component_stats, parts.tools, audit)
@@ -477,7 +477,7 @@ def create_app(settings: Settings) -> web.Application:
     if parts.tools is not None:
         app.add_routes(tool_routes.routes(
             parts.tools.store, parts.tools.approvals, wait_max_s=settings.tools.approval_wait_max_s,
-            request_timeout_s=settings.protection.request_timeout_s))  # fmt: skip
+            request_timeout_s=settings.protection.request_timeout_s, mask_id=mask_id))  # fmt: skip
     app.add_routes(openapi_routes.routes())
     app.add_routes(ui_routes.routes())
     app.cleanup_ctx.append(_lifecycle(parts))
