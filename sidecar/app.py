@@ -96,6 +96,7 @@ def _routes(parts: Components) -> list[web.RouteDef]:
             parts.tools.approvals,
             wait_max_s=settings.tools.approval_wait_max_s,
             request_timeout_s=settings.protection.request_timeout_s,
+            mask_id=mask_id,
         )
     return [*routes, *openapi_routes.routes(), *ui_routes.routes()]
 

@@ -186,7 +186,7 @@ def _add_stages(parts: Components) -> None:
         stages.add("ledger", parts.ledger)
     stages.add("writer", parts.writer)
     if parts.tools is not None:
-        stages.add("tool policy", OnStart(parts.tools.start))
+        stages.add("tool policy", parts.tools)  # closes its held connection
     stages.add("store up", OnStart(lambda: _store_up(parts)))
     if parts.settler is not None:
         stages.add("settle retry", parts.settler)
@@ -270,7 +270,7 @@ def _add_tool_policy(parts: Components) -> None:
         return
     redact = parts.redactor.redact_value if settings.redact.enabled else _as_is
     parts.tools, audit = create_gate(
-        settings.tools, parts.engine, parts.ingest.ingest, _ledger_clock(settings), redact
+        settings.tools, parts.engine, parts.ingest.record, _ledger_clock(settings), redact
     )
     parts.admission.tools = parts.tools
     register_tool_metrics(parts.component_stats, parts.tools, audit)

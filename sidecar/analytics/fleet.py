@@ -44,7 +44,7 @@ from sidecar.analytics.config import SERIES_FIELDS, FleetConfig
 from sidecar.analytics.engine import Analytics
 from sidecar.analytics.report import Groups, merge_groups, parse_group_by, stats_body
 from sidecar.analytics.windows import window_seconds
-from sidecar.store.errors import StoreUnavailable
+from sidecar.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from sidecar.store.errors import StoreUnavailable as _StoreDown
+from sidecar.errors import StoreUnavailable as _StoreDown
 
 NANO_PER_USD = 1_000_000_000
 MAX_TOKENS = 1_000_000_000

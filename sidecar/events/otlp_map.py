@@ -251,7 +251,11 @@ def spans_to_events(spans: Sequence[WireSpan], recent: RecentCalls | None = None
         if span.scope == SIDECAR_SCOPE:
             result.ignored_spans += 1
             continue
-        kind = classify(span.name, span.attributes)
+        try:
+            kind = classify(span.name, span.attributes)
+        except Exception:  # a value of an unexpected type: this span alone is not usable
+            result.reject(span, "span attributes have unexpected types")
+            continue
         if kind is None:
             result.ignored_spans += 1
             continue
@@ -262,6 +266,9 @@ def spans_to_events(spans: Sequence[WireSpan], recent: RecentCalls | None = None
             event, usage_known = _to_event(kind, span)
         except (msgspec.ValidationError, ValueError, OverflowError) as error:
             result.reject(span, str(error))
+            continue
+        except Exception:  # never an exception for a client's span: rejected alone
+            result.reject(span, "span could not be mapped to an event")
             continue
         candidates.append(_Candidate(span, kind, event, usage_known))
     kept = _collapse(candidates, spans)
@@ -288,7 +295,8 @@ def classify(name: str, attributes: Mapping[str, Any]) -> str | None:
         return "tool_call"
     if operation == "invoke_agent":
         return "run"
-    if attributes.get("llm.request.type") in _LLM_REQUEST_TYPES:
+    request_type = attributes.get("llm.request.type")
+    if isinstance(request_type, str) and request_type in _LLM_REQUEST_TYPES:
         return "llm_call"
     kind = attributes.get("openinference.span.kind")
     if isinstance(kind, str) and kind.upper() in _OPENINFERENCE_KINDS:

@@ -76,6 +76,9 @@ class ToolGate:
         await self.store.start()
         await self.approvals.start()
 
+    async def close(self) -> None:
+        await self.store.close()
+
     async def check_tool(
         self, *, tool: str, args: Any, tenant: str | None, agent: str | None,
         user_id: str | None, request_id: str, approval_id: str | None,

@@ -55,6 +55,7 @@ async def test_an_unreachable_store_is_503_with_retry_after(
     gate = sidecar.parts.tools
     assert gate is not None
     down = create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none", StoreConfig())
+    await gate.close()  # its held connection too
     gate.store._engine = down  # a real engine to a port nobody listens on
     gate.approvals._engine = down
     try:

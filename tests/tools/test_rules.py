@@ -111,10 +111,11 @@ def hidden_rm(draw: st.DrawFn) -> str:
                                   "--recursive --force", "-r --force"]))  # fmt: skip
     target = draw(st.sampled_from(["/", "~", "/tmp/x", "*"]))
     wrapper = draw(st.sampled_from(["", "sudo ", "env A=1 ", "command ", "nohup ", "B=2 ",
-                                    "timeout 5 ", "exec "]))  # fmt: skip
+                                    "timeout 5 ", "exec ", "sudo -u root ", "nice -n 5 ",
+                                    "xargs -n 1 ", "timeout -s KILL 5 "]))  # fmt: skip
     core = f"{wrapper}{_quoted(name, draw)} {flags} {shlex.quote(target)}"
     nest = draw(st.sampled_from(["plain", "seq", "and", "pipe", "subst", "backtick", "sh",
-                                 "eval", "group", "newline"]))  # fmt: skip
+                                 "eval", "group", "newline", "find"]))  # fmt: skip
     return {
         "plain": core,
         "seq": f"echo ok; {core}",
@@ -126,6 +127,7 @@ def hidden_rm(draw: st.DrawFn) -> str:
         "eval": f"eval {shlex.quote(core)}",
         "group": f"( {core} )",
         "newline": f"cd /tmp\n{core}",
+        "find": f"find /tmp -name x -exec {core} \\;",
     }[nest]
 
 
@@ -134,6 +136,7 @@ def harmless(draw: st.DrawFn) -> str:
     parts = draw(st.lists(st.sampled_from([
         "ls -la", "echo hello", "cat notes.txt", "rm old.txt", "rm -f old.txt", "git status",
         "grep -rn TODO .", "git push origin main", "echo 'rm -rf /'", "mkdir -p out",
+        "find . -name '*.py' -exec grep -n TODO {} \\;", "sudo -u www-data ls /var/www",
     ]), min_size=1, max_size=4))  # fmt: skip
     sep = draw(st.sampled_from(["; ", " && ", " | ", "\n"]))
     return sep.join(parts)

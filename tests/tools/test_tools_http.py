@@ -263,6 +263,7 @@ async def test_approval_round_trip_approve_deny_expire(
         text = await r.text()
     assert 'agent_sidecar_tool_approvals_total{step="approved"} 1.0' in text
     assert 'agent_sidecar_tool_decisions_total{result="approval_required"}' in text
+    assert 'gen_ai_tool_name="payments.send"' not in text  # audit records are not tool calls
 
 
 async def test_sdk_waits_for_an_approval(sidecar: RunningSidecar) -> None:
