@@ -14,6 +14,7 @@ import msgspec
 
 from sidecar.events.field_errors import field_names, locate
 from sidecar.events.schema import Event, EventBase, LlmCall, Run, ToolCall
+from sidecar.validation import TOO_LONG, long_text_field
 
 
 class _LenientLlmCall(LlmCall, kw_only=True, tag="llm_call", forbid_unknown_fields=False):
@@ -84,9 +85,16 @@ def decode_events(body: bytes, content_type: str) -> DecodedBatch:
     """Decode a request body of ``content_type`` into events, or raise :class:`DecodeError`."""
     if not body.strip():
         raise DecodeError(400, "empty_body", "request body is empty")
-    if content_type in NDJSON_TYPES:
-        return _decode_ndjson(body)
-    return _decode_json(body)
+    batch = _decode_ndjson(body) if content_type in NDJSON_TYPES else _decode_json(body)
+    for index, event in enumerate(batch.events):
+        field = long_text_field(event)
+        if field is not None:
+            raise DecodeError(
+                422, "invalid_event",
+                f"{field} {TOO_LONG} (event {index}, field `{field}`)",
+                field=field, index=index,
+            )  # fmt: skip
+    return batch
 
 
 def _decode_json(body: bytes) -> DecodedBatch:
