@@ -52,6 +52,7 @@ import msgspec
 
 from sidecar.events.otlp_wire import STATUS_ERROR, WireSpan
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
+from sidecar.validation import TOO_LONG, long_text_field
 
 SIDECAR_SCOPE = "agent-sidecar"
 
@@ -351,13 +352,21 @@ def _to_event(kind: str, span: WireSpan) -> tuple[Event, bool]:
         common["attributes"] = kept
     if kind == "llm_call":
         fields, usage_known = _llm_fields(span, failed)
-        return msgspec.convert({**common, **fields}, LlmCall), usage_known
+        return _capped(msgspec.convert({**common, **fields}, LlmCall)), usage_known
     if kind == "tool_call":
-        return msgspec.convert({**common, **_tool_fields(span)}, ToolCall), True
+        return _capped(msgspec.convert({**common, **_tool_fields(span)}, ToolCall)), True
     run_agent = _first(attributes, SOURCES["agent_name"]) or _suffix(span.name, "invoke_agent")
     if run_agent:
         common["agent"] = str(run_agent)
-    return msgspec.convert(common, Run), True
+    return _capped(msgspec.convert(common, Run)), True
+
+
+def _capped(event: Event) -> Event:
+    """``event`` when each id and name fits its cap in UTF-8 bytes, else ValueError."""
+    field = long_text_field(event)
+    if field is not None:
+        raise ValueError(f"{field} {TOO_LONG}")
+    return event
 
 
 def _llm_fields(span: WireSpan, failed: bool) -> tuple[dict[str, Any], bool]:

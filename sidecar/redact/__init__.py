@@ -5,8 +5,8 @@ Public surface: :class:`Redactor` (``redact``, ``redact_text``, ``redact_value``
 """
 
 from sidecar.redact.config import CustomRecogniserConfig, MaskMode, RedactConfig
-from sidecar.redact.engine import Finding, InvalidRedactConfig, RedactionResult, Redactor
-from sidecar.redact.events import EventRedactor, IdentifierMasker
+from sidecar.redact.engine import Finding, RedactConfigError, RedactionResult, Redactor
+from sidecar.redact.event_redaction import EventRedactor, IdentifierMasker
 from sidecar.redact.prefilter import hyperscan_available
 
 __all__ = [
@@ -14,9 +14,9 @@ __all__ = [
     "EventRedactor",
     "Finding",
     "IdentifierMasker",
-    "InvalidRedactConfig",
     "MaskMode",
     "RedactConfig",
+    "RedactConfigError",
     "RedactionResult",
     "Redactor",
     "hyperscan_available",

@@ -50,7 +50,7 @@ class RedactionResult(msgspec.Struct, frozen=True):
     findings: list[Finding]
 
 
-class InvalidRedactConfig(ValueError):
+class RedactConfigError(ValueError):
     """The redact configuration cannot be used (bad custom pattern, unknown type, ...)."""
 
 
@@ -61,9 +61,9 @@ def custom_recognisers(config: RedactConfig) -> list[PatternRecogniser]:
         try:
             pattern = re.compile(custom.pattern)
         except re.error as exc:
-            raise InvalidRedactConfig(f"custom recogniser {custom.type}: {exc}") from exc
+            raise RedactConfigError(f"custom recogniser {custom.type}: {exc}") from exc
         if custom.group > pattern.groups:
-            raise InvalidRedactConfig(f"custom recogniser {custom.type}: no group {custom.group}")
+            raise RedactConfigError(f"custom recogniser {custom.type}: no group {custom.group}")
         group = custom.group
 
         def accept(text: str, match: re.Match[str], group: int = group) -> tuple[int, int] | None:
@@ -78,7 +78,8 @@ def custom_recognisers(config: RedactConfig) -> list[PatternRecogniser]:
 
 def resolve_overlaps(raw: list[RawFinding]) -> list[RawFinding]:
     """A non-overlapping subset, sorted by start: priority, then length, then position decide.
-    O(n log n): 100k findings in a 4 MB text resolve in well under a second."""
+    O(n log n) in the number of findings (a bisect per finding), so a text dense with findings
+    costs no more per finding than a sparse one."""
     if len(raw) < 2:
         return raw
     raw.sort(key=lambda f: (-f[2], f[0] - f[1], f[0], f[3]))
@@ -122,7 +123,7 @@ class Redactor:
             wanted = set(self.config.types)
             unknown = wanted - {r.type for r in recognisers}
             if unknown:
-                raise InvalidRedactConfig(f"unknown types in redact.types: {sorted(unknown)}")
+                raise RedactConfigError(f"unknown types in redact.types: {sorted(unknown)}")
             recognisers = [r for r in recognisers if r.type in wanted]
         self._recognisers: list[Recogniser] = recognisers
         self._prefilter: Prefilter = make_prefilter(

@@ -3,7 +3,8 @@
 It builds the engine, the exact inserter for the backend and the group-commit writer; as a
 lifecycle part its ``start`` creates or upgrades the schema and its ``close`` disposes of the
 engine. The writer is a part of its own (``store.writer``), started after the schema and
-closed before whatever charges its batches, so the app factory places the two apart.
+closed before whatever charges its batches, so the app factory places the two apart;
+``async with open_event_store(url) as store`` does both in one step (for tools and tests).
 """
 
 from __future__ import annotations
@@ -33,6 +34,19 @@ class EventStore:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    async def __aenter__(self) -> EventStore:
+        """Schema, then the writer: ready to write (for tools and tests)."""
+        await self.start()
+        await self.writer.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        """Commit what the writer holds, then dispose of the engine."""
+        try:
+            await self.writer.close()
+        finally:
+            await self.close()
 
 
 def open_event_store(

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.store.archive import archive_events, delete_before
-from sidecar.store.retention_config import RetentionConfig
+from sidecar.store.config import RetentionConfig
 
 log = logging.getLogger(__name__)
 DAY_S = 86_400.0

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sidecar.tools.globs import glob_match
+from sidecar.tools.globs import name_match
 from sidecar.tools.paths import values_under
 from sidecar.tools.policy import CommandRules
 
@@ -216,10 +216,10 @@ class Pattern:
             return self.regex.search(cmd.text) is not None
         want = self.command
         assert want is not None
-        if not glob_match(want.name, cmd.name) or not want.flags <= cmd.flags:
+        if not name_match(want.name, cmd.name) or not want.flags <= cmd.flags:
             return False
         it = iter(cmd.words)
-        return all(any(glob_match(w, have) for have in it) for w in want.words)
+        return all(any(name_match(w, have) for have in it) for w in want.words)
 
 
 @lru_cache(maxsize=4096)

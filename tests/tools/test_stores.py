@@ -222,3 +222,18 @@ async def test_concurrent_decisions_share_reads_and_all_see_an_acknowledged_put(
         books = await asyncio.gather(*(two.current() for _ in range(200)))
         assert {b.lookup(None, None).rules[0].action for b in books} == {action}  # type: ignore[union-attr]
         assert two.version_reads - before <= 2  # one read running, one shared by the rest
+
+
+async def test_default_action_for_calls_no_rule_matches(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    store = opened(ToolPolicyStore(engines[0]))
+    approvals = ApprovalStore(engines[0], 60, Clock())
+    await store.start()
+    await approvals.start()
+    await store.put("*", "*", policy([{"tool": "calc", "action": "allow"}]))
+    for action, reason in (("allow", None), ("deny", "tool_denied"),
+                           ("approval", "approval_required")):  # fmt: skip
+        gate = ToolGate(ToolsConfig(default_action=action), store, approvals)  # type: ignore[arg-type]
+        assert (await gate.check(ToolCall("other", {"x": 1}))).reason == reason
+        assert (await gate.check(ToolCall("calc"))).allowed
