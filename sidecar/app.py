@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 from prometheus_client import CollectorRegistry
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar import __version__
 from sidecar.analytics import Analytics
@@ -61,19 +60,20 @@ from sidecar.ingest import DropContent, EventTransform, Ingest
 from sidecar.limits import RequestLimiter
 from sidecar.pricing import EventPricer, PriceTable
 from sidecar.redact import EventRedactor, IdentifierMasker, Redactor
-from sidecar.store import EventWriter, create_engine, create_schema, make_inserter, ping
-from sidecar.store.database import sqlite_file
+from sidecar.store.event_store import EventStore, open_event_store
 from sidecar.store.fleet import open_fleet_store
 from sidecar.store.retention import Retention
-from sidecar.store.secrets import stored_secret
 from sidecar.store.urls import parse_database_url
+from sidecar.store.writer import EventWriter
 from sidecar.telemetry.admit_metrics import AdmitMetrics
-from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.prometheus import PrometheusMetrics
 from sidecar.telemetry.span_ids import TraceIdTransform
 from sidecar.telemetry.stats_collector import StatsCollector
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from sidecar.telemetry.otlp_export import SpanExporterSink
     from sidecar.telemetry.otlp_metrics import OtlpMetricsSink
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class Components:
 
     settings: Settings
     registry: CollectorRegistry
-    engine: AsyncEngine
+    store: EventStore
     writer: EventWriter
     ingest: Ingest
     metrics: PrometheusMetrics
@@ -108,6 +108,11 @@ class Components:
     namespaces: NamespaceStats = field(default_factory=NamespaceStats)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The events database's SQLAlchemy engine (created, and SQLAlchemy imported, now)."""
+        return self.store.engine
+
 
 COMPONENTS = web.AppKey("components", Components)
 
@@ -126,11 +131,11 @@ class _EndRequestLimits:
 
 def build_components(settings: Settings) -> Components:
     registry = CollectorRegistry()
-    engine = create_engine(settings.db_url, settings.store)
+    store = open_event_store(settings.db_url, settings.store)
     analytics = Analytics(settings.analytics)
     metrics = PrometheusMetrics(registry, settings.metrics, analytics)
     writer = EventWriter(
-        make_inserter(engine, settings.db_url, settings.store.sqlite_synchronous),
+        store.inserter(),
         batch_max_events=settings.store.batch_max_events,
         queue_max_events=settings.store.queue_max_events,
         on_commit=metrics.store_write,
@@ -153,15 +158,15 @@ def build_components(settings: Settings) -> Components:
     ingest.add_sink(_EndRequestLimits(limiter))
     denials = DenialLog()
     parts = Components(
-        settings, registry, engine, writer, ingest, metrics, analytics,
+        settings, registry, store, writer, ingest, metrics, analytics,
         StatsCollector(registry), prices, limiter, ledger,
         RecordingAdmission(ledger, limiter, prices, settings.budgets.default_max_output_tokens,
                            scorer, denials=denials),
-        Retention(engine, settings.store.retention),
+        Retention(lambda: store.engine, settings.store.retention),
         redactor,
         scorer,
         _open_cache(settings),
-        Fleet(analytics, settings.fleet, open_fleet_store(engine, settings.fleet.enabled)),
+        Fleet(analytics, settings.fleet, open_fleet_store(store, settings.fleet.enabled)),
         denials=denials,
     )
     parts.admit_metrics = AdmitMetrics(registry)
@@ -172,7 +177,26 @@ def build_components(settings: Settings) -> Components:
     _add_cache_upkeep(parts)
     _add_span_export(parts)
     _add_metrics_export(parts)
+    parts.background.append(_warm_up(parts))
     return parts
+
+
+def _warm_up(parts: Components) -> Callable[[], Coroutine[Any, Any, None]]:
+    """After the start, compile (or load from the disk cache) the redactor's and the guard's
+    pattern databases on a worker thread: ``/ready`` does not wait for them, and the first
+    event rarely does (one arriving before they are ready compiles them itself)."""
+    settings = parts.settings
+
+    def warm() -> None:
+        if settings.redact.enabled:
+            parts.redactor.warm()
+        if settings.guard.enabled:
+            parts.scorer.warm()
+
+    async def warm_up() -> None:
+        await asyncio.to_thread(warm)
+
+    return warm_up
 
 
 def _ledger_clock(settings: Settings) -> Callable[[], float]:
@@ -255,9 +279,9 @@ def _privacy_transforms(
 def _open_cache(settings: Settings) -> SemanticCache:
     """The cache persists beside the events: in the SQLite file, or in PostgreSQL."""
     config = settings.cache
-    if config.persistence_path is None and (path := sqlite_file(settings.db_url)):
-        config = msgspec.structs.replace(config, persistence_path=path)
     url = parse_database_url(settings.db_url, check_driver=False)
+    if config.persistence_path is None and (path := url.sqlite_path):
+        config = msgspec.structs.replace(config, persistence_path=path)
     if config.persistence_path is None and url.backend == "postgresql":
         from sidecar.budgets.postgres import asyncpg_dsn
         from sidecar.cache.pg_persistence import PostgresCachePersistence
@@ -344,6 +368,8 @@ def _add_span_export(parts: Components) -> None:
     settings = parts.settings
     if not settings.traces.export_enabled():
         return
+    from sidecar.telemetry.otlp_export import SpanExporterSink
+
     config = msgspec.structs.replace(settings.traces, capture_content=settings.capture_content)
     parts.spans = spans = SpanExporterSink.from_config(config)
     parts.ingest.add_sink(spans)
@@ -402,7 +428,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(health_routes.routes(_health_checks(parts), parts.registry,
                                         version=__version__))
     mask_id = IdentifierMasker(parts.redactor) if settings.redact.enabled else _same
-    app.add_routes(events_routes.routes(parts.ingest, parts.engine, parts.metrics,
+    app.add_routes(events_routes.routes(parts.ingest, parts.store, parts.metrics,
                                         settings.max_body_bytes, mask_id))
     app.add_routes(stats_routes.routes(parts.analytics, parts.fleet))
     app.add_routes(traces_routes.routes(parts.ingest, parts.metrics, settings.max_body_bytes))
@@ -416,8 +442,8 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor), mask_id,
                                        parts.namespaces))
     app.add_routes(redact_routes.routes(parts.redactor))
-    app.add_routes(runs_routes.routes(parts.engine, mask_id))
-    app.add_routes(series_routes.routes(parts.engine, mask_id))
+    app.add_routes(runs_routes.routes(parts.store, mask_id))
+    app.add_routes(series_routes.routes(parts.store, mask_id))
     app.add_routes(distribution_routes.routes(parts.analytics))
     app.add_routes(summary_routes.routes(parts, version=__version__))
     app.add_routes(openapi_routes.routes())
@@ -460,7 +486,7 @@ def _health_checks(parts: Components) -> dict[str, HealthCheck]:
 
     async def database() -> dict[str, Any]:
         try:
-            latency = await asyncio.wait_for(ping(parts.engine),
+            latency = await asyncio.wait_for(parts.store.ping(),
                                              timeout=settings.store.health_timeout_s)
         except Exception as exc:  # any failure to reach the database means "not connected"
             parts.metrics.set_store_up(False)
@@ -481,10 +507,10 @@ def _health_checks(parts: Components) -> dict[str, HealthCheck]:
 
 def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
     async def lifecycle(_app: web.Application) -> Any:
-        await create_schema(parts.engine)
+        await parts.store.create_schema()
         if parts.settings.redact.enabled and not parts.redactor.has_configured_key:
             # One pseudonym per id across restarts and replicas sharing the database.
-            key = await stored_secret(parts.engine, "redact.hash_key")
+            key = await parts.store.secret("redact.hash_key")
             parts.redactor.use_key(key.encode())
         await asyncio.to_thread(parts.cache.ensure_loaded)
         await parts.writer.start()
@@ -509,6 +535,6 @@ def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
         if parts.metrics_export is not None:
             await asyncio.to_thread(parts.metrics_export.shutdown)
         await asyncio.to_thread(parts.cache.close)
-        await parts.engine.dispose()
+        await parts.store.close()
 
     return lifecycle

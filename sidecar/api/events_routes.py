@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.api.errors import ApiError
 from sidecar.api.ingest_prelude import IngestPrelude
@@ -16,7 +15,8 @@ from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import confine_events
 from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeFailure, decode_events
 from sidecar.ingest import Ingest
-from sidecar.store import EventFilter, QueryError, aggregate, list_events
+from sidecar.store import EventFilter, QueryError
+from sidecar.store.event_store import EventStore
 from sidecar.telemetry.prometheus import PrometheusMetrics
 
 MAX_PAGE = 1000
@@ -25,7 +25,10 @@ _EVENT_HINT = "application/json (an object or an array) or application/x-ndjson"
 
 
 def routes(
-    ingest: Ingest, engine: AsyncEngine, metrics: PrometheusMetrics, max_body_bytes: int,
+    ingest: Ingest,
+    store: EventStore,
+    metrics: PrometheusMetrics,
+    max_body_bytes: int,
     mask_id: Callable[[str | None], str | None] = lambda value: value,
 ) -> list[web.RouteDef]:
     """``mask_id``: query filters on ids are masked as stored ids are (PII → pseudonym)."""
@@ -36,9 +39,12 @@ def routes(
         try:
             batch = await prelude.decode(body, decode_events)
         except DecodeFailure as exc:
-            raise prelude.refuse(request, ApiError(
-                exc.status, exc.code, exc.message, exc.field, line=exc.line, index=exc.index
-            )) from None
+            raise prelude.refuse(
+                request,
+                ApiError(
+                    exc.status, exc.code, exc.message, exc.field, line=exc.line, index=exc.index
+                ),
+            ) from None
         confine_events(principal(request), batch.events)
         result = await prelude.ingest(request, ingest, batch.events)
         if batch.unknown_field_events:
@@ -53,9 +59,14 @@ def routes(
         order = query.get("order", "desc")
         if order not in ("asc", "desc"):
             raise ApiError(422, "invalid_parameter", "order must be asc or desc", "order")
+        engine = await store.reader()
+        from sidecar.store.queries import list_events  # loaded by reader(): SQLAlchemy
+
         try:
             page = await list_events(
-                engine, _filter(query, principal(request), mask_id), limit=limit,
+                engine,
+                _filter(query, principal(request), mask_id),
+                limit=limit,
                 cursor=query.get("cursor"),
                 order=order,  # type: ignore[arg-type]
             )
@@ -66,9 +77,11 @@ def routes(
     async def get_aggregate(request: web.Request) -> web.Response:
         query = request.query
         group_by = [g for g in query.get("group_by", "").split(",") if g]
+        engine = await store.reader()
+        from sidecar.store.queries import aggregate  # loaded by reader(): SQLAlchemy
+
         try:
-            result = await aggregate(engine, _filter(query, principal(request), mask_id),
-                                     group_by)
+            result = await aggregate(engine, _filter(query, principal(request), mask_id), group_by)
         except QueryError as exc:
             raise ApiError(422, "invalid_parameter", str(exc), exc.field) from None
         return json_response(result)
@@ -80,9 +93,7 @@ def routes(
     ]
 
 
-def _filter(
-    query: Any, who: Principal, mask_id: Callable[[str | None], str | None]
-) -> EventFilter:
+def _filter(query: Any, who: Principal, mask_id: Callable[[str | None], str | None]) -> EventFilter:
     """The query's filters; a tenant-scoped caller only ever sees its own tenant, and ids
     holding PII are looked up by the pseudonym they are stored under."""
     type_ = query.get("type")

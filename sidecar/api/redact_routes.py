@@ -1,33 +1,80 @@
-"""``POST /v1/redact``: the redactor as a service, ``{"text"}`` → masked text and findings.
+"""``POST /v1/redact``: the redactor as a service, ``{"text"}`` → masked text and findings, or
+a batch ``{"texts": [...]}`` → ``{"results": [...]}`` in the same order.
 
 Offsets in ``findings`` refer to the input text (code points). ``mode`` optionally overrides the
-configured masking (``label``, ``hash`` or ``partial``).
+configured masking (``label``, ``hash`` or ``partial``). A batch holds at most
+:data:`MAX_TEXTS` texts (422 naming ``texts``) of at most :data:`MAX_BATCH_CHARS` characters
+in all (413 naming ``texts``); the body limit (``max_body_bytes``) applies to both forms. One
+request of 1,000 texts costs one request's overhead instead of 1,000; a large batch is redacted
+on a worker thread, so the event loop keeps serving other requests meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Literal
 
 import msgspec
 from aiohttp import web
 
+from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response, parse_json_body
 from sidecar.redact import Redactor
 
+MAX_TEXTS = 1000
+MAX_BATCH_CHARS = 1024 * 1024
+_ON_THREAD_CHARS = 64 * 1024  # a batch above this is redacted off the event loop
+
+Mode = Literal["label", "hash", "partial"]
+
 
 class RedactBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    text: str
-    mode: Literal["label", "hash", "partial"] | None = None
+    """Exactly one of ``text`` (one text) and ``texts`` (a batch)."""
+
+    text: str | None = None
+    texts: list[str] | None = None
+    mode: Mode | None = None
+
+
+_encode = msgspec.json.Encoder().encode  # RedactionResult is the answer's shape as it is
 
 
 def routes(redactor: Redactor) -> list[web.RouteDef]:
+    def batch(texts: Sequence[str], mode: Mode | None) -> bytes:
+        return _encode({"results": [redactor.redact(text, mode) for text in texts]})
+
     async def redact(request: web.Request) -> web.Response:
         body: RedactBody = parse_json_body(await request.read(), RedactBody)
-        result = redactor.redact(body.text, body.mode)
-        return json_response({
-            "text": result.text,
-            "findings": [{"type": f.type, "start": f.start, "end": f.end}
-                         for f in result.findings],
-        })
+        if (body.text is None) == (body.texts is None):
+            raise ApiError(
+                422,
+                "invalid_request",
+                "give exactly one of text and texts",
+                "text" if body.text is None else "texts",
+            )
+        if body.text is not None:
+            return json_response(redactor.redact(body.text, body.mode))
+        texts = body.texts or []
+        if len(texts) > MAX_TEXTS:
+            raise ApiError(
+                422,
+                "invalid_request",
+                f"texts holds {len(texts)} texts; at most {MAX_TEXTS}",
+                "texts",
+            )
+        size = sum(map(len, texts))
+        if size > MAX_BATCH_CHARS:
+            raise ApiError(
+                413,
+                "batch_too_large",
+                f"texts hold {size} characters; at most {MAX_BATCH_CHARS}",
+                "texts",
+            )
+        if size > _ON_THREAD_CHARS:
+            encoded = await asyncio.to_thread(batch, texts, body.mode)
+        else:
+            encoded = batch(texts, body.mode)
+        return web.Response(body=encoded, content_type="application/json")
 
     return [web.post("/v1/redact", redact)]

@@ -136,6 +136,10 @@ class RedactAnswer(msgspec.Struct, kw_only=True):
     findings: list[Finding]
 
 
+class RedactBatchAnswer(msgspec.Struct, kw_only=True):
+    results: list[RedactAnswer]  # one per text, in the order sent
+
+
 class HealthAnswer(msgspec.Struct, kw_only=True):
     healthy: bool
     version: str

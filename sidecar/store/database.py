@@ -15,12 +15,10 @@ from typing import Any
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from sidecar.store.columns import SCHEMA_VERSION, UPGRADES
 from sidecar.store.config import StoreConfig
-from sidecar.store.tables import SCHEMA_VERSION, metadata, schema_meta
+from sidecar.store.tables import metadata, schema_meta
 from sidecar.store.urls import parse_database_url
-
-# version -> statements that bring a schema at version-1 up to it (additive only).
-UPGRADES: dict[int, list[str]] = {}
 
 
 def is_sqlite(url: str) -> bool:
@@ -45,9 +43,7 @@ def create_engine(url: str, config: StoreConfig) -> AsyncEngine:
     if parsed.is_sqlite:
         if parsed.sqlite_path:
             Path(parsed.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            url, pool_size=config.pool_size, connect_args={"timeout": 30}
-        )
+        engine = create_async_engine(url, pool_size=config.pool_size, connect_args={"timeout": 30})
         synchronous = config.sqlite_synchronous
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -6,17 +6,33 @@ deep the caller pages, and events stored while paging never shift or repeat a pa
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sidecar.store.filters import (
+    GROUP_NAMES,
+    EventFilter,
+    EventPage,
+    QueryError,
+    decode_cursor,
+    encode_cursor,
+)
 from sidecar.store.tables import events
+
+__all__ = [
+    "GROUP_COLUMNS",
+    "EventFilter",
+    "EventPage",
+    "QueryError",
+    "aggregate",
+    "decode_cursor",
+    "encode_cursor",
+    "list_events",
+]
 
 GROUP_COLUMNS = {
     "model": events.c.model,
@@ -28,60 +44,10 @@ GROUP_COLUMNS = {
     "type": events.c.type,
     "session": events.c.session_id,
 }
+assert tuple(GROUP_COLUMNS) == GROUP_NAMES
 # Grouping by model only makes sense for LLM calls, by tool only for tool calls.
 _IMPLIED_TYPE = {"model": "llm_call", "provider": "llm_call", "tool": "tool_call"}
 _decode_body = msgspec.json.Decoder().decode
-
-
-class QueryError(ValueError):
-    """A query parameter is invalid; ``field`` names it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    type: str | None = None
-    user_id: str | None = None
-    session_id: str | None = None
-    request_id: str | None = None
-    tenant: str | None = None
-    trace_id: str | None = None
-    since: float | None = None
-    until: float | None = None
-
-    def apply(self, query: Select[Any]) -> Select[Any]:
-        for name in ("type", "user_id", "session_id", "request_id", "tenant", "trace_id"):
-            value = getattr(self, name)
-            if value is not None:
-                query = query.where(events.c[name] == value)
-        if self.since is not None:
-            query = query.where(events.c.ts >= self.since)
-        if self.until is not None:
-            query = query.where(events.c.ts < self.until)
-        return query
-
-
-@dataclass(frozen=True)
-class EventPage:
-    events: list[Any]
-    next_cursor: str | None
-
-
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("s"):
-            raise ValueError(raw)
-        return int(raw[1:])
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise QueryError("cursor", "cursor is not one this server issued") from None
 
 
 async def list_events(

@@ -1,5 +1,5 @@
 """Event → row: the indexed columns plus the whole event as JSON, as a tuple in
-:data:`~sidecar.store.tables.EVENT_COLUMNS` order (``id`` first)."""
+:data:`~sidecar.store.columns.EVENT_COLUMNS` order (``id`` first)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,9 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+from sidecar.store.columns import EVENT_COLUMNS, SCHEMA_VERSION
+
+__all__ = ["EVENT_COLUMNS", "SCHEMA_VERSION", "events", "metadata", "schema_meta"]
 
 metadata = MetaData()
 
@@ -66,5 +68,4 @@ schema_meta = Table(
     Column("version", Integer, nullable=False),
 )
 
-EVENT_COLUMNS = tuple(c.name for c in events.columns if c.name != "seq")
-assert EVENT_COLUMNS[0] == "id"
+assert tuple(c.name for c in events.columns if c.name != "seq") == EVENT_COLUMNS

@@ -1,0 +1,60 @@
+"""The ``events`` table as plain data: its columns in row order, the SQLite DDL and the schema
+version, for the parts that must not load SQLAlchemy (the SQLite start and the hot path).
+
+:mod:`sidecar.store.tables` declares the same schema for SQLAlchemy; a test checks that the DDL
+here creates exactly what ``metadata.create_all`` creates.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+UPGRADES: dict[int, list[str]] = {}
+"""version -> statements that bring a schema at version-1 up to it (additive only)."""
+
+EVENT_COLUMNS = (
+    "id", "type", "ts", "request_id", "session_id", "user_id", "tenant", "agent", "model",
+    "provider", "tool", "status", "error_type", "input_tokens", "output_tokens",
+    "cached_input_tokens", "cost_usd", "duration_ms", "ttft_ms", "trace_id", "span_id", "body",
+)  # fmt: skip
+"""Every column but ``seq``, in the order of :func:`sidecar.store.rows.event_row`."""
+
+SQLITE_DDL = (
+    """CREATE TABLE IF NOT EXISTS events (
+	seq INTEGER NOT NULL,
+	id VARCHAR(256) NOT NULL,
+	type VARCHAR(16) NOT NULL,
+	ts FLOAT NOT NULL,
+	request_id VARCHAR(256) NOT NULL,
+	session_id VARCHAR(256),
+	user_id VARCHAR(256),
+	tenant VARCHAR(256),
+	agent VARCHAR(256),
+	model VARCHAR(256),
+	provider VARCHAR(256),
+	tool VARCHAR(256),
+	status VARCHAR(8),
+	error_type VARCHAR(256),
+	input_tokens BIGINT,
+	output_tokens BIGINT,
+	cached_input_tokens BIGINT,
+	cost_usd FLOAT,
+	duration_ms FLOAT,
+	ttft_ms FLOAT,
+	trace_id VARCHAR(32),
+	span_id VARCHAR(16),
+	body TEXT NOT NULL,
+	PRIMARY KEY (seq),
+	UNIQUE (id)
+)""",
+    "CREATE INDEX IF NOT EXISTS ix_events_request ON events (request_id)",
+    "CREATE INDEX IF NOT EXISTS ix_events_ts ON events (ts)",
+    "CREATE INDEX IF NOT EXISTS ix_events_user_ts ON events (user_id, ts)",
+    "CREATE INDEX IF NOT EXISTS ix_events_session ON events (session_id)",
+    """CREATE TABLE IF NOT EXISTS sidecar_schema (
+	component VARCHAR(64) NOT NULL,
+	version INTEGER NOT NULL,
+	PRIMARY KEY (component)
+)""",
+)
+"""What SQLAlchemy's ``metadata.create_all`` emits for SQLite, made idempotent."""
