@@ -41,6 +41,7 @@ demo: venv
 lint: venv
 	$(BIN)/ruff check sidecar runtime tests bench
 	$(BIN)/mypy sidecar runtime
+	$(BIN)/lint-imports
 
 test: venv venv-otel tools lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -13,20 +13,23 @@ Before a step, ask: ``grant = await run.admit_llm("gpt-4o", input_tokens=812,
 max_output_tokens=512)`` reserves the estimate on every budget that applies and raises
 :class:`BudgetExceeded` / :class:`StepLimitExceeded` when the step must not run; the run's next
 model call (``run.llm_call(...)`` or one through ``wrap_openai``) carries the reservation and the
-sidecar settles it with the actual usage. A sidecar answering admit with 401, 403 or 404 is
-misconfigured: :class:`SidecarError` with ``status``.
+sidecar settles it with the actual usage. A sidecar answering any request with 401, 403 or 404
+is misconfigured (token, role or URL): :class:`SidecarConfigurationError` with ``status``, raised
+by that call or, for events sent in the background, by the next ``run()``, ``flush()`` or
+``close()``, whatever the fail policy.
 ``await sidecar.cached("faq", question, compute, user_id=...)`` answers repeated questions.
 
-Nothing here raises into the agent because of the sidecar: an unreachable sidecar costs dropped
-telemetry (counted in ``client.stats``), never an exception or a blocked step.
+Nothing here raises into the agent because the sidecar is down: an unreachable sidecar costs
+dropped telemetry (counted in ``client.stats``), never an exception or a blocked step.
 """
 
-from runtime._calls import Admission
+from runtime._calls import Grant
 from runtime._client import SidecarClient
 from runtime._contexts import LlmCallContext, RunContext, ToolCallContext, current_run
 from runtime._errors import (
     BudgetExceeded,
     InjectionBlocked,
+    SidecarConfigurationError,
     SidecarDenied,
     SidecarError,
     SidecarUnavailable,
@@ -37,13 +40,14 @@ from runtime._sync import SyncSidecarClient
 from runtime._transport import ClientStats
 
 __all__ = [
-    "Admission",
     "BudgetExceeded",
     "ClientStats",
+    "Grant",
     "InjectionBlocked",
     "LlmCallContext",
     "RunContext",
     "SidecarClient",
+    "SidecarConfigurationError",
     "SidecarDenied",
     "SidecarError",
     "SidecarUnavailable",

@@ -15,15 +15,23 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from runtime._errors import SidecarError, SidecarUnavailable, denial
+from runtime._errors import (
+    CONFIGURATION_STATUSES,
+    SidecarConfigurationError,
+    SidecarError,
+    SidecarUnavailable,
+    configuration_error,
+    denial,
+)
+from runtime._transport import ClientStats
 
 _encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True)
-class Admission:
-    """An allowed step. ``reservation_id`` goes on the llm_call event so the sidecar settles
-    the reservation with the actual usage; ``degraded`` marks a fail-open allow."""
+class Grant:
+    """The sidecar's yes to a step. ``reservation_id`` goes on the llm_call event so the sidecar
+    settles the reservation with the actual usage; ``degraded`` marks a fail-open allow."""
 
     allowed: bool
     reservation_id: str | None = None
@@ -32,38 +40,61 @@ class Admission:
 
 
 class SidecarCalls:
-    def __init__(self, session: Callable[[], aiohttp.ClientSession], base_url: str,
-                 headers: dict[str, str], *, fail_open: bool, stats: Any) -> None:
+    def __init__(
+        self,
+        session: Callable[[], aiohttp.ClientSession],
+        base_url: str,
+        headers: dict[str, str],
+        *,
+        fail_open: bool,
+        stats: ClientStats,
+        on_configuration_error: Callable[[SidecarConfigurationError], None] = lambda _: None,
+    ) -> None:
         self._session = session
+        self._on_configuration_error = on_configuration_error
         self._base = base_url
         self._headers = {**headers, "Content-Type": "application/json"}
         self.fail_open = fail_open
         self._stats = stats
 
-    async def _post(self, path: str, body: dict[str, Any]) -> tuple[int, Any] | None:
+    async def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any] | None:
+        """POST ``body`` as JSON: ``(status, payload)``, or None when the sidecar could not
+        answer (unreachable, timeout, a 2xx or 5xx that is not JSON). A 401, 403 or 404 raises
+        :class:`SidecarConfigurationError`, whatever the body and the fail policy."""
         try:
-            async with self._session().post(self._base + path, data=_encode(body),
-                                            headers=self._headers) as response:
-                payload = await response.json(content_type=None)
-                return response.status, payload
-        except (TimeoutError, aiohttp.ClientError, OSError, ValueError):
+            async with self._session().post(
+                self._base + path, data=_encode(body), headers=self._headers
+            ) as response:
+                status = response.status
+                try:
+                    payload = await response.json(content_type=None)
+                except ValueError:
+                    if status not in CONFIGURATION_STATUSES:
+                        return None
+                    payload = None
+        except (TimeoutError, aiohttp.ClientError, OSError):
             return None
+        if status in CONFIGURATION_STATUSES:
+            error = configuration_error(f"POST {path}", status, payload)
+            self._on_configuration_error(error)
+            raise error
+        return status, payload
 
     def _unreachable(self, what: str) -> None:
         self._stats.failed_requests += 1
         if not self.fail_open:
             raise SidecarUnavailable(f"{what}: the sidecar could not be reached")
 
-    async def admit(self, body: dict[str, Any]) -> Admission:
+    async def admit(self, body: dict[str, Any]) -> Grant:
         """Ask before a step; raises a typed denial, or follows the fail policy when the
-        sidecar cannot answer (unreachable, 5xx). Any other answer (401 or 403: the token; 404:
-        the URL; 400/422: the request) is a configuration error: :class:`SidecarError` with
-        the status, never a silent allow."""
-        answer = await self._post("/v1/admit", {k: v for k, v in body.items() if v is not None})
+        sidecar cannot answer (unreachable, 5xx). 401 or 403 (the token) and 404 (the URL)
+        raise :class:`SidecarConfigurationError`; any other answer (400/422: the request) is
+        :class:`SidecarError` with the status, never a silent allow."""
+        answer = await self.post("/v1/admit", {k: v for k, v in body.items() if v is not None})
         if answer is None or answer[0] >= 500:
             self._unreachable("admit")
             self._stats.admits_degraded += 1
-            return Admission(allowed=True, degraded=True)
+            return Grant(allowed=True, degraded=True)
         status, payload = answer
         if status == 429:
             raise denial(payload if isinstance(payload, dict) else {})
@@ -71,16 +102,18 @@ class SidecarCalls:
             error = payload.get("error", {}) if isinstance(payload, dict) else {}
             raise SidecarError(
                 f"admit refused by the sidecar (HTTP {status}): "
-                f"{error.get('code', '')} {error.get('message', '')}".rstrip(), status
+                f"{error.get('code', '')} {error.get('message', '')}".rstrip(),
+                status,
             )
-        return Admission(
-            allowed=True, reservation_id=payload.get("reservation_id"),
+        return Grant(
+            allowed=True,
+            reservation_id=payload.get("reservation_id"),
             warnings=tuple(payload.get("warnings") or ()),
             degraded=bool(payload.get("degraded")),
         )
 
     async def cache_lookup(self, body: dict[str, Any]) -> dict[str, Any]:
-        answer = await self._post("/v1/cache/lookup", body)
+        answer = await self.post("/v1/cache/lookup", body)
         if answer is None or answer[0] != 200:
             if answer is None or answer[0] >= 500:
                 self._unreachable("cache lookup")
@@ -89,12 +122,17 @@ class SidecarCalls:
         return result
 
     async def cache_store(self, body: dict[str, Any]) -> bool:
-        answer = await self._post("/v1/cache/store", body)
+        answer = await self.post("/v1/cache/store", body)
         return answer is not None and answer[0] == 200
 
     async def cached(
-        self, scope: dict[str, Any], key: Any, compute: Callable[[], Any],
-        *, ttl_s: float | None = None, cost_usd: float | None = None,
+        self,
+        scope: dict[str, Any],
+        key: Any,
+        compute: Callable[[], Any],
+        *,
+        ttl_s: float | None = None,
+        cost_usd: float | None = None,
         tokens: int | None = None,
     ) -> Any:
         """The cached value for ``key`` in ``scope``, else ``compute()`` (sync or async),
@@ -108,8 +146,13 @@ class SidecarCalls:
         value = compute()
         if inspect.isawaitable(value):
             value = await value
-        body = {**scope, "key": key, "value": value, "ttl_s": ttl_s, "cost_usd": cost_usd,
-                "tokens": tokens}
+        body = {
+            **scope,
+            "key": key,
+            "value": value,
+            "ttl_s": ttl_s,
+            "cost_usd": cost_usd,
+            "tokens": tokens,
+        }
         await self.cache_store({k: v for k, v in body.items() if v is not None})
         return value
-

@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
-from runtime._calls import Admission, SidecarCalls
+from runtime._calls import Grant, SidecarCalls
 from runtime._contexts import RunContext
+from runtime._errors import SidecarConfigurationError
 from runtime._transport import ClientStats, EventTransport
 
 DEFAULT_URL = "http://127.0.0.1:8787"
+
+AdmitKind = Literal["llm", "tool"]
 
 
 class SidecarClient:
@@ -56,10 +59,27 @@ class SidecarClient:
             max_queue=max_queue,
             max_retries=max_retries,
             stats=self.stats,
+            on_configuration_error=self._record_configuration_error,
         )
-        self._calls = SidecarCalls(self._get_session, self.base_url, self._headers,
-                                   fail_open=fail_open, stats=self.stats)
+        self._calls = SidecarCalls(
+            self._get_session,
+            self.base_url,
+            self._headers,
+            fail_open=fail_open,
+            stats=self.stats,
+            on_configuration_error=self._record_configuration_error,
+        )
+        self.configuration_error: SidecarConfigurationError | None = None
         self._started = False
+
+    def _record_configuration_error(self, error: SidecarConfigurationError) -> None:
+        self.configuration_error = error
+
+    def raise_configuration_error(self) -> None:
+        """Raise the :class:`SidecarConfigurationError` the sidecar gave (401, 403 or 404 to
+        any request of this client), if any."""
+        if self.configuration_error is not None:
+            raise self.configuration_error
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -73,7 +93,13 @@ class SidecarClient:
         return self
 
     async def close(self) -> None:
-        """Flush queued events (bounded by the retry policy) and release the connection."""
+        """Flush queued events (bounded by the retry policy) and release the connection; then
+        raise :class:`SidecarConfigurationError` if the sidecar refused this client (401, 403
+        or 404)."""
+        await self._release()
+        self.raise_configuration_error()
+
+    async def _release(self) -> None:
         if self._started:
             await self._transport.close()
             self._started = False
@@ -82,16 +108,23 @@ class SidecarClient:
             self._session = None
 
     async def flush(self) -> None:
+        """Send what is queued; raises :class:`SidecarConfigurationError` on 401, 403 or 404."""
         await self._transport.flush()
+        self.raise_configuration_error()
 
     async def __aenter__(self) -> SidecarClient:
         return await self.start()
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.close()
+        if exc_type is None:
+            await self.close()
+        else:  # the agent's own exception goes first
+            await self._release()
 
     def emit(self, event: dict[str, Any]) -> None:
         """Queue one raw event (contract v1 fields). Thread-safe, never blocks, never raises."""
@@ -108,7 +141,10 @@ class SidecarClient:
         trace_id: str | None = None,
         attributes: dict[str, Any] | None = None,
     ) -> RunContext:
-        """A context for one agent request; its steps share its request id and trace."""
+        """A context for one agent request; its steps share its request id and trace. Raises
+        :class:`SidecarConfigurationError` once the sidecar refused this client (401, 403 or
+        404 to an earlier request), so a wrong token or URL never looks like an outage."""
+        self.raise_configuration_error()
         return RunContext(
             self.emit,
             agent=agent or self.agent,
@@ -121,33 +157,75 @@ class SidecarClient:
             admit=self._calls.admit,
         )
 
-    async def admit(self, *, request_id: str, kind: str = "llm", user_id: str | None = None,
-                    tenant: str | None = None, **fields: Any) -> Admission:
+    async def admit(
+        self,
+        *,
+        request_id: str,
+        kind: AdmitKind = "llm",
+        user_id: str | None = None,
+        tenant: str | None = None,
+        **fields: Any,
+    ) -> Grant:
         """``POST /v1/admit`` outside a run context (see :meth:`RunContext.admit_llm`)."""
-        return await self._calls.admit({"request_id": request_id, "kind": kind,
-                                        "user_id": user_id, "tenant": tenant or self.tenant,
-                                        **fields})
+        return await self._calls.admit(
+            {
+                "request_id": request_id,
+                "kind": kind,
+                "user_id": user_id,
+                "tenant": tenant or self.tenant,
+                **fields,
+            }
+        )
 
-    async def settle(self, reservation_id: str, *, input_tokens: int, output_tokens: int,
-                     cost_usd: float | None = None) -> bool:
+    async def settle(
+        self,
+        reservation_id: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        cost_usd: float | None = None,
+    ) -> bool:
         """Settle a reservation directly (the llm_call event does it too; twice counts once)."""
-        body = {"reservation_id": reservation_id, "input_tokens": input_tokens,
-                "output_tokens": output_tokens, "cost_usd": cost_usd}
-        answer = await self._calls._post("/v1/budgets/settle",
-                                         {k: v for k, v in body.items() if v is not None})
+        body = {
+            "reservation_id": reservation_id,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cost_usd": cost_usd,
+        }
+        answer = await self._calls.post(
+            "/v1/budgets/settle", {k: v for k, v in body.items() if v is not None}
+        )
         return bool(answer and answer[0] == 200 and answer[1].get("settled"))
 
     async def cached(
-        self, namespace: str, key: Any, compute: Callable[[], Any], *,
-        user_id: str | None = None, tenant: str | None = None, model: str | None = None,
-        ttl_s: float | None = None, cost_usd: float | None = None, tokens: int | None = None,
+        self,
+        namespace: str,
+        key: Any,
+        compute: Callable[[], Any],
+        *,
+        user_id: str | None = None,
+        tenant: str | None = None,
+        model: str | None = None,
+        ttl_s: float | None = None,
+        cost_usd: float | None = None,
+        tokens: int | None = None,
     ) -> Any:
         """The cached answer for ``key`` (exact or a guarded fuzzy match), else ``compute()``
         (sync or async), stored for the next asker in the same scope."""
-        scope = {"namespace": namespace, "user_id": user_id, "tenant": tenant or self.tenant,
-                 "model": model}
-        return await self._calls.cached({k: v for k, v in scope.items() if v is not None}, key,
-                                        compute, ttl_s=ttl_s, cost_usd=cost_usd, tokens=tokens)
+        scope = {
+            "namespace": namespace,
+            "user_id": user_id,
+            "tenant": tenant or self.tenant,
+            "model": model,
+        }
+        return await self._calls.cached(
+            {k: v for k, v in scope.items() if v is not None},
+            key,
+            compute,
+            ttl_s=ttl_s,
+            cost_usd=cost_usd,
+            tokens=tokens,
+        )
 
     async def cache_lookup(self, namespace: str, key: Any, **scope: Any) -> dict[str, Any]:
         """The raw lookup answer: ``{"hit", "value"?, "match"?, "score"?, "result"}``."""

@@ -14,16 +14,26 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from runtime._ids import new_id, new_span_id, new_trace_id
 
+if TYPE_CHECKING:
+    from runtime._calls import Grant
+
 Emit = Callable[[dict[str, Any]], None]
-Admit = Callable[[dict[str, Any]], Awaitable[Any]]
+Admit = Callable[[dict[str, Any]], Awaitable["Grant"]]
+Status = Literal["ok", "error"]
+"""The status values the event contract accepts for a step."""
 
 current_run: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
     "sidecar_current_run", default=None
 )
+
+
+def _check_status(status: str) -> None:
+    if status not in ("ok", "error"):
+        raise ValueError(f"status must be 'ok' or 'error', not {status!r}")
 
 
 def _clean(event: dict[str, Any]) -> dict[str, Any]:
@@ -62,21 +72,25 @@ class _Timed:
     def _emit_event(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Self:
         self._begin()
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self._finish(exc)
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> Self:
         return self.__enter__()
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
@@ -86,8 +100,15 @@ class LlmCallContext(_Timed):
     """Times one model call. Call :meth:`chunk` per streamed delta, :meth:`set_usage` at the end."""
 
     def __init__(
-        self, run: RunContext, model: str, provider: str, *, stream: bool = False,
-        input: Any = None, operation: str = "chat", reservation_id: str | None = None,
+        self,
+        run: RunContext,
+        model: str,
+        provider: str,
+        *,
+        stream: bool = False,
+        input: Any = None,
+        operation: str = "chat",
+        reservation_id: str | None = None,
     ) -> None:
         super().__init__()
         self.run = run
@@ -223,13 +244,15 @@ class RunContext(_Timed):
         # Reservations granted by admit_llm, oldest first, waiting for the call they admitted.
         self._reservations: deque[str] = deque()
 
-    def __enter__(self) -> RunContext:
+    def __enter__(self) -> Self:
         self._token = current_run.set(self)
         self._begin()
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         if self._token is not None:
@@ -241,22 +264,32 @@ class RunContext(_Timed):
         self._finish(exc)
 
     async def admit_llm(
-        self, model: str, *, input_tokens: int = 0, max_output_tokens: int | None = None,
+        self,
+        model: str,
+        *,
+        input_tokens: int = 0,
+        max_output_tokens: int | None = None,
         tool_result: str | None = None,
-    ) -> Any:
+    ) -> Grant:
         """Ask before a model call: reserves the estimate on every budget that applies.
 
-        Returns an :class:`~runtime.Admission`; raises :class:`~runtime.BudgetExceeded`,
+        Returns a :class:`~runtime.Grant`; raises :class:`~runtime.BudgetExceeded`,
         :class:`~runtime.StepLimitExceeded` or :class:`~runtime.InjectionBlocked` when denied.
         The reservation is remembered by the run: the next model call of this run (an
         :meth:`llm_call` without its own ``reservation_id``, or a call through
         :func:`~runtime.wrap_openai`) carries it, so the sidecar settles it with the actual
         usage; calls with no reservation left are charged directly.
         """
-        grant = await self._ask({"kind": "llm", "model": model, "input_tokens": input_tokens,
-                                 "max_output_tokens": max_output_tokens,
-                                 "tool_result": tool_result})
-        if getattr(grant, "reservation_id", None):
+        grant = await self._ask(
+            {
+                "kind": "llm",
+                "model": model,
+                "input_tokens": input_tokens,
+                "max_output_tokens": max_output_tokens,
+                "tool_result": tool_result,
+            }
+        )
+        if grant.reservation_id:
             self._reservations.append(grant.reservation_id)
         return grant
 
@@ -269,22 +302,34 @@ class RunContext(_Timed):
             return reservation_id
         return self._reservations.popleft() if self._reservations else None
 
-    async def admit_tool(self, tool: str, *, args: Any = None) -> Any:
+    async def admit_tool(self, tool: str, *, args: Any = None) -> Grant:
         """Ask before a tool call: step, tool-call, wall-time limits and loop detection."""
         return await self._ask({"kind": "tool", "tool": tool, "args": args})
 
-    async def _ask(self, body: dict[str, Any]) -> Any:
+    async def _ask(self, body: dict[str, Any]) -> Grant:
         if self._admit is None:
             raise RuntimeError("this run was not created by a client that can admit")
-        return await self._admit({"request_id": self.request_id, "user_id": self.user_id,
-                                  "tenant": self.tenant, **body})
+        return await self._admit(
+            {"request_id": self.request_id, "user_id": self.user_id, "tenant": self.tenant, **body}
+        )
 
     def llm_call(
-        self, model: str, provider: str = "openai", *, stream: bool = False,
-        input: Any = None, operation: str = "chat", reservation_id: str | None = None,
+        self,
+        model: str,
+        provider: str = "openai",
+        *,
+        stream: bool = False,
+        input: Any = None,
+        operation: str = "chat",
+        reservation_id: str | None = None,
     ) -> LlmCallContext:
         return LlmCallContext(
-            self, model, provider, stream=stream, input=input, operation=operation,
+            self,
+            model,
+            provider,
+            stream=stream,
+            input=input,
+            operation=operation,
             reservation_id=self.take_reservation(reservation_id),
         )
 
@@ -294,31 +339,64 @@ class RunContext(_Timed):
         return ToolCallContext(self, tool, args=args, call_id=call_id)
 
     def record_llm_call(
-        self, *, model: str, provider: str, start_ts: float, duration_ms: float,
-        input_tokens: int, output_tokens: int, ttft_ms: float | None = None,
-        status: str = "ok", error_type: str | None = None, **fields: Any,
+        self,
+        *,
+        model: str,
+        provider: str,
+        start_ts: float,
+        duration_ms: float,
+        input_tokens: int,
+        output_tokens: int,
+        ttft_ms: float | None = None,
+        status: Status = "ok",
+        error_type: str | None = None,
+        **fields: Any,
     ) -> None:
-        """Emit an LLM call measured elsewhere (e.g. from a provider's own timings)."""
+        """Emit an LLM call measured elsewhere (e.g. from a provider's own timings).
+
+        ``status`` is ``"ok"`` or ``"error"``; anything else raises ValueError here, because the
+        sidecar would refuse the event (and with it the batch it travels in)."""
+        _check_status(status)
         self._emit_step(
             {
-                "type": "llm_call", "span_id": new_span_id(), "model": model,
-                "provider": provider, "start_ts": start_ts, "duration_ms": duration_ms,
-                "input_tokens": input_tokens, "output_tokens": output_tokens,
-                "stream": ttft_ms is not None, "ttft_ms": ttft_ms, "status": status,
-                "error_type": error_type, **fields,
+                "type": "llm_call",
+                "span_id": new_span_id(),
+                "model": model,
+                "provider": provider,
+                "start_ts": start_ts,
+                "duration_ms": duration_ms,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "stream": ttft_ms is not None,
+                "ttft_ms": ttft_ms,
+                "status": status,
+                "error_type": error_type,
+                **fields,
             }
         )
 
     def record_tool_call(
-        self, *, tool: str, start_ts: float, duration_ms: float, status: str = "ok",
-        error_type: str | None = None, **fields: Any,
+        self,
+        *,
+        tool: str,
+        start_ts: float,
+        duration_ms: float,
+        status: Status = "ok",
+        error_type: str | None = None,
+        **fields: Any,
     ) -> None:
-        """Emit a tool call measured elsewhere."""
+        """Emit a tool call measured elsewhere (``status`` as in :meth:`record_llm_call`)."""
+        _check_status(status)
         self._emit_step(
             {
-                "type": "tool_call", "span_id": new_span_id(), "tool": tool,
-                "start_ts": start_ts, "duration_ms": duration_ms, "status": status,
-                "error_type": error_type, **fields,
+                "type": "tool_call",
+                "span_id": new_span_id(),
+                "tool": tool,
+                "start_ts": start_ts,
+                "duration_ms": duration_ms,
+                "status": status,
+                "error_type": error_type,
+                **fields,
             }
         )
 

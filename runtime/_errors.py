@@ -16,6 +16,30 @@ class SidecarError(Exception):
         self.status = status
 
 
+CONFIGURATION_STATUSES = frozenset({401, 403, 404})
+
+
+class SidecarConfigurationError(SidecarError):
+    """The sidecar answered 401 or 403 (a missing or wrong token, or a role the token lacks) or
+    404 (a wrong URL): never treated as an outage, whatever the fail policy, because failing
+    open would hide it."""
+
+
+def configuration_error(what: str, status: int, payload: Any) -> SidecarConfigurationError:
+    error = payload.get("error", {}) if isinstance(payload, dict) else {}
+    error = error if isinstance(error, dict) else {}
+    detail = f"{error.get('code', '')} {error.get('message', '')}".strip()
+    fix = {
+        401: "check the token (SIDECAR_API_TOKEN)",
+        403: "the token lacks the role it needs",
+        404: "check the sidecar URL (SIDECAR_URL)",
+    }[status]
+    return SidecarConfigurationError(
+        f"{what} refused by the sidecar (HTTP {status}{': ' + detail if detail else ''}); {fix}",
+        status,
+    )
+
+
 class SidecarUnavailable(SidecarError):
     """The sidecar could not be asked and the client is fail-closed."""
 

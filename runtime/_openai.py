@@ -13,9 +13,18 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
 from runtime._contexts import LlmCallContext, RunContext, current_run
+
+ClientT = TypeVar("ClientT")
+
+
+class RunFactory(Protocol):
+    """What ``wrap_openai`` needs of a sidecar client: :class:`~runtime.SidecarClient` and
+    :class:`~runtime.SyncSidecarClient` both are one."""
+
+    def run(self) -> RunContext: ...
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -64,7 +73,7 @@ def _record_chunk(call: LlmCallContext, chunk: Any, parts: list[str]) -> bool:
 
 
 class _Completions:
-    def __init__(self, inner: Any, sidecar: Any, provider: str) -> None:
+    def __init__(self, inner: Any, sidecar: RunFactory, provider: str) -> None:
         self._inner = inner
         self._sidecar = sidecar
         self._provider = provider
@@ -82,7 +91,9 @@ class _Completions:
         if stream and "stream_options" not in kwargs:
             kwargs["stream_options"] = {"include_usage": True}
         call = run.llm_call(
-            kwargs.get("model", "unknown"), self._provider, stream=stream,
+            kwargs.get("model", "unknown"),
+            self._provider,
+            stream=stream,
             input=kwargs.get("messages"),
         )
         call.__enter__()
@@ -184,7 +195,7 @@ class _AsyncStream(_StreamBase):
 
 
 class _Chat:
-    def __init__(self, inner: Any, sidecar: Any, provider: str) -> None:
+    def __init__(self, inner: Any, sidecar: RunFactory, provider: str) -> None:
         self._inner = inner
         self.completions = _Completions(inner.completions, sidecar, provider)
 
@@ -193,7 +204,7 @@ class _Chat:
 
 
 class _Wrapped:
-    def __init__(self, inner: Any, sidecar: Any, provider: str) -> None:
+    def __init__(self, inner: Any, sidecar: RunFactory, provider: str) -> None:
         self._inner = inner
         self.chat = _Chat(inner.chat, sidecar, provider)
 
@@ -201,6 +212,8 @@ class _Wrapped:
         return getattr(self._inner, name)
 
 
-def wrap_openai(client: Any, sidecar: Any, *, provider: str = "openai") -> Any:
-    """Return ``client`` with ``chat.completions.create`` instrumented (see module docstring)."""
-    return _Wrapped(client, sidecar, provider)
+def wrap_openai(client: ClientT, sidecar: RunFactory, *, provider: str = "openai") -> ClientT:
+    """Return ``client`` with ``chat.completions.create`` instrumented (see module docstring).
+
+    The proxy is typed as the client it wraps, so editors complete its methods as before."""
+    return cast(ClientT, _Wrapped(client, sidecar, provider))

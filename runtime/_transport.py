@@ -14,11 +14,14 @@ import contextlib
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import msgspec
+
+from runtime._errors import CONFIGURATION_STATUSES, SidecarConfigurationError, configuration_error
 
 log = logging.getLogger("runtime.sidecar")
 _encode = msgspec.json.Encoder().encode
@@ -49,7 +52,9 @@ class EventTransport:
         max_queue: int,
         max_retries: int,
         stats: ClientStats,
+        on_configuration_error: Callable[[SidecarConfigurationError], None] = lambda _: None,
     ) -> None:
+        self._on_configuration_error = on_configuration_error
         self._session_factory = session_factory
         self._url = url
         self._headers = {**headers, "Content-Type": "application/x-ndjson"}
@@ -137,6 +142,12 @@ class EventTransport:
                 if status is not None and status < 300:
                     self.stats.sent += len(batch)
                     return
+                if status in CONFIGURATION_STATUSES:
+                    self.stats.rejected += len(batch)
+                    error = configuration_error("POST /v1/events", status, None)
+                    log.error("%s; %d events dropped", error, len(batch))
+                    self._on_configuration_error(error)
+                    return
                 if status is not None and status < 500 and status not in (408, 429):
                     self.stats.rejected += len(batch)
                     log.warning(
@@ -154,6 +165,7 @@ class EventTransport:
             session = self._session_factory()
             async with session.post(self._url, data=body, headers=self._headers) as response:
                 await response.read()
-                return response.status
+                status: int = response.status
+                return status
         except (TimeoutError, aiohttp.ClientError, OSError):
             return None

@@ -39,6 +39,7 @@ from sidecar.api import (
     ui_routes,
 )
 from sidecar.api.errors import unmasked
+from sidecar.api.input_rules import input_middleware
 from sidecar.api.middlewares import (
     ProtectionStats,
     auth_middleware,
@@ -48,6 +49,7 @@ from sidecar.api.middlewares import (
 from sidecar.api.principals import TokenRegistry
 from sidecar.api.tenancy import BudgetUsers, limit_key
 from sidecar.budgets import Admission, BudgetLedger, BudgetSettler, create_ledger
+from sidecar.budgets.config import masked_policies
 from sidecar.budgets.denials import DenialLog, RecordingAdmission
 from sidecar.budgets.testclock import ENV as TEST_CLOCK_ENV
 from sidecar.budgets.testclock import ledger_clock
@@ -106,6 +108,9 @@ class Components:
     metrics_export: OtlpMetricsSink | None = None  # its module is imported only when on
     denials: DenialLog = field(default_factory=DenialLog)
     namespaces: NamespaceStats = field(default_factory=NamespaceStats)
+    # An identifier as stored (PII → keyed pseudonym): ids in paths, queries, admits, cache
+    # scopes and budget policies are mapped with it on the way in.
+    mask_id: Callable[[str | None], str | None] = field(default=lambda value: value)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
     @property
@@ -131,7 +136,7 @@ class _EndRequestLimits:
 
 def build_components(settings: Settings) -> Components:
     registry = CollectorRegistry()
-    store = open_event_store(settings.db_url, settings.store)
+    store = open_event_store(settings.db_url, settings.store, sql_echo=settings.logging.sql_echo)
     analytics = Analytics(settings.analytics)
     metrics = PrometheusMetrics(registry, settings.metrics, analytics)
     writer = EventWriter(
@@ -169,6 +174,8 @@ def build_components(settings: Settings) -> Components:
         Fleet(analytics, settings.fleet, open_fleet_store(store, settings.fleet.enabled)),
         denials=denials,
     )
+    if settings.redact.enabled:
+        parts.mask_id = IdentifierMasker(redactor)
     parts.admit_metrics = AdmitMetrics(registry)
     _add_budget_settling(parts)
     _add_fleet_publishing(parts)
@@ -206,9 +213,9 @@ def _ledger_clock(settings: Settings) -> Callable[[], float]:
     return clock
 
 
-def budget_users(settings: Settings) -> BudgetUsers:
+def budget_users(settings: Settings, mask_id: Callable[[str], str | None]) -> BudgetUsers:
     """User budget ids of tenants with tenant-scoped tokens are namespaced by the tenant."""
-    return BudgetUsers(t.tenant for t in settings.auth.tokens if t.tenant)
+    return BudgetUsers((t.tenant for t in settings.auth.tokens if t.tenant), mask_id)
 
 
 def _add_budget_settling(parts: Components) -> None:
@@ -218,7 +225,8 @@ def _add_budget_settling(parts: Components) -> None:
     if ledger is None:
         return
     parts.settler = settler = BudgetSettler(
-        ledger, user_key=budget_users(parts.settings), resolve_model=parts.prices.resolve
+        ledger, user_key=budget_users(parts.settings, parts.mask_id),
+        resolve_model=parts.prices.resolve,
     )
     parts.ingest.set_charger(settler)
     interval = parts.settings.budgets.housekeeping_interval_s
@@ -418,21 +426,23 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes,
         middlewares=[
             error_middleware(
-                parts.redactor.redact_text if settings.redact.enabled else unmasked
+                parts.redactor.redact_text if settings.redact.enabled else unmasked,
+                parts.redactor.pseudonym,
             ),
             auth_middleware(tokens, metrics_public=settings.metrics_public),
+            input_middleware(),
             protection_middleware(settings.protection, protection),
         ],
     )
     app[COMPONENTS] = parts
     app.add_routes(health_routes.routes(_health_checks(parts), parts.registry,
                                         version=__version__))
-    mask_id = IdentifierMasker(parts.redactor) if settings.redact.enabled else _same
+    mask_id = parts.mask_id
     app.add_routes(events_routes.routes(parts.ingest, parts.store, parts.metrics,
                                         settings.max_body_bytes, mask_id))
     app.add_routes(stats_routes.routes(parts.analytics, parts.fleet))
     app.add_routes(traces_routes.routes(parts.ingest, parts.metrics, settings.max_body_bytes))
-    users = budget_users(settings)
+    users = budget_users(settings, mask_id)
     assert parts.admit_metrics is not None
     app.add_routes(budget_routes.admit_routes(parts.admission, parts.admit_metrics,
                                               mask_id, users))
@@ -450,10 +460,6 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(ui_routes.routes())
     app.cleanup_ctx.append(_lifecycle(parts))
     return app
-
-
-def _same(value: str | None) -> str | None:
-    return value
 
 
 def _add_protection_metrics(parts: Components, protection: ProtectionStats) -> None:
@@ -512,6 +518,10 @@ def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
             # One pseudonym per id across restarts and replicas sharing the database.
             key = await parts.store.secret("redact.hash_key")
             parts.redactor.use_key(key.encode())
+        if parts.ledger is not None and parts.settings.redact.enabled:
+            parts.ledger.use_config_policies(
+                masked_policies(parts.settings.budgets.policies, parts.mask_id)
+            )
         await asyncio.to_thread(parts.cache.ensure_loaded)
         await parts.writer.start()
         if parts.ledger is not None:

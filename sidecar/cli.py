@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -89,13 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"agent-sidecar: configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Driver debug logs print statement parameters (stored event bodies): never log them.
-    for noisy in ("aiosqlite", "asyncpg", "sqlalchemy.engine"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    _configure_logging(settings)
     if args.command in ("archive", "restore"):
         return lifecycle_cli.run(args, settings)
     if args.command == "check-consistency":
@@ -119,6 +112,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
+
+
+def _configure_logging(settings: Any) -> None:
+    """Level, SQL echo off unless ``logging.sql_echo``, the redactor on every log record."""
+    from sidecar.logs import configure_logging
+    from sidecar.redact import Redactor
+
+    mask = Redactor(settings.redact).redact_text if settings.redact.enabled else None
+    configure_logging(settings.log_level, settings.logging, mask)
 
 
 def _check_consistency(settings: Any) -> int:

@@ -25,8 +25,10 @@ from sidecar.analytics.config import AnalyticsConfig, FleetConfig
 from sidecar.api.config import AuthConfig, ProtectionConfig
 from sidecar.budgets.config import BudgetsConfig
 from sidecar.cache.config import CacheConfig
+from sidecar.events.field_errors import locate
 from sidecar.guard.config import GuardConfig
 from sidecar.limits.config import LimitsConfig
+from sidecar.logs.config import LoggingConfig
 from sidecar.pricing.config import PricingConfig
 from sidecar.redact.config import RedactConfig
 from sidecar.store.config import StoreConfig
@@ -56,6 +58,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     metrics_public: bool = False
     shutdown_timeout_s: float = 8.0
     log_level: str = "INFO"
+    logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     protection: ProtectionConfig = msgspec.field(default_factory=ProtectionConfig)
     store: StoreConfig = msgspec.field(default_factory=StoreConfig)
@@ -198,12 +201,10 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
 
 
 def _describe(exc: msgspec.ValidationError, origins: Mapping[str, str]) -> str:
-    message, _, path = str(exc).partition(" - at `$")
-    key = path.rstrip("`").lstrip(".")
+    located = locate(exc)
+    message, key = located.message, located.field or ""
     if message.startswith("Object contains unknown field"):
-        field = message.split("`")[1]
-        full = f"{key}.{field}" if key else field
-        return f"unknown configuration key `{full}`{_origin(full, origins)}"
+        return f"unknown configuration key `{key}`{_origin(key, origins)}"
     if not key and message.startswith("db_url: "):
         key, message = "db_url", message[len("db_url: "):]
     return f"invalid value for `{key}`{_origin(key, origins)}: {message}" if key else message

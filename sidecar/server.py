@@ -11,10 +11,12 @@ import asyncio
 import logging
 import signal
 import socket
+from typing import Any
 
 from aiohttp import web
 
-from sidecar.app import create_app
+from sidecar.api.log_lines import access_logger
+from sidecar.app import COMPONENTS, create_app
 from sidecar.config import Settings, check_bind_safety, is_loopback
 from sidecar.startup import StartupError, explain_bind, explain_store
 from sidecar.store.urls import redact_password
@@ -33,8 +35,12 @@ async def start_runner(
     ``protection.keepalive_timeout_s`` (15 s by default; tests/hardening/test_slow_clients.py).
     """
     protection = settings.protection
+    access: dict[str, Any] = {"access_log": None}
+    if settings.logging.access_log:  # paths and queries pseudonymised (sidecar.api.log_lines)
+        access = {"access_log": logging.getLogger("sidecar.access"),
+                  "access_log_class": access_logger(app[COMPONENTS].redactor.pseudonym)}
     runner = web.AppRunner(
-        app, access_log=None, shutdown_timeout=settings.shutdown_timeout_s,
+        app, **access, shutdown_timeout=settings.shutdown_timeout_s,
         keepalive_timeout=protection.keepalive_timeout_s,
         max_line_size=protection.max_header_bytes, max_field_size=protection.max_header_bytes,
     )

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response, parse_json_body
+from sidecar.api.params import only_known, text_param
 from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import BudgetUsers, limit_key, own_reservation, tag_reservation
 from sidecar.budgets.admission import Admission, AdmitBody
@@ -35,6 +36,7 @@ from sidecar.budgets.model import (
     UnknownBudget,
 )
 from sidecar.telemetry.admit_metrics import AdmitMetrics
+from sidecar.validation import ReservationId
 
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
 CostUsd = Annotated[float, msgspec.Meta(ge=0, le=MAX_COST_USD)]
@@ -46,7 +48,7 @@ class SettleBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """``POST /v1/budgets/settle``: tokens at most 10^9 each, cost at most $10^9; without
     ``cost_usd`` the tokens are priced for the reservation's model."""
 
-    reservation_id: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    reservation_id: ReservationId
     input_tokens: Tokens = 0
     output_tokens: Tokens = 0
     cached_input_tokens: Tokens | None = None
@@ -78,27 +80,33 @@ def _scope(request: web.Request) -> Literal["user", "tenant", "global"]:
 def _budget_key(
     request: web.Request, mask_id: MaskId, users: BudgetUsers
 ) -> tuple[Literal["user", "tenant", "global"], str]:
-    """(scope, id) of the budget a route names, confined to a tenant-scoped caller's own; a
-    user id holding PII is keyed by its pseudonym, as the user's events are."""
+    """(scope, id) of the budget a route names, confined to a tenant-scoped caller's own; an
+    id holding PII (of any scope) is keyed by its pseudonym, as the events carrying it are, so
+    the raw id works in every request and is stored nowhere."""
     scope, budget_id = _scope(request), request.match_info["id"]
-    if scope == "user":
-        budget_id = mask_id(budget_id) or budget_id
     who = principal(request)
     if who.tenant is None:
-        return scope, budget_id
+        return scope, mask_id(budget_id) or budget_id
     if scope == "global":
         who.require_all_tenants("a global budget")
     if scope == "tenant":
-        return scope, who.own_tenant(budget_id, "id") or budget_id
-    return scope, users(who.tenant, budget_id) or budget_id
+        return scope, mask_id(who.own_tenant(budget_id, "id")) or budget_id
+    masked = mask_id(budget_id) or budget_id
+    return scope, users(mask_id(who.tenant), masked) or masked
 
 
-def _visible(who: Principal, entry: BudgetPolicyEntry) -> bool:
+def _model(request: web.Request, mask_id: MaskId) -> str | None:
+    """The ``model`` query parameter as budgets key it (PII → pseudonym)."""
+    return mask_id(text_param(request.query, "model"))
+
+
+def _visible(who: Principal, entry: BudgetPolicyEntry, mask_id: MaskId) -> bool:
     if who.tenant is None:
         return True
+    tenant = mask_id(who.tenant)
     if entry.scope == "tenant":
-        return entry.id == who.tenant
-    return entry.scope == "user" and entry.id.startswith(f"{who.tenant}:")
+        return entry.id == tenant
+    return entry.scope == "user" and entry.id.startswith(f"{tenant}:")
 
 
 def admit_routes(
@@ -113,8 +121,10 @@ def admit_routes(
         started = time.perf_counter()
         body: AdmitBody = parse_json_body(await request.read(), AdmitBody)
         who = principal(request)
-        body.tenant = who.own_tenant(body.tenant)
+        body.tenant = mask_id(who.own_tenant(body.tenant))
         body.user_id = budget_user(body.tenant, mask_id(body.user_id))
+        body.model = mask_id(body.model)
+        body.request_id = mask_id(body.request_id) or body.request_id
         if body.tenant is not None:  # per-request limits never shared across tenants
             body.request_id = limit_key(body.tenant, body.request_id)
         try:
@@ -145,26 +155,31 @@ def routes(
     async def put_budget(request: web.Request) -> web.Response:
         scope, budget_id = _budget_key(request, mask_id, budget_user)
         policy: BudgetPolicy = parse_json_body(await request.read(), BudgetPolicy)
+        if policy.model is not None:
+            policy = msgspec.structs.replace(policy, model=mask_id(policy.model))
         await _guarded(ledger.put_policy(scope, budget_id, policy))
         return json_response({"scope": scope, "id": budget_id, **msgspec.to_builtins(policy)})
 
     async def delete_budget(request: web.Request) -> web.Response:
+        only_known(request.query, ("model",))
         scope, budget_id = _budget_key(request, mask_id, budget_user)
         removed = await _guarded(
-            ledger.delete_policy(scope, budget_id, request.query.get("model"))
+            ledger.delete_policy(scope, budget_id, _model(request, mask_id))
         )
         if not removed:
             raise ApiError(404, "unknown_budget", "no such budget policy")
         return json_response({"deleted": True})
 
     async def list_budgets(request: web.Request) -> web.Response:
+        only_known(request.query, ())
         who = principal(request)
-        mine = [p for p in await _guarded(ledger.current_policies()) if _visible(who, p)]
+        mine = [p for p in await _guarded(ledger.current_policies()) if _visible(who, p, mask_id)]
         return json_response({"policies": msgspec.to_builtins(mine)})
 
     async def usage(request: web.Request) -> web.Response:
+        only_known(request.query, ("model",))
         scope, budget_id = _budget_key(request, mask_id, budget_user)
-        result = await _guarded(ledger.usage(scope, budget_id, request.query.get("model")))
+        result = await _guarded(ledger.usage(scope, budget_id, _model(request, mask_id)))
         return json_response(msgspec.to_builtins(result))
 
     async def settle(request: web.Request) -> web.Response:
@@ -182,6 +197,7 @@ def routes(
         return json_response({"settled": settled})
 
     async def consistency(request: web.Request) -> web.Response:
+        only_known(request.query, ())
         principal(request).require_all_tenants("the ledger's consistency")
         report = await _guarded(ledger.check_consistency())
         return json_response(report.to_dict(), status=200)

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response, parse_json_body
+from sidecar.api.params import only_known, text_param
 from sidecar.api.principals import principal
 from sidecar.cache import (
     CacheScope,
@@ -33,6 +34,7 @@ from sidecar.cache import (
     ValueNotJSONError,
 )
 from sidecar.cache.namespace_stats import NamespaceStats
+from sidecar.validation import text_problem
 
 Name = msgspec.Meta(min_length=1, max_length=256)
 
@@ -47,18 +49,19 @@ class _ScopeFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         for name in ("namespace", "tenant", "user_id", "model"):
             value = getattr(self, name)
-            if value is not None and not 1 <= len(value) <= 256:
-                raise ValueError(f"{name} must be 1..256 characters")
+            if value is not None and (not value or text_problem(value) is not None):
+                raise ValueError(f"{name} must be 1..256 characters without control characters")
         if self.key is None or self.key == "":
             raise ValueError("key must be non-empty text or a JSON value")
 
     def scope(
         self, request: web.Request, mask_id: Callable[[str | None], str | None]
     ) -> CacheScope:
-        """The entry's scope; a tenant-scoped caller's tenant is forced, a user id holding
-        PII is keyed by its pseudonym."""
-        tenant = principal(request).own_tenant(self.tenant)
-        return CacheScope(tenant, self.namespace, self.model, mask_id(self.user_id))
+        """The entry's scope; a tenant-scoped caller's tenant is forced; a tenant, namespace,
+        model or user id holding PII is keyed (and persisted) by its pseudonym."""
+        tenant = mask_id(principal(request).own_tenant(self.tenant))
+        namespace = mask_id(self.namespace) or self.namespace
+        return CacheScope(tenant, namespace, mask_id(self.model), mask_id(self.user_id))
 
 
 class StoreBody(_ScopeFields, kw_only=True, forbid_unknown_fields=True):
@@ -84,6 +87,7 @@ class LookupBody(_ScopeFields, kw_only=True, forbid_unknown_fields=True):
 
 
 MAX_BATCH = 1000
+INVALIDATE_PARAMS = ("tenant", "all_users", "model", "user_id", "key", "key_json")
 
 
 class StoreBatchBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -99,8 +103,8 @@ def routes(
     mask_id: Callable[[str | None], str | None] = lambda value: value,
     namespaces: NamespaceStats | None = None,
 ) -> list[web.RouteDef]:  # fmt: skip
-    """``mask_id``: user and tenant ids holding PII are keyed by their pseudonym;
-    ``namespaces`` counts each lookup's result under its namespace."""
+    """``mask_id``: tenants, namespaces, models and user ids holding PII are keyed by their
+    pseudonym; ``namespaces`` counts each lookup's result under its namespace."""
 
     def item(request: web.Request, body: StoreBody) -> StoreItem:
         return StoreItem(body.scope(request, mask_id), body.key, body.value, body.ttl_s,
@@ -126,8 +130,8 @@ def routes(
         except InvalidCacheKeyError as exc:
             raise ApiError(422, "invalid_request", str(exc), "key") from None
         if namespaces is not None:
-            namespaces.record(body.namespace, result.result, tokens_saved=result.saved_tokens,
-                              usd_saved=result.saved_cost_usd)
+            namespaces.record(mask_id(body.namespace) or body.namespace, result.result,
+                              tokens_saved=result.saved_tokens, usd_saved=result.saved_cost_usd)
         answer: dict[str, Any] = {"hit": result.hit, "result": result.result}
         if result.hit:
             answer.update(value=result.value, match=result.match, score=result.score,
@@ -138,14 +142,16 @@ def routes(
 
     async def invalidate(request: web.Request) -> web.Response:
         query = request.query
-        namespace = request.match_info["namespace"]
-        tenant = principal(request).own_tenant(query.get("tenant"))
-        if query.get("all_users", "").lower() == "true":
+        only_known(query, INVALIDATE_PARAMS)
+        namespace = mask_id(request.match_info["namespace"]) or request.match_info["namespace"]
+        tenant = mask_id(principal(request).own_tenant(text_param(query, "tenant")))
+        if (text_param(query, "all_users") or "").lower() == "true":
             removed = cache.invalidate_namespace(tenant, namespace)
         else:
-            scope = CacheScope(tenant, namespace, query.get("model"), mask_id(query.get("user_id")))
-            key: Any = query.get("key")
-            if key is None and "key_json" in query:
+            scope = CacheScope(tenant, namespace, mask_id(text_param(query, "model")),
+                               mask_id(text_param(query, "user_id")))
+            key: Any = query.get("key") or None
+            if key is None and query.get("key_json"):
                 try:
                     key = msgspec.json.decode(query["key_json"])
                 except msgspec.DecodeError:

@@ -13,7 +13,7 @@ from sidecar.analytics import Analytics
 from sidecar.analytics.distribution import distribution
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response
-from sidecar.api.params import only_known, text_param
+from sidecar.api.params import group_by_param, only_known, text_param
 from sidecar.api.principals import principal
 
 
@@ -22,7 +22,7 @@ def routes(analytics: Analytics) -> list[web.RouteDef]:
         principal(request).require_all_tenants("/v1/stats/distribution")
         query = request.query
         only_known(query, ("window", "group_by", "metric"))
-        group_by = [g for g in (text_param(query, "group_by") or "").split(",") if g]
+        group_by = group_by_param(query)
         try:
             body = distribution(
                 analytics,

@@ -10,16 +10,22 @@ from aiohttp import web
 from sidecar.api.errors import ApiError
 from sidecar.api.ingest_prelude import IngestPrelude
 from sidecar.api.json import json_response
-from sidecar.api.params import int_param, time_param
+from sidecar.api.params import group_by_param, int_param, only_known, text_param, time_param
 from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import confine_events
 from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeFailure, decode_events
 from sidecar.ingest import Ingest
-from sidecar.store import EventFilter, QueryError
 from sidecar.store.event_store import EventStore
+from sidecar.store.filters import EQUALITY_FILTERS, EventFilter, QueryError
 from sidecar.telemetry.prometheus import PrometheusMetrics
 
 MAX_PAGE = 1000
+# The filters both read routes take; a parameter outside a route's list is a 400 naming it.
+FILTER_PARAMS = (*EQUALITY_FILTERS, "since", "until")
+LIST_PARAMS = (*FILTER_PARAMS, "limit", "cursor", "order")
+AGGREGATE_PARAMS = (*FILTER_PARAMS, "group_by")
+_TYPES = ("llm_call", "tool_call", "run")
+_STATUSES = ("ok", "error")
 _EVENT_TYPES = JSON_TYPES | NDJSON_TYPES
 _EVENT_HINT = "application/json (an object or an array) or application/x-ndjson"
 
@@ -55,8 +61,9 @@ def routes(
 
     async def get_events(request: web.Request) -> web.Response:
         query = request.query
+        only_known(query, LIST_PARAMS)
         limit = int_param(query, "limit", default=100, low=1, high=MAX_PAGE)
-        order = query.get("order", "desc")
+        order = text_param(query, "order") or "desc"
         if order not in ("asc", "desc"):
             raise ApiError(422, "invalid_parameter", "order must be asc or desc", "order")
         engine = await store.reader()
@@ -67,7 +74,7 @@ def routes(
                 engine,
                 _filter(query, principal(request), mask_id),
                 limit=limit,
-                cursor=query.get("cursor"),
+                cursor=text_param(query, "cursor"),
                 order=order,  # type: ignore[arg-type]
             )
         except QueryError as exc:
@@ -76,7 +83,8 @@ def routes(
 
     async def get_aggregate(request: web.Request) -> web.Response:
         query = request.query
-        group_by = [g for g in query.get("group_by", "").split(",") if g]
+        only_known(query, AGGREGATE_PARAMS)
+        group_by = group_by_param(query)
         engine = await store.reader()
         from sidecar.store.queries import aggregate  # loaded by reader(): SQLAlchemy
 
@@ -94,18 +102,27 @@ def routes(
 
 
 def _filter(query: Any, who: Principal, mask_id: Callable[[str | None], str | None]) -> EventFilter:
-    """The query's filters; a tenant-scoped caller only ever sees its own tenant, and ids
-    holding PII are looked up by the pseudonym they are stored under."""
-    type_ = query.get("type")
-    if type_ is not None and type_ not in ("llm_call", "tool_call", "run"):
-        raise ApiError(422, "invalid_parameter", "type must be llm_call, tool_call or run", "type")
+    """The query's filters (an empty one is absent); a tenant-scoped caller only ever sees its
+    own tenant, and ids holding PII are looked up by the pseudonym they are stored under."""
+    type_ = _choice(query, "type", _TYPES)
     return EventFilter(
         type=type_,
-        user_id=mask_id(query.get("user_id")),
-        session_id=mask_id(query.get("session_id")),
-        request_id=mask_id(query.get("request_id")),
-        tenant=who.own_tenant(query.get("tenant")),
-        trace_id=query.get("trace_id"),
+        user_id=mask_id(text_param(query, "user_id")),
+        session_id=mask_id(text_param(query, "session_id")),
+        request_id=mask_id(text_param(query, "request_id")),
+        tenant=mask_id(who.own_tenant(text_param(query, "tenant"))),
+        trace_id=text_param(query, "trace_id"),
+        tool=mask_id(text_param(query, "tool")),
+        model=mask_id(text_param(query, "model")),
+        status=_choice(query, "status", _STATUSES),
+        agent=mask_id(text_param(query, "agent")),
         since=time_param(query, "since"),
         until=time_param(query, "until"),
     )
+
+
+def _choice(query: Any, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = text_param(query, name)
+    if value is not None and value not in allowed:
+        raise ApiError(422, "invalid_parameter", f"{name} must be {' or '.join(allowed)}", name)
+    return value

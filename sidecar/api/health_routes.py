@@ -1,7 +1,8 @@
 """Probes and scrape: ``/health``, ``/ready``, ``/metrics``.
 
 ``/health`` reports the parts and their latency (200 healthy, 503 not); ``/ready`` answers
-whether this sidecar can take traffic now (the database is reachable), for Kubernetes.
+whether this sidecar can take traffic now (the database is reachable), for Kubernetes. A 503
+carries ``Retry-After: 1``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sidecar.api.json import json_response
 
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def _retry(healthy: bool) -> dict[str, str] | None:
+    """A 503 probe answer says when to look again, like every other 503."""
+    return None if healthy else {"Retry-After": "1"}
 
 
 def routes(
@@ -40,11 +46,13 @@ def routes(
             "uptime_s": round(time.time() - started, 3),
             "checked_at": time.time(),
         }
-        return json_response(body, status=200 if healthy else 503)
+        return json_response(body, status=200 if healthy else 503, headers=_retry(healthy))
 
     async def ready(_request: web.Request) -> web.Response:
         healthy, parts = await run_checks()
-        return json_response({"ready": healthy, **parts}, status=200 if healthy else 503)
+        return json_response(
+            {"ready": healthy, **parts}, status=200 if healthy else 503, headers=_retry(healthy)
+        )
 
     async def metrics(_request: web.Request) -> web.Response:
         output = await asyncio.get_running_loop().run_in_executor(None, generate_latest, registry)

@@ -7,6 +7,8 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from sidecar.events.field_errors import field_names, locate
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -30,9 +32,11 @@ def parse_json_body(body: bytes, target: type[Any]) -> Any:
     try:
         return msgspec.json.decode(body, type=target)
     except msgspec.ValidationError as exc:
-        message, _, path = str(exc).partition(" - at `$")
-        field = path.rstrip("`").lstrip(".") or None
-        raise ApiError(422, "invalid_request", message, field) from None
+        located = locate(exc, field_names(target))
+        field = located.field
+        if located.index is not None:
+            field = f"[{located.index}]" + (f".{field}" if field else "")
+        raise ApiError(422, "invalid_request", located.message, field) from None
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         message = "body is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
         raise ApiError(400, "malformed_json", message) from None

@@ -1,6 +1,8 @@
 """Request middlewares: JSON errors, authentication and roles, rate limits, timeouts.
 
-- Errors: anything raised becomes a contract-v1 JSON error; only our own bugs are 500.
+- Errors: anything raised becomes a contract-v1 JSON error; only our own bugs are 500. A
+  value breaking :mod:`sidecar.validation` is a 422 naming its field; a store outage on any
+  route a 503 with ``Retry-After`` (:mod:`sidecar.api.outage`).
 - Auth: ``Authorization: Bearer <token>`` resolves through :class:`TokenRegistry` (digests
   only) to a principal with a tenant and a role; a route its role does not grant is 403.
   ``/health``, ``/ready`` and ``/openapi.json`` never need a token (probes), nor do the console's
@@ -37,7 +39,10 @@ from sidecar.api.errors import (
     unmasked,
 )
 from sidecar.api.json import json_response
+from sidecar.api.log_lines import Pseudonym, request_line
+from sidecar.api.outage import outage_error
 from sidecar.api.principals import OPEN, PRINCIPAL, Principal, TokenRegistry, needed_role
+from sidecar.validation import InvalidText
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +58,15 @@ def needs_no_token(path: str) -> bool:
     return path in OPEN_PATHS or path in CONSOLE_PATHS or path.startswith(CONSOLE_PREFIX)
 
 
-def error_middleware(mask: Mask = unmasked) -> Middleware:
-    """Every error as a JSON body; ``mask`` (the app's redactor) runs over its strings."""
+def _anonymous(value: str) -> str:
+    return "[ID]"
+
+
+def error_middleware(mask: Mask = unmasked, pseudonym: Pseudonym | None = None) -> Middleware:
+    """Every error as a JSON body; ``mask`` (the app's redactor) runs over its strings. A 500's
+    log line names the route with its variable parts pseudonymised by ``pseudonym``
+    (:mod:`sidecar.api.log_lines`), never the raw path or query."""
+    name = pseudonym or _anonymous
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -66,8 +78,16 @@ def error_middleware(mask: Mask = unmasked) -> Middleware:
             if exc.status < 400:
                 raise
             return from_http_exception(exc)
-        except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.path)
+        except InvalidText as exc:
+            return error_response(ApiError(422, "invalid_parameter", str(exc), exc.field), mask)
+        except Exception as exc:
+            outage = outage_error(exc)
+            if outage is not None:
+                log.warning(
+                    "store unavailable on %s: %s", request_line(request, name), type(exc).__name__
+                )
+                return error_response(outage, mask)
+            log.exception("unhandled error on %s", request_line(request, name))
             return json_response(error_body("internal", "internal error"), status=500)
 
     return middleware

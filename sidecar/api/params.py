@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from multidict import MultiMapping
 
 from sidecar.api.errors import ApiError
+from sidecar.events.field_errors import SECONDS_HINT
+from sidecar.validation import MAX_SECONDS, InvalidText, check_text, unique
 
 _DURATION = re.compile(r"^([1-9][0-9]{0,6})(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
-MAX_ID_BYTES = 256
 
 
 def only_known(query: MultiMapping[str], allowed: Iterable[str]) -> None:
@@ -41,15 +42,24 @@ def text_field(name: str) -> str:
 
 
 def text_param(query: Mapping[str, str], name: str) -> str | None:
-    """An identifier: at most 256 bytes and no control characters; empty means absent."""
+    """An identifier: at most 256 characters and no control characters; empty means absent
+    (the rules of :mod:`sidecar.validation`)."""
     raw = query.get(name)
     if raw is None or raw == "":
         return None
-    if len(raw.encode()) > MAX_ID_BYTES:
-        raise ApiError(422, "invalid_parameter", f"{name} must be at most 256 bytes", name)
-    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
-        raise ApiError(422, "invalid_parameter", f"{name} must not hold control characters", name)
-    return raw
+    try:
+        return check_text(name, raw)
+    except InvalidText as exc:
+        raise ApiError(422, "invalid_parameter", str(exc), name) from None
+
+
+def group_by_param(query: Mapping[str, str], name: str = "group_by") -> list[str]:
+    """A comma-separated list of field names, each named once (422 otherwise)."""
+    raw = text_param(query, name) or ""
+    try:
+        return unique(name, [part for part in raw.split(",") if part])
+    except InvalidText as exc:
+        raise ApiError(422, "invalid_parameter", str(exc), name) from None
 
 
 def int_param(query: Mapping[str, str], name: str, *, default: int, low: int, high: int) -> int:
@@ -66,7 +76,8 @@ def int_param(query: Mapping[str, str], name: str, *, default: int, low: int, hi
 
 
 def time_param(query: Mapping[str, str], name: str) -> float | None:
-    """Unix seconds, or an ISO 8601 timestamp (``2026-11-22T10:00:00Z``)."""
+    """Unix seconds (at most 4102444800, 2100-01-01: a larger number is milliseconds, refused
+    with a hint), or an ISO 8601 timestamp (``2026-11-22T10:00:00Z``)."""
     raw = query.get(name)
     if raw is None or raw == "":
         return None
@@ -75,9 +86,7 @@ def time_param(query: Mapping[str, str], name: str) -> float | None:
     except ValueError:
         pass
     else:
-        if not math.isfinite(value):
-            raise ApiError(422, "invalid_parameter", f"{name} must be finite", name)
-        return value
+        return _in_time_range(name, value)
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
@@ -86,7 +95,22 @@ def time_param(query: Mapping[str, str], name: str) -> float | None:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+    try:
+        return _in_time_range(name, parsed.timestamp())
+    except OverflowError:
+        raise ApiError(422, "invalid_parameter", f"{name} is out of range", name) from None
+
+
+def _in_time_range(name: str, value: float) -> float:
+    """Unix seconds within 1970..2100 (NaN, infinities and 1e308 are a 422)."""
+    if not (math.isfinite(value) and value >= 0):
+        raise ApiError(422, "invalid_parameter", f"{name} must be finite unix seconds", name)
+    if value > MAX_SECONDS:
+        raise ApiError(
+            422, "invalid_parameter", f"{name} must be at most {MAX_SECONDS:.0f}" + SECONDS_HINT,
+            name,
+        )  # fmt: skip
+    return value
 
 
 def duration_param(

@@ -34,7 +34,7 @@ def routes(
         where = EventFilter(
             user_id=mask_id(text_param(query, "user_id")),
             session_id=mask_id(text_param(query, "session_id")),
-            tenant=principal(request).own_tenant(text_param(query, "tenant")),
+            tenant=mask_id(principal(request).own_tenant(text_param(query, "tenant"))),
             since=time_param(query, "since"),
             until=time_param(query, "until"),
         )
@@ -60,7 +60,7 @@ def routes(
 
         who = principal(request)
         asked = text_param(request.query, "tenant")
-        tenant = who.own_tenant(asked)
+        tenant = mask_id(who.own_tenant(asked))
         if tenant is None and who.tenant is None and asked is None:
             found = await run_tenants(engine, request_id, None)
             if len(found) > 1:

@@ -42,7 +42,7 @@ def routes(
         where = EventFilter(
             type=type_,
             user_id=mask_id(text_param(query, "user_id")),
-            tenant=principal(request).own_tenant(text_param(query, "tenant")),
+            tenant=mask_id(principal(request).own_tenant(text_param(query, "tenant"))),
         )
         engine = await store.reader()
         from sidecar.store.series import bucketed  # loaded by reader(): SQLAlchemy

@@ -13,6 +13,7 @@ from sidecar.analytics import Analytics
 from sidecar.analytics.fleet import Fleet, FleetStoreUnavailable
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response
+from sidecar.api.params import group_by_param, only_known, text_param
 from sidecar.api.principals import principal
 
 SCOPES = ("local", "fleet")
@@ -21,9 +22,11 @@ SCOPES = ("local", "fleet")
 def routes(analytics: Analytics, fleet: Fleet) -> list[web.RouteDef]:
     async def get_stats(request: web.Request) -> web.Response:
         principal(request).require_all_tenants("/v1/stats")
-        window = request.query.get("window", "") or "5m"
-        group_by = [g for g in request.query.get("group_by", "").split(",") if g]
-        scope = request.query.get("scope", "") or "local"
+        query = request.query
+        only_known(query, ("window", "group_by", "scope"))
+        window = text_param(query, "window") or "5m"
+        group_by = group_by_param(query)
+        scope = text_param(query, "scope") or "local"
         if scope not in SCOPES:
             raise ApiError(
                 422,

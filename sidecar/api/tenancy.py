@@ -16,7 +16,7 @@ Example: tenant ``acme`` admitting for user ``u-1`` reserves on ``user/acme:u-1`
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sidecar.api.principals import Principal
 from sidecar.events.schema import Event, LlmCall
@@ -59,15 +59,27 @@ def scoped_user(who: Principal, user_id: str | None) -> str | None:
 class BudgetUsers:
     """The budget id of a user of a tenant: ``<tenant>:<user_id>`` for a tenant that has
     tenant-scoped tokens, the plain id otherwise. The same for an admit, a usage query and a
-    charged event, whoever (tenant token or admin) sends it, so they all meet one budget."""
+    charged event, whoever (tenant token or admin) sends it, so they all meet one budget.
 
-    def __init__(self, scoped_tenants: Iterable[str] = ()) -> None:
+    ``tenant`` is the tenant as stored (``mask``: PII → pseudonym), so a configured tenant
+    name holding PII is recognised under its pseudonym too."""
+
+    def __init__(
+        self, scoped_tenants: Iterable[str] = (), mask: Callable[[str], str | None] | None = None
+    ) -> None:
         self.scoped = frozenset(scoped_tenants)
+        self._mask = mask
 
     def __call__(self, tenant: str | None, user_id: str | None) -> str | None:
-        if user_id is None or tenant is None or tenant not in self.scoped:
+        if user_id is None or tenant is None or not self._is_scoped(tenant):
             return user_id
         return f"{tenant}:{user_id}"
+
+    def _is_scoped(self, tenant: str) -> bool:
+        if tenant in self.scoped:
+            return True
+        mask = self._mask
+        return mask is not None and any(mask(t) == tenant for t in self.scoped)
 
 
 def confine_events(who: Principal, events: Iterable[Event]) -> int:

@@ -17,29 +17,26 @@ import msgspec
 
 from sidecar.budgets.ledger import BudgetLedger
 from sidecar.budgets.model import MAX_TOKENS, AdmitRequest, Decision
+from sidecar.validation import Id, Name
 
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
 
 
 class AdmitBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
-    """The JSON body of ``POST /v1/admit`` (DESIGN.md section 3). Token counts are at most
+    """The JSON body of ``POST /v1/admit`` (docs/api.md). Token counts are at most
     10^9 each (422 naming the field otherwise); ``tool_result`` is screened by the injection
     guard in block mode and never stored."""
 
-    request_id: str = msgspec.field()
-    user_id: str | None = None
-    tenant: str | None = None
+    request_id: Id
+    user_id: Id | None = None
+    tenant: Id | None = None
     kind: Literal["llm", "tool"] = "llm"
-    model: str | None = None
+    model: Name | None = None
     input_tokens: Tokens | None = None
     max_output_tokens: Tokens | None = None
-    tool: str | None = None
+    tool: Name | None = None
     args: Any = None
     tool_result: str | None = None
-
-    def __post_init__(self) -> None:
-        if not 1 <= len(self.request_id) <= 256:
-            raise ValueError("request_id must be 1..256 characters")
 
 
 class LimitVerdict(Protocol):

@@ -19,16 +19,18 @@ that model (its price-table name, e.g. ``gpt-4o`` for ``gpt-4o-2024-08-06``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Annotated, Literal
 
 import msgspec
 
 from sidecar.budgets.windows import parse_window
+from sidecar.validation import Id, Name
 
 Scope = Literal["user", "tenant", "global"]
 SCOPES: tuple[Scope, ...] = ("user", "tenant", "global")
 FailPolicy = Literal["fail_open", "fail_closed"]
-BudgetId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+BudgetId = Id
 
 
 class BudgetPolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -38,7 +40,7 @@ class BudgetPolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, fro
     max_tokens: Annotated[int, msgspec.Meta(ge=0, le=10**15)] | None = None
     max_cost_usd: Annotated[float, msgspec.Meta(ge=0, le=10**9)] | None = None
     warn_at: Annotated[float, msgspec.Meta(gt=0, le=1)] | None = 0.8
-    model: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
+    model: Name | None = None
 
     def __post_init__(self) -> None:
         parse_window(self.window)
@@ -51,6 +53,19 @@ class BudgetPolicyEntry(BudgetPolicy, forbid_unknown_fields=True, kw_only=True, 
 
     scope: Scope
     id: BudgetId
+
+
+def masked_policies(
+    entries: Iterable[BudgetPolicyEntry], mask: Callable[[str | None], str | None]
+) -> list[BudgetPolicyEntry]:
+    """The policies with ids and models as stored: ``mask`` turns one holding PII into its
+    pseudonym (the one its events and admits are keyed by); the ``"*"`` template stays."""
+    out = []
+    for e in entries:
+        id_ = e.id if e.id == "*" else (mask(e.id) or e.id)
+        model = mask(e.model) if e.model is not None else None
+        out.append(msgspec.structs.replace(e, id=id_, model=model))
+    return out
 
 
 class BudgetsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -28,6 +28,8 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from sidecar.budgets.config import BudgetPolicy, BudgetPolicyEntry, BudgetsConfig, Scope
 from sidecar.budgets.consistency import ConsistencyReport
 from sidecar.budgets.model import (
@@ -88,6 +90,7 @@ class BudgetLedger(Protocol):
     async def delete_policy(self, scope: Scope, id_: str, model: str | None = None) -> bool: ...
     async def current_policies(self) -> list[BudgetPolicyEntry]: ...
     def policies(self) -> list[BudgetPolicyEntry]: ...
+    def use_config_policies(self, entries: list[BudgetPolicyEntry]) -> None: ...
     async def expire(self) -> int: ...
     async def check_consistency(self) -> ConsistencyReport: ...
     def stats(self) -> dict[str, int]: ...
@@ -207,6 +210,12 @@ class LedgerCore:
             "fail_open_admits": 0,
             "store_errors": 0,
         }
+
+    def use_config_policies(self, entries: list[BudgetPolicyEntry]) -> None:
+        """Replace the configuration's policies (before :meth:`start`): used to key them by the
+        pseudonyms of ids holding PII."""
+        self.config = msgspec.structs.replace(self.config, policies=entries)
+        self._policies = PolicySet(entries)
 
     def policies(self) -> list[BudgetPolicyEntry]:
         """Every policy in force as this process knows it (configuration and runtime)."""

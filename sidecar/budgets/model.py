@@ -149,7 +149,7 @@ class Outcome(IntEnum):
 
 
 class Usage(msgspec.Struct, kw_only=True):
-    """``GET /v1/usage/{scope}/{id}`` (DESIGN.md section 3); window bounds in ISO 8601."""
+    """``GET /v1/usage/{scope}/{id}``; window bounds in ISO 8601."""
 
     tokens_used: int
     cost_usd: float

@@ -174,6 +174,10 @@ class PostgresLedger(LedgerCore):
             "WHERE bkey = $1 AND window_start = $2"
         )
 
+    def use_config_policies(self, entries: list[Any]) -> None:
+        super().use_config_policies(entries)
+        self._config_policies = PolicySet(entries)
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -8,11 +8,11 @@ unexpected token instead of being built in memory.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import msgspec
 
+from sidecar.events.field_errors import field_names, locate
 from sidecar.events.schema import Event, EventBase, LlmCall, Run, ToolCall
 
 
@@ -48,10 +48,15 @@ def _public(event: EventBase) -> Event:
 
 JSON_TYPES = frozenset({"application/json"})
 NDJSON_TYPES = frozenset(
-    {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines",
-     "application/x-jsonlines"}
+    {
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/jsonlines",
+        "application/x-jsonlines",
+    }
 )
-_PATH = re.compile(r" - at `\$(?:\[(\d+)\])?\.?([^`]*)`$")
+_EVENT_FIELDS = field_names(Event)
 
 
 @dataclass(frozen=True)
@@ -189,14 +194,10 @@ def _malformed(exc: BaseException, line: int | None = None) -> DecodeFailure:
 def _schema(
     exc: msgspec.ValidationError, *, line: int | None = None, index: int | None = None
 ) -> DecodeFailure:
-    text = str(exc)
-    field = None
-    match = _PATH.search(text)
-    if match:
-        if index is None and match.group(1) is not None:
-            index = int(match.group(1))
-        field = match.group(2).replace("[...]", "") or None  # map values: name the map
-        text = text[: match.start()]
+    located = locate(exc, _EVENT_FIELDS)
+    text, field = located.message, located.field
+    if index is None:
+        index = located.index
     where = []
     if line is not None:
         where.append(f"line {line}")

@@ -1,4 +1,4 @@
-"""The event schema of contract v1 (DESIGN.md section 3), as msgspec structs.
+"""The event schema of contract v1 (docs/api.md), as msgspec structs.
 
 Three event types share the common fields of :class:`EventBase`: ``llm_call``, ``tool_call`` and
 ``run``. Types are checked by the decoder itself (msgspec), so a malformed field is rejected
@@ -17,14 +17,14 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 
+from sidecar.validation import Id, Name
+
 MAX_TOKENS = 1_000_000_000
 # At most $10^9 a call: with 10^9 tokens per count, no budget sum can overflow (budgets/model.py)
 MAX_COST_USD = 1_000_000_000.0
 MAX_SECONDS = 4_102_444_800.0  # 2100-01-01: a timestamp past this is a unit mistake
 MAX_DURATION_MS = 7 * 24 * 3600 * 1000.0  # one week
 
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 HexTraceId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{32}$")]
 HexSpanId = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{16}$")]
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]

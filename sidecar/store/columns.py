@@ -7,9 +7,15 @@ here creates exactly what ``metadata.create_all`` creates.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-UPGRADES: dict[int, list[str]] = {}
+UPGRADES: dict[int, list[str]] = {
+    # /v1/events lists and pages by (ts, id); the index on (ts, id) also serves ts ranges.
+    2: [
+        "CREATE INDEX IF NOT EXISTS ix_events_ts_id ON events (ts, id)",
+        "DROP INDEX IF EXISTS ix_events_ts",
+    ],
+}
 """version -> statements that bring a schema at version-1 up to it (additive only)."""
 
 EVENT_COLUMNS = (
@@ -48,7 +54,7 @@ SQLITE_DDL = (
 	UNIQUE (id)
 )""",
     "CREATE INDEX IF NOT EXISTS ix_events_request ON events (request_id)",
-    "CREATE INDEX IF NOT EXISTS ix_events_ts ON events (ts)",
+    "CREATE INDEX IF NOT EXISTS ix_events_ts_id ON events (ts, id)",
     "CREATE INDEX IF NOT EXISTS ix_events_user_ts ON events (user_id, ts)",
     "CREATE INDEX IF NOT EXISTS ix_events_session ON events (session_id)",
     """CREATE TABLE IF NOT EXISTS sidecar_schema (

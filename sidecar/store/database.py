@@ -36,14 +36,18 @@ def normalise_url(url: str) -> str:
     return parse_database_url(url).url
 
 
-def create_engine(url: str, config: StoreConfig) -> AsyncEngine:
-    """An async engine with the connection settings each backend needs."""
+def create_engine(url: str, config: StoreConfig, *, sql_echo: bool = False) -> AsyncEngine:
+    """An async engine with the connection settings each backend needs. Statement parameters
+    are left out of its error messages (they hold stored values) unless ``sql_echo``."""
     parsed = parse_database_url(url)
     url = parsed.url
     if parsed.is_sqlite:
         if parsed.sqlite_path:
             Path(parsed.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=config.pool_size, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, pool_size=config.pool_size, connect_args={"timeout": 30},
+            hide_parameters=not sql_echo,
+        )
         synchronous = config.sqlite_synchronous
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -61,6 +65,7 @@ def create_engine(url: str, config: StoreConfig) -> AsyncEngine:
         max_overflow=config.pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        hide_parameters=not sql_echo,
     )
 
 

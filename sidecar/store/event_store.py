@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 class EventStore:
     """The events database of one URL; :attr:`engine` is created at first use."""
 
-    def __init__(self, url: str, config: StoreConfig) -> None:
+    def __init__(self, url: str, config: StoreConfig, *, sql_echo: bool = False) -> None:
         parsed = parse_database_url(url)
         self.url = url
         self.config = config
+        self.sql_echo = sql_echo
         self.backend = parsed.backend
         self.sqlite_path = parsed.sqlite_path
         self._engine: AsyncEngine | None = None
@@ -43,7 +44,7 @@ class EventStore:
         if self._engine is None:
             from sidecar.store.database import create_engine
 
-            self._engine = create_engine(self.url, self.config)
+            self._engine = create_engine(self.url, self.config, sql_echo=self.sql_echo)
         return self._engine
 
     @property
@@ -106,6 +107,7 @@ def _load_read_side() -> None:
     import sidecar.store.series  # noqa: F401
 
 
-def open_event_store(url: str, config: StoreConfig) -> EventStore:
-    """The events database of ``url``; raises DatabaseUrlError for a URL it cannot open."""
-    return EventStore(url, config)
+def open_event_store(url: str, config: StoreConfig, *, sql_echo: bool = False) -> EventStore:
+    """The events database of ``url``; raises DatabaseUrlError for a URL it cannot open.
+    ``sql_echo``: statement parameters appear in SQLAlchemy's error messages."""
+    return EventStore(url, config, sql_echo=sql_echo)

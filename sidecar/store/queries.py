@@ -1,7 +1,9 @@
 """Read-side queries over the stored (already redacted) events.
 
-Paging is keyset-based on ``seq`` (arrival order), so a page costs an index range scan however
-deep the caller pages, and events stored while paging never shift or repeat a page.
+Events are listed by their own time ``ts`` (ties by event ``id``), newest first by default, on
+SQLite and PostgreSQL alike; paging is keyset-based on ``(ts, id)`` (index ``ix_events_ts_id``),
+so a page costs an index range scan however deep the caller pages, and events stored while
+paging never repeat a page (one stored with a ``ts`` before the cursor appears on a later page).
 """
 
 from __future__ import annotations
@@ -10,27 +12,33 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.store.filters import (
+    EQUALITY_FILTERS,
     GROUP_NAMES,
     EventFilter,
     EventPage,
     QueryError,
     decode_cursor,
+    decode_event_cursor,
     encode_cursor,
+    encode_event_cursor,
 )
 from sidecar.store.tables import events
 
 __all__ = [
+    "EQUALITY_FILTERS",
     "GROUP_COLUMNS",
     "EventFilter",
     "EventPage",
     "QueryError",
     "aggregate",
     "decode_cursor",
+    "decode_event_cursor",
     "encode_cursor",
+    "encode_event_cursor",
     "list_events",
 ]
 
@@ -58,17 +66,25 @@ async def list_events(
     cursor: str | None = None,
     order: Literal["asc", "desc"] = "desc",
 ) -> EventPage:
-    """One page of events, newest first by default; ``next_cursor`` is None on the last page."""
-    query = where.apply(select(events.c.seq, events.c.body))
+    """One page of events by ``(ts, id)``, newest first by default; ``next_cursor`` is None on
+    the last page."""
+    ts, event_id = events.c.ts, events.c.id
+    query = where.apply(select(ts, event_id, events.c.body))
     if cursor is not None:
-        after = decode_cursor(cursor)
-        query = query.where(events.c.seq < after if order == "desc" else events.c.seq > after)
-    query = query.order_by(events.c.seq.desc() if order == "desc" else events.c.seq.asc())
+        at_ts, at_id = decode_event_cursor(cursor)
+        if order == "desc":
+            query = query.where(or_(ts < at_ts, and_(ts == at_ts, event_id < at_id)))
+        else:
+            query = query.where(or_(ts > at_ts, and_(ts == at_ts, event_id > at_id)))
+    if order == "desc":
+        query = query.order_by(ts.desc(), event_id.desc())
+    else:
+        query = query.order_by(ts.asc(), event_id.asc())
     async with engine.connect() as conn:
         rows = (await conn.execute(query.limit(limit + 1))).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].seq) if more and rows else None
+    next_cursor = encode_event_cursor(rows[-1].ts, rows[-1].id) if more and rows else None
     return EventPage([_decode_body(row.body) for row in rows], next_cursor)
 
 
@@ -76,6 +92,8 @@ async def aggregate(
     engine: AsyncEngine, where: EventFilter, group_by: Sequence[str] = ()
 ) -> dict[str, Any]:
     """Counts, error counts, token and cost sums, in total and per group."""
+    if len(set(group_by)) != len(group_by):
+        raise QueryError("group_by", "group_by must not repeat a field")
     for name in group_by:
         if name not in GROUP_COLUMNS:
             raise QueryError(

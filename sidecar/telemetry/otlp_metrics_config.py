@@ -26,7 +26,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from sidecar.telemetry.traces_config import CompressionName, Protocol
+from sidecar.telemetry.traces_config import CompressionName, OtlpProtocol
 
 HISTOGRAM_AGGREGATION_ENV = "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"
 Aggregation = Literal["base2_exponential_bucket_histogram", "explicit_bucket_histogram"]
@@ -36,7 +36,7 @@ class OtlpMetricsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     """OTLP metrics export settings; unset connection fields follow the OTEL_* variables."""
 
     enabled: bool | None = None
-    protocol: Protocol | None = None
+    protocol: OtlpProtocol | None = None
     endpoint: str | None = None
     headers: dict[str, str] | None = None
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] | None = None
@@ -58,7 +58,7 @@ class OtlpMetricsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
         endpoint = env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "").strip()
         return "otlp" in exporters or bool(endpoint)
 
-    def resolved_protocol(self, environ: Mapping[str, str] | None = None) -> Protocol:
+    def resolved_protocol(self, environ: Mapping[str, str] | None = None) -> OtlpProtocol:
         """The configured protocol, else the standard variables, else ``http/protobuf``."""
         if self.protocol is not None:
             return self.protocol

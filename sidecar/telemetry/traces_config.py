@@ -22,7 +22,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Protocol = Literal["http/protobuf", "grpc"]
+OtlpProtocol = Literal["http/protobuf", "grpc"]
 CompressionName = Literal["none", "gzip", "deflate"]
 SEMCONV_OPT_IN_ENV = "OTEL_SEMCONV_STABILITY_OPT_IN"
 SEMCONV_LATEST_EXPERIMENTAL = "gen_ai_latest_experimental"
@@ -35,7 +35,7 @@ class TracesConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     (see :meth:`export_enabled`) and no content is captured."""
 
     enabled: bool | None = None
-    protocol: Protocol | None = None
+    protocol: OtlpProtocol | None = None
     endpoint: str | None = None
     headers: dict[str, str] | None = None
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] | None = None
@@ -66,7 +66,7 @@ class TracesConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             return False
         return any(env.get(name, "").strip() for name in ENDPOINT_ENVS)
 
-    def resolved_protocol(self, environ: Mapping[str, str] | None = None) -> Protocol:
+    def resolved_protocol(self, environ: Mapping[str, str] | None = None) -> OtlpProtocol:
         """The configured protocol, else the standard env vars, else ``http/protobuf``."""
         if self.protocol is not None:
             return self.protocol

@@ -145,7 +145,7 @@ async def test_batch_caps_name_the_field(
     too_big = await _redact(http, sidecar, {"texts": [big, big, big]}, status=413)
     assert too_big["error"]["field"] == "texts"
     both = await _redact(http, sidecar, {"text": "a", "texts": ["b"]}, status=422)
-    assert both["error"]["field"] == "texts"
+    assert both["error"]["field"] == "text"
     neither = await _redact(http, sidecar, {}, status=422)
     assert neither["error"]["field"] == "text"
     not_strings = await _redact(http, sidecar, {"texts": ["ok", 5]}, status=422)

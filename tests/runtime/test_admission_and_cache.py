@@ -101,11 +101,14 @@ async def test_admit_refused_for_its_configuration_raises_with_the_status(
             (running.url + "/no/such/prefix", secret("a-agent"), 404),
         ]
         for url, token, status in cases:
-            async with SidecarClient(url, token=token) as client, client.run() as run:
+            client = await SidecarClient(url, token=token).start()
+            async with client.run() as run:
                 with pytest.raises(SidecarError) as raised:
                     await run.admit_llm("gpt-4o", input_tokens=10)
                 assert raised.value.status == status
                 assert not isinstance(raised.value, SidecarUnavailable)
+            with pytest.raises(SidecarError):  # the run's event is refused the same way
+                await client.close()
             assert client.stats.admits_degraded == 0
 
 

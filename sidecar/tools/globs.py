@@ -1,0 +1,61 @@
+"""Glob patterns for tool names and paths, compiled once to regular expressions.
+
+``*`` matches any run of characters except ``/``, ``?`` one such character, ``[abc]`` a class,
+``**`` any run including ``/``; ``**/`` at the start or after a ``/`` matches zero or more
+whole directories and a trailing ``/**`` matches the directory itself too. So ``**/.env``
+matches ``.env``, ``/srv/app/.env`` and ``a/b/.env``; ``/work/**`` matches ``/work`` and
+``/work/a/b``. Tool names have no ``/``, so ``fs.*`` matches ``fs.read`` and ``fs.write``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+
+def _translate(pattern: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**/", i) and (i == 0 or pattern[i - 1] == "/"):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("/**", i) and i + 3 == n:
+            out.append("(?:/.*)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            end = pattern.find("]", i + 2)
+            if end < 0:
+                out.append(re.escape(c))
+                i += 1
+                continue
+            body = pattern[i + 1 : end]
+            negate = body.startswith("!")
+            body = body[1:] if negate else body
+            out.append(f"[{'^' if negate else ''}{body.replace(chr(92), chr(92) * 2)}]")
+            i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def compile_glob(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
+    """The regular expression matching exactly what ``pattern`` matches (whole string)."""
+    flags = re.IGNORECASE if ignore_case else 0
+    return re.compile(f"(?s:{_translate(pattern)})\\Z", flags)
+
+
+def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    return compile_glob(pattern, ignore_case=ignore_case).match(value) is not None
