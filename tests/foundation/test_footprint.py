@@ -44,6 +44,9 @@ NOT_AT_START = (
     "sidecar.telemetry.otlp_export",
     "sidecar.telemetry.otlp_metrics",
     "sidecar.api.openapi",
+    "sidecar.api.otlp_receiver",
+    "google.protobuf",
+    "opentelemetry.proto",
 )
 
 # The child runs the real CLI (`agent-sidecar serve`) and, from a thread, reports its modules
