@@ -102,7 +102,7 @@ def run(quick: bool = False) -> str:
     for label, clients, rate, p50, p99 in rows:
         lines.append(f"| {label} | {clients} | {rate:,.0f} | {rate / floors[clients]:.2f} | "
                      f"{p50:.2f} | {p99:.2f} |")
-    lines += ["", "Bars (DESIGN.md section 5): at 32 clients at least half the floor's "
+    lines += ["", "Bars: at 32 clients at least half the floor's "
               "throughput; at 1 client a p50 within 2x of the floor's."]
     return "\n".join(lines) + "\n"
 

@@ -565,7 +565,7 @@ def run(quick: bool = False) -> str:
         growth, total = _many_users_rss_in_child(100_000, 10_000)
         lines.append(
             f"100,000 entries over 10,000 user scopes with ~150-byte answers, in a fresh process: "
-            f"{growth:.0f} MB RSS growth, {total:.0f} MB RSS in all (DESIGN bar: <= 300 MB)."
+            f"{growth:.0f} MB RSS growth, {total:.0f} MB RSS in all (bar: <= 300 MB)."
         )
     lines += ["", "Command: `python -m bench.bench_cache` (quick: `run(quick=True)`).", ""]
     lines += _semantic_section(quick)

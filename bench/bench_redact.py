@@ -2,7 +2,7 @@
 
 Run: ``python -m bench.bench_redact`` (``quick=True`` for a short run). One core, one process;
 the baseline runs in the same process on the same texts. Presidio is not measured: its
-analyzer needs spaCy and a language model, which are not installed here (DESIGN.md quotes about
+analyzer needs spaCy and a language model, which are not installed here (it is reported at about
 0.06 MB/s for it with a blank spaCy pipeline).
 """
 

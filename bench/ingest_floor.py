@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sidecar import sqlite_db
 from sidecar.events.decode import decode_events
 from sidecar.store.columns import EVENT_COLUMNS, SQLITE_DDL
 from sidecar.store.rows import Row, event_row
+from sidecar.store.sqlite_connection import connect_sqlite
 
 
 def rows_of(bodies: list[bytes]) -> list[Row]:
@@ -32,7 +32,7 @@ def rows_of(bodies: list[bytes]) -> list[Row]:
 
 def sqlite_floor(path: Path, rows: list[Row], synchronous: str, commit_rows: int) -> float:
     """Rows per second of ``executemany`` into a fresh file with the sidecar's schema."""
-    conn = sqlite_db.connect(str(path), synchronous)
+    conn = connect_sqlite(str(path), synchronous=synchronous)
     try:
         for statement in SQLITE_DDL:
             conn.execute(statement)

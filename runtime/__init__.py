@@ -17,6 +17,11 @@ sidecar settles it with the actual usage. A sidecar answering any request with 4
 is misconfigured (token, role or URL): :class:`SidecarConfigurationError` with ``status``, raised
 by that call or, for events sent in the background, by the next ``run()``, ``flush()`` or
 ``close()``, whatever the fail policy.
+``await run.admit_tool("fs.read", args={"path": p}, wait_for_approval=True)`` asks the tool
+policy (and waits for a person when the rule says ``approval``); a refusal of the policy (403
+with ``allowed: false``) is :class:`ToolDenied` with the reason and the failing argument.
+``grant.suggested_model`` is the cheaper model a budget's degradation ladder suggests;
+``wrap_openai(client, sidecar, apply_suggestions=True)`` uses it.
 ``await sidecar.cached("faq", question, compute, user_id=...)`` answers repeated questions.
 
 Nothing here raises into the agent because the sidecar is down: an unreachable sidecar costs
@@ -27,6 +32,8 @@ from runtime._calls import Grant
 from runtime._client import SidecarClient
 from runtime._contexts import LlmCallContext, RunContext, ToolCallContext, current_run
 from runtime._errors import (
+    ApprovalRequired,
+    ApprovalTimeout,
     BudgetExceeded,
     InjectionBlocked,
     SidecarConfigurationError,
@@ -34,12 +41,15 @@ from runtime._errors import (
     SidecarError,
     SidecarUnavailable,
     StepLimitExceeded,
+    ToolDenied,
 )
 from runtime._openai import wrap_openai
 from runtime._sync import SyncSidecarClient
 from runtime._transport import ClientStats
 
 __all__ = [
+    "ApprovalRequired",
+    "ApprovalTimeout",
     "BudgetExceeded",
     "ClientStats",
     "Grant",
@@ -54,6 +64,7 @@ __all__ = [
     "StepLimitExceeded",
     "SyncSidecarClient",
     "ToolCallContext",
+    "ToolDenied",
     "current_run",
     "wrap_openai",
 ]

@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import msgspec
@@ -37,6 +38,17 @@ class Grant:
     reservation_id: str | None = None
     warnings: tuple[dict[str, Any], ...] = ()
     degraded: bool = False
+    # The budget's degradation step (warn, suggest, restrict) and, from suggest on, a cheaper
+    # model with its price per million tokens (wrap_openai(..., apply_suggestions=True) uses it).
+    step: str | None = None
+    suggested_model: str | None = None
+    suggested_price: dict[str, float] | None = None
+
+
+def _policy_refusal(status: int, payload: Any) -> bool:
+    """A 403 that is the tool policy's answer to an admit, not a token or role problem."""
+    return (status == 403 and isinstance(payload, dict) and payload.get("allowed") is False
+            and isinstance(payload.get("reason"), str))  # fmt: skip
 
 
 class SidecarCalls:
@@ -60,7 +72,8 @@ class SidecarCalls:
     async def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any] | None:
         """POST ``body`` as JSON: ``(status, payload)``, or None when the sidecar could not
         answer (unreachable, timeout, a 2xx or 5xx that is not JSON). A 401, 403 or 404 raises
-        :class:`SidecarConfigurationError`, whatever the body and the fail policy."""
+        :class:`SidecarConfigurationError`, whatever the fail policy, except the tool policy's
+        refusal of a call (403 with ``{"allowed": false, "reason": ...}``), which is returned."""
         try:
             async with self._session().post(
                 self._base + path, data=_encode(body), headers=self._headers
@@ -74,7 +87,7 @@ class SidecarCalls:
                     payload = None
         except (TimeoutError, aiohttp.ClientError, OSError):
             return None
-        if status in CONFIGURATION_STATUSES:
+        if status in CONFIGURATION_STATUSES and not _policy_refusal(status, payload):
             error = configuration_error(f"POST {path}", status, payload)
             self._on_configuration_error(error)
             raise error
@@ -98,6 +111,8 @@ class SidecarCalls:
         status, payload = answer
         if status == 429:
             raise denial(payload if isinstance(payload, dict) else {})
+        if _policy_refusal(status, payload):
+            raise denial(payload, 403)
         if status != 200:
             error = payload.get("error", {}) if isinstance(payload, dict) else {}
             raise SidecarError(
@@ -110,7 +125,25 @@ class SidecarCalls:
             reservation_id=payload.get("reservation_id"),
             warnings=tuple(payload.get("warnings") or ()),
             degraded=bool(payload.get("degraded")),
+            step=payload.get("step"),
+            suggested_model=payload.get("suggested_model"),
+            suggested_price=payload.get("suggested_price"),
         )
+
+    async def wait_approval(self, approval_id: str, wait_s: float) -> dict[str, Any] | None:
+        """``GET /v1/approvals/{id}?wait=``: the approval once decided or after ``wait_s``;
+        None when the sidecar cannot answer."""
+        try:
+            async with self._session().get(
+                f"{self._base}/v1/approvals/{quote(approval_id, safe='')}",
+                params={"wait": f"{max(0.0, wait_s):.3f}"},
+                headers=self._headers,
+                timeout=aiohttp.ClientTimeout(total=wait_s + 10),
+            ) as response:
+                payload = await response.json(content_type=None)
+                return payload if response.status == 200 and isinstance(payload, dict) else None
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError):
+            return None
 
     async def cache_lookup(self, body: dict[str, Any]) -> dict[str, Any]:
         answer = await self.post("/v1/cache/lookup", body)

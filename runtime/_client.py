@@ -155,6 +155,7 @@ class SidecarClient:
             trace_id=trace_id,
             attributes=attributes,
             admit=self._calls.admit,
+            wait_approval=self._calls.wait_approval,
         )
 
     async def admit(

@@ -10,12 +10,14 @@ sidecar never changes what the agent sees.
 from __future__ import annotations
 
 import contextvars
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
+from runtime._errors import ApprovalRequired, ApprovalTimeout, SidecarError, ToolDenied
 from runtime._ids import new_id, new_span_id, new_trace_id
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ Emit = Callable[[dict[str, Any]], None]
 Admit = Callable[[dict[str, Any]], Awaitable["Grant"]]
 Status = Literal["ok", "error"]
 """The status values the event contract accepts for a step."""
+WaitApproval = Callable[[str, float], Awaitable[dict[str, Any] | None]]
 
 current_run: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
     "sidecar_current_run", default=None
@@ -49,6 +52,14 @@ class _Timed:
         self.duration_ms: float | None = None
         self.error_type: str | None = None
         self.error_message: str | None = None
+        self._timing: tuple[float, float] | None = None
+
+    def set_timing(self, start_ts: float, duration_ms: float) -> None:
+        """Report a span measured elsewhere (a replayed or simulated step) instead of this
+        context's own clock: the event carries ``start_ts`` (unix seconds) and ``duration_ms``."""
+        if not (math.isfinite(start_ts) and math.isfinite(duration_ms) and duration_ms >= 0):
+            raise ValueError("start_ts and duration_ms must be finite, duration_ms >= 0")
+        self._timing = (start_ts, duration_ms)
 
     def _begin(self) -> None:
         self.start_ts = time.time()
@@ -64,6 +75,8 @@ class _Timed:
 
     def _finish(self, exc: BaseException | None) -> None:
         self.duration_ms = self._elapsed_ms()
+        if self._timing is not None:
+            self.start_ts, self.duration_ms = self._timing
         if exc is not None and self.error_type is None:
             self.error_type = type(exc).__name__
             self.error_message = str(exc)[:2000] or None
@@ -227,10 +240,12 @@ class RunContext(_Timed):
         trace_id: str | None = None,
         attributes: dict[str, Any] | None = None,
         admit: Admit | None = None,
+        wait_approval: WaitApproval | None = None,
     ) -> None:
         super().__init__()
         self._emit = emit
         self._admit = admit
+        self._wait_approval = wait_approval
         self.agent = agent
         self.user_id = user_id
         self.session_id = session_id
@@ -243,6 +258,8 @@ class RunContext(_Timed):
         self._token: contextvars.Token[RunContext | None] | None = None
         # Reservations granted by admit_llm, oldest first, waiting for the call they admitted.
         self._reservations: deque[str] = deque()
+        # The cheaper model the last admit of each model suggested (the degradation ladder).
+        self._suggestions: dict[str, str] = {}
 
     def __enter__(self) -> Self:
         self._token = current_run.set(self)
@@ -291,7 +308,16 @@ class RunContext(_Timed):
         )
         if grant.reservation_id:
             self._reservations.append(grant.reservation_id)
+        suggested = getattr(grant, "suggested_model", None)
+        if suggested:
+            self._suggestions[model] = suggested
+        else:
+            self._suggestions.pop(model, None)
         return grant
+
+    def suggested_model(self, model: str) -> str | None:
+        """The cheaper model the budget's ladder suggested at the last admit of ``model``."""
+        return self._suggestions.get(model)
 
     def take_reservation(self, reservation_id: str | None = None) -> str | None:
         """The reservation the next model call settles: ``reservation_id`` when given (and no
@@ -302,15 +328,45 @@ class RunContext(_Timed):
             return reservation_id
         return self._reservations.popleft() if self._reservations else None
 
-    async def admit_tool(self, tool: str, *, args: Any = None) -> Grant:
-        """Ask before a tool call: step, tool-call, wall-time limits and loop detection."""
-        return await self._ask({"kind": "tool", "tool": tool, "args": args})
+    async def admit_tool(
+        self, tool: str, *, args: Any = None, wait_for_approval: bool = False,
+        timeout: float = 60.0, approval_id: str | None = None,
+    ) -> Grant:
+        """Ask before a tool call: the tool policy (rules, argument schema, paths, commands,
+        rate, approvals), then step, tool-call, wall-time limits and loop detection.
+
+        Raises :class:`~runtime.ToolDenied` (``reason``, ``field``) when the policy refuses and
+        :class:`~runtime.ApprovalRequired` (``approval_id``) when a person must decide; with
+        ``wait_for_approval=True`` it waits for that decision up to ``timeout`` seconds instead
+        and returns the grant once approved (:class:`~runtime.ToolDenied` with
+        ``approval_denied`` / ``approval_expired`` otherwise, :class:`~runtime.ApprovalTimeout`
+        when the time runs out). ``approval_id`` names an approval asked for earlier (from
+        :class:`~runtime.ApprovalRequired`), to run or wait for that one instead of a new one."""
+        body = {"kind": "tool", "tool": tool, "args": args, "approval_id": approval_id}
+        try:
+            return await self._ask(body)
+        except ApprovalRequired as exc:
+            if not wait_for_approval or self._wait_approval is None or not exc.approval_id:
+                raise
+            approval_id, pending = exc.approval_id, exc
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            found = await self._wait_approval(approval_id, min(left, 30.0))
+            if found is None:
+                raise SidecarError("the approval could not be read from the sidecar")
+            state = found.get("state")
+            if state == "approved":
+                return await self._ask({**body, "approval_id": approval_id})
+            if state in ("denied", "expired"):
+                raise ToolDenied(f"approval_{state}", {**found, "approval_id": approval_id})
+        raise ApprovalTimeout("approval_required", pending.body)
 
     async def _ask(self, body: dict[str, Any]) -> Grant:
         if self._admit is None:
             raise RuntimeError("this run was not created by a client that can admit")
         return await self._admit(
-            {"request_id": self.request_id, "user_id": self.user_id, "tenant": self.tenant, **body}
+            {"request_id": self.request_id, "user_id": self.user_id, "tenant": self.tenant,
+             "agent": self.agent, **body}
         )
 
     def llm_call(

@@ -47,8 +47,8 @@ class SidecarUnavailable(SidecarError):
 class SidecarDenied(SidecarError):
     """The sidecar refused the step. ``reason`` is the contract's reason code."""
 
-    def __init__(self, reason: str, body: dict[str, Any]) -> None:
-        super().__init__(f"denied by the sidecar: {reason}", 429)
+    def __init__(self, reason: str, body: dict[str, Any], status: int = 429) -> None:
+        super().__init__(f"denied by the sidecar: {reason}", status)
         self.reason = reason
         self.body = body
         self.retry_after_s: float | None = body.get("retry_after_s")
@@ -69,7 +69,36 @@ class InjectionBlocked(SidecarDenied):
     """The tool result this step would consume scored as a prompt injection (block mode)."""
 
 
+class ToolDenied(SidecarDenied):
+    """The tool policy refused the call: ``tool_denied``, ``tool_args_invalid`` (``field`` names
+    the argument, e.g. ``args.path``), ``path_denied``, ``command_denied``, ``approval_denied``,
+    ``tool_rate_limited``, or ``expensive_tool_refused`` (a budget near its limit)."""
+
+    def __init__(self, reason: str, body: dict[str, Any], status: int = 403) -> None:
+        super().__init__(reason, body, status)
+        self.field: str | None = body.get("field")
+        self.approval_id: str | None = body.get("approval_id")
+
+
+class ApprovalRequired(ToolDenied):
+    """A person must approve this call first; ``approval_id`` names the approval to wait for
+    (``run.admit_tool(..., wait_for_approval=True)`` waits itself)."""
+
+
+class ApprovalTimeout(ApprovalRequired):
+    """No decision came within the timeout given to ``admit_tool``."""
+
+
 _BY_REASON: dict[str, type[SidecarDenied]] = {
+    "tool_denied": ToolDenied,
+    "tool_args_invalid": ToolDenied,
+    "path_denied": ToolDenied,
+    "command_denied": ToolDenied,
+    "approval_denied": ToolDenied,
+    "approval_expired": ToolDenied,
+    "tool_rate_limited": ToolDenied,
+    "expensive_tool_refused": ToolDenied,
+    "approval_required": ApprovalRequired,
     "token_budget_exceeded": BudgetExceeded,
     "cost_budget_exceeded": BudgetExceeded,
     "step_limit_exceeded": StepLimitExceeded,
@@ -80,6 +109,6 @@ _BY_REASON: dict[str, type[SidecarDenied]] = {
 }
 
 
-def denial(body: dict[str, Any]) -> SidecarDenied:
+def denial(body: dict[str, Any], status: int = 429) -> SidecarDenied:
     reason = str(body.get("reason") or "denied")
-    return _BY_REASON.get(reason, SidecarDenied)(reason, body)
+    return _BY_REASON.get(reason, SidecarDenied)(reason, body, status)

@@ -73,16 +73,23 @@ def _record_chunk(call: LlmCallContext, chunk: Any, parts: list[str]) -> bool:
 
 
 class _Completions:
-    def __init__(self, inner: Any, sidecar: RunFactory, provider: str) -> None:
+    def __init__(
+        self, inner: Any, sidecar: RunFactory, provider: str, apply_suggestions: bool
+    ) -> None:
         self._inner = inner
         self._sidecar = sidecar
         self._provider = provider
+        self._apply = apply_suggestions
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     def _begin(self, kwargs: dict[str, Any]) -> tuple[LlmCallContext, RunContext | None]:
         run = current_run.get()
+        if self._apply and run is not None and "model" in kwargs:
+            cheaper = run.suggested_model(kwargs["model"])
+            if cheaper:
+                kwargs["model"] = cheaper
         own_run = None
         if run is None:
             own_run = run = self._sidecar.run()
@@ -195,25 +202,30 @@ class _AsyncStream(_StreamBase):
 
 
 class _Chat:
-    def __init__(self, inner: Any, sidecar: RunFactory, provider: str) -> None:
+    def __init__(self, inner: Any, sidecar: RunFactory, provider: str, apply: bool) -> None:
         self._inner = inner
-        self.completions = _Completions(inner.completions, sidecar, provider)
+        self.completions = _Completions(inner.completions, sidecar, provider, apply)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
 
 class _Wrapped:
-    def __init__(self, inner: Any, sidecar: RunFactory, provider: str) -> None:
+    def __init__(self, inner: Any, sidecar: RunFactory, provider: str, apply: bool) -> None:
         self._inner = inner
-        self.chat = _Chat(inner.chat, sidecar, provider)
+        self.chat = _Chat(inner.chat, sidecar, provider, apply)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
 
-def wrap_openai(client: ClientT, sidecar: RunFactory, *, provider: str = "openai") -> ClientT:
+def wrap_openai(
+    client: ClientT, sidecar: RunFactory, *, provider: str = "openai",
+    apply_suggestions: bool = False,
+) -> ClientT:
     """Return ``client`` with ``chat.completions.create`` instrumented (see module docstring).
 
-    The proxy is typed as the client it wraps, so editors complete its methods as before."""
-    return cast(ClientT, _Wrapped(client, sidecar, provider))
+    The proxy is typed as the client it wraps, so editors complete its methods as before. With
+    ``apply_suggestions=True``, a call inside a run whose last ``admit_llm`` of that model got a
+    ``suggested_model`` (a budget's degradation ladder) is made with the cheaper model."""
+    return cast(ClientT, _Wrapped(client, sidecar, provider, apply_suggestions))

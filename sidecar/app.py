@@ -40,6 +40,7 @@ from sidecar.api import (
 )
 from sidecar.api.errors import unmasked
 from sidecar.api.input_rules import input_middleware
+from sidecar.api.lazy_tools import LazyTools, import_on_thread
 from sidecar.api.middlewares import (
     ProtectionStats,
     auth_middleware,
@@ -51,6 +52,7 @@ from sidecar.api.tenancy import BudgetUsers, limit_key
 from sidecar.budgets import Admission, BudgetLedger, BudgetSettler, create_ledger
 from sidecar.budgets.config import masked_policies
 from sidecar.budgets.denials import DenialLog, RecordingAdmission
+from sidecar.budgets.ladder import Ladder
 from sidecar.budgets.testclock import ENV as TEST_CLOCK_ENV
 from sidecar.budgets.testclock import ledger_clock
 from sidecar.cache import SemanticCache
@@ -71,12 +73,14 @@ from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.telemetry.prometheus import PrometheusMetrics
 from sidecar.telemetry.span_ids import TraceIdTransform
 from sidecar.telemetry.stats_collector import StatsCollector
+from sidecar.telemetry.tool_metrics import register_ladder_metrics
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from sidecar.telemetry.otlp_export import SpanExporterSink
     from sidecar.telemetry.otlp_metrics import OtlpMetricsSink
+    from sidecar.tools import ToolGate
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +116,7 @@ class Components:
     # scopes and budget policies are mapped with it on the way in.
     mask_id: Callable[[str | None], str | None] = field(default=lambda value: value)
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    tools: LazyTools | None = None  # the gate is built at its first use
 
     @property
     def engine(self) -> AsyncEngine:
@@ -184,8 +189,38 @@ def build_components(settings: Settings) -> Components:
     _add_cache_upkeep(parts)
     _add_span_export(parts)
     _add_metrics_export(parts)
+    _add_tool_policy(parts)
     parts.background.append(_warm_up(parts))
     return parts
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _add_tool_policy(parts: Components) -> None:
+    """Tool admits ask the tool policy; budgets with a ladder degrade before they deny."""
+    settings = parts.settings
+    if parts.ledger is not None:
+        ladder = Ladder(parts.ledger, parts.prices, settings.budgets.cheaper_models)
+        parts.admission.ladder = ladder
+        register_ladder_metrics(parts.component_stats, ladder)
+    if not settings.tools.enabled:
+        return
+    redact = parts.redactor.redact_value if settings.redact.enabled else _as_is
+    clock = _ledger_clock(settings)
+
+    async def build() -> tuple[ToolGate, Any]:
+        engine = await parts.store.reader()
+        factory = await import_on_thread("sidecar.tools.factory")
+        await import_on_thread("sidecar.api.tool_routes")
+        gate, audit = factory.create_gate(settings.tools, engine, parts.ingest.ingest, clock,
+                                          redact)  # fmt: skip
+        await gate.start()
+        return gate, audit
+
+    parts.tools = LazyTools(build, parts.component_stats)
+    parts.admission.tools = parts.tools
 
 
 def _warm_up(parts: Components) -> Callable[[], Coroutine[Any, Any, None]]:
@@ -456,6 +491,16 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(series_routes.routes(parts.store, mask_id))
     app.add_routes(distribution_routes.routes(parts.analytics))
     app.add_routes(summary_routes.routes(parts, version=__version__))
+    if parts.tools is not None:
+
+        def tool_route_defs(gate: ToolGate) -> list[web.RouteDef]:
+            from sidecar.api import tool_routes  # imported by the gate's build
+
+            return tool_routes.routes(
+                gate.store, gate.approvals, wait_max_s=settings.tools.approval_wait_max_s,
+                request_timeout_s=settings.protection.request_timeout_s)  # fmt: skip
+
+        app.add_routes(parts.tools.routes(tool_route_defs))
     app.add_routes(openapi_routes.routes())
     app.add_routes(ui_routes.routes())
     app.cleanup_ctx.append(_lifecycle(parts))

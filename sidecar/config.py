@@ -36,6 +36,7 @@ from sidecar.store.urls import DatabaseUrlError, parse_database_url, redact_pass
 from sidecar.telemetry.otlp_metrics_config import OtlpMetricsConfig
 from sidecar.telemetry.prometheus_config import MetricsConfig
 from sidecar.telemetry.traces_config import TracesConfig
+from sidecar.tools.config import ToolsConfig
 
 ENV_PREFIX = "SIDECAR_"
 SECRET_KEYS = frozenset({"api_token", "hash_key", "password", "headers", "sha256"})
@@ -73,6 +74,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
     redact: RedactConfig = msgspec.field(default_factory=RedactConfig)
     guard: GuardConfig = msgspec.field(default_factory=GuardConfig)
+    tools: ToolsConfig = msgspec.field(default_factory=ToolsConfig)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import socket
+import sys
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +23,11 @@ from sidecar.startup import StartupError, explain_bind, explain_store
 from sidecar.store.urls import redact_password
 
 log = logging.getLogger("sidecar")
+
+# A worker thread decoding or redacting a large body hands the interpreter lock back to the
+# event loop after at most this long (CPython's default is 5 ms): each turn of the loop that
+# waits on a socket or a thread pays it once, so it bounds what large bodies add to others.
+SWITCH_INTERVAL_S = 0.001
 
 
 async def start_runner(
@@ -71,6 +77,7 @@ def serve(settings: Settings, *, sock: socket.socket | None = None) -> None:
     """Serve until SIGTERM / SIGINT. Raises ConfigError for an unsafe bind and
     :class:`~sidecar.startup.StartupError` for a port in use or a database it cannot open."""
     check_bind_safety(settings)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     asyncio.run(_serve(settings, sock))
     log.info("agent-sidecar stopped")
 

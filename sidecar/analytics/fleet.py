@@ -44,13 +44,14 @@ from sidecar.analytics.config import SERIES_FIELDS, FleetConfig
 from sidecar.analytics.engine import Analytics
 from sidecar.analytics.report import Groups, merge_groups, parse_group_by, stats_body
 from sidecar.analytics.windows import window_seconds
+from sidecar.store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 _PURGE_EVERY_S = 60.0
 
 
-class FleetStoreUnavailable(Exception):
+class FleetStoreUnavailable(StoreUnavailable):
     """The shared database did not answer (a query of the fleet is then a 503)."""
 
 

@@ -32,9 +32,9 @@ from sidecar.budgets.model import (
     MAX_TOKENS,
     Decision,
     InvalidBudgetInput,
-    StoreUnavailable,
     UnknownBudget,
 )
+from sidecar.store.writer import StoreUnavailable as StoreDown
 from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.validation import ReservationId
 
@@ -59,7 +59,7 @@ async def _guarded(call: Awaitable[T]) -> T:
     """The ledger's errors as the contract's: 503 store down, 422 bad value, 404 no budget."""
     try:
         return await call
-    except StoreUnavailable as exc:
+    except StoreDown as exc:  # the ledger's, or the tool policy's store
         raise ApiError(503, "store_unavailable", str(exc),
                        headers={"Retry-After": "1"}) from None
     except InvalidBudgetInput as exc:

@@ -22,7 +22,7 @@ from typing import Literal
 
 import msgspec
 
-Role = Literal["agent", "reader", "admin"]
+Role = Literal["agent", "reader", "approver", "admin"]
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 

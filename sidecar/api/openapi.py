@@ -18,10 +18,13 @@ from sidecar.analytics.distribution import METRICS
 from sidecar.api import schemas as s
 from sidecar.api.cache_routes import LookupBody, StoreBatchBody, StoreBody
 from sidecar.api.redact_routes import RedactBatchBody, RedactBody
+from sidecar.api.tool_routes import DecideBody
 from sidecar.budgets.admission import AdmitBody
 from sidecar.budgets.config import BudgetPolicy
 from sidecar.events.schema import LlmCall, Run, ToolCall
+from sidecar.redact.engine import RedactionResult
 from sidecar.store.filters import GROUP_NAMES
+from sidecar.tools.policy import ToolPolicy
 
 REF = "#/components/schemas/{name}"
 Schema = dict[str, Any]
@@ -148,7 +151,7 @@ OPERATIONS: tuple[Operation, ...] = (
               errors=(400, 401, 403, 422, 429, 503)),
     Operation("post", "/v1/redact", "Mask PII and secrets in a text (`text`), or in a batch "
               "of texts (`texts`, at most 1,000 and 1 Mi characters in all)", "agent",
-              (200, {"oneOf": [{"$ref": REF.format(name="RedactAnswer")},
+              (200, {"oneOf": [{"$ref": REF.format(name="RedactionResult")},
                                {"$ref": REF.format(name="RedactBatchAnswer")}]}),
               body={"application/json": {"oneOf": [
                   {"$ref": REF.format(name="RedactBody")},
@@ -194,6 +197,28 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/v1/summary", "This process's counters: cache by tier and namespace, "
               "redactions, injection findings, ingest, exporter, budgets, masked configuration "
               "(all tenants)", "reader", (200, s.SummaryAnswer), errors=_READ_ERRORS),
+    Operation("get", "/v1/tool-policies", "Tool policies (a tenant sees its own)", "reader",
+              (200, s.ToolPolicies), errors=_READ_ERRORS),
+    Operation("put", "/v1/tool-policies/{tenant}/{agent}", "Set the tool policy of a tenant "
+              "and agent (* for any); binds every replica at once", "admin",
+              (200, s.ToolPolicyAnswer), body=ToolPolicy,
+              params=[_path("tenant"), _path("agent")]),
+    Operation("get", "/v1/tool-policies/{tenant}/{agent}", "The tool policy under this key",
+              "reader", (200, s.ToolPolicyAnswer), params=[_path("tenant"), _path("agent")],
+              errors=(*_READ_ERRORS, 404)),
+    Operation("delete", "/v1/tool-policies/{tenant}/{agent}", "Remove a stored tool policy",
+              "admin", (200, s.Deleted), params=[_path("tenant"), _path("agent")],
+              errors=(401, 403, 404, 422, 429, 503)),
+    Operation("get", "/v1/approvals", "Pending tool-call approvals, oldest first (a tenant "
+              "sees its own)", "approver", (200, s.Approvals), errors=_READ_ERRORS),
+    Operation("get", "/v1/approvals/{id}", "One approval; with wait, once decided or after "
+              "wait seconds (the agent or an approver)", "agent", (200, s.ApprovalAnswer),
+              params=[_path("id"), _query("wait", "seconds to wait while pending",
+                                           {"type": "number", "minimum": 0, "maximum": 60})],
+              errors=(*_READ_ERRORS, 404)),
+    Operation("post", "/v1/approvals/{id}", "Approve or deny a pending tool call", "approver",
+              (200, s.ApprovalAnswer), body=DecideBody, params=[_path("id")],
+              errors=(400, 401, 403, 404, 409, 413, 415, 422, 429, 503)),
     Operation("get", "/", "Redirect to the console", None, (302, None), errors=()),
     Operation("get", "/ui", "Redirect to the console", None, (302, None), errors=()),
     Operation("get", "/ui/", "The console (HTML; its data comes from the /v1 API)", None,
@@ -211,7 +236,7 @@ def _structs() -> list[Any]:
     from sidecar.budgets.model import Usage
 
     named = {"SettleBody": SettleBody, "Usage": Usage, "ConsistencyReport": ConsistencyReport}
-    types: list[Any] = [LlmCall, ToolCall, Run, s.ErrorBody, s.RedactAnswer,
+    types: list[Any] = [LlmCall, ToolCall, Run, s.ErrorBody, RedactionResult,
                         s.RedactBatchAnswer, RedactBody, RedactBatchBody, *named.values()]
     for op in OPERATIONS:
         for part in (op.body, op.ok[1]):
@@ -233,7 +258,7 @@ def _content(part: Any) -> Schema:
 _REASONS = {200: "OK", 202: "Accepted (durable)", 302: "Found: see Location",
             304: "Not modified (ETag)", 400: "Malformed body or unknown query parameter",
             401: "Missing or wrong bearer token", 403: "Role or tenant does not allow it",
-            404: "Not found", 409: "Ambiguous: name the tenant",
+            404: "Not found", 409: "Ambiguous (name the tenant), or already decided",
             413: "Body too large", 415: "Wrong Content-Type", 422: "Breaks the schema",
             429: "Denied by a budget, a limit or the rate limit (Retry-After)",
             503: "Store unavailable, overloaded or timed out (Retry-After)"}
@@ -248,7 +273,7 @@ def _operation(op: Operation) -> Schema:
             responses["304"] = {"description": _REASONS[304]}
             continue
         content = _content(s.ErrorBody)
-        if status == 429 and op.path == "/v1/admit":
+        if status in (403, 429) and op.path == "/v1/admit":
             content = _content(s.AdmitAnswer)
             content["application/json"]["schema"] = {"oneOf": [
                 {"$ref": REF.format(name="AdmitAnswer")}, {"$ref": REF.format(name="ErrorBody")}]}

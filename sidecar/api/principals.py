@@ -4,10 +4,11 @@ Guarantees:
 
 - Tokens are looked up by their SHA-256 digest; the clear token is never kept in memory
   after hashing the configured ``api_token`` and never written anywhere.
-- Roles: ``agent`` sends events and traces, admits, settles, uses the cache and the redactor;
-  ``reader`` queries (events, aggregates, stats, usage, budgets list, runs, series, denials,
-  summary, metrics); ``admin`` may do everything, including budget changes. Roles do not
-  nest except that ``admin`` holds all.
+- Roles: ``agent`` sends events and traces, admits, settles, uses the cache and the redactor,
+  and waits for an approval; ``reader`` queries (events, aggregates, stats, usage, budgets
+  list, tool policies, runs, series, denials, summary, metrics); ``approver`` lists, reads and
+  decides tool-call approvals; ``admin`` may do everything, including budget and tool policy
+  changes. Roles do not nest except that ``admin`` holds all.
 - A principal with a tenant sees and changes only that tenant's data: the routes force its
   tenant onto what it sends and what it asks for (see :meth:`Principal.own_tenant`).
 
@@ -27,9 +28,10 @@ from sidecar.api.config import Role, TokenConfig
 from sidecar.api.errors import ApiError
 
 _GRANTS: dict[str, frozenset[str]] = {
-    "agent": frozenset({"agent"}),
+    "agent": frozenset({"agent", "approval_wait"}),
     "reader": frozenset({"reader"}),
-    "admin": frozenset({"agent", "reader", "admin"}),
+    "approver": frozenset({"approver", "approval_wait"}),
+    "admin": frozenset({"agent", "reader", "approver", "approval_wait", "admin"}),
 }
 
 
@@ -131,6 +133,13 @@ ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("GET", "/v1/stats/distribution"): "reader",
     ("GET", "/v1/budgets/denials"): "reader",
     ("GET", "/v1/summary"): "reader",
+    ("GET", "/v1/tool-policies"): "reader",
+    ("GET", "/v1/tool-policies/{tenant}/{agent}"): "reader",
+    ("PUT", "/v1/tool-policies/{tenant}/{agent}"): "admin",
+    ("DELETE", "/v1/tool-policies/{tenant}/{agent}"): "admin",
+    ("GET", "/v1/approvals"): "approver",
+    ("GET", "/v1/approvals/{id}"): "approval_wait",  # the agent waiting, or an approver
+    ("POST", "/v1/approvals/{id}"): "approver",
 }
 
 

@@ -6,7 +6,8 @@ configured masking (``label``, ``hash`` or ``partial``). A batch holds at most
 :data:`MAX_TEXTS` texts (422 naming ``texts``) of at most :data:`MAX_BATCH_CHARS` characters
 in all (413 naming ``texts``); the body limit (``max_body_bytes``) applies to both forms. One
 request of 1,000 texts costs one request's overhead instead of 1,000; a large batch is redacted
-on a worker thread, so the event loop keeps serving other requests meanwhile.
+on a worker thread, as is a single text longer than 64 Ki characters, so the event loop keeps
+serving other requests meanwhile.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def routes(redactor: Redactor) -> list[web.RouteDef]:
         # A key "texts" cannot occur inside a JSON string (its quotes would be escaped).
         if b'"texts"' not in raw:
             one: RedactBody = parse_json_body(raw, RedactBody)
+            if len(one.text) > _ON_THREAD_CHARS:
+                return json_response(await asyncio.to_thread(redactor.redact, one.text, one.mode))
             return json_response(redactor.redact(one.text, one.mode))
         body: RedactBatchBody = parse_json_body(raw, RedactBatchBody)
         texts = body.texts

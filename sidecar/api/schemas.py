@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 
 from sidecar.budgets.config import BudgetPolicyEntry
+from sidecar.redact.engine import RedactionResult
 
 
 class ErrorDetail(msgspec.Struct, kw_only=True):
@@ -92,6 +93,48 @@ class AdmitAnswer(msgspec.Struct, kw_only=True):
     warnings: list[dict[str, Any]] | None = None
     degraded: bool | None = None
     injection: dict[str, Any] | None = None
+    field: str | None = None
+    approval_id: str | None = None
+    message: str | None = None
+    step: Literal["warn", "suggest", "restrict"] | None = None
+    suggested_model: str | None = None
+    suggested_price: dict[str, float] | None = None
+
+
+class ToolPolicyAnswer(msgspec.Struct, kw_only=True):
+    """A tool policy under its key (``*`` for any tenant or agent)."""
+
+    tenant: str
+    agent: str
+    rules: list[dict[str, Any]]
+
+
+class ToolPolicies(msgspec.Struct, kw_only=True):
+    policies: list[ToolPolicyAnswer]
+
+
+class ApprovalAnswer(msgspec.Struct, kw_only=True):
+    """One approval; ``state`` is pending, approved, denied or expired."""
+
+    id: str
+    tool: str
+    state: Literal["pending", "approved", "denied", "expired"]
+    tenant: str | None = None
+    agent: str | None = None
+    user_id: str | None = None
+    request_id: str | None = None
+    args: Any = None
+    args_digest: str | None = None
+    created_at: float | None = None
+    expires_at: float | None = None
+    decided_at: float | None = None
+    decided_by: str | None = None
+    note: str | None = None
+    used: bool | None = None
+
+
+class Approvals(msgspec.Struct, kw_only=True):
+    approvals: list[ApprovalAnswer]
 
 
 class Settled(msgspec.Struct, kw_only=True):
@@ -125,19 +168,8 @@ class LookupAnswer(msgspec.Struct, kw_only=True):
     guard: str | None = None
 
 
-class Finding(msgspec.Struct, kw_only=True):
-    type: str
-    start: int
-    end: int
-
-
-class RedactAnswer(msgspec.Struct, kw_only=True):
-    text: str
-    findings: list[Finding]
-
-
 class RedactBatchAnswer(msgspec.Struct, kw_only=True):
-    results: list[RedactAnswer]  # one per text, in the order sent
+    results: list[RedactionResult]  # one per text, in the order sent
 
 
 class HealthAnswer(msgspec.Struct, kw_only=True):

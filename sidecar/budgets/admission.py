@@ -1,16 +1,21 @@
 """Admission: the whole of ``POST /v1/admit`` as one call, with or without budgets.
 
 ``Admission.admit(body)`` screens a tool result for prompt injection (when the guard blocks),
-checks the per-request limits, prices the estimate with the price table and reserves it on every
+asks the tool policy about a tool call (403 reasons, see :mod:`sidecar.tools.gate`), checks the
+per-request limits, prices the estimate with the price table and reserves it on every
 applicable budget; the route only translates HTTP (``decision.http_status`` with
 ``decision.to_dict()``, 503 on :class:`~sidecar.budgets.model.StoreUnavailable`, 422 on
 :class:`~sidecar.budgets.model.InvalidBudgetInput`). Without a ledger (budgets disabled) the
-limits and the injection block still apply. The collaborators are passed in by the app factory
+limits and the injection block still apply. After an allowed admit the degradation ladder
+(:mod:`sidecar.budgets.ladder`, when set) adds its ``step``, and refuses a tool tagged
+``expensive`` at ``restrict``. The collaborators are passed in by the app factory
 and typed here as small protocols, so this package imports neither limits, pricing nor guard.
+A tool result longer than 64 KiB is scored in a worker thread (it does not hold the loop).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
@@ -20,6 +25,7 @@ from sidecar.budgets.model import MAX_TOKENS, AdmitRequest, Decision
 from sidecar.validation import Id, Name
 
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+OFF_LOOP_CHARS = 64 * 1024
 
 
 class AdmitBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
@@ -37,6 +43,9 @@ class AdmitBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     tool: Name | None = None
     args: Any = None
     tool_result: str | None = None
+    agent: Name | None = None
+    # A tool admit again after a person approved it (GET /v1/approvals/{id}).
+    approval_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
 
 
 class LimitVerdict(Protocol):
@@ -70,6 +79,46 @@ class Scorer(Protocol):
     def should_block(self, result: Any, source: Literal["user", "tool_result"]) -> bool: ...
 
 
+class ToolChecker(Protocol):
+    """What :class:`sidecar.tools.ToolGate` offers: the tool policy's verdict on one call."""
+
+    async def check_tool(
+        self,
+        *,
+        tool: str,
+        args: Any,
+        tenant: str | None,
+        agent: str | None,
+        user_id: str | None,
+        request_id: str,
+        approval_id: str | None,
+    ) -> Any: ...
+
+
+class LadderStep(Protocol):
+    @property
+    def step(self) -> str: ...
+    @property
+    def suggested_model(self) -> str | None: ...
+    @property
+    def suggested_price(self) -> dict[str, float] | None: ...
+
+
+class Ladder(Protocol):
+    """What :class:`sidecar.budgets.ladder.Ladder` offers."""
+
+    refused_tools: int
+
+    async def step(
+        self,
+        user_id: str | None,
+        tenant: str | None,
+        model: str | None = ...,
+        input_tokens: int = ...,
+        max_output_tokens: int = ...,
+    ) -> LadderStep | None: ...
+
+
 _LIMIT_NAMES = {
     "step_limit_exceeded": "max_steps_per_request",
     "tool_call_limit_exceeded": "max_tool_calls_per_request",
@@ -96,6 +145,8 @@ class Admission:
         self.default_max_output_tokens = default_max_output_tokens
         self.scorer = scorer
         self.blocked = 0
+        self.tools: ToolChecker | None = None  # set by the app factory
+        self.ladder: Ladder | None = None
 
     @property
     def blocking(self) -> bool:
@@ -106,12 +157,30 @@ class Admission:
         """The decision for one admit; raises StoreUnavailable under fail_closed and
         InvalidBudgetInput for a value the ledger cannot store."""
         if body.tool_result and self.blocking and self.scorer is not None:
-            verdict = self.scorer.score(body.tool_result, "tool_result")
+            if len(body.tool_result) > OFF_LOOP_CHARS:  # a long text is scored off the loop
+                verdict = await asyncio.to_thread(self.scorer.score, body.tool_result,
+                                                  "tool_result")  # fmt: skip
+            else:
+                verdict = self.scorer.score(body.tool_result, "tool_result")
             if self.scorer.should_block(verdict, "tool_result"):
                 self.blocked += 1
                 return Decision(
                     allowed=False, reason="prompt_injection_detected", injection=verdict.summary()
                 )
+        expensive = False
+        if body.kind == "tool" and self.tools is not None:
+            verdict = await self.tools.check_tool(
+                tool=body.tool or "", args=body.args, tenant=body.tenant, agent=body.agent,
+                user_id=body.user_id, request_id=body.request_id.rpartition("\x1f")[2],
+                approval_id=body.approval_id,
+            )  # fmt: skip
+            if not verdict.allowed:
+                return Decision(
+                    allowed=False, reason=verdict.reason, field=verdict.field,
+                    approval_id=verdict.approval_id, message=verdict.message,
+                    retry_after_s=verdict.retry_after_s,
+                )  # fmt: skip
+            expensive = verdict.expensive
         if self.limiter is not None:
             verdict = self.limiter.check(body.request_id, body.kind, body.tool, body.args)
             if not verdict.allowed:
@@ -122,7 +191,7 @@ class Admission:
                 }
                 return Decision(allowed=False, reason=verdict.reason, limit=limit)
         if body.kind == "tool" or self.ledger is None:
-            return Decision(allowed=True)
+            return await self._tool_step(body, expensive)
         input_tokens = body.input_tokens or 0
         max_out = (
             self.default_max_output_tokens
@@ -143,4 +212,29 @@ class Admission:
             max_output_tokens=max_out,
             cost_usd=cost,
         )
-        return await self.ledger.admit(request)
+        decision = await self.ledger.admit(request)
+        if decision.allowed and self.ladder is not None:
+            step = await self.ladder.step(request.user_id, request.tenant, body.model,
+                                          input_tokens, max_out)  # fmt: skip
+            if step is not None:
+                decision.step = step.step
+                decision.suggested_model = step.suggested_model
+                decision.suggested_price = step.suggested_price
+        return decision
+
+    async def _tool_step(self, body: AdmitBody, expensive: bool) -> Decision:
+        """A tool admit the policy allowed: the ladder may still refuse an expensive tool."""
+        if self.ladder is None or body.kind != "tool":
+            return Decision(allowed=True)
+        step = await self.ladder.step(body.user_id, body.tenant)
+        if step is None:
+            return Decision(allowed=True)
+        if step.step == "restrict" and expensive:
+            self.ladder.refused_tools += 1
+            return Decision(
+                allowed=False,
+                reason="expensive_tool_refused",
+                step=step.step,
+                message="the budget is near its limit: expensive tools are off",
+            )
+        return Decision(allowed=True, step=step.step)

@@ -11,10 +11,18 @@ A policy caps what one scope may spend in one window::
         - {scope: tenant, id: acme, window: month, max_cost_usd: 500}
         - {scope: global, id: all, window: "rolling:1h", max_tokens: 5000000}
         - {scope: user, id: alice, model: gpt-4o, window: 1h, max_cost_usd: 2}
+        - {scope: user, id: bob, window: 1d, max_cost_usd: 5, warn_at: 0.5, suggest_at: 0.7,
+           restrict_at: 0.9}
+      cheaper_models: {gpt-4o: gpt-4o-mini}
 
 ``id: "*"`` gives every user (or tenant) its own budget with that policy unless one is set for
 it by name. ``global`` policies apply to every request. ``model`` restricts a policy to calls of
 that model (its price-table name, e.g. ``gpt-4o`` for ``gpt-4o-2024-08-06``).
+
+The degradation ladder of a policy with ``suggest_at`` or ``restrict_at``: at ``warn_at`` of a
+cap an admit answers ``step: warn``; at ``suggest_at`` ``step: suggest`` with the cheaper model
+of ``cheaper_models`` and its price; at ``restrict_at`` ``step: restrict`` and tools tagged
+``expensive`` by their tool rule are refused; at the cap the admit is denied.
 """
 
 from __future__ import annotations
@@ -41,11 +49,22 @@ class BudgetPolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, fro
     max_cost_usd: Annotated[float, msgspec.Meta(ge=0, le=10**9)] | None = None
     warn_at: Annotated[float, msgspec.Meta(gt=0, le=1)] | None = 0.8
     model: Name | None = None
+    # The degradation ladder (fractions of each cap, like warn_at): from suggest_at an admit
+    # names a cheaper model (budgets.cheaper_models); from restrict_at tools tagged expensive
+    # are refused; the cap itself still denies.
+    suggest_at: Annotated[float, msgspec.Meta(gt=0, le=1)] | None = None
+    restrict_at: Annotated[float, msgspec.Meta(gt=0, le=1)] | None = None
 
     def __post_init__(self) -> None:
         parse_window(self.window)
         if self.max_tokens is None and self.max_cost_usd is None:
             raise ValueError("a budget needs max_tokens, max_cost_usd or both")
+        if self.suggest_at and self.restrict_at and self.restrict_at < self.suggest_at:
+            raise ValueError("restrict_at must not be below suggest_at")
+
+    @property
+    def has_ladder(self) -> bool:
+        return self.suggest_at is not None or self.restrict_at is not None
 
 
 class BudgetPolicyEntry(BudgetPolicy, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -81,6 +100,8 @@ class BudgetsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Output tokens assumed when an admit names no max_output_tokens.
     default_max_output_tokens: Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)] = 4096
     policies: list[BudgetPolicyEntry] = msgspec.field(default_factory=list)
+    # The degradation ladder's model map: model (price-table name) → the cheaper one to suggest.
+    cheaper_models: dict[str, str] = msgspec.field(default_factory=dict)
     # In-process ledger: group-commit interval of the durable journal.
     flush_interval_s: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.05
     # Expiry sweep, policy refresh (PostgreSQL) and pruning period.

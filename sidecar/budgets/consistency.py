@@ -275,9 +275,10 @@ def run_check(db_url: str, prefix: str = "budget_", now: float | None = None) ->
     ConsistencyReport
 ):
     """Check the ledger behind ``db_url`` (what ``agent-sidecar check-consistency`` runs)."""
-    from sidecar.budgets.factory import is_postgres, sqlite_path
+    from sidecar.store.urls import parse_database_url
 
-    if is_postgres(db_url):
+    parsed = parse_database_url(db_url, check_driver=False)
+    if not parsed.is_sqlite:
         import asyncio
 
         import asyncpg
@@ -292,7 +293,7 @@ def run_check(db_url: str, prefix: str = "budget_", now: float | None = None) ->
                 await conn.close()
 
         return asyncio.run(check())
-    path = sqlite_path(db_url)
+    path = parsed.sqlite_path
     if path is None:
         raise ValueError("an in-memory database keeps no ledger to check")
     return check_sqlite(path, prefix, now)

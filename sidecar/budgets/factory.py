@@ -8,17 +8,7 @@ from sidecar.budgets.config import BudgetsConfig
 from sidecar.budgets.journal import SqliteJournal
 from sidecar.budgets.ledger import BudgetLedger, Clock, Pricer
 from sidecar.budgets.memory import InProcessLedger
-
-
-def sqlite_path(url: str) -> str | None:
-    """``sqlite+aiosqlite:///./data/x.db`` → ``./data/x.db``; None for in-memory databases."""
-    _, _, rest = url.partition(":///")
-    path = rest.split("?", 1)[0]
-    return None if not path or path == ":memory:" else path
-
-
-def is_postgres(url: str | None) -> bool:
-    return bool(url) and str(url).startswith(("postgresql", "postgres"))
+from sidecar.store.urls import parse_database_url
 
 
 def create_ledger(
@@ -27,10 +17,11 @@ def create_ledger(
 ) -> BudgetLedger:  # fmt: skip
     """The ledger for ``db_url``; call ``await ledger.start()`` before use, ``close()`` after.
     ``pricer`` prices settles that carry no cost (the same price table as ingest)."""
-    if db_url and is_postgres(db_url):
+    parsed = parse_database_url(db_url, check_driver=False) if db_url else None
+    if parsed is not None and not parsed.is_sqlite:
         from sidecar.budgets.postgres import PostgresLedger
 
-        return PostgresLedger(config, db_url, clock, pricer)
-    path = sqlite_path(db_url) if db_url else None
+        return PostgresLedger(config, db_url or "", clock, pricer)
+    path = parsed.sqlite_path if parsed is not None else None
     journal = SqliteJournal(path, config.table_prefix) if path else None
     return InProcessLedger(config, journal, clock, pricer)

@@ -30,6 +30,7 @@ from typing import Any
 from sidecar.budgets.model import COUNTER_MAX
 from sidecar.budgets.policies import is_legacy_key
 from sidecar.budgets.windows import ROLLING_START
+from sidecar.store.sqlite_connection import connect_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +131,7 @@ class SqliteJournal:
         self.pending_rows = 0
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn = connect_sqlite(self.path, autocommit=False)
         conn.executescript(_schema(self.p))
         have = {r[1] for r in conn.execute(f"PRAGMA table_info({self.p}reservations)")}
         for column in _RESERVATION_COLUMNS:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from sidecar.store.writer import StoreUnavailable as _StoreDown
+from sidecar.store.errors import StoreUnavailable as _StoreDown
 
 NANO_PER_USD = 1_000_000_000
 MAX_TOKENS = 1_000_000_000
@@ -35,7 +35,20 @@ Reason = Literal[
     "time_limit_exceeded",
     "loop_detected",
     "prompt_injection_detected",
+    "tool_denied",
+    "tool_args_invalid",
+    "path_denied",
+    "command_denied",
+    "approval_required",
+    "approval_denied",
+    "tool_rate_limited",
+    "expensive_tool_refused",
 ]
+# Refusals by tool policy (403): the call is not allowed as asked, waiting will not help.
+FORBIDDEN_REASONS = frozenset({
+    "tool_denied", "tool_args_invalid", "path_denied", "command_denied", "approval_required",
+    "approval_denied",
+})  # fmt: skip
 
 
 def to_nano(usd: float) -> int:
@@ -189,10 +202,21 @@ class Decision(msgspec.Struct, kw_only=True, omit_defaults=True):
     warnings: list[BudgetWarning] = msgspec.field(default_factory=list)
     degraded: bool = False
     injection: dict[str, Any] | None = None
+    # Tool policy: the argument that failed (``args.path``), the approval to wait for.
+    field: str | None = None
+    approval_id: str | None = None
+    message: str | None = None
+    # Degradation ladder: ``warn``, ``suggest``, ``restrict`` (expensive tools refused); with
+    # ``suggest`` and ``restrict`` a cheaper model and its price per million tokens.
+    step: str | None = None
+    suggested_model: str | None = None
+    suggested_price: dict[str, float] | None = None
 
     @property
     def http_status(self) -> int:
-        return 200 if self.allowed else 429
+        if self.allowed:
+            return 200
+        return 403 if self.reason in FORBIDDEN_REASONS else 429
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON body of the HTTP answer."""

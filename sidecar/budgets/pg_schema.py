@@ -27,8 +27,8 @@ from sidecar.budgets.model import COUNTER_MAX
 C = COUNTER_MAX
 
 
-TABLES = ("counters", "reservations", "holds", "policies", "policy_version", "charges",
-          "charge_totals")  # fmt: skip
+TABLES = ("counters", "reservations", "holds", "policies", "policy_version", "policy_deletions",
+          "charges", "charge_totals")  # fmt: skip
 FUNCTIONS = ("admit", "charge", "expire", "age", "compact", "settle")
 
 
@@ -66,6 +66,16 @@ CREATE TABLE IF NOT EXISTS {p}policies (
 CREATE TABLE IF NOT EXISTS {p}policy_version (
   id int PRIMARY KEY CHECK (id = 1), version bigint NOT NULL);
 INSERT INTO {p}policy_version VALUES (1, 0) ON CONFLICT DO NOTHING;
+-- Each policy row and each deletion names the version that wrote it, so a replica reloads only
+-- what changed since the version it holds (O(changes)); deletions older than a day are pruned
+-- and a replica behind ``pruned`` reloads everything.
+ALTER TABLE {p}policies ADD COLUMN IF NOT EXISTS ver bigint NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS {p}policies_ver ON {p}policies (ver);
+ALTER TABLE {p}policy_version ADD COLUMN IF NOT EXISTS pruned bigint NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS {p}policy_deletions (
+  scope text NOT NULL, id text NOT NULL, model text NOT NULL, ver bigint NOT NULL,
+  at float8 NOT NULL, PRIMARY KEY (scope, id, model));
+CREATE INDEX IF NOT EXISTS {p}policy_deletions_ver ON {p}policy_deletions (ver);
 CREATE TABLE IF NOT EXISTS {p}charges (
   charge_id text PRIMARY KEY, rid text, ts float8 NOT NULL, tokens bigint NOT NULL,
   cost bigint NOT NULL, bkeys text[] NOT NULL, wstarts float8[] NOT NULL);

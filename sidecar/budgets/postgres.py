@@ -12,8 +12,10 @@ replica by its own clock, with no job.
 Limits bind where the decision is made: a policy PUT or DELETE bumps ``{prefix}policy_version``
 in its own statement, and every admit (and direct charge) statement compares the version its
 caller decided with; on a mismatch the statement decides nothing, the caller reloads the
-policies (one query) and decides again. So once a PUT or DELETE is acknowledged by any replica,
-every admit that starts afterwards on any replica is decided under it. Admits to which no
+policies (one query, reading only the rows written since the version it held, so the cost is
+that of the changes, not of every policy) and decides again. So once a PUT or DELETE is
+acknowledged by any replica, every admit that starts afterwards on any replica is decided
+under it. Admits to which no
 budget applies go through the statement too (one batched round trip), since a PUT elsewhere may
 have given them one.
 
@@ -71,9 +73,12 @@ from sidecar.budgets.model import (
 )
 from sidecar.budgets.pg_schema import schema_sql
 from sidecar.budgets.policies import SEP, PolicySet, is_legacy_key, upgrade_key
+from sidecar.store.urls import asyncpg_dsn
 
 log = logging.getLogger(__name__)
 _BATCH = 64
+POLICY_DELETIONS_KEPT_S = 86_400.0  # a replica offline longer than this reloads every policy
+_POLICY = msgspec.json.Decoder(BudgetPolicy)
 _STALE_ROUNDS = 4
 
 
@@ -122,12 +127,8 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def asyncpg_dsn(url: str) -> str:
-    """``postgresql+asyncpg://…`` (SQLAlchemy spelling) → ``postgresql://…``."""
-    for prefix in ("postgresql+asyncpg://", "postgres+asyncpg://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
+def decode_policy(body: str) -> BudgetPolicy:
+    return _POLICY.decode(body)
 
 
 class _Stale(Exception):
@@ -169,6 +170,12 @@ class PostgresLedger(LedgerCore):
         self._inflight = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._sql_expire = f"SELECT {p}expire($1, $2)"
+        self._sql_changes = (
+            f"SELECT v.version, v.pruned, c.scope, c.id, c.model, c.body FROM {p}policy_version v "
+            f"LEFT JOIN (SELECT scope, id, model, body FROM {p}policies WHERE ver > $1 UNION ALL "
+            f"SELECT scope, id, model, NULL FROM {p}policy_deletions WHERE ver > $1 AND $1 >= 0) "
+            "c ON true WHERE v.id = 1"
+        )
         self._sql_counter = (
             f"SELECT tokens_used, cost_used, tokens_reserved, cost_reserved FROM {p}counters "
             "WHERE bkey = $1 AND window_start = $2"
@@ -616,11 +623,16 @@ class PostgresLedger(LedgerCore):
         check = PolicySet()
         check.put(scope, id_, policy)  # validates the id before it is stored
         p = self.config.table_prefix
+        # The version row is locked first, so versions are given in commit order and a replica
+        # that has read version v has seen every row written at v or before.
         await self._call(
             "fetchval",
-            f"WITH up AS (INSERT INTO {p}policies VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (scope, id, model) DO UPDATE SET body = EXCLUDED.body RETURNING 1) "
-            f"UPDATE {p}policy_version SET version = version + 1 WHERE id = 1 RETURNING version",
+            f"WITH v AS (UPDATE {p}policy_version SET version = version + 1 WHERE id = 1 "
+            f"RETURNING version), up AS (INSERT INTO {p}policies (scope, id, model, body, ver) "
+            "SELECT $1, $2, $3, $4, version FROM v ON CONFLICT (scope, id, model) DO UPDATE "
+            "SET body = EXCLUDED.body, ver = EXCLUDED.ver RETURNING 1), "
+            f"gone AS (DELETE FROM {p}policy_deletions WHERE scope = $1 AND id = $2 "
+            "AND model = $3) SELECT version FROM v",
             scope, id_, policy.model or "", msgspec.json.encode(policy).decode(),
         )  # fmt: skip
         await self._refresh_policies()
@@ -632,9 +644,11 @@ class PostgresLedger(LedgerCore):
             "fetchval",
             f"WITH d AS (DELETE FROM {p}policies WHERE scope = $1 AND id = $2 AND model = $3 "
             f"RETURNING 1), v AS (UPDATE {p}policy_version SET version = version + 1 "
-            "WHERE id = 1 AND EXISTS (SELECT 1 FROM d) RETURNING version) "
+            "WHERE id = 1 AND EXISTS (SELECT 1 FROM d) RETURNING version), "
+            f"t AS (INSERT INTO {p}policy_deletions SELECT $1, $2, $3, version, $4 FROM v "
+            "ON CONFLICT (scope, id, model) DO UPDATE SET ver = EXCLUDED.ver, at = EXCLUDED.at) "
             "SELECT count(*) FROM d",
-            scope, id_, model or "",
+            scope, id_, model or "", self.clock(),
         )  # fmt: skip
         await self._refresh_policies()
         return bool(removed)
@@ -731,20 +745,37 @@ class PostgresLedger(LedgerCore):
             await self._refresh_policies()
 
     async def _refresh_policies(self) -> None:
+        """Apply the policy changes written since the version held (all of them the first
+        time, or when deletions this replica has not seen were pruned): O(changes)."""
         async with self._refresh_lock:
-            rows = await self._call(
-                "fetch",
-                f"SELECT v.version, p.scope, p.id, p.body FROM {self.config.table_prefix}"
-                f"policy_version v LEFT JOIN {self.config.table_prefix}policies p ON true "
-                "WHERE v.id = 1",
-            )
-            fresh = PolicySet(self._config_policies.entries())
-            for r in rows:
-                if r["scope"] is not None:
-                    body = msgspec.json.decode(r["body"], type=BudgetPolicy)
-                    fresh.put(r["scope"], r["id"], body)
-            self._policies.replace_all(fresh)
-            self._version = int(rows[0]["version"]) if rows else -1
+            since = self._version
+            rows = await self._call("fetch", self._sql_changes, since)
+            if since >= 0 and rows and int(rows[0]["pruned"]) > since:
+                since = -1
+                rows = await self._call("fetch", self._sql_changes, since)
+            if not rows:
+                return
+            if since < 0:
+                fresh = PolicySet(self._config_policies.entries())
+                for r in rows:
+                    if r["scope"] is not None and r["body"] is not None:
+                        fresh.put(r["scope"], r["id"], decode_policy(r["body"]))
+                self._policies.replace_all(fresh)
+            else:
+                for r in rows:
+                    if r["scope"] is not None:
+                        self._apply_change(r["scope"], r["id"], r["model"] or None, r["body"])
+            self._version = int(rows[0]["version"])
+
+    def _apply_change(self, scope: Any, id_: str, model: str | None, body: str | None) -> None:
+        if body is not None:
+            self._policies.put(scope, id_, decode_policy(body))
+            return
+        configured = self._config_policies.exact(scope, id_, model)
+        if configured is not None:  # a runtime policy deleted: the configured one governs again
+            self._policies.put(scope, id_, configured)
+        else:
+            self._policies.delete(scope, id_, model)
 
     async def _housekeeping(self) -> None:
         p = self.config.table_prefix
@@ -768,6 +799,13 @@ class PostgresLedger(LedgerCore):
                         "execute",
                         f"DELETE FROM {p}counters WHERE window_end < $1",
                         now - self.config.counter_retention_s,
+                    )
+                    await self._call(
+                        "execute",
+                        f"WITH d AS (DELETE FROM {p}policy_deletions WHERE at < $1 RETURNING ver) "
+                        f"UPDATE {p}policy_version SET pruned = greatest(pruned, "
+                        "(SELECT max(ver) FROM d)) WHERE id = 1 AND EXISTS (SELECT 1 FROM d)",
+                        now - POLICY_DELETIONS_KEPT_S,
                     )
                     await self._call(
                         "execute",

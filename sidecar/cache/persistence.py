@@ -28,6 +28,8 @@ from typing import Protocol
 
 import msgspec
 
+from sidecar.store.sqlite_connection import connect_sqlite
+
 
 class PersistedEntry(msgspec.Struct, frozen=True, kw_only=True):
     """A cache entry as stored. ``key`` is the original text, or canonical JSON for JSON keys."""
@@ -89,9 +91,7 @@ class SqliteCachePersistence:
 
     def __init__(self, path: str) -> None:
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = connect_sqlite(path)
         self._conn.executescript(_SCHEMA)
         have = {row[1] for row in self._conn.execute("PRAGMA table_info(cache_entries)")}
         for name, kind in _ADDED_COLUMNS:  # files written before the semantic tier existed

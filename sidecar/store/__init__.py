@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sidecar.store.config import StoreConfig
     from sidecar.store.database import create_engine, create_schema, is_sqlite, ping
+    from sidecar.store.errors import StoreOverloaded, StoreUnavailable
     from sidecar.store.event_store import EventStore, open_event_store
     from sidecar.store.filters import EventFilter, EventPage, QueryError
     from sidecar.store.inserters import BatchInserter, make_inserter
     from sidecar.store.queries import aggregate, list_events
     from sidecar.store.rows import event_row
-    from sidecar.store.writer import EventWriter, StoreOverloaded, StoreUnavailable
+    from sidecar.store.writer import EventWriter
 
 _HOME = {
     "BatchInserter": "inserters",
@@ -27,8 +28,8 @@ _HOME = {
     "EventWriter": "writer",
     "QueryError": "filters",
     "StoreConfig": "config",
-    "StoreOverloaded": "writer",
-    "StoreUnavailable": "writer",
+    "StoreOverloaded": "errors",
+    "StoreUnavailable": "errors",
     "aggregate": "queries",
     "create_engine": "database",
     "create_schema": "database",

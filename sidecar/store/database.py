@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sidecar.store.columns import SCHEMA_VERSION, UPGRADES
 from sidecar.store.config import StoreConfig
+from sidecar.store.sqlite_connection import apply_pragmas
 from sidecar.store.tables import metadata, schema_meta
 from sidecar.store.urls import parse_database_url
 
@@ -52,11 +53,7 @@ def create_engine(url: str, config: StoreConfig, *, sql_echo: bool = False) -> A
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={synchronous}")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
+            apply_pragmas(dbapi_connection, synchronous)
 
         return engine
     return create_async_engine(

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol
 
-from sidecar import sqlite_db
 from sidecar.store.columns import EVENT_COLUMNS
 from sidecar.store.rows import Row
+from sidecar.store.sqlite_connection import connect_sqlite
 from sidecar.store.urls import parse_database_url
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class SqliteInserter:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._conn = sqlite_db.connect(self._path, self._synchronous)
+            self._conn = connect_sqlite(self._path, synchronous=self._synchronous)
         return self._conn
 
     def _insert(self, rows: Sequence[Row]) -> set[str]:

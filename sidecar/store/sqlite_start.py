@@ -13,15 +13,15 @@ import sqlite3
 import time
 from pathlib import Path
 
-from sidecar import sqlite_db
 from sidecar.store.columns import SCHEMA_VERSION, SQLITE_DDL, UPGRADES
 from sidecar.store.secrets import DDL as SECRETS_DDL
+from sidecar.store.sqlite_connection import BUSY_TIMEOUT_S, connect_sqlite
 
 
 def create_schema(path: str, synchronous: str = "FULL") -> None:
     """Create missing tables and apply pending upgrades in one transaction."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite_db.connect(path, synchronous)
+    conn = connect_sqlite(path, synchronous=synchronous)
     try:
         conn.execute("BEGIN IMMEDIATE")
         for statement in SQLITE_DDL:
@@ -51,7 +51,7 @@ def create_schema(path: str, synchronous: str = "FULL") -> None:
 def stored_secret(path: str, name: str) -> str:
     """The secret kept under ``name`` in ``sidecar_secrets``, generated on first use (first
     writer wins: every process on the file reads the same value)."""
-    conn = sqlite_db.connect(path, "FULL")
+    conn = connect_sqlite(path, synchronous="FULL")
     try:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(SECRETS_DDL)
@@ -70,7 +70,7 @@ def ping(path: str) -> float:
     """Open the file and run ``SELECT 1``; the latency in milliseconds. Raises
     :class:`sqlite3.Error` when the file cannot be opened or read."""
     start = time.perf_counter()
-    conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=sqlite_db.BUSY_TIMEOUT_S)
+    conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=BUSY_TIMEOUT_S)
     try:
         conn.execute("SELECT 1 FROM sidecar_schema LIMIT 1").fetchall()
     finally:

@@ -106,6 +106,15 @@ def parse_database_url(raw: str, *, check_driver: bool = True) -> DatabaseUrl:
     )
 
 
+def asyncpg_dsn(url: str) -> str:
+    """The DSN asyncpg takes for a PostgreSQL URL in any accepted spelling (``postgres://``,
+    ``postgresql://``, ``postgresql+asyncpg://``): ``postgresql://…``."""
+    parsed = parse_database_url(url, check_driver=False)
+    if parsed.is_sqlite:
+        raise DatabaseUrlError(f"`{redact_password(url)}` is not a PostgreSQL URL")
+    return "postgresql://" + parsed.url.split("://", 1)[1]
+
+
 def _installed(module: str) -> bool:
     """Whether ``module`` can be imported, without importing it."""
     try:

@@ -17,18 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sidecar.store.errors import StoreOverloaded, StoreUnavailable
 from sidecar.store.inserters import BatchInserter
 from sidecar.store.rows import Row
 
 log = logging.getLogger(__name__)
-
-
-class StoreUnavailable(RuntimeError):
-    """The database refused or lost the write; nothing of the batch was acknowledged."""
-
-
-class StoreOverloaded(RuntimeError):
-    """The write queue is full; the client should retry later."""
 
 
 @dataclass

@@ -75,6 +75,11 @@ class ApprovalConflict(ValueError):
         self.state = state
 
 
+def _text(value: str | None) -> str | None:
+    """Text a database can hold: U+0000 (refused by PostgreSQL) becomes U+FFFD."""
+    return None if value is None else value.replace("\x00", "\ufffd")
+
+
 def args_digest(args: Any) -> str:
     return hashlib.sha256(msgspec.json.encode(args, order="sorted")).hexdigest()
 
@@ -119,6 +124,7 @@ class ApprovalStore:
                       request_id: str, tool: str, args: Any) -> Approval:  # fmt: skip
         """The pending approval for this call: the one already waiting, else a new one."""
         now, digest, owner = self.clock(), args_digest(args), tenant or ""
+        request_id = _text(request_id) or ""
         rows = await self._run(
             f"SELECT {_COLUMNS} FROM sidecar_tool_approvals WHERE tenant = :t AND "
             "request_id = :r AND tool = :tool AND args_digest = :d AND state = 'pending' "
@@ -129,7 +135,7 @@ class ApprovalStore:
             return _row(rows[0])
         approval = Approval(
             id="apr_" + secrets.token_hex(12), tool=tool, state="pending", tenant=owner,
-            agent=agent, user_id=user_id, request_id=request_id,
+            agent=_text(agent), user_id=_text(user_id), request_id=_text(request_id) or "",
             args=self._redact(args), args_digest=digest, created_at=now,
             expires_at=now + self.ttl_s,
         )  # fmt: skip
@@ -204,7 +210,7 @@ class ApprovalStore:
             "UPDATE sidecar_tool_approvals SET state = :s, decided_at = :now, decided_by = :by, "
             "note = :note WHERE id = :id AND state = 'pending' AND expires_at > :now",
             {"s": state, "now": self.clock(), "by": by, "id": approval_id,
-             "note": None if note is None else self._redact(note)},
+             "note": None if note is None else _text(self._redact(note))},
         )  # fmt: skip
         fresh = await self._reread(approval_id) or approval
         if not changed:

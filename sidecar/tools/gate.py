@@ -12,6 +12,7 @@ any replica applies to the next decision here.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,9 @@ from sidecar.tools.store import ToolPolicyStore
 
 REASONS = ("tool_denied", "tool_args_invalid", "path_denied", "command_denied",
            "approval_required", "approval_denied", "tool_rate_limited")  # fmt: skip
+
+
+Refused = Callable[["ToolCall", "ToolVerdict"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -66,10 +70,25 @@ class ToolGate:
         self.approvals = approvals
         self.rates = rates or ToolRates(config.max_rate_buckets)
         self.decisions: dict[str, int] = {"allowed": 0, **{r: 0 for r in REASONS}}
+        self.on_refused: Refused | None = None  # the audit (a stored event per refusal)
+
+    async def start(self) -> None:
+        await self.store.start()
+        await self.approvals.start()
+
+    async def check_tool(
+        self, *, tool: str, args: Any, tenant: str | None, agent: str | None,
+        user_id: str | None, request_id: str, approval_id: str | None,
+    ) -> ToolVerdict:  # fmt: skip
+        """:meth:`check` with keywords (the admission's protocol)."""
+        return await self.check(ToolCall(tool, args, tenant, agent, user_id, request_id,
+                                         approval_id))  # fmt: skip
 
     async def check(self, call: ToolCall) -> ToolVerdict:
         verdict = await self._decide(call)
         self.decisions[verdict.reason or "allowed"] += 1
+        if not verdict.allowed and verdict.reason != "approval_required" and self.on_refused:
+            await self.on_refused(call, verdict)
         return verdict
 
     async def _decide(self, call: ToolCall) -> ToolVerdict:

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sidecar.store.writer import StoreUnavailable
 from sidecar.tools.policy import PolicyBook, ToolPolicy, ToolPolicyEntry
 
 _DDL = (
@@ -33,7 +34,7 @@ _DDL = (
 _decode = msgspec.json.Decoder(ToolPolicy)
 
 
-class ToolStoreUnavailable(RuntimeError):
+class ToolStoreUnavailable(StoreUnavailable):
     """The policy store cannot be read or written (HTTP 503)."""
 
 

@@ -169,3 +169,10 @@ def test_one_file_opened_by_both_paths_keeps_one_secret(tmp_path: Path) -> None:
     assert sqlite_start.stored_secret(str(path), "redact.hash_key") == first
     assert sqlite_start.stored_secret(str(path), "other") != first
     assert len(first) == 64 and sqlite_start.ping(str(path)) >= 0
+
+
+def test_the_lazy_tool_routes_are_the_tool_routes() -> None:
+    from sidecar.api import lazy_tools, tool_routes
+
+    defs = tool_routes.routes(None, None, wait_max_s=1.0, request_timeout_s=5.0)  # type: ignore[arg-type]
+    assert {(d.method, d.path) for d in defs} == set(lazy_tools.ROUTES)

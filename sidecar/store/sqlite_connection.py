@@ -1,0 +1,44 @@
+"""The one way this project opens a SQLite file with the stdlib driver.
+
+Every file is in WAL mode (readers never block the writer) and waits up to
+:data:`BUSY_TIMEOUT_S` for a lock held by another connection before it raises
+``sqlite3.OperationalError: database is locked``. ``synchronous`` is the durability knob:
+``FULL`` syncs every commit (an acknowledged event survives power loss), ``NORMAL`` syncs at
+checkpoints (it survives a crash of the process, which is what the journals and the cache need).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Literal
+
+BUSY_TIMEOUT_S = 30.0
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+
+
+def connect_sqlite(
+    path: str, *, synchronous: Synchronous | str = "NORMAL", autocommit: bool = True
+) -> sqlite3.Connection:
+    """A connection to ``path`` usable from any one thread at a time, in WAL mode.
+
+    ``autocommit`` leaves transactions to explicit ``BEGIN``/``COMMIT``; without it the driver
+    opens one before the first write, as the stdlib does by default."""
+    conn = sqlite3.connect(
+        path,
+        timeout=BUSY_TIMEOUT_S,
+        check_same_thread=False,
+        isolation_level=None if autocommit else "DEFERRED",
+    )
+    apply_pragmas(conn, synchronous)
+    return conn
+
+
+def apply_pragmas(conn: sqlite3.Connection, synchronous: Synchronous | str = "NORMAL") -> None:
+    """WAL, the sync mode and the busy timeout, on a connection opened elsewhere (SQLAlchemy's)."""
+    if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+    cursor = conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    cursor.close()
