@@ -35,8 +35,10 @@ venv-otel: $(OTEL_STAMP)
 tools:
 	@bash scripts/install-tools.sh
 
+# DEMO_ARGS: e.g. --no-serve (end after the summary), --seed 3, --runs 100
+DEMO_ARGS ?=
 demo: venv
-	$(BIN)/agent-sidecar demo
+	$(BIN)/agent-sidecar demo $(DEMO_ARGS)
 
 lint: venv
 	$(BIN)/ruff check sidecar runtime tests bench

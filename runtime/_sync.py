@@ -88,9 +88,11 @@ class SyncSidecarClient:
         """Blocking :meth:`RunContext.admit_llm`."""
         return self._call(run.admit_llm(model, **fields))
 
-    def admit_tool(self, run: RunContext, tool: str, *, args: Any = None) -> Grant:
-        """Blocking :meth:`RunContext.admit_tool`."""
-        return self._call(run.admit_tool(tool, args=args))
+    def admit_tool(self, run: RunContext, tool: str, *, args: Any = None, **options: Any) -> Grant:
+        """Blocking :meth:`RunContext.admit_tool` (``wait_for_approval``, ``timeout`` and
+        ``approval_id`` too)."""
+        wait = float(options.get("timeout", 60.0)) + 10 if options.get("wait_for_approval") else 30
+        return self._call(run.admit_tool(tool, args=args, **options), timeout=wait)
 
     def cached(self, namespace: str, key: Any, compute: Any, **options: Any) -> Any:
         """Blocking :meth:`SidecarClient.cached` (``compute`` runs on the client's thread)."""

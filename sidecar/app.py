@@ -8,9 +8,8 @@ Prometheus, budget settling, span export) after the commit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from time import time as time_time
 from typing import TYPE_CHECKING, Any
@@ -57,10 +56,12 @@ from sidecar.budgets.testclock import ENV as TEST_CLOCK_ENV
 from sidecar.budgets.testclock import ledger_clock
 from sidecar.cache import SemanticCache
 from sidecar.cache.namespace_stats import NamespaceStats
+from sidecar.cache.upkeep import CacheUpkeep
 from sidecar.config import ConfigError, Settings, is_loopback
 from sidecar.events.schema import Event, Run
 from sidecar.guard import EventInjectionTagger, InjectionScorer
 from sidecar.ingest import DropContent, EventTransform, Ingest
+from sidecar.lifecycle import InBackground, OnStart, Stages
 from sidecar.limits import RequestLimiter
 from sidecar.pricing import EventPricer, PriceTable
 from sidecar.redact import EventRedactor, IdentifierMasker, Redactor
@@ -85,7 +86,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Components:
     """Everything the app factory built, for the routes, the CLI and the tests."""
 
@@ -115,8 +116,8 @@ class Components:
     # An identifier as stored (PII → keyed pseudonym): ids in paths, queries, admits, cache
     # scopes and budget policies are mapped with it on the way in.
     mask_id: Callable[[str | None], str | None] = field(default=lambda value: value)
-    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     tools: LazyTools | None = None  # the gate is built at its first use
+    stages: Stages = field(default_factory=Stages)  # every part with a task, in start order
 
     @property
     def engine(self) -> AsyncEngine:
@@ -141,15 +142,11 @@ class _EndRequestLimits:
 
 def build_components(settings: Settings) -> Components:
     registry = CollectorRegistry()
-    store = open_event_store(settings.db_url, settings.store, sql_echo=settings.logging.sql_echo)
     analytics = Analytics(settings.analytics)
     metrics = PrometheusMetrics(registry, settings.metrics, analytics)
-    writer = EventWriter(
-        store.inserter(),
-        batch_max_events=settings.store.batch_max_events,
-        queue_max_events=settings.store.queue_max_events,
-        on_commit=metrics.store_write,
-    )
+    store = open_event_store(settings.db_url, settings.store,
+                             sql_echo=settings.logging.sql_echo, on_commit=metrics.store_write)
+    writer = store.writer
     metrics.watch_ingest_queue_depth(lambda: writer.stats.queued_events)
     prices = PriceTable.load(settings.pricing.file, settings.pricing.default)
     pricer = EventPricer(prices, settings.pricing.trust_client_cost)
@@ -168,15 +165,15 @@ def build_components(settings: Settings) -> Components:
     ingest.add_sink(_EndRequestLimits(limiter))
     denials = DenialLog()
     parts = Components(
-        settings, registry, store, writer, ingest, metrics, analytics,
-        StatsCollector(registry), prices, limiter, ledger,
-        RecordingAdmission(ledger, limiter, prices, settings.budgets.default_max_output_tokens,
-                           scorer, denials=denials),
-        Retention(lambda: store.engine, settings.store.retention),
-        redactor,
-        scorer,
-        _open_cache(settings),
-        Fleet(analytics, settings.fleet, open_fleet_store(store, settings.fleet.enabled)),
+        settings=settings, registry=registry, store=store, writer=writer,
+        ingest=ingest, metrics=metrics, analytics=analytics,
+        component_stats=StatsCollector(registry), prices=prices, limiter=limiter, ledger=ledger,
+        admission=RecordingAdmission(ledger, limiter, prices,
+                                     settings.budgets.default_max_output_tokens, scorer,
+                                     denials=denials),
+        retention=Retention(lambda: store.engine, settings.store.retention),
+        redactor=redactor, scorer=scorer, cache=_open_cache(settings),
+        fleet=Fleet(analytics, settings.fleet, open_fleet_store(store, settings.fleet.enabled)),
         denials=denials,
     )
     if settings.redact.enabled:
@@ -190,8 +187,46 @@ def build_components(settings: Settings) -> Components:
     _add_span_export(parts)
     _add_metrics_export(parts)
     _add_tool_policy(parts)
-    parts.background.append(_warm_up(parts))
+    _add_stages(parts)
     return parts
+
+
+def _add_stages(parts: Components) -> None:
+    """Started in this order, closed in reverse: the loops and the writer first, then the
+    ledger's journal and the cache, then the exporters (a hung collector costs only their
+    deadline), the engine last."""
+    stages = parts.stages
+    stages.add("store", parts.store)
+    stages.add("setup", OnStart(lambda: _setup(parts)))
+    if parts.spans is not None:
+        stages.add("span export", parts.spans, deadline_s=1.0)
+    if parts.metrics_export is not None:
+        stages.add("metrics export", parts.metrics_export, deadline_s=1.0)
+    stages.add("cache", CacheUpkeep(parts.cache, parts.settings.cache.flush_interval_s))
+    if parts.ledger is not None:
+        stages.add("ledger", parts.ledger)
+    stages.add("writer", parts.writer)
+    stages.add("store up", OnStart(lambda: _store_up(parts)))
+    if parts.settler is not None:
+        stages.add("settle retry", parts.settler)
+    stages.add("retention", parts.retention)
+    stages.add("fleet", parts.fleet)
+    stages.add("warm-up", InBackground(_warm_up(parts)))
+
+
+async def _setup(parts: Components) -> None:
+    if parts.settings.redact.enabled and not parts.redactor.has_configured_key:
+        # One pseudonym per id across restarts and replicas sharing the database.
+        key = await parts.store.secret("redact.hash_key")
+        parts.redactor.use_key(key.encode())
+    if parts.ledger is not None and parts.settings.redact.enabled:
+        parts.ledger.use_config_policies(
+            masked_policies(parts.settings.budgets.policies, parts.mask_id)
+        )
+
+
+async def _store_up(parts: Components) -> None:
+    parts.metrics.set_store_up(True)
 
 
 def _as_is(value: Any) -> Any:
@@ -223,7 +258,7 @@ def _add_tool_policy(parts: Components) -> None:
     parts.admission.tools = parts.tools
 
 
-def _warm_up(parts: Components) -> Callable[[], Coroutine[Any, Any, None]]:
+def _warm_up(parts: Components) -> Callable[[], Awaitable[None]]:
     """After the start, compile (or load from the disk cache) the redactor's and the guard's
     pattern databases on a worker thread: ``/ready`` does not wait for them, and the first
     event rarely does (one arriving before they are ready compiles them itself)."""
@@ -262,16 +297,9 @@ def _add_budget_settling(parts: Components) -> None:
     parts.settler = settler = BudgetSettler(
         ledger, user_key=budget_users(parts.settings, parts.mask_id),
         resolve_model=parts.prices.resolve,
+        retry_interval_s=parts.settings.budgets.housekeeping_interval_s,
     )
     parts.ingest.set_charger(settler)
-    interval = parts.settings.budgets.housekeeping_interval_s
-
-    async def retry_held_settles() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            await settler.retry()
-
-    parts.background.append(retry_held_settles)
     stats = parts.component_stats
     stats.gauge("agent_sidecar_budget_reservations_open", "Reservations not yet settled.",
                 lambda: ledger.stats().get("open_reservations", 0))
@@ -288,8 +316,6 @@ def _add_fleet_publishing(parts: Components) -> None:
     """With a shared PostgreSQL, this replica's window sketches go there every interval (the
     counters exist either way, so dashboards read 0 rather than nothing on SQLite)."""
     fleet = parts.fleet
-    if fleet.shared:
-        parts.background.append(fleet.run)
     stats = parts.component_stats
     stats.gauge("agent_sidecar_fleet_shared",
                 "1 when this sidecar publishes its sketches to the shared database.",
@@ -336,21 +362,6 @@ def _open_cache(settings: Settings) -> SemanticCache:
 
 def _add_cache_upkeep(parts: Components) -> None:
     cache = parts.cache
-    interval = parts.settings.cache.flush_interval_s
-
-    async def flush_and_purge() -> None:
-        rounds = 0
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await asyncio.to_thread(cache.flush)
-            except Exception:  # kept queued and retried next round; counted by pending_writes
-                log.exception("cache flush failed")
-            rounds += 1
-            if rounds % 60 == 0:
-                cache.purge_expired()
-
-    parts.background.append(flush_and_purge)
     stats = parts.component_stats
     stats.counter("agent_sidecar_cache_lookups", "Cache lookups by result.",
                   lambda: cache.stats().lookups, labels=("result",))
@@ -411,9 +422,9 @@ def _add_span_export(parts: Components) -> None:
     settings = parts.settings
     if not settings.traces.export_enabled():
         return
+    config = msgspec.structs.replace(settings.traces, capture_content=settings.capture_content)
     from sidecar.telemetry.otlp_export import SpanExporterSink
 
-    config = msgspec.structs.replace(settings.traces, capture_content=settings.capture_content)
     parts.spans = spans = SpanExporterSink.from_config(config)
     parts.ingest.add_sink(spans)
     stats = parts.component_stats
@@ -484,8 +495,10 @@ def create_app(settings: Settings) -> web.Application:
     if parts.ledger is not None:
         app.add_routes(budget_routes.routes(parts.ledger, mask_id, users))
         app.add_routes(denials_routes.routes(parts.denials))
-    app.add_routes(cache_routes.routes(parts.cache, _pii_probe(parts.redactor), mask_id,
-                                       parts.namespaces))
+    app.add_routes(cache_routes.routes(
+        parts.cache, _pii_probe(parts.redactor), mask_id, parts.namespaces,
+        _key_masker(parts.redactor) if settings.redact.enabled else _same_key,
+    ))  # fmt: skip
     app.add_routes(redact_routes.routes(parts.redactor))
     app.add_routes(runs_routes.routes(parts.store, mask_id))
     app.add_routes(series_routes.routes(parts.store, mask_id))
@@ -507,7 +520,37 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
+def _add_state_metrics(parts: Components, protection: ProtectionStats) -> None:
+    """Bounded per-user, per-request and per-scope state: what left at a cap, and what a cap
+    refused (docs/reliability.md#bounded-state)."""
+    ledger, limiter, cache = parts.ledger, parts.limiter, parts.cache
+
+    def ledger_stat(name: str) -> int:
+        return ledger.stats().get(name, 0) if ledger is not None else 0
+
+    def evictions() -> dict[str, float]:
+        lost = cache.stats().evictions
+        return {"ledger_counters": ledger_stat("state_evictions_counters"),
+                "limiter_requests": limiter.evicted,
+                "cache_entries": lost.get("lru", 0),
+                "cache_scopes": lost.get("scope_limit", 0),
+                "rate_limit_buckets": protection.buckets_evicted}  # fmt: skip
+
+    def refusals() -> dict[str, float]:
+        return {part: ledger_stat(f"state_refusals_{part}")
+                for part in ("counters", "reservations", "policies")}  # fmt: skip
+
+    stats = parts.component_stats
+    stats.counter("agent_sidecar_state_evictions",
+                  "Per-user, per-request and per-scope state dropped at its cap, by part.",
+                  evictions, labels=("part",))  # fmt: skip
+    stats.counter("agent_sidecar_state_refusals",
+                  "Budget scopes, reservations and policies refused at their cap, by part.",
+                  refusals, labels=("part",))  # fmt: skip
+
+
 def _add_protection_metrics(parts: Components, protection: ProtectionStats) -> None:
+    _add_state_metrics(parts, protection)
     stats = parts.component_stats
     stats.counter("agent_sidecar_requests_rate_limited",
                   "Requests refused with 429 by the per-token rate limit.",
@@ -517,6 +560,19 @@ def _add_protection_metrics(parts: Components, protection: ProtectionStats) -> N
     stats.gauge("agent_sidecar_rate_limit_buckets",
                 "Callers tracked by the rate limiter (bounded by rate_limit_max_clients).",
                 lambda: protection.buckets)
+
+
+def _key_masker(redactor: Redactor) -> Callable[[Any], Any]:
+    """A cache key with each finding replaced by its keyed pseudonym (same value, same key)."""
+
+    def mask_key(key: Any) -> Any:
+        return redactor.redact_value(key, mode="hash")
+
+    return mask_key
+
+
+def _same_key(key: Any) -> Any:
+    return key
 
 
 def _pii_probe(redactor: Redactor) -> Callable[[Any], bool]:
@@ -558,38 +614,8 @@ def _health_checks(parts: Components) -> dict[str, HealthCheck]:
 
 def _lifecycle(parts: Components) -> Callable[[web.Application], Any]:
     async def lifecycle(_app: web.Application) -> Any:
-        await parts.store.create_schema()
-        if parts.settings.redact.enabled and not parts.redactor.has_configured_key:
-            # One pseudonym per id across restarts and replicas sharing the database.
-            key = await parts.store.secret("redact.hash_key")
-            parts.redactor.use_key(key.encode())
-        if parts.ledger is not None and parts.settings.redact.enabled:
-            parts.ledger.use_config_policies(
-                masked_policies(parts.settings.budgets.policies, parts.mask_id)
-            )
-        await asyncio.to_thread(parts.cache.ensure_loaded)
-        await parts.writer.start()
-        if parts.ledger is not None:
-            await parts.ledger.start()
-        parts.metrics.set_store_up(True)
-        parts.retention.start()
-        await parts.fleet.start()
-        tasks = [asyncio.create_task(job()) for job in parts.background]
+        await parts.stages.start()
         yield
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await parts.fleet.close()
-        await parts.retention.close()
-        await parts.writer.close()
-        if parts.ledger is not None:
-            await parts.ledger.close()
-        if parts.spans is not None:
-            await asyncio.to_thread(parts.spans.shutdown)
-        if parts.metrics_export is not None:
-            await asyncio.to_thread(parts.metrics_export.shutdown)
-        await asyncio.to_thread(parts.cache.close)
-        await parts.store.close()
+        await parts.stages.close()
 
     return lifecycle

@@ -94,7 +94,7 @@ class Ingest:
         else:
             rows = self._rows(events)
         inserted = await self._writer.write(rows)
-        fresh = events if len(inserted) == len(events) else _first_of_each(events, inserted)
+        fresh = events if len(inserted) == len(events) else _first_of_each(events, rows, inserted)
         for sink in self._sinks:
             async for part in _slices(fresh):
                 try:
@@ -139,13 +139,15 @@ async def _slices(events: Sequence[Event]) -> AsyncIterator[Sequence[Event]]:
         await asyncio.sleep(0)
 
 
-def _first_of_each(events: list[Event], inserted: set[str]) -> list[Event]:
-    """The newly stored events, each id once (an id sent twice in a batch is stored once)."""
+def _first_of_each(events: list[Event], rows: list[Row], inserted: set[str]) -> list[Event]:
+    """The newly stored events, each key once (an event sent twice in a batch is stored once;
+    the key is the tenant and the id, :func:`~sidecar.store.rows.event_key`)."""
     fresh: list[Event] = []
     taken: set[str] = set()
-    for event in events:
-        if event.id in inserted and event.id not in taken:
-            taken.add(event.id)
+    for event, row in zip(events, rows, strict=True):
+        key = row[0]
+        if key in inserted and key not in taken:
+            taken.add(key)
             fresh.append(event)
     return fresh
 

@@ -1,8 +1,11 @@
 """Running the app: bind, serve, and shut down gracefully on SIGTERM / SIGINT.
 
-On a signal the listener closes first (no new connections), in-flight requests are answered,
-then the writer commits what it holds and the store closes: acknowledged events are never lost
-and the process exits 0 well within 10 s (``shutdown_timeout_s``, default 8 s).
+On a signal the listener closes first (no new connections), in-flight requests are answered
+(for up to ``shutdown_timeout_s``, default 8 s), then the parts close in reverse start order,
+each within its deadline and all within 1.5 s more (:mod:`sidecar.lifecycle`): the loops, the
+writer (it commits what it holds), the budget journal and the cache are flushed before the span
+and metric exporters, which get 1 s, so a collector that accepts connections and never answers
+cannot hold the exit. Acknowledged events are never lost and the process exits 0 within 10 s.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import logging
 import signal
 import socket
 import sys
+import time
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +32,7 @@ log = logging.getLogger("sidecar")
 # event loop after at most this long (CPython's default is 5 ms): each turn of the loop that
 # waits on a socket or a thread pays it once, so it bounds what large bodies add to others.
 SWITCH_INTERVAL_S = 0.001
+SHUTDOWN_MARGIN_S = 1.5
 
 
 async def start_runner(
@@ -96,4 +101,8 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
     try:
         await stop.wait()
     finally:
+        # In-flight requests get up to shutdown_timeout_s; every stage after them ends by
+        # SHUTDOWN_MARGIN_S later (the writer, the journal and the cache before the exporters).
+        deadline = time.monotonic() + settings.shutdown_timeout_s + SHUTDOWN_MARGIN_S
+        app[COMPONENTS].stages.close_by(deadline)
         await runner.cleanup()

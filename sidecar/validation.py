@@ -8,7 +8,7 @@ segments, OTLP attributes). One place, so every public path enforces the same ca
   that passes here is one every backend stores.
 - **Reservation ids** as the API hands them out (tenant-tagged): at most 512 characters.
 - **Query values**: at most :data:`MAX_QUERY_CHARS` (1,024) characters, no control character;
-  ids among them at most 256 characters.
+  ids among them at most 256 characters, paging cursors at most 4,096.
 - **Numbers**: finite, within each field's documented range (tokens at most 10^9, costs at
   most $10^9, timestamps within 1970..2100, integers of the store below 2^63).
 
@@ -31,6 +31,7 @@ import msgspec
 MAX_ID_CHARS = 256
 MAX_RESERVATION_CHARS = 512
 MAX_QUERY_CHARS = 1024
+MAX_CURSOR_CHARS = 4096
 MAX_SECONDS = 4_102_444_800.0  # 2100-01-01
 MAX_STORE_INT = 2**63 - 1
 # A JSON Schema / Python regex that no control character matches (``re.search`` semantics).
@@ -100,6 +101,7 @@ def unique(field: str, values: list[str]) -> list[str]:
 
 __all__ = [
     "CONTROL_FREE",
+    "MAX_CURSOR_CHARS",
     "MAX_ID_CHARS",
     "MAX_QUERY_CHARS",
     "MAX_RESERVATION_CHARS",

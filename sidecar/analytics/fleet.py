@@ -44,7 +44,7 @@ from sidecar.analytics.config import SERIES_FIELDS, FleetConfig
 from sidecar.analytics.engine import Analytics
 from sidecar.analytics.report import Groups, merge_groups, parse_group_by, stats_body
 from sidecar.analytics.windows import window_seconds
-from sidecar.store.errors import StoreUnavailable
+from sidecar.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +226,7 @@ class Fleet:
         self.counters = FleetStats()
         self._last_purge = 0.0
         self._started = False
+        self._loop: asyncio.Task[None] | None = None
 
     @property
     def shared(self) -> bool:
@@ -234,7 +235,8 @@ class Fleet:
     # -- publishing --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Prepare the store (a failure is not fatal: publishing retries every interval)."""
+        """Prepare the store (a failure is not fatal: publishing retries every interval) and
+        publish every ``publish_interval_s`` until :meth:`close`."""
         if self.store is None:
             return
         try:
@@ -242,6 +244,8 @@ class Fleet:
             self._started = True
         except Exception as exc:  # the database may come up later; publish() retries
             self._failed(exc)
+        if self._loop is None:
+            self._loop = asyncio.create_task(self.run(), name="fleet-publish")
 
     async def publish(self) -> bool:
         """Write every window once; False (counted, logged once per outage) on failure."""
@@ -307,7 +311,13 @@ class Fleet:
             await self.publish()
 
     async def close(self, timeout_s: float = 2.0) -> None:
-        """One last publish, so a replica that stops leaves its latest figures behind."""
+        """Stop the loop; one last publish, so a replica that stops leaves its latest figures
+        behind."""
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
         if self.store is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.publish(), timeout_s)

@@ -30,6 +30,7 @@ from sidecar.budgets.model import (
     ANY_TENANT,
     MAX_COST_USD,
     MAX_TOKENS,
+    CapacityExceeded,
     Decision,
     InvalidBudgetInput,
     UnknownBudget,
@@ -59,6 +60,8 @@ async def _guarded(call: Awaitable[T]) -> T:
     """The ledger's errors as the contract's: 503 store down, 422 bad value, 404 no budget."""
     try:
         return await call
+    except CapacityExceeded as exc:
+        raise ApiError(503, "capacity", str(exc), headers={"Retry-After": "5"}) from None
     except StoreDown as exc:  # the ledger's, or the tool policy's store
         raise ApiError(503, "store_unavailable", str(exc),
                        headers={"Retry-After": "1"}) from None

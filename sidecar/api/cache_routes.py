@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from aiohttp import web
@@ -36,6 +36,7 @@ from sidecar.cache import (
 from sidecar.cache.namespace_stats import NamespaceStats
 from sidecar.validation import text_problem
 
+T = TypeVar("T")
 Name = msgspec.Meta(min_length=1, max_length=256)
 
 
@@ -102,18 +103,25 @@ def routes(
     cache: SemanticCache, has_pii: Callable[[Any], bool],
     mask_id: Callable[[str | None], str | None] = lambda value: value,
     namespaces: NamespaceStats | None = None,
+    mask_key: Callable[[Any], Any] = lambda key: key,
 ) -> list[web.RouteDef]:  # fmt: skip
     """``mask_id``: tenants, namespaces, models and user ids holding PII are keyed by their
-    pseudonym; ``namespaces`` counts each lookup's result under its namespace."""
+    pseudonym; ``namespaces`` counts each lookup's result under its namespace; ``mask_key``
+    replaces each finding in a key by its keyed pseudonym (``[EMAIL:9f2c...]``), at store and
+    at lookup alike, so a key matches as before and its PII is kept nowhere. An entry whose key
+    held PII stays in its user's scope."""
 
     def item(request: web.Request, body: StoreBody) -> StoreItem:
-        return StoreItem(body.scope(request, mask_id), body.key, body.value, body.ttl_s,
-                         has_pii(body.key) or has_pii(body.value), body.cost_usd, body.tokens)
+        key = mask_key(body.key)
+        pii = key != body.key or has_pii(body.value)
+        return StoreItem(body.scope(request, mask_id), key, body.value, body.ttl_s, pii,
+                         body.cost_usd, body.tokens)  # fmt: skip
 
     async def store(request: web.Request) -> web.Response:
         body: StoreBody = parse_json_body(await request.read(), StoreBody)
         with _store_errors(""):
-            await cache.store_async(item(request, body))
+            entry = await _off_loop(body.key, lambda: item(request, body))
+            await cache.store_async(entry)
         return json_response({"stored": True})
 
     async def store_batch(request: web.Request) -> web.Response:
@@ -125,8 +133,9 @@ def routes(
 
     async def lookup(request: web.Request) -> web.Response:
         body: LookupBody = parse_json_body(await request.read(), LookupBody)
+        key = await _off_loop(body.key, lambda: mask_key(body.key))
         try:
-            result = await cache.lookup_async(body.scope(request, mask_id), body.key)
+            result = await cache.lookup_async(body.scope(request, mask_id), key)
         except InvalidCacheKeyError as exc:
             raise ApiError(422, "invalid_request", str(exc), "key") from None
         if namespaces is not None:
@@ -157,7 +166,7 @@ def routes(
                 except msgspec.DecodeError:
                     raise ApiError(422, "invalid_parameter", "key_json is not JSON",
                                    "key_json") from None
-            removed = cache.invalidate(scope, key)
+            removed = cache.invalidate(scope, None if key is None else mask_key(key))
         return json_response({"removed": removed})
 
     return [
@@ -166,6 +175,17 @@ def routes(
         web.post("/v1/cache/lookup", lookup),
         web.delete("/v1/cache/{namespace}", invalidate),
     ]
+
+
+_INLINE_KEY = 4096  # characters: a longer key is masked in a worker thread
+
+
+async def _off_loop(key: Any, work: Callable[[], T]) -> T:
+    """``work()`` at once for a short text key, else in a worker thread (the event loop is
+    never held by the scan of a long or structured key)."""
+    if isinstance(key, str) and len(key) <= _INLINE_KEY:
+        return work()
+    return await asyncio.to_thread(work)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,14 @@ from aiohttp import web
 from sidecar.api.errors import ApiError
 from sidecar.api.ingest_prelude import IngestPrelude
 from sidecar.api.json import json_response
-from sidecar.api.params import group_by_param, int_param, only_known, text_param, time_param
+from sidecar.api.params import (
+    cursor_param,
+    group_by_param,
+    int_param,
+    only_known,
+    text_param,
+    time_param,
+)
 from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import confine_events
 from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeFailure, decode_events
@@ -74,7 +81,7 @@ def routes(
                 engine,
                 _filter(query, principal(request), mask_id),
                 limit=limit,
-                cursor=text_param(query, "cursor"),
+                cursor=cursor_param(query),
                 order=order,  # type: ignore[arg-type]
             )
         except QueryError as exc:

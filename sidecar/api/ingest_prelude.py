@@ -16,7 +16,8 @@ Both ingest paths fail alike and count alike:
   worker thread, so a 4 MB OTLP or NDJSON body does not hold the loop (the decoding thread
   yields the interpreter lock every few milliseconds, except inside one C parse call).
 - **Store**: ``StoreOverloaded`` is 503 ``overloaded``, ``StoreUnavailable`` 503
-  ``store_unavailable``, both with ``Retry-After: 1``.
+  ``store_unavailable``, both with ``Retry-After: 1``; ``RowsRefused`` (a value the database
+  refuses, this request's alone) 422 ``invalid_event``.
 - **Counting**: every refused request counts in ``agent_sidecar_events_rejected_total{reason}``
   and every stored or duplicate event in ``..._ingested_total`` / ``..._duplicate_total``.
 - **Logging**: every 4xx writes one WARNING line with the route, status, code, field (a schema
@@ -38,7 +39,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from sidecar.api.errors import ApiError
 from sidecar.events.schema import Event
 from sidecar.ingest import Ingest, IngestResult
-from sidecar.store import StoreOverloaded, StoreUnavailable
+from sidecar.store import RowsRefused, StoreOverloaded, StoreUnavailable
 from sidecar.telemetry.prometheus import PrometheusMetrics
 
 log = logging.getLogger("sidecar.ingest")
@@ -119,6 +120,10 @@ class IngestPrelude:
         """Run ``events`` through ingest, mapping store trouble to 503 and counting the result."""
         try:
             result = await ingest.ingest(events)
+        except RowsRefused as exc:
+            raise self.refuse(
+                request, ApiError(422, "invalid_event", str(exc), exc.field)
+            ) from None
         except StoreOverloaded as exc:
             self.metrics.events_rejected("overloaded")
             raise ApiError(503, "overloaded", str(exc), headers={"Retry-After": "1"}) from None

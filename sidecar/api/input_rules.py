@@ -17,11 +17,12 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from sidecar.api.errors import ApiError
-from sidecar.validation import MAX_QUERY_CHARS, text_problem
+from sidecar.validation import MAX_CURSOR_CHARS, MAX_QUERY_CHARS, text_problem
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CONTENT_PARAMS = frozenset({"key", "key_json"})
+LONG_PARAMS = {"cursor": MAX_CURSOR_CHARS}
 FREE_PATH_PARAMS = frozenset({"path"})  # /ui/{path}: matched against the bundle, never stored
 
 
@@ -36,7 +37,7 @@ def check_request(request: web.Request) -> None:
     for name, value in request.query.items():
         if name in CONTENT_PARAMS:
             continue
-        problem = text_problem(value, max_chars=MAX_QUERY_CHARS)
+        problem = text_problem(value, max_chars=LONG_PARAMS.get(name, MAX_QUERY_CHARS))
         if problem is not None:
             raise ApiError(422, "invalid_parameter", f"{name} {problem}", name)
 

@@ -127,6 +127,7 @@ class ProtectionStats:
     rate_limited: int = 0
     timeouts: int = 0
     buckets: int = 0
+    buckets_evicted: int = 0
 
 
 class _Bucket:
@@ -149,6 +150,7 @@ class RateLimiter:
         self.max_clients = max_clients
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self.evicted = 0
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -161,6 +163,7 @@ class RateLimiter:
             bucket = self._buckets[key] = _Bucket(self.burst, now)
             if len(self._buckets) > self.max_clients:
                 self._buckets.popitem(last=False)
+                self.evicted += 1
         else:
             self._buckets.move_to_end(key)
             elapsed = max(0.0, now - bucket.stamp)
@@ -189,7 +192,7 @@ def protection_middleware(config: ProtectionConfig, stats: ProtectionStats) -> M
             who: Principal = request.get(PRINCIPAL, OPEN)
             key = who.name if who is not OPEN else f"addr:{request.remote}"
             wait = limiter.take(key)
-            stats.buckets = len(limiter)
+            stats.buckets, stats.buckets_evicted = len(limiter), limiter.evicted
             if wait > 0:
                 stats.rate_limited += 1
                 raise ApiError(429, "rate_limited", "too many requests from this token",

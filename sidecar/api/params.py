@@ -15,7 +15,7 @@ from multidict import MultiMapping
 
 from sidecar.api.errors import ApiError
 from sidecar.events.field_errors import SECONDS_HINT
-from sidecar.validation import MAX_SECONDS, InvalidText, check_text, unique
+from sidecar.validation import MAX_CURSOR_CHARS, MAX_SECONDS, InvalidText, check_text, unique
 
 _DURATION = re.compile(r"^([1-9][0-9]{0,6})(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
@@ -49,6 +49,18 @@ def text_param(query: Mapping[str, str], name: str) -> str | None:
         return None
     try:
         return check_text(name, raw)
+    except InvalidText as exc:
+        raise ApiError(422, "invalid_parameter", str(exc), name) from None
+
+
+def cursor_param(query: Mapping[str, str], name: str = "cursor") -> str | None:
+    """An opaque paging cursor (``next_cursor``): at most 4,096 characters, no control
+    characters; whether it is one this server issued is the store's to check (422)."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return check_text(name, raw, max_chars=MAX_CURSOR_CHARS)
     except InvalidText as exc:
         raise ApiError(422, "invalid_parameter", str(exc), name) from None
 

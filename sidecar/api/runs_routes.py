@@ -15,7 +15,7 @@ from aiohttp import web
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response
-from sidecar.api.params import int_param, only_known, text_param, time_param
+from sidecar.api.params import cursor_param, int_param, only_known, text_param, time_param
 from sidecar.api.principals import principal
 from sidecar.store import EventFilter, QueryError
 from sidecar.store.event_store import EventStore
@@ -43,7 +43,7 @@ def routes(
         from sidecar.store.runs import list_runs  # loaded by reader(): SQLAlchemy
 
         try:
-            page = await list_runs(engine, where, limit=limit, cursor=text_param(query, "cursor"))
+            page = await list_runs(engine, where, limit=limit, cursor=cursor_param(query))
         except QueryError as exc:
             raise ApiError(422, "invalid_parameter", str(exc), exc.field) from None
         return json_response({"runs": page.runs, "next_cursor": page.next_cursor})

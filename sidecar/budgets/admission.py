@@ -127,6 +127,13 @@ _LIMIT_NAMES = {
 }
 
 
+def _own_user(tenant: str | None, user_id: str | None) -> str | None:
+    """The user id as its tenant knows it (budget ids of scoped tenants are ``tenant:user``)."""
+    if tenant is not None and user_id is not None and user_id.startswith(f"{tenant}:"):
+        return user_id[len(tenant) + 1 :]
+    return user_id
+
+
 class Admission:
     """Injection block → limits → pricing → ledger. Tool admits pass the block and the limits
     only (they spend no tokens)."""
@@ -171,7 +178,8 @@ class Admission:
         if body.kind == "tool" and self.tools is not None:
             verdict = await self.tools.check_tool(
                 tool=body.tool or "", args=body.args, tenant=body.tenant, agent=body.agent,
-                user_id=body.user_id, request_id=body.request_id.rpartition("\x1f")[2],
+                user_id=_own_user(body.tenant, body.user_id),
+                request_id=body.request_id.rpartition("\x1f")[2],
                 approval_id=body.approval_id,
             )  # fmt: skip
             if not verdict.allowed:

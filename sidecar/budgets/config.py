@@ -123,6 +123,13 @@ class BudgetsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # few hundred ms of reservations; a sidecar crash loses nothing). 3x the hot-row admits/s.
     synchronous_commit: bool = False
     table_prefix: Annotated[str, msgspec.Meta(pattern="^[a-z_][a-z0-9_]{0,30}$")] = "budget_"
+    # Bounds of the in-process ledger's memory (docs/reliability.md#bounded-state). Past
+    # max_counters, counters holding nothing are evicted; if none is, an admit needing a new
+    # one is answered 503. Reservations (open, or expired within late_settle_s) past
+    # max_reservations: admits are answered 503. Runtime policies past max_policies: 422.
+    max_counters: Annotated[int, msgspec.Meta(ge=1)] = 200_000
+    max_reservations: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+    max_policies: Annotated[int, msgspec.Meta(ge=1)] = 50_000
 
     def __post_init__(self) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -212,7 +212,23 @@ class LedgerCore:
             "expired": 0,
             "fail_open_admits": 0,
             "store_errors": 0,
+            "state_evictions_counters": 0,
+            "state_refusals_counters": 0,
+            "state_refusals_reservations": 0,
+            "state_refusals_policies": 0,
         }
+
+    def check_policy_room(self, scope: Scope, id_: str, model: str | None) -> None:
+        """:class:`InvalidBudgetInput` when a new policy would pass ``max_policies`` (runtime
+        and configured together; replacing an existing one always works)."""
+        if (scope, id_, model) in self._policies:
+            return
+        if len(self._policies) >= self.config.max_policies:
+            self.counters["state_refusals_policies"] += 1
+            raise InvalidBudgetInput(
+                "id", f"at most {self.config.max_policies} budget policies: delete some first"
+            )
+
 
     def use_config_policies(self, entries: list[BudgetPolicyEntry]) -> None:
         """Replace the configuration's policies (before :meth:`start`): used to key them by the

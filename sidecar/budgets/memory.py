@@ -58,6 +58,7 @@ from sidecar.budgets.ledger import (
 )
 from sidecar.budgets.model import (
     AdmitRequest,
+    CapacityExceeded,
     Charge,
     Decision,
     Outcome,
@@ -168,6 +169,8 @@ class InProcessLedger(LedgerCore):
         self._flush_handle: asyncio.TimerHandle | None = None
         self._pending: set[asyncio.Future[None]] = set()
         self._housekeeper: asyncio.Task[None] | None = None
+        self._next_eviction_scan = 0.0
+        self._held_by_counter: dict[CounterKey, int] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -237,6 +240,7 @@ class InProcessLedger(LedgerCore):
         if not slots:
             self.counters["granted"] += 1
             return Decision(allowed=True)
+        self._make_room(slots, now)
         degraded = self.journal is not None and not self.journal.healthy
         if degraded:
             if self.config.fail_policy == "fail_closed":
@@ -271,6 +275,7 @@ class InProcessLedger(LedgerCore):
             rid, now, expires_at, est_t, est_c, keys, OPEN, request.tenant, request.user_id,
             request.model,
         )  # fmt: skip
+        self._hold_counters(keys, 1)
         heapq.heappush(self._heap, (expires_at, rid))
         self._open += 1
         self._dirty(rid)
@@ -377,6 +382,7 @@ class InProcessLedger(LedgerCore):
             self._unlink(r)
         r.state = SETTLED
         del self._reservations[rid]
+        self._hold_counters(r.keys, -1)
         self.counters["settles"] += 1
         self._record(c.charge_id, rid, r.keys, tokens, cost, now)
         self._dirty(rid)
@@ -412,6 +418,7 @@ class InProcessLedger(LedgerCore):
         """Set a policy at runtime; it is persisted before this returns and wins over the
         configuration's."""
         check_text("id", id_)
+        self.check_policy_room(scope, id_, policy.model)
         self._policies.put(scope, id_, policy)
         self._dirty_p.add((scope, id_, policy.model))
         await self.durable()
@@ -467,6 +474,57 @@ class InProcessLedger(LedgerCore):
         return out
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _make_room(self, slots: list[Slot], now: float) -> None:
+        """Refuse (:class:`CapacityExceeded`) an admit that would pass ``max_reservations``, or
+        ``max_counters`` once the counters holding nothing are evicted. Never evicts a counter
+        with usage or reservations: that would let the budget be spent twice."""
+        cfg = self.config
+        if len(self._reservations) >= cfg.max_reservations:
+            self._forget_expired(now)
+        if len(self._reservations) >= cfg.max_reservations:
+            self.counters["state_refusals_reservations"] += 1
+            raise CapacityExceeded("reservations", (
+                f"the budget ledger holds {cfg.max_reservations} reservations "
+                "(budgets.max_reservations): retry when some are settled or expire"))
+        new = sum((slot.applied.key, slot.start) not in self._counters for slot in slots)
+        if not new or len(self._counters) + new <= cfg.max_counters:
+            return
+        if now >= self._next_eviction_scan:
+            self._forget_expired(now)
+            evicted = self._evict_empty(max(new, cfg.max_counters // 20))
+            if not evicted:  # nothing to evict: rescan after a second or an expiry, not per admit
+                self._next_eviction_scan = now + 1.0
+        if len(self._counters) + new > cfg.max_counters:
+            self.counters["state_refusals_counters"] += 1
+            raise CapacityExceeded("counters", (
+                f"the budget ledger holds {cfg.max_counters} budget counters with usage "
+                "(budgets.max_counters): no new budget scope until a window ends"))
+
+    def _evict_empty(self, wanted: int) -> int:
+        """Drop up to ``wanted`` counters that decide nothing any more: no reservation that may
+        still settle on it (open or within ``late_settle_s``), no rolling hold, already
+        written to the journal (a restart reads the same), and either holding zero (a new
+        admit recreates it from zero: no change) or of a window that has ended (no admit reads
+        it again; the journal keeps it for ``counter_retention_s``)."""
+        victims: list[CounterKey] = []
+        now = self.clock()
+        for ck, c in self._counters.items():
+            if ck in self._dirty_c or ck in self._held_by_counter:
+                continue
+            if (c.tu or c.cu or c.tr or c.cr) and c.end > now:
+                continue
+            if ck[1] == ROLLING_START and self._rolling.get(ck[0]):
+                continue
+            victims.append(ck)
+            if len(victims) >= wanted:
+                break
+        for ck in victims:
+            del self._counters[ck]
+            if ck[1] == ROLLING_START:
+                self._rolling.pop(ck[0], None)
+        self.counters["state_evictions_counters"] += len(victims)
+        return len(victims)
 
     def _counter(self, key: str, slot: Slot) -> _Counter:
         ck = (key, slot.start)
@@ -557,16 +615,15 @@ class InProcessLedger(LedgerCore):
             self._dirty(rid)
             n += 1
         self.counters["expired"] += n
+        if n:
+            self._next_eviction_scan = 0.0  # released reservations may have emptied counters
         return n
 
     def _prune(self, now: float) -> None:
         """Forget expired reservations past their late-settle grace and old counters; every
         minute, have the journal fold old charges into totals and drop old counters."""
         grace = self.config.late_settle_s
-        while self._expired and self._expired[0][0] + grace < now:
-            _, rid = self._expired.popleft()
-            if self._reservations.pop(rid, None) is not None:
-                self._dirty(rid)
+        self._forget_expired(now)
         if now - self._last_prune < 30.0:
             return
         self._last_prune = now
@@ -579,6 +636,28 @@ class InProcessLedger(LedgerCore):
             batch.compact_before = now - self.config.charge_dedup_s
             batch.prune_before = now - self.config.counter_retention_s
             self._submit(batch, [])
+
+    def _hold_counters(self, keys: list[CounterKey], delta: int) -> None:
+        """Count the reservations (open, or expired within ``late_settle_s``) naming each
+        counter: a counter a reservation may still settle on is never evicted."""
+        held = self._held_by_counter
+        for ck in keys:
+            left = held.get(ck, 0) + delta
+            if left > 0:
+                held[ck] = left
+            else:
+                held.pop(ck, None)
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop the reservations expired longer than ``late_settle_s`` ago (a settle of one
+        would be refused anyway)."""
+        grace = self.config.late_settle_s
+        while self._expired and self._expired[0][0] + grace < now:
+            _, rid = self._expired.popleft()
+            gone = self._reservations.pop(rid, None)
+            if gone is not None:
+                self._hold_counters(gone.keys, -1)
+                self._dirty(rid)
 
     def _dirty(self, rid: str) -> None:
         self._dirty_r.add(rid)
@@ -659,6 +738,7 @@ class InProcessLedger(LedgerCore):
             r = _Reservation(rid, created, expires_at, tokens, cost, ks, state, tenant, user,
                              model)  # fmt: skip
             self._reservations[rid] = r
+            self._hold_counters(ks, 1)
             if state == OPEN:
                 self._open += 1
                 heapq.heappush(self._heap, (expires_at, rid))

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from sidecar.store.errors import StoreUnavailable as _StoreDown
+from sidecar.errors import StoreUnavailable as _StoreDown
 
 NANO_PER_USD = 1_000_000_000
 MAX_TOKENS = 1_000_000_000
@@ -73,6 +73,17 @@ class StoreUnavailable(_StoreDown):
     """The budget store cannot be reached (or cannot persist) and the answer depends on it:
     an admit under ``fail_closed``, a settle or a charge (HTTP 503). A subclass of the event
     store's error, so every route that answers 503 for one answers it for the other."""
+
+
+class CapacityExceeded(StoreUnavailable):
+    """The ledger holds as much per-scope or per-request state as it may
+    (``budgets.max_counters``, ``budgets.max_reservations``): a new budget scope or
+    reservation is refused (HTTP 503 with Retry-After) rather than granted unaccounted or
+    paid for by forgetting usage. ``part`` names the bound."""
+
+    def __init__(self, part: str, message: str) -> None:
+        super().__init__(message)
+        self.part = part
 
 
 class UnknownBudget(KeyError):
@@ -222,3 +233,23 @@ class Decision(msgspec.Struct, kw_only=True, omit_defaults=True):
         """The JSON body of the HTTP answer."""
         out: dict[str, Any] = msgspec.to_builtins(self)
         return out
+
+
+class LedgerStats(msgspec.Struct, kw_only=True, frozen=True):
+    """What ``/metrics`` reads of a ledger. ``open_reservations``: this sidecar's on the
+    in-process ledger; every sidecar's on PostgreSQL (counted each housekeeping round)."""
+
+    open_reservations: int = 0
+    expired: int = 0
+    settles: int = 0
+    store_errors: int = 0
+
+    @classmethod
+    def of(cls, counters: dict[str, int]) -> LedgerStats:
+        """From a ledger's ``stats()`` counters."""
+        return cls(
+            open_reservations=counters.get("open_reservations", 0),
+            expired=counters.get("expired", 0),
+            settles=counters.get("settles", 0),
+            store_errors=counters.get("store_errors", 0),
+        )

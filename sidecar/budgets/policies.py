@@ -80,6 +80,12 @@ class PolicySet:
             p = self._policies.get((scope, ANY, model))
         return p
 
+    def __len__(self) -> int:
+        return len(self._policies)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._policies
+
     def exact(self, scope: Scope, id_: str, model: str | None = None) -> BudgetPolicy | None:
         """The policy stored under exactly this key (no template)."""
         return self._policies.get((scope, id_, model))

@@ -157,6 +157,7 @@ class PostgresLedger(LedgerCore):
         self.connected = False
         self.last_error: str | None = None
         self._housekeeper: asyncio.Task[None] | None = None
+        self._open_counted = 0  # open reservations of every sidecar, at the last count
         p = config.table_prefix
         self._sql_admit = (
             f"SELECT * FROM {p}admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
@@ -620,6 +621,7 @@ class PostgresLedger(LedgerCore):
     async def put_policy(self, scope: Scope, id_: str, policy: BudgetPolicy) -> None:
         """Store a policy; once this returns, every admit on every sidecar is decided under it."""
         check_text("id", id_)
+        self.check_policy_room(scope, id_, policy.model)
         check = PolicySet()
         check.put(scope, id_, policy)  # validates the id before it is stored
         p = self.config.table_prefix
@@ -673,14 +675,17 @@ class PostgresLedger(LedgerCore):
             raise await self._failed(pool, exc) from exc
 
     def stats(self) -> dict[str, int]:
-        return dict(self.counters)
+        """Counters of this sidecar; ``open_reservations`` is every sidecar's, as counted at
+        the last housekeeping round (or the last :meth:`open_reservations` call)."""
+        return {**self.counters, "open_reservations": self._open_counted}
 
     async def open_reservations(self) -> int:
         """Open reservations in the shared store (all sidecars)."""
         p = self.config.table_prefix
-        return int(
+        self._open_counted = int(
             await self._call("fetchval", f"SELECT count(*) FROM {p}reservations WHERE state = 0")
         )
+        return self._open_counted
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -787,6 +792,7 @@ class PostgresLedger(LedgerCore):
             try:
                 await self._sync_policies()
                 await self.expire()
+                await self.open_reservations()  # an index-only count (reservations_due)
                 await self._call(
                     "execute",
                     f"DELETE FROM {p}reservations WHERE state = 2 AND expires_at < $1",

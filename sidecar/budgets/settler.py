@@ -26,6 +26,7 @@ from sidecar.budgets.ledger import BudgetLedger, check_charge
 from sidecar.budgets.model import Charge, InvalidBudgetInput, Outcome, StoreUnavailable
 from sidecar.budgets.policies import SEP
 from sidecar.events.schema import EventBase, LlmCall
+from sidecar.lifecycle import Periodic
 
 log = logging.getLogger(__name__)
 _MAX_DEFERRED = 100_000
@@ -54,9 +55,10 @@ class BudgetSettler:
 
     def __init__(
         self, ledger: BudgetLedger, *, user_key: UserKey = _same_user,
-        resolve_model: ResolveModel | None = None,
+        resolve_model: ResolveModel | None = None, retry_interval_s: float = 1.0,
     ) -> None:  # fmt: skip
         self.ledger = ledger
+        self._retrying = Periodic("settle-retry", retry_interval_s, self.retry)
         self.user_key = user_key
         self.resolve_model = resolve_model
         self._deferred: deque[Charge] = deque(maxlen=_MAX_DEFERRED)
@@ -111,6 +113,13 @@ class BudgetSettler:
             raise
         for outcome in outcomes:
             self.counts[outcome.name.lower()] += 1
+
+    async def start(self) -> None:
+        """Retry held charges every ``retry_interval_s`` until :meth:`close`."""
+        await self._retrying.start()
+
+    async def close(self) -> None:
+        await self._retrying.close()
 
     async def retry(self) -> int:
         """Retry deferred charges; returns how many went through."""

@@ -222,9 +222,9 @@ class Redactor:
         parts.append(text[position:])
         return "".join(parts)
 
-    def redact_value(self, value: Any) -> Any:
+    def redact_value(self, value: Any, mode: MaskMode | None = None) -> Any:
         """Redact every string inside a JSON value (dict keys too); see :mod:`walk`."""
-        return redact_value(self, value)
+        return redact_value(self, value, mode)
 
     def stats(self) -> dict[str, int]:
         """Redactions so far by type (a snapshot for the metrics layer)."""

@@ -13,22 +13,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sidecar.redact.config import MaskMode
     from sidecar.redact.engine import Redactor
 
 
-def redact_value(redactor: Redactor, value: Any) -> Any:
-    """A redacted copy of ``value`` (strings redacted, containers rebuilt, scalars kept)."""
+def redact_value(redactor: Redactor, value: Any, mode: MaskMode | None = None) -> Any:
+    """A redacted copy of ``value`` (strings redacted, containers rebuilt, scalars kept);
+    ``mode`` overrides the configured masking mode for the strings."""
     if isinstance(value, str):
-        return redactor.redact_text(value)
+        return redactor.redact_text(value, mode)
     if isinstance(value, dict):
         return {
             (_redact_key(redactor, key) if isinstance(key, str) else key): redact_value(
-                redactor, item
+                redactor, item, mode
             )
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
-        return [redact_value(redactor, item) for item in value]
+        return [redact_value(redactor, item, mode) for item in value]
     return value
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sidecar.store.config import StoreConfig
     from sidecar.store.database import create_engine, create_schema, is_sqlite, ping
-    from sidecar.store.errors import StoreOverloaded, StoreUnavailable
+    from sidecar.store.errors import RowsRefused, StoreOverloaded, StoreUnavailable
     from sidecar.store.event_store import EventStore, open_event_store
     from sidecar.store.filters import EventFilter, EventPage, QueryError
     from sidecar.store.inserters import BatchInserter, make_inserter
@@ -27,6 +27,7 @@ _HOME = {
     "EventStore": "event_store",
     "EventWriter": "writer",
     "QueryError": "filters",
+    "RowsRefused": "errors",
     "StoreConfig": "config",
     "StoreOverloaded": "errors",
     "StoreUnavailable": "errors",
@@ -48,6 +49,7 @@ __all__ = [
     "EventStore",
     "EventWriter",
     "QueryError",
+    "RowsRefused",
     "StoreConfig",
     "StoreOverloaded",
     "StoreUnavailable",

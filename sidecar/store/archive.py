@@ -38,6 +38,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sidecar.store.rows import event_key, key_id
 from sidecar.store.tables import EVENT_COLUMNS, events
 
 FORMAT = "agent-sidecar-archive"
@@ -141,9 +142,7 @@ async def archive_events(
             if not rows:
                 break
             after = rows[-1].seq
-            lines = b"".join(
-                _encode({c: getattr(row, c) for c in EVENT_COLUMNS}) + b"\n" for row in rows
-            )
+            lines = b"".join(_encode(_archived(row)) + b"\n" for row in rows)
             await asyncio.to_thread(out.write, lines)
             written += len(rows)
         await asyncio.to_thread(_finish, out, raw)
@@ -220,9 +219,18 @@ async def restore_events(
         total += len(batch)
 
 
+def _archived(row: Any) -> dict[str, Any]:
+    """A stored row as archived: its columns, ``id`` the event's own id (not the store's key)."""
+    line = {c: getattr(row, c) for c in EVENT_COLUMNS}
+    line["id"] = key_id(line["id"])
+    return line
+
+
 def _take(rows: Iterator[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """Up to ``n`` archived rows, keyed again as the store keys them (tenant and id)."""
     batch = []
     for row in rows:
+        row["id"] = event_key(row.get("tenant"), key_id(str(row["id"])))
         batch.append(row)
         if len(batch) >= n:
             break

@@ -7,16 +7,30 @@ here creates exactly what ``metadata.create_all`` creates.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+KEY_CHARS = 520  # id (256) + U+001F + tenant (256), with room
 
-UPGRADES: dict[int, list[str]] = {
+# A statement is SQL for every backend, or (backend, SQL) for one of them.
+Statement = str | tuple[str, str]
+_TENANT_KEY = (
+    "UPDATE events SET id = id || {sep} || tenant WHERE tenant IS NOT NULL AND {find} = 0"
+)
+UPGRADES: dict[int, list[Statement]] = {
     # /v1/events lists and pages by (ts, id); the index on (ts, id) also serves ts ranges.
     2: [
         "CREATE INDEX IF NOT EXISTS ix_events_ts_id ON events (ts, id)",
         "DROP INDEX IF EXISTS ix_events_ts",
     ],
+    # Event ids are unique per tenant: the key column holds id U+001F tenant (idempotent: no
+    # id of before holds U+001F).
+    3: [
+        ("postgresql", "ALTER TABLE events ALTER COLUMN id TYPE VARCHAR(520)"),
+        ("postgresql", _TENANT_KEY.format(sep="chr(31)", find="strpos(id, chr(31))")),
+        ("sqlite", _TENANT_KEY.format(sep="char(31)", find="instr(id, char(31))")),
+    ],
 }
-"""version -> statements that bring a schema at version-1 up to it (additive only)."""
+"""version -> statements that bring a schema at version-1 up to it (additive only); a
+statement is SQL for every backend, or (backend, SQL) for one of them."""
 
 EVENT_COLUMNS = (
     "id", "type", "ts", "request_id", "session_id", "user_id", "tenant", "agent", "model",
@@ -28,7 +42,7 @@ EVENT_COLUMNS = (
 SQLITE_DDL = (
     """CREATE TABLE IF NOT EXISTS events (
 	seq INTEGER NOT NULL,
-	id VARCHAR(256) NOT NULL,
+	id VARCHAR(520) NOT NULL,
 	type VARCHAR(16) NOT NULL,
 	ts FLOAT NOT NULL,
 	request_id VARCHAR(256) NOT NULL,

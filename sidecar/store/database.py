@@ -82,6 +82,10 @@ async def create_schema(engine: AsyncEngine) -> None:
             return
         for version in range(current + 1, SCHEMA_VERSION + 1):
             for statement in UPGRADES.get(version, []):
+                if isinstance(statement, tuple):
+                    backend, statement = statement
+                    if backend != conn.dialect.name:
+                        continue
                 await conn.execute(text(statement))
         if current < SCHEMA_VERSION:
             await conn.execute(

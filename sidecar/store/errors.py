@@ -1,15 +1,18 @@
-"""The store's errors, shared by every part that persists (events, budgets, tools, the fleet).
-
-Each route answers any :class:`StoreUnavailable` (or subclass) with 503 ``store_unavailable``
-and ``Retry-After``, and :class:`StoreOverloaded` with 503 as well: neither is the client's fault.
-"""
+"""The event store's errors: the shared outage errors (:mod:`sidecar.errors`) and the refusal
+of a request's own rows."""
 
 from __future__ import annotations
 
+from sidecar.errors import StoreOverloaded, StoreUnavailable
 
-class StoreUnavailable(RuntimeError):
-    """The database refused or lost the operation; nothing of it was acknowledged."""
+__all__ = ["RowsRefused", "StoreOverloaded", "StoreUnavailable"]
 
 
-class StoreOverloaded(RuntimeError):
-    """The write queue is full; the client should retry later."""
+class RowsRefused(ValueError):
+    """The database (or the check before it) refuses a value of this request's rows;
+    ``field`` names the column. Nothing of the request was stored; resending fails again
+    (a 422 at the API, never a 503: the client's rows, not the store)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

@@ -1,4 +1,9 @@
-"""The one entry point to the events database: ``open_event_store(url, config)``.
+"""The one entry point to the event store: ``open_event_store(url, config)``.
+
+It builds the exact inserter for the backend and the group-commit writer; as a lifecycle part
+its ``start`` creates or upgrades the schema and its ``close`` disposes of the engine, if one
+was made. The writer is a part of its own (``store.writer``), started after the schema and
+closed before whatever charges its batches, so the app factory places the two apart.
 
 On a SQLite file (the default) the start (schema, stored secrets), the ingest hot path and the
 health ping go through the stdlib ``sqlite3`` (:mod:`sidecar.store.sqlite_start`,
@@ -10,29 +15,47 @@ A sidecar that only ingests never loads them (about 20 MB and 0.4 s of start).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sidecar.store import sqlite_start
 from sidecar.store.config import StoreConfig
 from sidecar.store.inserters import BatchInserter, make_inserter
 from sidecar.store.urls import parse_database_url
+from sidecar.store.writer import EventWriter
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 class EventStore:
-    """The events database of one URL; :attr:`engine` is created at first use."""
+    """The events database of one URL and its writer; :attr:`engine` is created at first use."""
 
-    def __init__(self, url: str, config: StoreConfig, *, sql_echo: bool = False) -> None:
+    def __init__(
+        self, url: str, config: StoreConfig, *, sql_echo: bool = False,
+        on_commit: Callable[[float, int], None] | None = None,
+    ) -> None:  # fmt: skip
         parsed = parse_database_url(url)
         self.url = url
         self.config = config
         self.sql_echo = sql_echo
         self.backend = parsed.backend
         self.sqlite_path = parsed.sqlite_path
+        if self.sqlite_path:  # the cache and the journal open their files beside it at build
+            Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
         self._engine: AsyncEngine | None = None
         self._engine_lock = asyncio.Lock()
+        self.writer = EventWriter(
+            self.inserter(),
+            batch_max_events=config.batch_max_events,
+            queue_max_events=config.queue_max_events,
+            on_commit=on_commit,
+        )
+
+    async def start(self) -> None:
+        """Create or upgrade the schema (idempotent: every start runs it)."""
+        await self.create_schema()
 
     @property
     def is_postgres(self) -> bool:
@@ -107,7 +130,15 @@ def _load_read_side() -> None:
     import sidecar.store.series  # noqa: F401
 
 
-def open_event_store(url: str, config: StoreConfig, *, sql_echo: bool = False) -> EventStore:
-    """The events database of ``url``; raises DatabaseUrlError for a URL it cannot open.
-    ``sql_echo``: statement parameters appear in SQLAlchemy's error messages."""
-    return EventStore(url, config, sql_echo=sql_echo)
+def open_event_store(
+    url: str, config: StoreConfig | None = None, *, sql_echo: bool = False,
+    on_commit: Callable[[float, int], None] | None = None,
+) -> EventStore:  # fmt: skip
+    """The store at ``url`` with ``config``'s connection, batching and queue settings; nothing
+    is opened until :meth:`EventStore.start` (schema) and ``writer.start()``. Raises
+    DatabaseUrlError for a URL it cannot open; ``sql_echo``: statement parameters appear in
+    SQLAlchemy's error messages."""
+    return EventStore(url, config or StoreConfig(), sql_echo=sql_echo, on_commit=on_commit)
+
+
+__all__ = ["EventStore", "open_event_store"]

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from sidecar.store.columns import KEY_CHARS
+
 if TYPE_CHECKING:
     from sqlalchemy import Select
 
@@ -106,9 +108,11 @@ def decode_event_cursor(cursor: str) -> tuple[float, str]:
         tag, ts, event_id = msgspec.json.decode(raw)
         if tag != "t" or not isinstance(event_id, str) or isinstance(ts, bool):
             raise ValueError(raw)
+        if len(event_id) > KEY_CHARS or "\x00" in event_id:
+            raise ValueError(raw)
         ts = float(ts)
         if not math.isfinite(ts):
             raise ValueError(raw)
         return ts, event_id
-    except (ValueError, TypeError, binascii.Error, msgspec.DecodeError):
+    except (ValueError, TypeError, binascii.Error, msgspec.DecodeError, OverflowError):
         raise QueryError("cursor", "cursor is not one this server issued") from None

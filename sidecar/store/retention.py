@@ -88,7 +88,7 @@ class Retention:
         self.stats.last_pass_ts = now
         return removed
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Run passes in the background (nothing to do when no type has a maximum age)."""
         if self.config.active and self._task is None:
             self._stop.clear()

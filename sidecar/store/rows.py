@@ -1,5 +1,13 @@
 """Event → row: the indexed columns plus the whole event as JSON, as a tuple in
-:data:`~sidecar.store.columns.EVENT_COLUMNS` order (``id`` first)."""
+:data:`~sidecar.store.columns.EVENT_COLUMNS` order (``id`` first).
+
+Event ids are unique per tenant: the ``id`` column holds the event's key, its id followed by
+U+001F and its tenant when it has one (:func:`event_key`). No valid id or tenant holds U+001F
+(:mod:`sidecar.validation`), so two tenants' equal ids never meet, a tenantless event's key is
+its id, and keys sort as their ids do (U+001F sorts before every character an id may hold).
+Archives hold the plain id (:func:`key_id`). A row whose indexed text a database would refuse
+is caught by :func:`row_problem` before it joins a shared commit.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +16,49 @@ from typing import Any
 import msgspec
 
 from sidecar.events.schema import EventBase
+from sidecar.store.columns import EVENT_COLUMNS
+from sidecar.validation import has_control
 
 _encode = msgspec.json.Encoder().encode
 
 Row = tuple[Any, ...]
+TENANT_SEP = "\x1f"
+_TEXT_AT = tuple(
+    (index, name)
+    for index, name in enumerate(EVENT_COLUMNS)
+    if name not in ("id", "body", "ts", "input_tokens", "output_tokens", "cached_input_tokens",
+                    "cost_usd", "duration_ms", "ttft_ms")
+)  # fmt: skip
+
+
+def event_key(tenant: str | None, event_id: str) -> str:
+    """The dedup key of an event: ``(tenant, id)`` as one string."""
+    return event_id if tenant is None else f"{event_id}{TENANT_SEP}{tenant}"
+
+
+def key_id(key: str) -> str:
+    """The event id of a key made by :func:`event_key`."""
+    return key.split(TENANT_SEP, 1)[0]
+
+
+def row_problem(row: Row) -> str | None:
+    """The first column of ``row`` holding text no backend stores (a control character, or
+    U+0000 in the key), else None."""
+    if "\x00" in row[0]:
+        return "id"
+    for index, name in _TEXT_AT:
+        value = row[index]
+        if isinstance(value, str) and has_control(value):
+            return name
+    return None
 
 
 def event_row(event: EventBase) -> Row:
     """One ``events`` row. ``body`` is exactly what ``GET /v1/events`` returns."""
     get = getattr
+    assert event.id is not None
     return (
-        event.id,
+        event_key(event.tenant, event.id),
         get(event, "__struct_config__").tag,
         event.ts,
         event.request_id,

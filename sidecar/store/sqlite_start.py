@@ -36,8 +36,10 @@ def create_schema(path: str, synchronous: str = "FULL") -> None:
             )
         else:
             for version in range(found[0] + 1, SCHEMA_VERSION + 1):
-                for statement in UPGRADES.get(version, []):
-                    conn.execute(statement)
+                for upgrade in UPGRADES.get(version, []):
+                    backend, sql = upgrade if isinstance(upgrade, tuple) else ("sqlite", upgrade)
+                    if backend == "sqlite":
+                        conn.execute(sql)
             if found[0] < SCHEMA_VERSION:
                 conn.execute(
                     "UPDATE sidecar_schema SET version = ? WHERE component = 'events'",

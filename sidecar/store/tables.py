@@ -1,7 +1,9 @@
 """The relational schema (SQLAlchemy Core), shared by SQLite and PostgreSQL.
 
 ``events`` keeps one row per accepted event: indexed columns for the queries and the whole
-(redacted) event as JSON in ``body``. ``id`` is unique, which makes a resent batch idempotent.
+(redacted) event as JSON in ``body``. ``id`` is the event's key, unique: its id, followed by
+U+001F and its tenant when it has one (:func:`sidecar.store.rows.event_key`), so a resent batch
+is idempotent and equal ids of two tenants are two events.
 ``seq`` orders events by arrival (runs page on it); ``/v1/events`` lists and pages by
 ``(ts, id)`` through ``ix_events_ts_id``.
 """
@@ -20,9 +22,16 @@ from sqlalchemy import (
     Text,
 )
 
-from sidecar.store.columns import EVENT_COLUMNS, SCHEMA_VERSION
+from sidecar.store.columns import EVENT_COLUMNS, KEY_CHARS, SCHEMA_VERSION
 
-__all__ = ["EVENT_COLUMNS", "SCHEMA_VERSION", "events", "metadata", "schema_meta"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "KEY_CHARS",
+    "SCHEMA_VERSION",
+    "events",
+    "metadata",
+    "schema_meta",
+]
 
 metadata = MetaData()
 
@@ -32,7 +41,7 @@ events = Table(
     "events",
     metadata,
     Column("seq", _SEQ, primary_key=True, autoincrement=True),
-    Column("id", String(256), nullable=False, unique=True),
+    Column("id", String(KEY_CHARS), nullable=False, unique=True),
     Column("type", String(16), nullable=False),
     Column("ts", Float, nullable=False),
     Column("request_id", String(256), nullable=False),

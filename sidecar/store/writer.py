@@ -6,6 +6,12 @@ transaction (:mod:`sidecar.store.inserters`) and resolves every waiter with the 
 new. So a commit costs one fsync however many requests share it, a resent event is stored once,
 and a request is answered only after its rows are on disk. Memory is bounded by
 ``queue_max_events``: past it :class:`StoreOverloaded` is raised at once instead of queueing.
+
+Isolation: one request's rows never fail another's. Rows holding text no backend stores are
+refused before they join a group (:class:`RowsRefused`, a 422 at the API); and when a group's
+transaction fails anyway, each request of the group is retried in a transaction of its own, so
+only the request whose rows the database refuses fails (:class:`RowsRefused` when the database
+answered, :class:`StoreUnavailable` when it could not be reached).
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sidecar.store.errors import StoreOverloaded, StoreUnavailable
+from sidecar.store.errors import RowsRefused, StoreOverloaded, StoreUnavailable
 from sidecar.store.inserters import BatchInserter
-from sidecar.store.rows import Row
+from sidecar.store.rows import Row, row_problem
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +84,10 @@ class EventWriter:
         """Store ``rows`` durably; returns the ids that were new (the rest were duplicates)."""
         if self._task is None:
             raise StoreUnavailable("the writer is not running")
+        for row in rows:
+            problem = row_problem(row)
+            if problem is not None:
+                raise RowsRefused(f"{problem} holds a character the store refuses", problem)
         if self.stats.queued_events + len(rows) > self._queue_max:
             raise StoreOverloaded(f"write queue holds {self.stats.queued_events} events")
         future: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
@@ -113,9 +125,11 @@ class EventWriter:
         except Exception as exc:  # any driver error: no waiter may be told "stored"
             self.stats.failures += 1
             log.warning("event batch of %d rows not stored: %s", size, type(exc).__name__)
-            error = StoreUnavailable(f"database write failed: {type(exc).__name__}")
+            if len(group) > 1 and is_refusal(exc):
+                await self._commit_alone(group)
+                return
             for pending in group:
-                self._settle(pending, error=error)
+                self._settle(pending, error=_failure(exc))
             return
         elapsed = time.perf_counter() - start
         self.stats.commits += 1
@@ -128,8 +142,24 @@ class EventWriter:
             inserted -= mine  # an id sent twice in one group belongs to its first sender
             self._settle(pending, result=mine)
 
+    async def _commit_alone(self, group: list[_Pending]) -> None:
+        """After a failed group: each request in a transaction of its own, in order."""
+        for pending in group:
+            try:
+                inserted = await self._inserter.insert(_unique(pending.rows))
+            except Exception as exc:
+                self.stats.failures += 1
+                self._settle(pending, error=_failure(exc))
+                continue
+            self.stats.commits += 1
+            self.stats.rows_written += len(inserted)
+            self._settle(pending, result=inserted)
+
     def _settle(
-        self, pending: _Pending, *, result: set[str] | None = None,
+        self,
+        pending: _Pending,
+        *,
+        result: set[str] | None = None,
         error: BaseException | None = None,
     ) -> None:
         self.stats.queued_events -= len(pending.rows)
@@ -141,3 +171,48 @@ class EventWriter:
                 pending.done.exception()  # mark retrieved if the waiter is gone
         else:
             pending.done.set_result(result or set())
+
+
+def _unique(rows: list[Row]) -> list[Row]:
+    """``rows`` with each key once (the first row of a key is the one stored)."""
+    seen: set[str] = set()
+    kept = []
+    for row in rows:
+        if row[0] not in seen:
+            seen.add(row[0])
+            kept.append(row)
+    return kept
+
+
+# Errors by which the database says "this value", not "I cannot": the request's own rows.
+_REFUSALS: tuple[type[BaseException], ...] = (
+    ValueError, OverflowError, sqlite3.DataError, sqlite3.IntegrityError,
+)  # fmt: skip
+
+
+def _refusals() -> tuple[tuple[type[BaseException], ...], type[BaseException] | None]:
+    """The refusal classes, SQLAlchemy's included once it is loaded (its errors cannot exist
+    before), and its OperationalError; this module does not import it (the default start)."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None:
+        return _REFUSALS, None
+    return (*_REFUSALS, sa_exc.DataError, sa_exc.IntegrityError), sa_exc.OperationalError
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """True when the database refused a value (SQLSTATE class 22 data or 23 integrity, or the
+    driver could not convert one); anything else counts as the store being unavailable."""
+    refusals, operational = _refusals()
+    if operational is not None and isinstance(exc, operational):
+        return False
+    if isinstance(exc, refusals):
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(state, str) and state[:2] in ("22", "23")
+
+
+def _failure(exc: BaseException) -> BaseException:
+    """What a waiter whose rows failed is told: refused (its rows) or unavailable (the store)."""
+    if is_refusal(exc):
+        return RowsRefused(f"the database refused a value of this batch: {type(exc).__name__}")
+    return StoreUnavailable(f"database write failed: {type(exc).__name__}")

@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from sidecar.events.schema import Event
+from sidecar.lifecycle import in_daemon_thread
 from sidecar.telemetry.spans import SpanBuilder
 from sidecar.telemetry.traces_config import TracesConfig
 
@@ -197,6 +198,14 @@ class SpanExporterSink:
     def force_flush(self) -> bool:
         """Export everything queued now (blocking: for tests and shutdown, not the hot path)."""
         return self._processor.force_flush()
+
+    async def start(self) -> None:
+        """Nothing to open: the processor's worker thread starts with the sink."""
+
+    async def close(self) -> None:
+        """:meth:`shutdown` in a daemon thread: the caller's deadline bounds the wait (a
+        collector that never answers holds only that thread, which the exit does not join)."""
+        await in_daemon_thread(self.shutdown)
 
     def shutdown(self) -> None:
         """Flush what the exporter accepts within its timeout, then stop the worker thread."""

@@ -50,6 +50,7 @@ from opentelemetry.sdk.resources import Resource
 from sidecar import __version__
 from sidecar.analytics.cardinality import OTHER, LabelGuard
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
+from sidecar.lifecycle import in_daemon_thread
 from sidecar.telemetry import genai_names as gn
 from sidecar.telemetry.otlp_metrics_config import OtlpMetricsConfig
 from sidecar.telemetry.prometheus import DURATION_BUCKETS, TOKEN_BUCKETS
@@ -362,6 +363,13 @@ class OtlpMetricsSink:
     def force_flush(self, timeout_s: float = 10.0) -> bool:
         """Record what is queued, then export now (blocking: tests and shutdown only)."""
         return self.drain(timeout_s) and self._provider.force_flush(int(timeout_s * 1000))
+
+    async def start(self) -> None:
+        """Nothing to open: the recording thread starts with the sink."""
+
+    async def close(self) -> None:
+        """:meth:`shutdown` in a daemon thread, bounded by the caller's deadline."""
+        await in_daemon_thread(self.shutdown)
 
     def shutdown(self, timeout_s: float = 5.0) -> None:
         """Record what is queued, export once more within ``timeout_s``, stop the threads."""

@@ -34,12 +34,11 @@ MAX_SHOWN_ARGS = 16_384
 
 _DDL = (
     "CREATE TABLE IF NOT EXISTS sidecar_tool_approvals (id VARCHAR(64) PRIMARY KEY, "
-    "tenant VARCHAR(256) NOT NULL, agent VARCHAR(256), user_id VARCHAR(256), "
-    "request_id VARCHAR(600) NOT NULL, tool VARCHAR(256) NOT NULL, "
-    "args_digest VARCHAR(64) NOT NULL, args TEXT, state VARCHAR(16) NOT NULL, "
-    "created_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL, "
-    "decided_at DOUBLE PRECISION, decided_by VARCHAR(256), note TEXT, "
-    "used_at DOUBLE PRECISION)",
+    "tenant TEXT NOT NULL, agent TEXT, user_id TEXT, request_id TEXT NOT NULL, "
+    "tool TEXT NOT NULL, args_digest VARCHAR(64) NOT NULL, args TEXT, "
+    "state VARCHAR(16) NOT NULL, created_at DOUBLE PRECISION NOT NULL, "
+    "expires_at DOUBLE PRECISION NOT NULL, decided_at DOUBLE PRECISION, decided_by TEXT, "
+    "note TEXT, used_at DOUBLE PRECISION)",
     "CREATE INDEX IF NOT EXISTS sidecar_tool_approvals_pending "
     "ON sidecar_tool_approvals (tenant, state)",
 )

@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from sidecar.config import StoreConfig
 from sidecar.store.database import create_engine, create_schema
+from sidecar.store.tables import SCHEMA_VERSION
 from tests.conftest import RunningSidecar, make_settings, start_sidecar
 
 TOOLS = ("fetch_url", "web_search", None)
@@ -240,7 +241,7 @@ async def test_the_ts_id_index_exists_fresh_and_after_an_upgrade(store_url: str)
         assert "ix_events_ts_id" in indexes and "ix_events_ts" not in indexes
         async with engine.connect() as conn:
             version = (await conn.execute(text("SELECT version FROM sidecar_schema"))).scalar()
-        assert version == 2
+        assert version == SCHEMA_VERSION
     finally:
         await engine.dispose()
 

@@ -12,8 +12,8 @@ from sidecar.events.schema import LlmCall, ToolCall
 from sidecar.store import (
     EventFilter,
     EventWriter,
+    RowsRefused,
     StoreConfig,
-    StoreUnavailable,
     aggregate,
     create_engine,
     create_schema,
@@ -74,7 +74,7 @@ async def test_a_failed_commit_is_reported_not_acknowledged(tmp_path: Path) -> N
     await writer.start()
     try:
         bad_row = (*event_row(llm(1))[:1], None, *event_row(llm(1))[2:])  # NOT NULL type
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(RowsRefused):  # the database refused this request's row
             await writer.write([bad_row])
         assert await writer.write([event_row(llm(2))]) == {"e2"}  # the writer goes on
     finally:

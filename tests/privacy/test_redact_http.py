@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.conftest import REPO, RunningSidecar
+from tests.conftest import RunningSidecar
 
 from .canaries import find_leaks, make_canaries
 
@@ -150,22 +150,3 @@ async def test_batch_caps_name_the_field(
     assert neither["error"]["field"] == "text"
     not_strings = await _redact(http, sidecar, {"texts": ["ok", 5]}, status=422)
     assert not_strings["error"]["field"] == "texts[1]"
-
-
-async def test_the_documented_curl_examples_answer_as_shown(
-    sidecar: RunningSidecar, http: aiohttp.ClientSession
-) -> None:
-    doc = (REPO / "docs" / "api.md").read_text()
-    section = doc.split("## Redaction", 1)[1].split("\n## ", 1)[0]
-    examples = re.findall(
-        r"^curl -s localhost:8787(/v1/redact) -H 'Content-Type: application/json' -d '(.+)'\n(.+)$",
-        section,
-        re.MULTILINE,
-    )
-    assert len(examples) == 2
-    for path, body, shown in examples:
-        async with http.post(
-            sidecar.url + path, data=body, headers={"Content-Type": "application/json"}
-        ) as response:
-            assert response.status == 200
-            assert await response.text() == shown

@@ -146,6 +146,16 @@ async def test_approval_lifecycle(engines: tuple[AsyncEngine, AsyncEngine]) -> N
     assert (await two.get(late.id, "a")).state == "expired"  # type: ignore[union-attr]
     with pytest.raises(ApprovalConflict):
         await one.decide(late.id, "a", approve=True, by="alice", note=None)
+    odd = await one.request(
+        tenant="a",
+        agent="x" * 300,
+        user_id="a:" + "u" * 600,
+        request_id="nul\x00id",
+        tool="pay",
+        args={"big": 2**63, "s": "\x00"},
+    )
+    assert (await two.get(odd.id, "a")).request_id == "nul\ufffdid"  # type: ignore[union-attr]
+    audit.pop()
     assert [w for _, w in audit] == ["approval_requested", "approval_approved",
                                      "approval_requested", "approval_denied",
                                      "approval_requested", "approval_expired"]  # fmt: skip

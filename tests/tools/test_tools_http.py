@@ -21,7 +21,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from runtime import ApprovalRequired, ApprovalTimeout, SidecarClient, ToolDenied
+from runtime import (
+    ApprovalRequired,
+    ApprovalTimeout,
+    SidecarClient,
+    SyncSidecarClient,
+    ToolDenied,
+)
 from sidecar.api.principals import token_digest
 from sidecar.budgets.testclock import ENV as CLOCK_ENV
 from sidecar.budgets.testclock import write_clock
@@ -345,3 +351,20 @@ async def test_configured_policies_apply(tmp_path: Path) -> None:
             assert status == 200
     finally:
         await runner.cleanup()
+
+
+async def test_the_sync_client_raises_the_same_denials(sidecar: RunningSidecar) -> None:
+    async with aiohttp.ClientSession() as http:
+        await put_policy(http, sidecar.url)
+
+    def use() -> tuple[object, ...]:
+        with SyncSidecarClient(sidecar.url, token="agent-a", fail_open=False) as client:
+            with client.run(agent="coder") as run:
+                assert client.admit_tool(run, "fs.read", args={"path": "/work/a"}).allowed
+                try:
+                    client.admit_tool(run, "fs.read", args={"path": "/work/../etc"})
+                except ToolDenied as denied:
+                    return denied.reason, denied.field
+        return ()
+
+    assert await asyncio.to_thread(use) == ("path_denied", "args.path")
