@@ -71,8 +71,10 @@ class InjectionBlocked(SidecarDenied):
 
 class ToolDenied(SidecarDenied):
     """The tool policy refused the call: ``tool_denied``, ``tool_args_invalid`` (``field`` names
-    the argument, e.g. ``args.path``), ``path_denied``, ``command_denied``, ``approval_denied``,
-    ``tool_rate_limited``, or ``expensive_tool_refused`` (a budget near its limit)."""
+    the argument, e.g. ``args.path``), ``path_denied``, ``command_denied``,
+    ``tool_rate_limited``, or ``expensive_tool_refused`` (a budget near its limit); or
+    ``approval_denied`` / ``approval_expired`` when the approval ``admit_tool`` waited for was
+    denied or expired."""
 
     def __init__(self, reason: str, body: dict[str, Any], status: int = 403) -> None:
         super().__init__(reason, body, status)

@@ -109,6 +109,13 @@ class Ingest:
             await self._charge(self._charger, events, fresh)
         return result
 
+    async def record(self, events: list[Event]) -> IngestResult:
+        """Store events that are records rather than telemetry (the tool policy's audit): they
+        pass the transforms (redaction) and are stored like any other, but feed no sink
+        (analytics, metrics, spans) and charge no budget."""
+        inserted = await self._writer.write(self._rows(events))
+        return IngestResult(len(inserted), len(events) - len(inserted))
+
     def _rows(self, events: list[Event]) -> list[Row]:
         """Ids, transforms and store rows: everything before the commit (no I/O)."""
         for event in events:

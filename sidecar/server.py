@@ -36,8 +36,12 @@ SHUTDOWN_MARGIN_S = 1.5
 
 
 async def start_runner(
-    app: web.Application, settings: Settings, *, host: str | None = None,
-    port: int | None = None, sock: socket.socket | None = None,
+    app: web.Application,
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    sock: socket.socket | None = None,
 ) -> web.AppRunner:
     """Start ``app`` with the connection limits; returns the runner to clean up.
 
@@ -48,12 +52,17 @@ async def start_runner(
     protection = settings.protection
     access: dict[str, Any] = {"access_log": None}
     if settings.logging.access_log:  # paths and queries pseudonymised (sidecar.api.log_lines)
-        access = {"access_log": logging.getLogger("sidecar.access"),
-                  "access_log_class": access_logger(app[COMPONENTS].redactor.pseudonym)}
+        access = {
+            "access_log": logging.getLogger("sidecar.access"),
+            "access_log_class": access_logger(app[COMPONENTS].redactor.pseudonym),
+        }
     runner = web.AppRunner(
-        app, **access, shutdown_timeout=settings.shutdown_timeout_s,
+        app,
+        **access,
+        shutdown_timeout=settings.shutdown_timeout_s,
         keepalive_timeout=protection.keepalive_timeout_s,
-        max_line_size=protection.max_header_bytes, max_field_size=protection.max_header_bytes,
+        max_line_size=protection.max_header_bytes,
+        max_field_size=protection.max_header_bytes,
     )
     bind_host, bind_port = host or settings.host, settings.port if port is None else port
     try:
@@ -96,8 +105,15 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     runner = await start_runner(app, settings, sock=sock)
-    log.info("agent-sidecar listening on http://%s:%s (store: %s)", settings.host,
-             settings.port, redact_password(settings.db_url))
+    # A loopback bind is shown as localhost: the log redactor masks IP addresses, and a
+    # newcomer should be able to open the URL the line gives.
+    shown = "localhost" if is_loopback(settings.host) else settings.host
+    log.info(
+        "agent-sidecar listening on http://%s:%s (store: %s)",
+        shown,
+        settings.port,
+        redact_password(settings.db_url),
+    )
     try:
         await stop.wait()
     finally:

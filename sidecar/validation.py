@@ -3,12 +3,14 @@ segments, OTLP attributes). One place, so every public path enforces the same ca
 
 - **Ids** (event, request, session, user, tenant, budget, reservation, call and response ids)
   and **names** (models, providers, tools, agents, namespaces, error types): 1 to
-  :data:`MAX_ID_CHARS` (256) characters, no control character (U+0000 to U+001F, U+007F).
+  :data:`MAX_ID_CHARS` (256) bytes in UTF-8 (so at most 256 characters), no control character
+  (U+0000 to U+001F, U+007F). The msgspec types bound the characters; the byte count is
+  checked after decoding (:func:`long_text_field`), as the budget ledger counts it.
   These are the indexed columns of the store; PostgreSQL refuses U+0000 in text, so a value
   that passes here is one every backend stores.
-- **Reservation ids** as the API hands them out (tenant-tagged): at most 512 characters.
-- **Query values**: at most :data:`MAX_QUERY_CHARS` (1,024) characters, no control character;
-  ids among them at most 256 characters, paging cursors at most 4,096.
+- **Reservation ids** as the API hands them out (tenant-tagged): at most 512 bytes.
+- **Query values**: at most :data:`MAX_QUERY_CHARS` (1,024) bytes, no control character;
+  ids among them at most 256 bytes, paging cursors at most 4,096.
 - **Numbers**: finite, within each field's documented range (tokens at most 10^9, costs at
   most $10^9, timestamps within 1970..2100, integers of the store below 2^63).
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+import typing
 from typing import Annotated
 
 import msgspec
@@ -36,6 +39,7 @@ MAX_SECONDS = 4_102_444_800.0  # 2100-01-01
 MAX_STORE_INT = 2**63 - 1
 # A JSON Schema / Python regex that no control character matches (``re.search`` semantics).
 CONTROL_FREE = "^[^\\x00-\\x1f\\x7f]*$"
+TOO_LONG = "is too long: ids and names take at most 256 bytes in UTF-8, reservation ids 512"
 _CONTROL = re.compile("[\\x00-\\x1f\\x7f]")
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS, pattern=CONTROL_FREE)]
@@ -60,10 +64,19 @@ def has_control(value: str) -> bool:
     return _CONTROL.search(value) is not None
 
 
+def too_long(value: str, max_bytes: int = MAX_ID_CHARS) -> bool:
+    """True when ``value`` takes more than ``max_bytes`` in UTF-8 (its characters count too:
+    a value of more characters than ``max_bytes`` is too long in any encoding)."""
+    if len(value) > max_bytes:
+        return True
+    return len(value) * 4 > max_bytes and len(value.encode("utf-8", "surrogatepass")) > max_bytes
+
+
 def text_problem(value: str, *, max_chars: int = MAX_ID_CHARS) -> str | None:
-    """Why ``value`` is not a valid id or name (None when it is)."""
-    if len(value) > max_chars:
-        return f"must be at most {max_chars} characters"
+    """Why ``value`` is not a valid id or name (None when it is): more than ``max_chars``
+    characters or UTF-8 bytes, or a control character."""
+    if too_long(value, max_chars):
+        return f"must be at most {max_chars} bytes in UTF-8"
     if has_control(value):
         return "must not hold control characters (U+0000 to U+001F, U+007F)"
     return None
@@ -83,6 +96,35 @@ def check_id(field: str, value: str | None) -> str | None:
     if value is not None and value == "":
         raise InvalidText(field, f"{field} must not be empty")
     return check_text(field, value)
+
+
+def long_text_field(value: msgspec.Struct) -> str | None:
+    """The first field of ``value`` typed :data:`Id`, :data:`Name` or :data:`ReservationId`
+    whose text is longer in UTF-8 than its cap, else None."""
+    for name, cap in _capped_fields(type(value)):
+        text = getattr(value, name)
+        if isinstance(text, str) and len(text) * 4 > cap and too_long(text, cap):
+            return name
+    return None
+
+
+_CAPS: dict[type, tuple[tuple[str, int], ...]] = {}
+
+
+def _capped_fields(cls: type) -> tuple[tuple[str, int], ...]:
+    found = _CAPS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls, include_extras=True)
+        capped = []
+        for name in getattr(cls, "__struct_fields__", ()):
+            hint = hints.get(name)
+            options = typing.get_args(hint) if typing.get_origin(hint) is not Annotated else ()
+            for kind, cap in ((Id, MAX_ID_CHARS), (ReservationId, MAX_RESERVATION_CHARS)):
+                if hint == kind or kind in options:
+                    capped.append((name, cap))
+                    break
+        found = _CAPS[cls] = tuple(capped)
+    return found
 
 
 def finite_in(field: str, value: float, low: float, high: float) -> float:
@@ -107,6 +149,7 @@ __all__ = [
     "MAX_RESERVATION_CHARS",
     "MAX_SECONDS",
     "MAX_STORE_INT",
+    "TOO_LONG",
     "Id",
     "InvalidText",
     "Name",
@@ -115,6 +158,8 @@ __all__ = [
     "check_text",
     "finite_in",
     "has_control",
+    "long_text_field",
     "text_problem",
+    "too_long",
     "unique",
 ]

@@ -127,6 +127,7 @@ def admit_routes(
         body.tenant = mask_id(who.own_tenant(body.tenant))
         body.user_id = budget_user(body.tenant, mask_id(body.user_id))
         body.model = mask_id(body.model)
+        body.agent = mask_id(body.agent)
         body.request_id = mask_id(body.request_id) or body.request_id
         if body.tenant is not None:  # per-request limits never shared across tenants
             body.request_id = limit_key(body.tenant, body.request_id)

@@ -51,7 +51,7 @@ class _ScopeFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         for name in ("namespace", "tenant", "user_id", "model"):
             value = getattr(self, name)
             if value is not None and (not value or text_problem(value) is not None):
-                raise ValueError(f"{name} must be 1..256 characters without control characters")
+                raise ValueError(f"{name} must be 1..256 bytes in UTF-8 without control characters")
         if self.key is None or self.key == "":
             raise ValueError("key must be non-empty text or a JSON value")
 

@@ -20,7 +20,7 @@ from sidecar.api.params import (
 )
 from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import confine_events
-from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeFailure, decode_events
+from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeError, decode_events
 from sidecar.ingest import Ingest
 from sidecar.store.event_store import EventStore
 from sidecar.store.filters import EQUALITY_FILTERS, EventFilter, QueryError
@@ -51,7 +51,7 @@ def routes(
         body = await prelude.read(request, _EVENT_TYPES, _EVENT_HINT)
         try:
             batch = await prelude.decode(body, decode_events)
-        except DecodeFailure as exc:
+        except DecodeError as exc:
             raise prelude.refuse(
                 request,
                 ApiError(

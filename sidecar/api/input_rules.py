@@ -1,7 +1,7 @@
 """The edge check of every request's path segments and query values (:mod:`sidecar.validation`).
 
 Before any handler runs: each path parameter (a budget id, a namespace, a request id) is an id
-(1..256 characters, no control character) and each query value at most 1,024 characters with
+(1..256 bytes in UTF-8, no control character) and each query value at most 1,024 bytes with
 no control character; anything else is a 422 ``invalid_parameter`` naming the parameter
 (a parameter *name* a route does not know is its 400 ``unknown_parameter``). The
 console's asset path and the cache's ``key`` / ``key_json`` (content, not identifiers: the

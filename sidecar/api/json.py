@@ -8,6 +8,7 @@ import msgspec
 from aiohttp import web
 
 from sidecar.events.field_errors import field_names, locate
+from sidecar.validation import TOO_LONG, long_text_field
 
 _encoder = msgspec.json.Encoder()
 
@@ -30,7 +31,7 @@ def parse_json_body(body: bytes, target: type[Any]) -> Any:
     if not body.strip():
         raise ApiError(400, "empty_body", "request body is empty")
     try:
-        return msgspec.json.decode(body, type=target)
+        value = msgspec.json.decode(body, type=target)
     except msgspec.ValidationError as exc:
         located = locate(exc, field_names(target))
         field = located.field
@@ -40,3 +41,11 @@ def parse_json_body(body: bytes, target: type[Any]) -> Any:
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         message = "body is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
         raise ApiError(400, "malformed_json", message) from None
+    if isinstance(value, msgspec.Struct):
+        long_field = long_text_field(value)
+        if long_field is not None:
+            raise ApiError(
+                422, "invalid_request", f"{long_field} {TOO_LONG}",
+                long_field,
+            )  # fmt: skip
+    return value

@@ -54,6 +54,14 @@ class LazyTools:
                     self.gate, self.audit = await self._build()
         return self.gate
 
+    async def start(self) -> None:
+        """Nothing to open before the first use (a lifecycle stage all the same)."""
+
+    async def close(self) -> None:
+        """Close the gate's held connection, if the gate was built."""
+        if self.gate is not None:
+            await self.gate.close()
+
     async def check_tool(self, **call: Any) -> Any:
         """The admission's protocol: the gate's verdict on one tool call."""
         return await (await self.get()).check_tool(**call)

@@ -42,7 +42,7 @@ def text_field(name: str) -> str:
 
 
 def text_param(query: Mapping[str, str], name: str) -> str | None:
-    """An identifier: at most 256 characters and no control characters; empty means absent
+    """An identifier: at most 256 bytes in UTF-8 and no control characters; empty means absent
     (the rules of :mod:`sidecar.validation`)."""
     raw = query.get(name)
     if raw is None or raw == "":
@@ -54,7 +54,7 @@ def text_param(query: Mapping[str, str], name: str) -> str | None:
 
 
 def cursor_param(query: Mapping[str, str], name: str = "cursor") -> str | None:
-    """An opaque paging cursor (``next_cursor``): at most 4,096 characters, no control
+    """An opaque paging cursor (``next_cursor``): at most 4,096 bytes, no control
     characters; whether it is one this server issued is the store's to check (422)."""
     raw = query.get(name)
     if raw is None or raw == "":

@@ -19,7 +19,7 @@ with Retry-After. These handlers only translate HTTP; decisions are :mod:`sideca
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal, TypeVar
 
 import msgspec
@@ -39,6 +39,7 @@ from sidecar.tools import (
 from sidecar.tools.policy import ANY, check_name
 
 T = TypeVar("T")
+MaskId = Callable[[str | None], str | None]
 
 
 class DecideBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -56,8 +57,9 @@ async def _guarded(call: Awaitable[T]) -> T:
                        headers={"Retry-After": "1"}) from None  # fmt: skip
 
 
-def _key(request: web.Request) -> tuple[str, str]:
-    """(tenant, agent) of the route, confined to a tenant-scoped caller's own tenant."""
+def _key(request: web.Request, mask_id: MaskId) -> tuple[str, str]:
+    """(tenant, agent) of the route, confined to a tenant-scoped caller's own tenant; an id
+    holding PII is keyed by its pseudonym, as admits and events name it."""
     tenant, agent = request.match_info["tenant"], request.match_info["agent"]
     for name, value in (("tenant", tenant), ("agent", agent)):
         if not 1 <= len(value) <= 256:
@@ -71,7 +73,11 @@ def _key(request: web.Request) -> tuple[str, str]:
         if tenant == ANY:
             who.require_all_tenants("the policy of every tenant")
         who.own_tenant(tenant, "tenant")
-    return tenant, agent
+    return _masked(tenant, mask_id), _masked(agent, mask_id)
+
+
+def _masked(value: str, mask_id: MaskId) -> str:
+    return value if value == ANY else (mask_id(value) or value)
 
 
 def _approval_id(request: web.Request) -> str | None:
@@ -82,25 +88,27 @@ def _approval_id(request: web.Request) -> str | None:
     return value
 
 
-def _caller_tenant(who: Principal) -> str | None:
-    return who.tenant
-
-
 def routes(store: ToolPolicyStore, approvals: ApprovalStore, *, wait_max_s: float,
-           request_timeout_s: float) -> list[web.RouteDef]:  # fmt: skip
+           request_timeout_s: float, mask_id: MaskId = lambda value: value,
+           ) -> list[web.RouteDef]:  # fmt: skip
+    """``mask_id``: tenant and agent ids holding PII are keyed by their pseudonym."""
+
+    def _caller_tenant(who: Principal) -> str | None:
+        return mask_id(who.tenant)
+
     wait_cap = (wait_max_s if request_timeout_s <= 0
                 else max(0.0, min(wait_max_s, request_timeout_s - 1.0)))  # fmt: skip
 
     async def put_policy(request: web.Request) -> web.Response:
         only_known(request.query, ())
-        tenant, agent = _key(request)
+        tenant, agent = _key(request, mask_id)
         policy: ToolPolicy = parse_json_body(await request.read(), ToolPolicy)
         await _guarded(store.put(tenant, agent, policy))
         return json_response({"tenant": tenant, "agent": agent, **msgspec.to_builtins(policy)})
 
     async def get_policy(request: web.Request) -> web.Response:
         only_known(request.query, ())
-        tenant, agent = _key(request)
+        tenant, agent = _key(request, mask_id)
         book = await _guarded(store.current())
         policy = book.get(tenant, agent)
         if policy is None:
@@ -109,7 +117,7 @@ def routes(store: ToolPolicyStore, approvals: ApprovalStore, *, wait_max_s: floa
 
     async def delete_policy(request: web.Request) -> web.Response:
         only_known(request.query, ())
-        tenant, agent = _key(request)
+        tenant, agent = _key(request, mask_id)
         if not await _guarded(store.delete(tenant, agent)):
             raise ApiError(404, "unknown_tool_policy", "no stored tool policy under this key")
         return json_response({"deleted": True})
@@ -118,7 +126,8 @@ def routes(store: ToolPolicyStore, approvals: ApprovalStore, *, wait_max_s: floa
         only_known(request.query, ())
         who = principal(request)
         book = await _guarded(store.current())
-        mine = [e for e in book.entries() if who.tenant is None or e.tenant == who.tenant]
+        own = mask_id(who.tenant)
+        mine = [e for e in book.entries() if who.tenant is None or e.tenant == own]
         return json_response({"policies": msgspec.to_builtins(mine)})
 
     async def list_approvals(request: web.Request) -> web.Response:

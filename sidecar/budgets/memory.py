@@ -19,6 +19,10 @@ Cost: an admit against two budgets (user and global) takes about 15 µs p50, 50 
 100 per recently charged id (at most 50,000 ids; older ones are looked up in the journal,
 only for resent events); counters of windows ended more than ``reservation_ttl_s +
 late_settle_s`` ago leave memory (the journal keeps them for ``counter_retention_s``).
+Bounds: at most ``max_reservations`` reservations (open or within their late-settle grace)
+and ``max_counters`` counters for admits; past them, counters that decide nothing are evicted
+and otherwise a new scope or reservation is refused with :class:`CapacityExceeded` (503),
+never granted unaccounted. Charges are never refused for room.
 
 Rolling windows keep one hold per reservation or direct charge (deque, oldest first); holds
 older than the window leave the counter exactly when they age out, O(1) amortised per admit.
@@ -615,8 +619,8 @@ class InProcessLedger(LedgerCore):
             self._dirty(rid)
             n += 1
         self.counters["expired"] += n
-        if n:
-            self._next_eviction_scan = 0.0  # released reservations may have emptied counters
+        if n:  # released reservations may have emptied counters: rescan soon, not per admit
+            self._next_eviction_scan = min(self._next_eviction_scan, now + 0.1)
         return n
 
     def _prune(self, now: float) -> None:

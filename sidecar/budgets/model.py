@@ -40,14 +40,12 @@ Reason = Literal[
     "path_denied",
     "command_denied",
     "approval_required",
-    "approval_denied",
     "tool_rate_limited",
     "expensive_tool_refused",
 ]
 # Refusals by tool policy (403): the call is not allowed as asked, waiting will not help.
 FORBIDDEN_REASONS = frozenset({
     "tool_denied", "tool_args_invalid", "path_denied", "command_denied", "approval_required",
-    "approval_denied",
 })  # fmt: skip
 
 

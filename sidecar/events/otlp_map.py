@@ -52,6 +52,7 @@ import msgspec
 
 from sidecar.events.otlp_wire import STATUS_ERROR, WireSpan
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
+from sidecar.validation import TOO_LONG, long_text_field
 
 SIDECAR_SCOPE = "agent-sidecar"
 
@@ -251,7 +252,11 @@ def spans_to_events(spans: Sequence[WireSpan], recent: RecentCalls | None = None
         if span.scope == SIDECAR_SCOPE:
             result.ignored_spans += 1
             continue
-        kind = classify(span.name, span.attributes)
+        try:
+            kind = classify(span.name, span.attributes)
+        except Exception:  # a value of an unexpected type: this span alone is not usable
+            result.reject(span, "span attributes have unexpected types")
+            continue
         if kind is None:
             result.ignored_spans += 1
             continue
@@ -262,6 +267,9 @@ def spans_to_events(spans: Sequence[WireSpan], recent: RecentCalls | None = None
             event, usage_known = _to_event(kind, span)
         except (msgspec.ValidationError, ValueError, OverflowError) as error:
             result.reject(span, str(error))
+            continue
+        except Exception:  # never an exception for a client's span: rejected alone
+            result.reject(span, "span could not be mapped to an event")
             continue
         candidates.append(_Candidate(span, kind, event, usage_known))
     kept = _collapse(candidates, spans)
@@ -288,7 +296,8 @@ def classify(name: str, attributes: Mapping[str, Any]) -> str | None:
         return "tool_call"
     if operation == "invoke_agent":
         return "run"
-    if attributes.get("llm.request.type") in _LLM_REQUEST_TYPES:
+    request_type = attributes.get("llm.request.type")
+    if isinstance(request_type, str) and request_type in _LLM_REQUEST_TYPES:
         return "llm_call"
     kind = attributes.get("openinference.span.kind")
     if isinstance(kind, str) and kind.upper() in _OPENINFERENCE_KINDS:
@@ -343,13 +352,21 @@ def _to_event(kind: str, span: WireSpan) -> tuple[Event, bool]:
         common["attributes"] = kept
     if kind == "llm_call":
         fields, usage_known = _llm_fields(span, failed)
-        return msgspec.convert({**common, **fields}, LlmCall), usage_known
+        return _capped(msgspec.convert({**common, **fields}, LlmCall)), usage_known
     if kind == "tool_call":
-        return msgspec.convert({**common, **_tool_fields(span)}, ToolCall), True
+        return _capped(msgspec.convert({**common, **_tool_fields(span)}, ToolCall)), True
     run_agent = _first(attributes, SOURCES["agent_name"]) or _suffix(span.name, "invoke_agent")
     if run_agent:
         common["agent"] = str(run_agent)
-    return msgspec.convert(common, Run), True
+    return _capped(msgspec.convert(common, Run)), True
+
+
+def _capped(event: Event) -> Event:
+    """``event`` when each id and name fits its cap in UTF-8 bytes, else ValueError."""
+    field = long_text_field(event)
+    if field is not None:
+        raise ValueError(f"{field} {TOO_LONG}")
+    return event
 
 
 def _llm_fields(span: WireSpan, failed: bool) -> tuple[dict[str, Any], bool]:

@@ -5,7 +5,7 @@ Public surface: :class:`Redactor` (``redact``, ``redact_text``, ``redact_value``
 """
 
 from sidecar.redact.config import CustomRecogniserConfig, MaskMode, RedactConfig
-from sidecar.redact.engine import Finding, InvalidRedactConfig, RedactionResult, Redactor
+from sidecar.redact.engine import Finding, RedactConfigError, RedactionResult, Redactor
 from sidecar.redact.events import EventRedactor, IdentifierMasker
 from sidecar.redact.prefilter import hyperscan_available
 
@@ -14,9 +14,9 @@ __all__ = [
     "EventRedactor",
     "Finding",
     "IdentifierMasker",
-    "InvalidRedactConfig",
     "MaskMode",
     "RedactConfig",
+    "RedactConfigError",
     "RedactionResult",
     "Redactor",
     "hyperscan_available",

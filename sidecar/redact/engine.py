@@ -50,7 +50,7 @@ class RedactionResult(msgspec.Struct, frozen=True):
     findings: list[Finding]
 
 
-class InvalidRedactConfig(ValueError):
+class RedactConfigError(ValueError):
     """The redact configuration cannot be used (bad custom pattern, unknown type, ...)."""
 
 
@@ -61,9 +61,9 @@ def custom_recognisers(config: RedactConfig) -> list[PatternRecogniser]:
         try:
             pattern = re.compile(custom.pattern)
         except re.error as exc:
-            raise InvalidRedactConfig(f"custom recogniser {custom.type}: {exc}") from exc
+            raise RedactConfigError(f"custom recogniser {custom.type}: {exc}") from exc
         if custom.group > pattern.groups:
-            raise InvalidRedactConfig(f"custom recogniser {custom.type}: no group {custom.group}")
+            raise RedactConfigError(f"custom recogniser {custom.type}: no group {custom.group}")
         group = custom.group
 
         def accept(text: str, match: re.Match[str], group: int = group) -> tuple[int, int] | None:
@@ -122,7 +122,7 @@ class Redactor:
             wanted = set(self.config.types)
             unknown = wanted - {r.type for r in recognisers}
             if unknown:
-                raise InvalidRedactConfig(f"unknown types in redact.types: {sorted(unknown)}")
+                raise RedactConfigError(f"unknown types in redact.types: {sorted(unknown)}")
             recognisers = [r for r in recognisers if r.type in wanted]
         self._recognisers: list[Recogniser] = recognisers
         self._prefilter: Prefilter = make_prefilter(

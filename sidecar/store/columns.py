@@ -12,9 +12,7 @@ KEY_CHARS = 520  # id (256) + U+001F + tenant (256), with room
 
 # A statement is SQL for every backend, or (backend, SQL) for one of them.
 Statement = str | tuple[str, str]
-_TENANT_KEY = (
-    "UPDATE events SET id = id || {sep} || tenant WHERE tenant IS NOT NULL AND {find} = 0"
-)
+_TENANT_KEY = "UPDATE events SET id = id || {sep} || tenant WHERE tenant IS NOT NULL AND {find} = 0"
 UPGRADES: dict[int, list[Statement]] = {
     # /v1/events lists and pages by (ts, id); the index on (ts, id) also serves ts ranges.
     2: [
@@ -38,6 +36,13 @@ EVENT_COLUMNS = (
     "cached_input_tokens", "cost_usd", "duration_ms", "ttft_ms", "trace_id", "span_id", "body",
 )  # fmt: skip
 """Every column but ``seq``, in the order of :func:`sidecar.store.rows.event_row`."""
+
+TEXT_LENGTHS = {
+    "type": 16, "request_id": 256, "session_id": 256, "user_id": 256, "tenant": 256,
+    "agent": 256, "model": 256, "provider": 256, "tool": 256, "status": 8, "error_type": 256,
+    "trace_id": 32, "span_id": 16,
+}  # fmt: skip
+"""The length of each indexed text column but the key (``id``) and ``body``."""
 
 SQLITE_DDL = (
     """CREATE TABLE IF NOT EXISTS events (

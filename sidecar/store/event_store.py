@@ -3,7 +3,8 @@
 It builds the exact inserter for the backend and the group-commit writer; as a lifecycle part
 its ``start`` creates or upgrades the schema and its ``close`` disposes of the engine, if one
 was made. The writer is a part of its own (``store.writer``), started after the schema and
-closed before whatever charges its batches, so the app factory places the two apart.
+closed before whatever charges its batches, so the app factory places the two apart;
+``async with open_event_store(url) as store`` does both in one step (for tools and tests).
 
 On a SQLite file (the default) the start (schema, stored secrets), the ingest hot path and the
 health ping go through the stdlib ``sqlite3`` (:mod:`sidecar.store.sqlite_start`,
@@ -121,6 +122,19 @@ class EventStore:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
+
+    async def __aenter__(self) -> EventStore:
+        """Schema, then the writer: ready to write (for tools and tests)."""
+        await self.start()
+        await self.writer.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        """Commit what the writer holds, then dispose of the engine."""
+        try:
+            await self.writer.close()
+        finally:
+            await self.close()
 
 
 def _load_read_side() -> None:

@@ -16,19 +16,19 @@ from typing import Any
 import msgspec
 
 from sidecar.events.schema import EventBase
-from sidecar.store.columns import EVENT_COLUMNS
+from sidecar.store.columns import EVENT_COLUMNS, KEY_CHARS, TEXT_LENGTHS
 from sidecar.validation import has_control
 
 _encode = msgspec.json.Encoder().encode
 
 Row = tuple[Any, ...]
 TENANT_SEP = "\x1f"
+# (index, name, length) of each indexed text column but the key.
 _TEXT_AT = tuple(
-    (index, name)
+    (index, name, TEXT_LENGTHS[name])
     for index, name in enumerate(EVENT_COLUMNS)
-    if name not in ("id", "body", "ts", "input_tokens", "output_tokens", "cached_input_tokens",
-                    "cost_usd", "duration_ms", "ttft_ms")
-)  # fmt: skip
+    if name in TEXT_LENGTHS
+)
 
 
 def event_key(tenant: str | None, event_id: str) -> str:
@@ -42,13 +42,15 @@ def key_id(key: str) -> str:
 
 
 def row_problem(row: Row) -> str | None:
-    """The first column of ``row`` holding text no backend stores (a control character, or
-    U+0000 in the key), else None."""
-    if "\x00" in row[0]:
+    """The first column of ``row`` holding text no backend stores (a control character, more
+    characters than the column holds, U+0000 or more than its length in the key), else
+    None."""
+    key = row[0]
+    if not isinstance(key, str) or "\x00" in key or len(key) > KEY_CHARS:
         return "id"
-    for index, name in _TEXT_AT:
+    for index, name, length in _TEXT_AT:
         value = row[index]
-        if isinstance(value, str) and has_control(value):
+        if isinstance(value, str) and (has_control(value) or (length and len(value) > length)):
             return name
     return None
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
     Text,
 )
 
-from sidecar.store.columns import EVENT_COLUMNS, KEY_CHARS, SCHEMA_VERSION
+from sidecar.store.columns import EVENT_COLUMNS, KEY_CHARS, SCHEMA_VERSION, TEXT_LENGTHS
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -79,3 +79,8 @@ schema_meta = Table(
 )
 
 assert tuple(c.name for c in events.columns if c.name != "seq") == EVENT_COLUMNS
+assert {
+    c.name: c.type.length
+    for c in events.columns
+    if isinstance(c.type, String) and c.name not in ("id", "body")
+} == TEXT_LENGTHS

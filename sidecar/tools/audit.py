@@ -8,7 +8,9 @@ Each is a ``tool_call`` event of zero duration whose attributes say what happene
 the approver's note are not copied into the event. An approval step's event id is derived from
 the approval and the step, so it is stored once even when two replicas report it. Events go
 through ingest like any other (redaction, the store, the sinks); a store that cannot take them
-is counted in ``failures`` and never fails the decision.
+is counted in ``failures`` and never fails the decision. They are records, not telemetry: the
+app stores them through ``Ingest.record`` (redacted and stored, but counted in no tool metric
+or percentile and exported as no span).
 """
 
 from __future__ import annotations

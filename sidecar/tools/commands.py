@@ -9,8 +9,8 @@ checked on its own:
 - words as the shell sees them after quote removal (``shlex``, POSIX mode): ``'r''m'``,
   ``"rm"``, ``r\\m`` are all ``rm``; ``${IFS}`` is a space;
 - leading ``VAR=value`` assignments and wrappers (``sudo``, ``env``, ``command``, ``exec``,
-  ``nohup``, ``nice``, ``timeout``, ``xargs``, ``busybox``, ...) are skipped; ``/bin/rm`` is
-  ``rm``;
+  ``nohup``, ``nice``, ``timeout``, ``xargs``, ``busybox``, ...) with their options are skipped
+  (``sudo -u root rm``); ``/bin/rm`` is ``rm``; ``find ... -exec CMD`` runs ``CMD``;
 - ``sh -c '...'`` (bash, zsh, dash, ksh too) and ``eval ...`` are parsed again, recursively.
 
 A pattern is a command the same way: ``rm -rf`` matches a command named ``rm`` whose flags
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sidecar.tools.globs import glob_match
+from sidecar.tools.globs import name_match
 from sidecar.tools.paths import values_under
 from sidecar.tools.policy import CommandRules
 
@@ -47,6 +47,17 @@ _WRAPPERS = {"sudo", "doas", "env", "command", "builtin", "exec", "nohup", "nice
              "timeout", "xargs", "stdbuf", "setsid", "busybox", "strace", "ionice", "chrt",
              "unbuffer", "caffeinate", "then", "do", "else", "elif", "if", "while", "until",
              "!", "{", "}"}  # fmt: skip
+# Options of a wrapper that take the next word as their value (``sudo -u root rm``).
+_VALUED: dict[str, frozenset[str]] = {
+    "sudo": frozenset({"-u", "-g", "-h", "-p", "-C", "-U", "-r", "-t", "-D"}),
+    "doas": frozenset({"-u", "-C"}),
+    "env": frozenset({"-u", "-C", "--unset", "--chdir"}),
+    "nice": frozenset({"-n"}),
+    "timeout": frozenset({"-s", "-k", "--signal", "--kill-after"}),
+    "ionice": frozenset({"-c", "-n", "-p"}),
+    "xargs": frozenset({"-I", "-n", "-P", "-d", "-E", "-L", "-s", "-a"}),
+}
+_EXEC_OPTIONS = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _NUMBER = re.compile(r"^[0-9.]+[smhd]?$")
 # Long options that mean a short flag, per command.
@@ -128,10 +139,11 @@ def _strip_wrappers(words: list[str]) -> list[str]:
         word = words[i]
         if _ASSIGNMENT.match(word):
             i += 1
-        elif posixpath.basename(word) in _WRAPPERS:
+        elif (wrapper := posixpath.basename(word)) in _WRAPPERS:
             i += 1
+            valued = _VALUED.get(wrapper, frozenset())
             while i < len(words) and (words[i].startswith("-") or _NUMBER.match(words[i])):
-                i += 1
+                i += 2 if words[i] in valued else 1
         else:
             break
     return words[i:]
@@ -184,8 +196,13 @@ def _command(segment: list[str], depth: int) -> list[SimpleCommand]:
                 return simple_commands(args[i + 1], depth + 1)
     if name == "eval":
         return simple_commands(" ".join(args), depth + 1)
+    found: list[SimpleCommand] = []
+    if name == "find":  # find ... -exec CMD ... ; runs CMD
+        for i, arg in enumerate(args):
+            if arg in _EXEC_OPTIONS:
+                found.extend(_command(args[i + 1 :], depth + 1))
     positional = tuple(a for a in args if not a.startswith("-") or a == "-")
-    return [SimpleCommand(name, _flags(name, args), positional, tuple(args))]
+    return [*found, SimpleCommand(name, _flags(name, args), positional, tuple(args))]
 
 
 @dataclass(frozen=True)
@@ -199,10 +216,10 @@ class Pattern:
             return self.regex.search(cmd.text) is not None
         want = self.command
         assert want is not None
-        if not glob_match(want.name, cmd.name) or not want.flags <= cmd.flags:
+        if not name_match(want.name, cmd.name) or not want.flags <= cmd.flags:
             return False
         it = iter(cmd.words)
-        return all(any(glob_match(w, have) for have in it) for w in want.words)
+        return all(any(name_match(w, have) for have in it) for w in want.words)
 
 
 @lru_cache(maxsize=4096)

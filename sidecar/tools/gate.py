@@ -25,7 +25,7 @@ from sidecar.tools.rate import ToolRates
 from sidecar.tools.store import ToolPolicyStore
 
 REASONS = ("tool_denied", "tool_args_invalid", "path_denied", "command_denied",
-           "approval_required", "approval_denied", "tool_rate_limited")  # fmt: skip
+           "approval_required", "tool_rate_limited")  # fmt: skip
 
 
 Refused = Callable[["ToolCall", "ToolVerdict"], Awaitable[None]]
@@ -75,6 +75,9 @@ class ToolGate:
     async def start(self) -> None:
         await self.store.start()
         await self.approvals.start()
+
+    async def close(self) -> None:
+        await self.store.close()
 
     async def check_tool(
         self, *, tool: str, args: Any, tenant: str | None, agent: str | None,
@@ -147,10 +150,10 @@ class ToolGate:
             if found is not None and found.state == "denied":
                 return ToolVerdict(
                     False,
-                    "approval_denied",
+                    "tool_denied",
                     approval_id=found.id,
                     field="approval_id",
-                    message="a person denied this call",
+                    message="a person denied this call (approval denied)",
                     rule=index,
                 )
             if found is not None and found.state == "pending":

@@ -4,7 +4,8 @@
 ``**`` any run including ``/``; ``**/`` at the start or after a ``/`` matches zero or more
 whole directories and a trailing ``/**`` matches the directory itself too. So ``**/.env``
 matches ``.env``, ``/srv/app/.env`` and ``a/b/.env``; ``/work/**`` matches ``/work`` and
-``/work/a/b``. Tool names have no ``/``, so ``fs.*`` matches ``fs.read`` and ``fs.write``.
+``/work/a/b``. In tool-name and command-word globs (:func:`name_match`) ``/`` is an ordinary
+character: ``fs.*`` matches ``fs.read``, ``mcp/*`` matches ``mcp/fs/read``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ import re
 from functools import lru_cache
 
 
-def _translate(pattern: str) -> str:
+def _translate(pattern: str, paths: bool = True) -> str:
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
-        if pattern.startswith("**/", i) and (i == 0 or pattern[i - 1] == "/"):
+        if not paths and c in "*?":
+            out.append(".*" if c == "*" else ".")
+            i += 1
+        elif pattern.startswith("**/", i) and (i == 0 or pattern[i - 1] == "/"):
             out.append("(?:.*/)?")
             i += 3
         elif pattern.startswith("/**", i) and i + 3 == n:
@@ -51,11 +55,17 @@ def _translate(pattern: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def compile_glob(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
+def compile_glob(pattern: str, *, ignore_case: bool = False, paths: bool = True) -> re.Pattern[str]:
     """The regular expression matching exactly what ``pattern`` matches (whole string)."""
     flags = re.IGNORECASE if ignore_case else 0
-    return re.compile(f"(?s:{_translate(pattern)})\\Z", flags)
+    return re.compile(f"(?s:{_translate(pattern, paths)})\\Z", flags)
 
 
 def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    """A path glob: ``*`` stops at ``/``, ``**`` crosses it."""
     return compile_glob(pattern, ignore_case=ignore_case).match(value) is not None
+
+
+def name_match(pattern: str, value: str) -> bool:
+    """A tool-name glob: ``/`` is an ordinary character (``mcp/*`` matches ``mcp/fs/read``)."""
+    return compile_glob(pattern, paths=False).match(value) is not None

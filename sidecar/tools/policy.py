@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from sidecar.tools.globs import glob_match
+from sidecar.tools.globs import name_match
 
 ANY = "*"
 Action = Literal["allow", "deny", "approval"]
@@ -97,7 +97,7 @@ class ToolRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
                 raise ValueError(f"args_schema is not a valid JSON Schema: {exc.message}") from None
 
     def matches(self, tool: str) -> bool:
-        return glob_match(self.tool, tool)
+        return name_match(self.tool, tool)
 
 
 class ToolPolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):

@@ -13,12 +13,13 @@ only the stored one. A database that cannot be read raises :class:`ToolStoreUnav
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sidecar.store.writer import StoreUnavailable
 from sidecar.tools.policy import PolicyBook, ToolPolicy, ToolPolicyEntry
@@ -58,21 +59,60 @@ class ToolPolicyStore:
         self.book = PolicyBook(self._configured)
         self._version = -1
         self._lock = asyncio.Lock()
+        self._conn: AsyncConnection | None = None  # held for the version reads
+        self._next: asyncio.Future[PolicyBook] | None = None  # the read the next callers share
+        self._reading = False
+        self.version_reads = 0
 
     async def start(self) -> None:
         await create_tables(self._engine, _DDL)
         await self.current()
 
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await conn.close()
+
     async def current(self) -> PolicyBook:
-        """The policies in force now, as every replica sharing the database applies them."""
+        """The policies in force now, as every replica sharing the database applies them.
+
+        Callers share version reads: one that arrives while a read is running waits for the
+        next one, which starts after it arrived, so a change acknowledged before the call is
+        always seen; under load the database answers one small query per round trip, not one
+        per call."""
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            if not self._reading:
+                self._reading = True
+                asyncio.get_running_loop().create_task(self._pump())
+        return await asyncio.shield(self._next)
+
+    async def _pump(self) -> None:
         try:
-            async with self._engine.connect() as conn:
-                version = (await conn.execute(
+            while self._next is not None:
+                waiting, self._next = self._next, None
+                try:
+                    waiting.set_result(await self._read())
+                except ToolStoreUnavailable as exc:
+                    waiting.set_exception(exc)
+                    waiting.exception()  # retrieved: nobody may be left to await it
+        finally:
+            self._reading = False
+
+    async def _read(self) -> PolicyBook:
+        try:
+            if self._conn is None:
+                self._conn = await self._engine.connect()
+            async with self._conn.begin():  # one short transaction: never a stale snapshot
+                version = (await self._conn.execute(
                     text("SELECT version FROM sidecar_tool_policy_version WHERE id = 1")
                 )).scalar()  # fmt: skip
+            self.version_reads += 1
             if version is not None and int(version) != self._version:
                 await self._reload()
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:
+            await self.close()
             raise ToolStoreUnavailable(
                 f"tool policy store unreachable: {type(exc).__name__}"
             ) from None

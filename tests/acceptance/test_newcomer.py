@@ -103,6 +103,7 @@ def test_fresh_clone_demo_serve_curl_and_sdk(tmp_path: Path) -> None:
         assert stored >= 3  # the curl's event, the SDK's llm_call, tool_call and run
     finally:
         captured["serve"] = serve.stop()
+    assert f"listening on http://localhost:{port}" in captured["serve"], captured["serve"]
     for name, text in captured.items():
         assert_clean(name, text)
 

@@ -41,7 +41,7 @@ from sidecar.budgets.testclock import ENV as CLOCK_ENV
 from sidecar.config import load_settings
 from sidecar.events.decode import decode_events
 from sidecar.pricing import EventPricer, PriceTable
-from sidecar.store import create_engine, create_schema, event_row, make_inserter
+from sidecar.store import event_row, open_event_store
 from tests.conftest import SidecarProcess, llm_event, make_settings, start_sidecar
 from tests.hardening.tenants import ADMIN, bearer, tenant_sidecar
 
@@ -80,14 +80,8 @@ async def store_directly(db_url: str, event: dict[str, Any]) -> None:
     settings = load_settings(env={}, overrides={"db_url": db_url})
     [decoded] = decode_events(json.dumps(event).encode(), "application/json").events
     EventPricer(PriceTable.load()).process([decoded])
-    engine = create_engine(settings.db_url, settings.store)
-    await create_schema(engine)
-    inserter = make_inserter(engine, settings.db_url, "FULL")
-    try:
-        assert await inserter.insert([event_row(decoded)])
-    finally:
-        await inserter.close()
-        await engine.dispose()
+    async with open_event_store(settings.db_url, settings.store) as store:
+        assert await store.writer.write([event_row(decoded)])
 
 
 # -- 1 -----------------------------------------------------------------------------------------

@@ -333,7 +333,10 @@ def test_with_tokens_the_page_asks_for_one_and_shows_nothing_without_a_reader(
         shot(page, "token-dialog")
         page.fill("#token-input", AGENT)
         page.keyboard.press("Enter")
-        page.wait_for_selector('.content[data-view="runs"][data-loaded] .notice.error')
+        # The 401 notice from before the token may still be on the page: wait for the answer
+        # to the agent's token itself (a 403), then for the notice it brings.
+        page.wait_for_selector('.content[data-view="runs"] .notice.error >> text=Not allowed')
+        assert any(status == 403 and auth == f"Bearer {AGENT}" for _, status, auth in answers)
         assert "Not allowed with this token" in page.locator(".content").inner_text()
         assert "secret-run" not in page.content()
         page.click("#token-button")

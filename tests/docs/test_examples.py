@@ -141,7 +141,7 @@ async def test_every_example_of_the_document_runs(document: Path, tmp_path: Path
 def test_examples_not_run_are_marked_with_a_reason_and_counted() -> None:
     every = [e for path in DOCUMENTS for e in examples(path)]
     skipped = [e for e in every if e.not_run is not None]
-    assert len(every) - len(skipped) >= 20, "fewer runnable examples than the docs had"
+    assert len(every) - len(skipped) >= 35, "fewer runnable examples than the docs had"
     for example in skipped:
         assert len(example.not_run or "") >= 10, f"{example.where}: say why it is not run"
     assert "not-run:" in (REPO / "CONTRIBUTING.md").read_text()

@@ -181,9 +181,14 @@ def test_postgres_alias_serves(pg_url: str) -> None:
 
 
 def test_sdk_url_variable_does_not_stop_the_sidecar(tmp_path: Path) -> None:
-    """`SIDECAR_URL` is the SDK's; an unknown SIDECAR_ variable is named as a variable."""
+    """`SIDECAR_URL` is the SDK's and `SIDECAR_TEST_*` the test harness's: neither is a
+    configuration key; an unknown SIDECAR_ variable is named as a variable."""
     ok = run_cli("check-config", env={"SIDECAR_URL": "http://127.0.0.1:8787"})
     assert ok.returncode == 0, ok.stderr
+    harness = run_cli("check-config", env={"SIDECAR_TEST_PG": "postgresql://postgres@h/t",
+                                            "SIDECAR_TEST_ANYTHING": "x"})  # fmt: skip
+    assert harness.returncode == 0, harness.stderr
+    assert "SIDECAR_TEST" not in harness.stdout and "test_pg" not in harness.stdout
     bad = run_cli("check-config", env={"SIDECAR_COLOUR": "blue"})
     assert_one_line(
         bad, "unknown configuration key `colour`", "from environment variable SIDECAR_COLOUR"

@@ -11,16 +11,13 @@ import pytest
 from sidecar.events.schema import LlmCall, ToolCall
 from sidecar.store import (
     EventFilter,
-    EventWriter,
     RowsRefused,
     StoreConfig,
     aggregate,
-    create_engine,
-    create_schema,
     event_row,
     list_events,
-    make_inserter,
 )
+from sidecar.store.event_store import open_event_store
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -40,10 +37,10 @@ def llm(i: int, **fields: object) -> LlmCall:
 
 
 async def test_concurrent_writes_group_commit_and_dedupe(db_url: str) -> None:
-    engine = create_engine(db_url, StoreConfig())
-    await create_schema(engine)
-    await create_schema(engine)  # a restart runs it again: no error, no change
-    writer = EventWriter(make_inserter(engine, db_url))
+    store = open_event_store(db_url, StoreConfig())
+    await store.start()
+    await store.start()  # a restart runs it again: no error, no change
+    engine, writer = store.engine, store.writer
     await writer.start()
     try:
         batches = [[event_row(llm(i * 10 + j)) for j in range(10)] for i in range(30)]
@@ -68,9 +65,9 @@ async def test_concurrent_writes_group_commit_and_dedupe(db_url: str) -> None:
 
 async def test_a_failed_commit_is_reported_not_acknowledged(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
-    engine = create_engine(url, StoreConfig())
-    await create_schema(engine)
-    writer = EventWriter(make_inserter(engine, url))
+    store = open_event_store(url, StoreConfig())
+    await store.start()
+    engine, writer = store.engine, store.writer
     await writer.start()
     try:
         bad_row = (*event_row(llm(1))[:1], None, *event_row(llm(1))[2:])  # NOT NULL type

@@ -102,6 +102,16 @@ CASES += [
      {"reservation_id": BIG}, {422}, "reservation_id"),
     ("64 KB budget model", "PUT", "/v1/budgets/user/u1", None,
      {"window": "1d", "max_tokens": 10, "model": BIG}, {422}, "model"),
+    ("admit user 400 bytes of 200 characters", "POST", "/v1/admit", None,
+     {"request_id": "r", "user_id": "é" * 200}, {422}, "user_id"),
+    ("event user 400 bytes of 200 characters", "POST", "/v1/events", None,
+     llm_event(user_id="é" * 200), {422}, "user_id"),
+    ("budget model 400 bytes", "PUT", "/v1/budgets/user/u1", None,
+     {"window": "1d", "max_tokens": 10, "model": "é" * 200}, {422}, "model"),
+    ("budget id 400 bytes in the path", "PUT", "/v1/budgets/tenant/" + quote("é" * 200), None,
+     {"window": "1d", "max_tokens": 10}, {422}, "id"),
+    ("events filter 400 bytes", "GET", "/v1/events", {"user_id": "é" * 200}, None, {422},
+     "user_id"),
     ("group_by repeated", "GET", "/v1/aggregate", {"group_by": "model,model"}, None, {422},
      "group_by"),
     ("stats group_by repeated", "GET", "/v1/stats", {"group_by": "model,model"}, None, {422},
@@ -201,7 +211,7 @@ async def test_otlp_non_finite_token_rejects_that_span_only(
         answer["partialSuccess"]["rejectedSpans"] == "1"
         or answer["partialSuccess"]["rejectedSpans"] == 1
     )
-    for bad in ("gpt\x00", "gpt\x1f"):
+    for bad in ("gpt\x00", "gpt\x1f", "é" * 200):
         body = _otlp_json(
             {
                 "gen_ai.operation.name": {"stringValue": "chat"},

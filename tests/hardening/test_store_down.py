@@ -3,7 +3,8 @@
 The sidecar runs over a real PostgreSQL behind a TCP proxy we control (the shared server is
 never touched); the proxy is stopped, which cuts every pooled connection and refuses new ones.
 Then each operation of ``/openapi.json`` is called with a valid request (path parameters and
-bodies filled in): the answer is a 2xx/4xx or a 503 with ``Retry-After``, never another 5xx.
+bodies filled in), and hypothesis sends 200 hostile query strings to the GET routes: the answer
+is a 2xx/4xx or a 503 with ``Retry-After``, never another 5xx.
 The routes that must read or write the store (events and their queries, runs, series, budgets,
 settle, admit under ``fail_closed``, the fleet's stats) answer exactly 503. Once the proxy is
 back the same sidecar stores events again without a restart.
@@ -18,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import requests
+from hypothesis import HealthCheck, given, seed, settings
 from sqlalchemy.engine import make_url
 
 from sidecar.api.openapi import build_document
 from tests.conftest import llm_event, make_settings, start_sidecar
+from tests.hardening.hostile_values import QUERIES
 from tests.hardening.tcp_proxy import TcpProxy
 
 PATH_VALUES = {
@@ -73,6 +77,31 @@ class _PathValues(dict[str, str]):
         return "x1"
 
 
+def _fuzz_queries(base: str) -> list[str]:
+    """Hypothesis over every GET route's query string while the store is down: 4xx or 503
+    with ``Retry-After``, never another 5xx (run in a thread: the sidecar shares our loop)."""
+    failures: list[str] = []
+    sent: list[int] = []
+    session = requests.Session()
+
+    @seed(2028)
+    @settings(max_examples=200, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(QUERIES)
+    def probe(case: tuple[str, dict[str, str]]) -> None:
+        route, params = case
+        response = session.get(base + route, params=params, timeout=30)
+        sent.append(response.status_code)
+        if response.status_code >= 500 and (
+            response.status_code != 503 or "Retry-After" not in response.headers
+        ):
+            failures.append(f"GET {route} {params}: {response.status_code}")
+
+    probe()
+    assert len(sent) >= 200 and 503 in sent, (len(sent), sorted(set(sent)))
+    return failures
+
+
 def operations() -> list[tuple[str, str, dict[str, str]]]:
     found = [
         (method, path, {}) for path, ops in build_document()["paths"].items() for method in ops
@@ -122,6 +151,7 @@ async def test_every_route_answers_503_or_4xx_with_postgres_unreachable(
                 failures.append(f"{method.upper()} {path}: {status}, expected 503 {text[:160]}")
             elif query.get("scope") == "fleet" and status != 503:
                 failures.append(f"{method.upper()} {path} {query}: {status}, expected 503")
+        failures += await asyncio.to_thread(_fuzz_queries, running.url)
         await proxy.start()
         assert not failures, "\n".join(failures)
         deadline = time.monotonic() + 30

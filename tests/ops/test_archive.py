@@ -14,16 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sidecar.events.schema import LlmCall, Run, ToolCall
 from sidecar.store import (
     EventFilter,
-    EventWriter,
     StoreConfig,
     aggregate,
     create_engine,
-    create_schema,
     event_row,
     list_events,
-    make_inserter,
 )
 from sidecar.store.archive import ArchiveError, archive_events, read_archive, restore_events
+from sidecar.store.event_store import open_event_store
 from tests.conftest import REPO
 
 CUTOFF = 1_000_000.0
@@ -83,13 +81,12 @@ async def snapshot(engine: AsyncEngine) -> dict[str, Any]:
 
 
 async def stored_engine(db_url: str) -> AsyncEngine:
-    engine = create_engine(db_url, StoreConfig())
-    await create_schema(engine)
-    writer = EventWriter(make_inserter(engine, db_url))
-    await writer.start()
-    await writer.write([event_row(e) for e in sample_events()])
-    await writer.close()
-    return engine
+    store = open_event_store(db_url, StoreConfig())
+    await store.start()
+    await store.writer.start()
+    await store.writer.write([event_row(e) for e in sample_events()])
+    await store.writer.close()
+    return store.engine
 
 
 async def test_archive_then_restore_is_identical(db_url: str, tmp_path: Path) -> None:

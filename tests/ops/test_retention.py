@@ -13,15 +13,12 @@ import pytest
 from sidecar.config import ConfigError, load_settings
 from sidecar.store import (
     EventFilter,
-    EventWriter,
     StoreConfig,
     aggregate,
-    create_engine,
-    create_schema,
     event_row,
-    make_inserter,
 )
 from sidecar.store.archive import restore_events
+from sidecar.store.event_store import open_event_store
 from sidecar.store.retention import DAY_S, Retention
 from sidecar.store.retention_config import RetentionConfig
 from tests.conftest import make_settings, start_sidecar
@@ -37,12 +34,10 @@ async def counts(engine: object, until: float | None = None) -> dict[str, int]:
 
 async def test_only_old_events_of_configured_types_are_deleted(tmp_path: Path) -> None:
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
-    engine = create_engine(db_url, StoreConfig())
-    await create_schema(engine)
-    writer = EventWriter(make_inserter(engine, db_url))
-    await writer.start()
-    await writer.write([event_row(e) for e in sample_events()])
-    await writer.close()
+    store = open_event_store(db_url, StoreConfig())
+    async with store:
+        await store.writer.write([event_row(e) for e in sample_events()])
+    engine = store.engine  # disposed by the block; it reconnects on use
     try:
         assert await counts(engine) == {"llm_call": 100, "tool_call": 100, "run": 100}
         config = RetentionConfig(max_age_days={"tool_call": 10.0, "run": 30.0}, batch_rows=7)
@@ -70,13 +65,8 @@ async def test_only_old_events_of_configured_types_are_deleted(tmp_path: Path) -
 
 async def test_the_app_runs_retention_at_start(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    engine = create_engine(settings.db_url, StoreConfig())
-    await create_schema(engine)
-    writer = EventWriter(make_inserter(engine, settings.db_url))
-    await writer.start()
-    await writer.write([event_row(e) for e in sample_events()])  # all from 1970: very old
-    await writer.close()
-    await engine.dispose()
+    async with open_event_store(settings.db_url, StoreConfig()) as store:
+        await store.writer.write([event_row(e) for e in sample_events()])  # all from 1970: old
     settings = make_settings(tmp_path, store={"retention": {"max_age_days": {"run": 1}}})
     running, runner = await start_sidecar(settings)
     try:

@@ -15,6 +15,8 @@ SQLite and over PostgreSQL. Paths covered:
   ``/v1/stats``, ``/v1/summary`` with canaries in the query;
 - ``POST /v1/cache/store`` / ``lookup`` with canary tenant, namespace, model and user, and a
   canary in the key; ``DELETE /v1/cache/<canary>?key=...``;
+- ``PUT``/``GET``/``DELETE /v1/tool-policies/<canary>/<canary>`` and a tool admit of that
+  tenant and agent (the policy applies);
 - a path no route matches, with canaries in it and in its query.
 
 Then the whole log, the SQLite files (``-wal`` included) and every row, every PostgreSQL table
@@ -222,6 +224,15 @@ async def _drive_one(http: aiohttp.ClientSession, url: str, c: Canary, seen: See
             _path(url, "v1", "budgets", "tenant", value, query={"model": value}),
             expect=200,
         )
+    policy = {"rules": [{"tool": "web_search", "action": "deny"}]}
+    tool_policy = _path(url, "v1", "tool-policies", value, value)
+    await seen.call(http, "PUT", tool_policy, json=policy, expect=200)
+    status, _ = await seen.call(http, "POST", f"{url}/v1/admit", json={
+        "request_id": f"{value} tools", "kind": "tool", "tool": "web_search", "tenant": value,
+        "agent": value, "user_id": value})  # fmt: skip
+    assert status == 403, "the tool policy keyed by the pseudonym applies to the raw ids"
+    await seen.call(http, "GET", tool_policy, expect=200)
+    await seen.call(http, "DELETE", tool_policy, expect=200)
     status, _ = await seen.call(
         http, "GET", _path(url, "v1", "nothing", value, value, query={value: value, "q": value})
     )

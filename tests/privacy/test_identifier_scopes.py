@@ -10,7 +10,9 @@ Paths covered, on SQLite (database file and ``-wal``) and PostgreSQL (every tabl
   reservation (tenant and model masked by the event redactor) meets the same budget;
 - ``GET /v1/events``, ``/v1/aggregate``, ``/v1/runs``, ``/v1/series`` filtered by the raw tenant;
 - ``POST /v1/cache/store`` / ``lookup`` with e-mail tenant, namespace and model; ``DELETE
-  /v1/cache/{namespace}`` with the raw namespace and tenant.
+  /v1/cache/{namespace}`` with the raw namespace and tenant;
+- after a restart (SQLite): usage, the configured policy and the cache entry are found again
+  with the raw ids.
 """
 
 from __future__ import annotations
@@ -180,6 +182,19 @@ async def test_pii_scope_ids_are_stored_as_pseudonyms_on_sqlite(tmp_path: Path) 
         await _exercise(sidecar.url, ids)
     finally:
         await runner.cleanup()  # flushes the writer, the budget journal and the cache
+    again, runner = await start_sidecar(make_settings(tmp_path, **_config(ids)))
+    try:  # after a restart the raw ids still reach the same budgets (the key is kept)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{again.url}/v1/usage/tenant/{ids['tenant']}") as r:
+                assert (await r.json())["tokens_used"] == 500
+            async with http.get(f"{again.url}/v1/usage/tenant/{ids['config_tenant']}") as r:
+                assert (await r.json())["tokens_reserved"] == 1000
+            async with http.post(f"{again.url}/v1/cache/lookup", json={
+                    "tenant": ids["tenant"], "namespace": ids["namespace"],
+                    "model": ids["model"], "key": "kept?"}) as r:  # fmt: skip
+                assert (await r.json())["hit"] is True
+    finally:
+        await runner.cleanup()
     db = tmp_path / "sidecar.db"
     rows = sqlite_rows(db)
     assert "[ID:" in rows and "kept?" in rows  # the rows are there, under pseudonyms

@@ -10,6 +10,8 @@ Paths covered:
 - A 500 (the error middleware's log line) on a path and query holding PII and U+001F, with an
   exception message holding PII: over real HTTP on loopback.
 - :class:`RedactingFilter` over any message, arguments and exception (hypothesis).
+- Request lines over real HTTP for any path segment and query value (hypothesis): exactly the
+  route with pseudonyms, or ``/<unmatched:[ID:...]>``; no byte the client chose.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import re
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -199,3 +202,61 @@ def test_the_sql_loggers_stay_quiet_at_every_level(level: str) -> None:
     finally:
         for name, value in saved.items():
             logging.getLogger(name).setLevel(value)
+
+
+_segment = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=4, max_size=40
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=_segment, query_value=_segment)
+def test_no_client_chosen_byte_reaches_a_request_line(value: str, query_value: str) -> None:
+    """Whatever path segment and query value a client sends to a route (any Unicode, control
+    characters, percent signs), the access and 500 lines hold neither: only pseudonyms."""
+    from urllib.parse import quote
+
+    from yarl import URL
+
+    from sidecar.api.log_lines import request_line
+
+    lines: list[str] = []
+    redactor = Redactor()
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    @web.middleware
+    async def log_line(request: web.Request, handler: Any) -> web.StreamResponse:
+        lines.append(request_line(request, redactor.pseudonym))
+        return await handler(request)
+
+    async def run() -> None:
+        app = web.Application(middlewares=[log_line])
+        app.router.add_get("/v1/usage/{scope}/{id}", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        url = URL(
+            f"http://127.0.0.1:{port}/v1/usage/tenant/{quote(value, safe='')}"
+            f"?model={quote(query_value, safe='')}",
+            encoded=True,
+        )
+        try:
+            async with aiohttp.ClientSession() as http, http.get(url) as r:
+                assert r.status in (200, 404)
+        finally:
+            await runner.cleanup()
+
+    import asyncio
+
+    asyncio.run(run())
+    pseudonym = redactor.pseudonym
+    [line] = lines
+    query = f"?model={pseudonym(query_value)}"
+    matched = f"GET /v1/usage/tenant/{pseudonym(value)}{query}"
+    assert line == matched or re.fullmatch(
+        r"GET /<unmatched:\[ID:[0-9a-f]{12}\]>" + re.escape(query), line
+    ), (value, line)

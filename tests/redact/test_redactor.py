@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from sidecar.redact import (
     CustomRecogniserConfig,
     Finding,
-    InvalidRedactConfig,
     RedactConfig,
+    RedactConfigError,
     Redactor,
 )
 from sidecar.redact.engine import resolve_overlaps
@@ -83,9 +83,9 @@ def test_custom_recogniser_with_group_and_priority() -> None:
 
 
 def test_invalid_config_is_refused() -> None:
-    with pytest.raises(InvalidRedactConfig):
+    with pytest.raises(RedactConfigError):
         Redactor(RedactConfig(custom=[CustomRecogniserConfig(type="X", pattern="(")]))
-    with pytest.raises(InvalidRedactConfig):
+    with pytest.raises(RedactConfigError):
         Redactor(RedactConfig(types=["NOT_A_TYPE"]))
 
 

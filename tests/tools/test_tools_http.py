@@ -238,7 +238,8 @@ async def test_approval_round_trip_approve_deny_expire(
         assert (await r.json())["state"] == "denied"
     status, body = await admit(http, url, "agent-a", "payments.refund", {"id": 1},
                                approval_id=deny_id)  # fmt: skip
-    assert (status, body["reason"]) == (403, "approval_denied")
+    assert (status, body["reason"], body["field"], body["approval_id"]) == (
+        403, "tool_denied", "approval_id", deny_id)  # fmt: skip
 
     status, body = await admit(http, url, "agent-a", "payments.void", {"id": 2})
     late_id = body["approval_id"]
@@ -258,11 +259,12 @@ async def test_approval_round_trip_approve_deny_expire(
                                                          "approval_expired"])  # fmt: skip
     refusals = [e for e in events if e.get("attributes", {}).get("sidecar.audit") ==
                 "tool_policy"]  # fmt: skip
-    assert {e["error_type"] for e in refusals} == {"approval_denied"}
+    assert {e["error_type"] for e in refusals} == {"tool_denied"}
     async with http.get(f"{url}/metrics", headers=headers(ADMIN)) as r:
         text = await r.text()
     assert 'agent_sidecar_tool_approvals_total{step="approved"} 1.0' in text
     assert 'agent_sidecar_tool_decisions_total{result="approval_required"}' in text
+    assert 'gen_ai_tool_name="payments.send"' not in text  # audit records are not tool calls
 
 
 async def test_sdk_waits_for_an_approval(sidecar: RunningSidecar) -> None:
@@ -287,6 +289,18 @@ async def test_sdk_waits_for_an_approval(sidecar: RunningSidecar) -> None:
                 await approve_when_listed()
                 grant = await waiter
                 assert grant.allowed
+                with pytest.raises(ApprovalRequired) as asked:
+                    await run.admit_tool("payments.send", args={"n": 3})
+                denied_id = asked.value.approval_id
+                async with http.post(f"{sidecar.url}/v1/approvals/{denied_id}",
+                                     headers=headers("approver-a"),
+                                     json={"decision": "deny"}) as r:  # fmt: skip
+                    assert r.status == 200
+                with pytest.raises(ToolDenied) as refused:
+                    await run.admit_tool("payments.send", args={"n": 3}, wait_for_approval=True,
+                                         timeout=20, approval_id=denied_id)  # fmt: skip
+                assert (refused.value.reason, refused.value.approval_id) == (
+                    "tool_denied", denied_id)  # fmt: skip
                 with pytest.raises(ApprovalTimeout):
                     await run.admit_tool("payments.send", args={"n": 2}, wait_for_approval=True,
                                          timeout=0.3)  # fmt: skip
