@@ -182,8 +182,8 @@ def _otlp_vs_prometheus(events: list[LlmCall]) -> tuple[float, float]:
     from opentelemetry.sdk.resources import Resource
     from prometheus_client import CollectorRegistry
 
+    from sidecar.telemetry.config import OtlpMetricsConfig
     from sidecar.telemetry.otlp_metrics import OtlpMetricsSink
-    from sidecar.telemetry.otlp_metrics_config import OtlpMetricsConfig
     from sidecar.telemetry.prometheus import PrometheusMetrics
 
     class Discard(MetricExporter):

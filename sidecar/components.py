@@ -188,8 +188,8 @@ def _add_stages(parts: Components) -> None:
         stages.add("metrics export", parts.metrics_export, deadline_s=1.0)
     stages.add("cache", CacheUpkeep(parts.cache, parts.settings.cache.flush_interval_s))
     if parts.ledger is not None:
-        stages.add("ledger", parts.ledger)
-    stages.add("writer", parts.writer)
+        stages.add("ledger", parts.ledger, deadline_s=5.0)  # the journal's last write
+    stages.add("writer", parts.writer, deadline_s=8.0)  # commits what it holds
     if parts.tools is not None:
         stages.add("tool policy", parts.tools)  # closes its held connection
     stages.add("store up", OnStart(lambda: _store_up(parts)))

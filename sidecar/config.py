@@ -33,9 +33,7 @@ from sidecar.pricing.config import PricingConfig
 from sidecar.redact.config import RedactConfig
 from sidecar.store.config import StoreConfig
 from sidecar.store.urls import DatabaseUrlError, parse_database_url, redact_password
-from sidecar.telemetry.otlp_metrics_config import OtlpMetricsConfig
-from sidecar.telemetry.prometheus_config import MetricsConfig
-from sidecar.telemetry.traces_config import TracesConfig
+from sidecar.telemetry.config import MetricsConfig, OtlpMetricsConfig, TracesConfig
 from sidecar.tools.config import ToolsConfig
 
 ENV_PREFIX = "SIDECAR_"

@@ -16,8 +16,8 @@ from sidecar.budgets.config import (
 )
 from sidecar.budgets.consistency import ConsistencyReport
 from sidecar.budgets.factory import create_ledger
+from sidecar.budgets.in_process import InProcessLedger
 from sidecar.budgets.ledger import BudgetLedger
-from sidecar.budgets.memory import InProcessLedger
 from sidecar.budgets.model import (
     ANY_TENANT,
     AdmitRequest,

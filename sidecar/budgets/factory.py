@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from sidecar.budgets.config import BudgetsConfig
+from sidecar.budgets.in_process import InProcessLedger
 from sidecar.budgets.journal import SqliteJournal
 from sidecar.budgets.ledger import BudgetLedger, Clock, Pricer
-from sidecar.budgets.memory import InProcessLedger
 from sidecar.store.urls import parse_database_url
 
 

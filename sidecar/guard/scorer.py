@@ -239,10 +239,11 @@ class InjectionScorer:
     def stats(self) -> dict[str, dict[str, int]]:
         """Snapshot: ``{"user": {family: n, ...}, "tool_result": {...}, "flagged": {...},
         "scored": {...}, "severity": {"user:high": n, ...}}`` for the metrics layer."""
+        # dict() copies in one step: a batch may be scored in a worker thread meanwhile
         snapshot: dict[str, dict[str, int]] = {s: dict(self.findings[s]) for s in SOURCES}
         snapshot["flagged"] = {s: self.flagged[s] for s in SOURCES}
         snapshot["scored"] = {s: self.scored[s] for s in SOURCES}
         snapshot["severity"] = {
-            f"{s}:{level}": n for s in SOURCES for level, n in self.severities[s].items()
+            f"{s}:{level}": n for s in SOURCES for level, n in dict(self.severities[s]).items()
         }
         return snapshot

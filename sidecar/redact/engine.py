@@ -78,7 +78,8 @@ def custom_recognisers(config: RedactConfig) -> list[PatternRecogniser]:
 
 def resolve_overlaps(raw: list[RawFinding]) -> list[RawFinding]:
     """A non-overlapping subset, sorted by start: priority, then length, then position decide.
-    O(n log n): 100k findings in a 4 MB text resolve in well under a second."""
+    O(n log n) in the number of findings (a bisect per finding), so a text dense with findings
+    costs no more per finding than a sparse one."""
     if len(raw) < 2:
         return raw
     raw.sort(key=lambda f: (-f[2], f[0] - f[1], f[0], f[3]))

@@ -35,8 +35,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from sidecar.events.schema import Event
 from sidecar.lifecycle import in_daemon_thread
+from sidecar.telemetry.config import TracesConfig
 from sidecar.telemetry.spans import SpanBuilder
-from sidecar.telemetry.traces_config import TracesConfig
 
 _GRPC_COMPRESSION = {
     "none": grpc.Compression.NoCompression,

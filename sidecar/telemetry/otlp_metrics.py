@@ -52,11 +52,9 @@ from sidecar.analytics.cardinality import OTHER, LabelGuard
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
 from sidecar.lifecycle import in_daemon_thread
 from sidecar.telemetry import genai_names as gn
-from sidecar.telemetry.otlp_metrics_config import OtlpMetricsConfig
+from sidecar.telemetry.config import MetricsConfig, OtlpMetricsConfig, TracesConfig
 from sidecar.telemetry.prometheus import DURATION_BUCKETS, TOKEN_BUCKETS
-from sidecar.telemetry.prometheus_config import MetricsConfig
 from sidecar.telemetry.spans import build_resource
-from sidecar.telemetry.traces_config import TracesConfig
 
 OPERATION_DURATION = "gen_ai.client.operation.duration"
 TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"

@@ -29,8 +29,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sidecar.analytics import Analytics
 from sidecar.analytics.cardinality import OTHER, LabelGuard, check_label_name
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
+from sidecar.telemetry.config import MetricsConfig
 from sidecar.telemetry.histograms import HistogramCollector, LabelledHistogram
-from sidecar.telemetry.prometheus_config import MetricsConfig
 from sidecar.telemetry.sketch_gauges import SketchQuantileCollector
 
 DURATION_BUCKETS = (

@@ -42,13 +42,13 @@ from opentelemetry.util.types import AttributeValue
 
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
 from sidecar.telemetry import genai_names as gn
+from sidecar.telemetry.config import DEFAULT_SERVICE_NAME, TracesConfig
 from sidecar.telemetry.span_ids import (
     child_span_id_for,
     root_span_id_for,
     span_key,
     trace_id_for,
 )
-from sidecar.telemetry.traces_config import DEFAULT_SERVICE_NAME, TracesConfig
 
 SCOPE = InstrumentationScope("agent-sidecar", "0.1.0")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)

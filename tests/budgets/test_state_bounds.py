@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sidecar.budgets.config import BudgetPolicy, BudgetPolicyEntry, BudgetsConfig
+from sidecar.budgets.in_process import InProcessLedger
 from sidecar.budgets.journal import SqliteJournal
-from sidecar.budgets.memory import InProcessLedger
 from sidecar.budgets.model import AdmitRequest, CapacityExceeded, InvalidBudgetInput
 
 CAP_TOKENS = 1000

@@ -20,7 +20,7 @@ from sidecar.guard import (
     InjectionResult,
     InjectionScorer,
 )
-from sidecar.guard.events import (
+from sidecar.guard.event_tagging import (
     ATTR_FAMILIES,
     ATTR_FLAGGED,
     ATTR_SCORE,

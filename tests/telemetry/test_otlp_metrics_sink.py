@@ -17,9 +17,8 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
+from sidecar.telemetry.config import MetricsConfig, OtlpMetricsConfig
 from sidecar.telemetry.otlp_metrics import OtlpMetricsSink
-from sidecar.telemetry.otlp_metrics_config import OtlpMetricsConfig
-from sidecar.telemetry.prometheus_config import MetricsConfig
 from tests.analytics.events import llm, tool
 from tests.traces.receivers import HttpOtlpReceiver
 
