@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sidecar.store.retention_config import RetentionConfig
+from sidecar.store.config import RetentionConfig
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
