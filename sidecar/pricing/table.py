@@ -19,7 +19,7 @@ a provider prefix (``openai/``, ``models/``, ``anthropic.``); the name without a
 suffix (``-2024-08-06``, ``-20241022``, ``@20241022``, ``-v1:0``, ``-0613``, ``-001``,
 ``-latest``, ``-preview-05-20``, ``-exp``), repeatedly. There is no prefix guessing (``o1-pro``
 is not ``o1``): an unknown name is unpriced rather than mispriced. Resolutions are memoised
-(bounded at 4,096 names), so a lookup costs a dict hit, about 0.3 µs.
+(bounded at 4,096 names), so a lookup costs a dict hit.
 """
 
 from __future__ import annotations

@@ -5,10 +5,9 @@ no two findings overlap. Overlaps between candidates are resolved deterministica
 type priority wins (checksummed and secret types over looser ones, see ``PRIORITY``), then the
 longer span, then the earlier one; the result never depends on recogniser order.
 
-Speed (one core of the shared test machine, 1 KB agent-log texts, see docs/redaction.md): the
-Hyperscan pre-filter costs about 4 µs per KB and decides which Python patterns run at all, so
-clean text is redacted at tens of MB/s and text with findings pays only for the types present.
-A naive pass of one regex per type costs about 300 µs per KB (about 3 MB/s).
+Speed: the Hyperscan pre-filter decides which Python patterns run at all, so clean text costs
+one pre-filter pass and text with findings pays only for the types present, far less than a
+naive pass of one regex per type (figures in docs/benchmarks.md, "Redaction throughput").
 
 Example::
 

@@ -1,10 +1,10 @@
 """One pass over the text that tells which recognisers can possibly match.
 
-Most agent text holds no PII, and a Python regex costs 20-40 µs per KB of text whether or not
-it matches (CPython's ``re`` tries each pattern at every position). Hyperscan runs all
-pre-filter expressions together in one SIMD pass over the UTF-8 bytes: about 3-4 µs per KB for
-all built-in types here, so a text with no candidate is done after that one pass, and a text
-with an email runs only the email pattern.
+Most agent text holds no PII, and a Python regex costs the same whether or not it matches
+(CPython's ``re`` tries each pattern at every position). Hyperscan runs all pre-filter
+expressions together in one SIMD pass over the UTF-8 bytes, so a text with no candidate is done
+after that one pass, and a text with an email runs only the email pattern (figures in
+docs/benchmarks.md, "Redaction throughput").
 
 Guarantee: a pre-filter expression matches a superset of its recogniser's matches (ASCII
 classes, no upper bounds on negated classes), so skipping never loses a finding; the tests

@@ -26,8 +26,8 @@ at the lowest scale among them) is within ``(b - 1) / (b + 1)`` of the exact one
 
 Ingest never waits for this: ``consume`` appends the batch to a bounded queue (at most
 ``max_queue_events``; beyond it events are dropped and counted) and one worker thread records
-them into the SDK, whose periodic reader exports. The SDK's record costs 10-25 µs per value here,
-so the queue is what keeps it off the event loop.
+them into the SDK, whose periodic reader exports. The SDK's record is too slow for the event
+loop (figures in docs/benchmarks.md), so the queue is what keeps it off.
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ copied into ``gen_ai.input.messages``, ``gen_ai.output.messages``,
 ``gen_ai.tool.call.arguments``, ``gen_ai.tool.call.result`` and the span attributes only when
 ``capture_content`` is on; by default no content string of an event reaches a span.
 
-Cost: about 15-25 µs per event on one core, 4-6x cheaper than the SDK tracer's
-``start_span``/``end`` for the same span (``bench/bench_traces.py``): a plain
-:class:`ReadableSpan`, no tracer, no context switch.
+Cheaper than the SDK tracer's ``start_span``/``end`` for the same span: a plain
+:class:`ReadableSpan`, no tracer, no context switch (``bench/bench_traces.py``; figures in
+docs/benchmarks.md, "GenAI spans").
 """
 
 from __future__ import annotations
