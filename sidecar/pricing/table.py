@@ -64,6 +64,10 @@ class _PriceFile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     aliases: dict[str, str] = msgspec.field(default_factory=dict)
 
 
+# libyaml's loader when built (same safe schema, about 10x faster on the shipped table).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read(path: Path | None) -> _PriceFile:
     if path is None:
         text = resources.files("sidecar.pricing").joinpath("prices.yaml").read_text("utf-8")
@@ -72,7 +76,7 @@ def _read(path: Path | None) -> _PriceFile:
         text = path.read_text("utf-8")
         name = str(path)
     try:
-        raw: Any = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+        raw: Any = json.loads(text) if name.endswith(".json") else yaml.load(text, _LOADER)
         return msgspec.convert(raw or {}, _PriceFile)
     except (ValueError, yaml.YAMLError, msgspec.ValidationError) as exc:
         raise PriceTableError(f"{name}: {exc}") from exc

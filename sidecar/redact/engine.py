@@ -134,6 +134,15 @@ class Redactor:
         self._allow_patterns = [re.compile(p) for p in self.config.allow_patterns]
         self.counts: dict[str, int] = {}
 
+    def warm(self) -> None:
+        """Compile (or load from the disk cache) the pre-filter and load the phone metadata
+        now, so the first text does not pay for them."""
+        warm = getattr(self._prefilter, "warm", None)
+        if warm is not None:
+            warm()
+        if self.config.enabled:
+            self.find("call +44 20 7946 0958 or mail a@example.com")
+
     @property
     def types(self) -> list[str]:
         """Every type this redactor reports, sorted."""

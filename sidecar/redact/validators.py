@@ -20,11 +20,12 @@ import json
 import re
 
 _DIGIT_VALUE = {str(d): d for d in range(10)}
+_NOT_DIGITS = re.compile(r"[^0-9]+")
 
 
 def digits_of(text: str) -> str:
     """The ASCII digits of ``text`` in order (separators dropped)."""
-    return "".join(ch for ch in text if "0" <= ch <= "9")
+    return _NOT_DIGITS.sub("", text)
 
 
 def luhn_valid(number: str) -> bool:

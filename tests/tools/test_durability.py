@@ -52,8 +52,9 @@ async def test_an_unreachable_store_is_503_with_retry_after(
     sidecar: RunningSidecar,
     http: aiohttp.ClientSession,
 ) -> None:
-    gate = sidecar.parts.tools
-    assert gate is not None
+    tools = sidecar.parts.tools
+    assert tools is not None
+    gate = await tools.get()  # built at its first use
     down = create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none", StoreConfig())
     await gate.close()  # its held connection too
     gate.store._engine = down  # a real engine to a port nobody listens on
