@@ -130,7 +130,8 @@ def check_bind_safety(settings: Settings) -> None:
 def masked(settings: Settings) -> dict[str, Any]:
     """The settings as plain data with every secret replaced by ``***``: the secret keys, and
     the password of any URL (``postgresql://app:***@db/agents``)."""
-    return _mask(msgspec.to_builtins(settings))
+    plain: dict[str, Any] = _mask(msgspec.to_builtins(settings))
+    return plain
 
 
 def _mask(value: Any) -> Any:

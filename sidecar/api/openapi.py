@@ -20,7 +20,7 @@ from sidecar.api.cache_routes import LookupBody, StoreBatchBody, StoreBody
 from sidecar.api.redact_routes import RedactBatchBody, RedactBody
 from sidecar.api.tool_routes import DecideBody
 from sidecar.budgets.admission import AdmitBody
-from sidecar.budgets.config import BudgetPolicy
+from sidecar.budgets.config import BudgetPolicy, BudgetPolicyEntry
 from sidecar.events.schema import LlmCall, Run, ToolCall
 from sidecar.redact.engine import RedactionResult
 from sidecar.store.filters import GROUP_NAMES
@@ -127,7 +127,7 @@ OPERATIONS: tuple[Operation, ...] = (
               "agent", (200, s.Settled), body="SettleBody", errors=(400, 401, 403, 404, 413,
                                                                      415, 422, 429, 503)),
     Operation("put", "/v1/budgets/{scope}/{id}", "Set a budget policy", "admin",
-              (200, s.BudgetPolicyEntry), body=BudgetPolicy, params=[_SCOPE, _path("id")]),
+              (200, BudgetPolicyEntry), body=BudgetPolicy, params=[_SCOPE, _path("id")]),
     Operation("delete", "/v1/budgets/{scope}/{id}", "Remove a budget policy", "admin",
               (200, s.Deleted), params=[_SCOPE, _path("id"), _query("model", "model")],
               errors=(400, 401, 403, 404, 422, 429, 503)),

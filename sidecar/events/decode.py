@@ -44,7 +44,8 @@ _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 
 def _public(event: EventBase) -> Event:
     cls = _PUBLIC_TYPE[type(event)]
-    return cls(**{name: getattr(event, name) for name in event.__struct_fields__})
+    public: Event = cls(**{name: getattr(event, name) for name in event.__struct_fields__})
+    return public
 
 
 JSON_TYPES = frozenset({"application/json"})
