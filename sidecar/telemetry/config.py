@@ -49,9 +49,9 @@ DEFAULT_SERVICE_NAME = "agent-sidecar"
 ENDPOINT_ENVS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 
 
-class TracesConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """GenAI span export settings; by default export follows the OTLP environment variables
-    (see :meth:`export_enabled`) and no content is captured."""
+class OtlpConnection(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Connection settings shared by the OTLP exporters: each left ``None`` is read by the
+    exporter from the standard ``OTEL_EXPORTER_OTLP_*`` variables."""
 
     enabled: bool | None = None
     protocol: OtlpProtocol | None = None
@@ -60,6 +60,26 @@ class TracesConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] | None = None
     compression: CompressionName | None = None
     insecure: bool | None = None
+
+    def _protocol(self, variable: str, environ: Mapping[str, str] | None) -> OtlpProtocol:
+        """The configured protocol, else ``variable`` or ``OTEL_EXPORTER_OTLP_PROTOCOL``,
+        else ``http/protobuf``."""
+        if self.protocol is not None:
+            return self.protocol
+        env = os.environ if environ is None else environ
+        raw = env.get(variable) or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        value = (raw or "").strip().lower() or "http/protobuf"
+        if value == "grpc":
+            return "grpc"
+        if value == "http/protobuf":
+            return "http/protobuf"
+        raise ValueError(f"unsupported OTLP protocol {raw!r}: use 'http/protobuf' or 'grpc'")
+
+
+class TracesConfig(OtlpConnection, kw_only=True, forbid_unknown_fields=True):
+    """GenAI span export settings; by default export follows the OTLP environment variables
+    (see :meth:`export_enabled`) and no content is captured."""
+
     max_queue_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 2048
     max_export_batch_size: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 512
     schedule_delay_ms: Annotated[float, msgspec.Meta(ge=1, le=60_000)] = 1000.0
@@ -87,20 +107,7 @@ class TracesConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     def resolved_protocol(self, environ: Mapping[str, str] | None = None) -> OtlpProtocol:
         """The configured protocol, else the standard env vars, else ``http/protobuf``."""
-        if self.protocol is not None:
-            return self.protocol
-        env = os.environ if environ is None else environ
-        raw = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get(
-            "OTEL_EXPORTER_OTLP_PROTOCOL"
-        )
-        if raw is None or not raw.strip():
-            return "http/protobuf"
-        value = raw.strip().lower()
-        if value == "grpc":
-            return "grpc"
-        if value == "http/protobuf":
-            return "http/protobuf"
-        raise ValueError(f"unsupported OTLP protocol {raw!r}: use 'http/protobuf' or 'grpc'")
+        return self._protocol("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", environ)
 
     def latest_experimental(self, environ: Mapping[str, str] | None = None) -> bool:
         """Whether to emit the newest (unreleased) GenAI names, per the spec's opt-in variable."""
@@ -151,16 +158,9 @@ HISTOGRAM_AGGREGATION_ENV = "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREG
 Aggregation = Literal["base2_exponential_bucket_histogram", "explicit_bucket_histogram"]
 
 
-class OtlpMetricsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class OtlpMetricsConfig(OtlpConnection, kw_only=True, forbid_unknown_fields=True):
     """OTLP metrics export settings; unset connection fields follow the OTEL_* variables."""
 
-    enabled: bool | None = None
-    protocol: OtlpProtocol | None = None
-    endpoint: str | None = None
-    headers: dict[str, str] | None = None
-    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] | None = None
-    compression: CompressionName | None = None
-    insecure: bool | None = None
     export_interval_s: Annotated[float, msgspec.Meta(ge=0.1, le=3600)] | None = None
     histogram_aggregation: Aggregation | None = None
     histogram_max_size: Annotated[int, msgspec.Meta(ge=2, le=16384)] = 160
@@ -179,16 +179,7 @@ class OtlpMetricsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 
     def resolved_protocol(self, environ: Mapping[str, str] | None = None) -> OtlpProtocol:
         """The configured protocol, else the standard variables, else ``http/protobuf``."""
-        if self.protocol is not None:
-            return self.protocol
-        env = os.environ if environ is None else environ
-        raw = env.get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") or env.get(
-            "OTEL_EXPORTER_OTLP_PROTOCOL"
-        )
-        value = (raw or "").strip().lower() or "http/protobuf"
-        if value in ("grpc", "http/protobuf"):
-            return value  # type: ignore[return-value]
-        raise ValueError(f"unsupported OTLP protocol {raw!r}: use 'http/protobuf' or 'grpc'")
+        return self._protocol("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", environ)
 
     def exponential(self, environ: Mapping[str, str] | None = None) -> bool:
         """Whether histograms use the base-2 exponential aggregation (the default here)."""
