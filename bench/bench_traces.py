@@ -32,9 +32,9 @@ from opentelemetry.trace import NonRecordingSpan, set_span_in_context
 
 from sidecar.events.otlp import decode_otlp_traces
 from sidecar.events.schema import Event, LlmCall, ToolCall
+from sidecar.telemetry.config import TracesConfig
 from sidecar.telemetry.otlp_export import SpanExporterSink, make_otlp_exporter
 from sidecar.telemetry.spans import SpanBuilder, build_resource
-from sidecar.telemetry.traces_config import TracesConfig
 
 BATCH = 500
 PB = "application/x-protobuf"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -27,7 +27,6 @@ from sidecar.api import (
     series_routes,
     stats_routes,
     summary_routes,
-    tool_routes,
     traces_routes,
     ui_routes,
 )
@@ -37,7 +36,9 @@ from sidecar.api.middlewares import auth_middleware, error_middleware, protectio
 from sidecar.api.principals import TokenRegistry
 from sidecar.components import Components, budget_users, build_components, pii_probe
 from sidecar.config import Settings
-from sidecar.store import ping
+
+if TYPE_CHECKING:
+    from sidecar.tools import ToolGate
 
 COMPONENTS = web.AppKey("components", Components)
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
@@ -73,7 +74,7 @@ def _routes(parts: Components) -> list[web.RouteDef]:
     routes = [
         *health_routes.routes(_health_checks(parts), parts.registry, version=__version__),
         *events_routes.routes(
-            parts.ingest, parts.engine, parts.metrics, settings.max_body_bytes, mask_id
+            parts.ingest, parts.store, parts.metrics, settings.max_body_bytes, mask_id
         ),
         *stats_routes.routes(parts.analytics, parts.fleet),
         *traces_routes.routes(parts.ingest, parts.metrics, settings.max_body_bytes),
@@ -86,18 +87,24 @@ def _routes(parts: Components) -> list[web.RouteDef]:
         parts.cache, pii_probe(parts.redactor), mask_id, parts.namespaces, parts.mask_key
     )
     routes += redact_routes.routes(parts.redactor)
-    routes += runs_routes.routes(parts.engine, mask_id)
-    routes += series_routes.routes(parts.engine, mask_id)
+    routes += runs_routes.routes(parts.store, mask_id)
+    routes += series_routes.routes(parts.store, mask_id)
     routes += distribution_routes.routes(parts.analytics)
     routes += summary_routes.routes(parts, version=__version__)
     if parts.tools is not None:
-        routes += tool_routes.routes(
-            parts.tools.store,
-            parts.tools.approvals,
-            wait_max_s=settings.tools.approval_wait_max_s,
-            request_timeout_s=settings.protection.request_timeout_s,
-            mask_id=mask_id,
-        )
+
+        def tool_route_defs(gate: ToolGate) -> list[web.RouteDef]:
+            from sidecar.api import tool_routes  # imported by the gate's build
+
+            return tool_routes.routes(
+                gate.store,
+                gate.approvals,
+                wait_max_s=settings.tools.approval_wait_max_s,
+                request_timeout_s=settings.protection.request_timeout_s,
+                mask_id=mask_id,
+            )
+
+        routes += parts.tools.routes(tool_route_defs)
     return [*routes, *openapi_routes.routes(), *ui_routes.routes()]
 
 
@@ -107,7 +114,7 @@ def _health_checks(parts: Components) -> dict[str, HealthCheck]:
     async def database() -> dict[str, Any]:
         try:
             latency = await asyncio.wait_for(
-                ping(parts.engine), timeout=settings.store.health_timeout_s
+                parts.store.ping(), timeout=settings.store.health_timeout_s
             )
         except Exception as exc:  # any failure to reach the database means "not connected"
             parts.metrics.set_store_up(False)

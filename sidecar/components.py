@@ -10,17 +10,18 @@ in ``sidecar.telemetry``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from time import time as time_time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from prometheus_client import CollectorRegistry
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.analytics import Analytics
 from sidecar.analytics.fleet import Fleet
+from sidecar.api.lazy_tools import LazyTools, import_on_thread
 from sidecar.api.middlewares import ProtectionStats
 from sidecar.api.tenancy import BudgetUsers, limit_key
 from sidecar.budgets import Admission, BudgetLedger, BudgetSettler, create_ledger
@@ -37,16 +38,15 @@ from sidecar.config import ConfigError, Settings, is_loopback
 from sidecar.events.schema import Event, Run
 from sidecar.guard import EventInjectionTagger, InjectionScorer
 from sidecar.ingest import DropContent, EventTransform, Ingest
-from sidecar.lifecycle import OnStart, Stages
+from sidecar.lifecycle import InBackground, OnStart, Stages
 from sidecar.limits import RequestLimiter
 from sidecar.pricing import EventPricer, PriceTable
 from sidecar.redact import EventRedactor, IdentifierMasker, Redactor
-from sidecar.store import EventStore, EventWriter, open_event_store
-from sidecar.store.database import sqlite_file
+from sidecar.store.event_store import EventStore, open_event_store
 from sidecar.store.fleet import open_fleet_store
 from sidecar.store.retention import Retention
-from sidecar.store.secrets import stored_secret
 from sidecar.store.urls import parse_database_url
+from sidecar.store.writer import EventWriter
 from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.telemetry.budget_metrics import register_budget_metrics
 from sidecar.telemetry.cache_metrics import register_cache_metrics
@@ -56,19 +56,20 @@ from sidecar.telemetry.export_metrics import (
     register_span_metrics,
 )
 from sidecar.telemetry.fleet_metrics import register_fleet_metrics
-from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.prometheus import PrometheusMetrics
 from sidecar.telemetry.protection_metrics import register_protection_metrics
 from sidecar.telemetry.safety_metrics import InjectionStats, register_safety_metrics
 from sidecar.telemetry.span_ids import TraceIdTransform
 from sidecar.telemetry.state_metrics import register_state_metrics
 from sidecar.telemetry.stats_collector import StatsCollector
-from sidecar.telemetry.tool_metrics import register_ladder_metrics, register_tool_metrics
-from sidecar.tools import ToolGate
-from sidecar.tools.factory import create_gate
+from sidecar.telemetry.tool_metrics import register_ladder_metrics
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from sidecar.telemetry.otlp_export import SpanExporterSink
     from sidecar.telemetry.otlp_metrics import OtlpMetricsSink
+    from sidecar.tools import ToolGate
 
 
 def _as_is(value: Any) -> Any:
@@ -82,7 +83,6 @@ class Components:
     settings: Settings
     registry: CollectorRegistry
     store: EventStore
-    engine: AsyncEngine
     writer: EventWriter
     ingest: Ingest
     metrics: PrometheusMetrics
@@ -108,8 +108,13 @@ class Components:
     # scopes and budget policies are mapped with it on the way in.
     mask_id: Callable[[str | None], str | None] = field(default=_as_is)
     mask_key: Callable[[Any], Any] = field(default=_as_is)  # cache keys: findings → pseudonyms
-    tools: ToolGate | None = None
+    tools: LazyTools | None = None  # the gate is built at its first use
     stages: Stages = field(default_factory=Stages)  # every part with a task, in start order
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The events database's SQLAlchemy engine (created, and SQLAlchemy imported, now)."""
+        return self.store.engine
 
 
 class _EndRequestLimits:
@@ -147,16 +152,16 @@ def build_components(settings: Settings) -> Components:
     ingest.add_sink(_EndRequestLimits(limiter))
     denials = DenialLog()
     parts = Components(
-        settings=settings, registry=registry, store=store, engine=store.engine,
+        settings=settings, registry=registry, store=store,
         writer=store.writer, ingest=ingest, metrics=metrics, analytics=analytics,
         component_stats=StatsCollector(registry), prices=prices, limiter=limiter, ledger=ledger,
         admission=RecordingAdmission(ledger, limiter, prices,
                                      settings.budgets.default_max_output_tokens, scorer,
                                      denials=denials),
-        retention=Retention(store.engine, settings.store.retention),
+        retention=Retention(lambda: store.engine, settings.store.retention),
         redactor=redactor, scorer=scorer, cache=_open_cache(settings), denials=denials,
         fleet=Fleet(analytics, settings.fleet,
-                    open_fleet_store(store.engine, settings.fleet.enabled)),
+                    open_fleet_store(store, settings.fleet.enabled)),
         admit_metrics=AdmitMetrics(registry),
     )  # fmt: skip
     if settings.redact.enabled:
@@ -192,12 +197,13 @@ def _add_stages(parts: Components) -> None:
         stages.add("settle retry", parts.settler)
     stages.add("retention", parts.retention)
     stages.add("fleet", parts.fleet)
+    stages.add("warm-up", InBackground(_warm_up(parts)))
 
 
 async def _setup(parts: Components) -> None:
     if parts.settings.redact.enabled and not parts.redactor.has_configured_key:
         # One pseudonym per id across restarts and replicas sharing the database.
-        key = await stored_secret(parts.engine, "redact.hash_key")
+        key = await parts.store.secret("redact.hash_key")
         parts.redactor.use_key(key.encode())
     if parts.ledger is not None and parts.settings.redact.enabled:
         parts.ledger.use_config_policies(
@@ -269,11 +275,37 @@ def _add_tool_policy(parts: Components) -> None:
     if not settings.tools.enabled:
         return
     redact = parts.redactor.redact_value if settings.redact.enabled else _as_is
-    parts.tools, audit = create_gate(
-        settings.tools, parts.engine, parts.ingest.record, _ledger_clock(settings), redact
-    )
+    clock = _ledger_clock(settings)
+
+    async def build() -> tuple[ToolGate, Any]:
+        engine = await parts.store.reader()  # SQLAlchemy, imported off the event loop
+        factory = await import_on_thread("sidecar.tools.factory")
+        await import_on_thread("sidecar.api.tool_routes")
+        gate, audit = factory.create_gate(settings.tools, engine, parts.ingest.record, clock,
+                                          redact)  # fmt: skip
+        await gate.start()
+        return gate, audit
+
+    parts.tools = LazyTools(build, parts.component_stats)
     parts.admission.tools = parts.tools
-    register_tool_metrics(parts.component_stats, parts.tools, audit)
+
+
+def _warm_up(parts: Components) -> Callable[[], Awaitable[None]]:
+    """After the start, compile (or load from the disk cache) the redactor's and the guard's
+    pattern databases on a worker thread: ``/ready`` does not wait for them, and the first
+    event rarely does (one arriving before they are ready compiles them itself)."""
+    settings = parts.settings
+
+    def warm() -> None:
+        if settings.redact.enabled:
+            parts.redactor.warm()
+        if settings.guard.enabled:
+            parts.scorer.warm()
+
+    async def warm_up() -> None:
+        await asyncio.to_thread(warm)
+
+    return warm_up
 
 
 def _privacy_transforms(
@@ -295,9 +327,9 @@ def _privacy_transforms(
 def _open_cache(settings: Settings) -> SemanticCache:
     """The cache persists beside the events: in the SQLite file, or in PostgreSQL."""
     config = settings.cache
-    if config.persistence_path is None and (path := sqlite_file(settings.db_url)):
-        config = msgspec.structs.replace(config, persistence_path=path)
     url = parse_database_url(settings.db_url, check_driver=False)
+    if config.persistence_path is None and (path := url.sqlite_path):
+        config = msgspec.structs.replace(config, persistence_path=path)
     if config.persistence_path is None and url.backend == "postgresql":
         from sidecar.cache.pg_persistence import PostgresCachePersistence
         from sidecar.store.urls import asyncpg_dsn
@@ -314,6 +346,8 @@ def _add_exports(parts: Components) -> None:
     settings = parts.settings
     if settings.traces.export_enabled():
         config = msgspec.structs.replace(settings.traces, capture_content=settings.capture_content)
+        from sidecar.telemetry.otlp_export import SpanExporterSink
+
         parts.spans = SpanExporterSink.from_config(config)
         parts.ingest.add_sink(parts.spans)
     if settings.otlp_metrics.export_enabled():

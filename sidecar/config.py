@@ -33,9 +33,7 @@ from sidecar.pricing.config import PricingConfig
 from sidecar.redact.config import RedactConfig
 from sidecar.store.config import StoreConfig
 from sidecar.store.urls import DatabaseUrlError, parse_database_url, redact_password
-from sidecar.telemetry.otlp_metrics_config import OtlpMetricsConfig
-from sidecar.telemetry.prometheus_config import MetricsConfig
-from sidecar.telemetry.traces_config import TracesConfig
+from sidecar.telemetry.config import MetricsConfig, OtlpMetricsConfig, TracesConfig
 from sidecar.tools.config import ToolsConfig
 
 ENV_PREFIX = "SIDECAR_"
@@ -132,7 +130,8 @@ def check_bind_safety(settings: Settings) -> None:
 def masked(settings: Settings) -> dict[str, Any]:
     """The settings as plain data with every secret replaced by ``***``: the secret keys, and
     the password of any URL (``postgresql://app:***@db/agents``)."""
-    return _mask(msgspec.to_builtins(settings))
+    plain: dict[str, Any] = _mask(msgspec.to_builtins(settings))
+    return plain
 
 
 def _mask(value: Any) -> Any:

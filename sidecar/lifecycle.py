@@ -163,4 +163,34 @@ class OnStart:
         return None
 
 
-__all__ = ["MIN_STAGE_S", "Lifecycle", "OnStart", "Periodic", "Stages", "in_daemon_thread"]
+class InBackground:
+    """A stage that runs ``step`` once as a background task after the start (a warm-up that
+    ``/ready`` must not wait for); closing cancels it if it is still running."""
+
+    def __init__(self, step: Callable[[], Awaitable[None]]) -> None:
+        self._step = step
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        async def run() -> None:
+            await self._step()
+
+        self._task = asyncio.create_task(run(), name="warm-up")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+__all__ = [
+    "MIN_STAGE_S",
+    "InBackground",
+    "Lifecycle",
+    "OnStart",
+    "Periodic",
+    "Stages",
+    "in_daemon_thread",
+]

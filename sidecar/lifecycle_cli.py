@@ -16,8 +16,6 @@ from pathlib import Path
 
 from sidecar.config import Settings
 from sidecar.events.schema import EVENT_TYPES
-from sidecar.store import create_engine, create_schema
-from sidecar.store.archive import ArchiveError, archive_events, restore_events
 
 
 def add_commands(
@@ -29,11 +27,20 @@ def add_commands(
         "archive", help="move events older than a date to a compressed JSONL file"
     )
     server_flags(archive)
-    archive.add_argument("--before", required=True, type=parse_date,
-                         help="UTC date or time (2026-01-01, 2026-01-01T12:00:00Z) or unix seconds")
+    archive.add_argument(
+        "--before",
+        required=True,
+        type=parse_date,
+        help="UTC date or time (2026-01-01, 2026-01-01T12:00:00Z) or unix seconds",
+    )
     archive.add_argument("--out", help="archive file (default events-before-DATE.jsonl.gz)")
-    archive.add_argument("--type", dest="types", action="append", choices=EVENT_TYPES,
-                         help="only this event type (repeatable; default all)")
+    archive.add_argument(
+        "--type",
+        dest="types",
+        action="append",
+        choices=EVENT_TYPES,
+        help="only this event type (repeatable; default all)",
+    )
     archive.add_argument("--keep", action="store_true", help="write the file, delete nothing")
     restore = commands.add_parser("restore", help="put archived events back into the store")
     server_flags(restore)
@@ -56,6 +63,8 @@ def parse_date(text: str) -> float:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from sidecar.store.archive import ArchiveError  # SQLAlchemy: only for these commands
+
     try:
         return asyncio.run(_run(args, settings))
     except ArchiveError as exc:
@@ -67,14 +76,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from sidecar.store.archive import archive_events, restore_events
+    from sidecar.store.database import create_engine, create_schema
+
     engine = create_engine(settings.db_url, settings.store)
     batch = settings.store.retention.batch_rows
     try:
         await create_schema(engine)
         if args.command == "restore":
             restored = await restore_events(engine, args.file, batch_rows=batch)
-            print(f"restored {restored.restored} events "
-                  f"({restored.already_present} already present) from {args.file}")
+            print(
+                f"restored {restored.restored} events "
+                f"({restored.already_present} already present) from {args.file}"
+            )
             return 0
         when = datetime.fromtimestamp(args.before, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         out = Path(args.out or f"events-before-{when.replace(':', '')}.jsonl.gz")
@@ -85,8 +99,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"no events before {when}; nothing archived")
         else:
             verb = "copied" if args.keep else "archived"
-            print(f"{verb} {result.events} events before {when} to {result.path} "
-                  f"({result.bytes / 1e6:.1f} MB)")
+            print(
+                f"{verb} {result.events} events before {when} to {result.path} "
+                f"({result.bytes / 1e6:.1f} MB)"
+            )
         return 0
     finally:
         await engine.dispose()

@@ -17,7 +17,7 @@ What is measured (all in milliseconds):
   status nor a duration marks a start and is not counted.
 
 Series are always split by operation (a chat latency and a tool latency are never merged).
-Ingest costs about 2-4 µs per event (``bench/bench_sketch.py``); memory is bounded by the
+Ingest rate: ``bench/bench_sketch.py`` (docs/benchmarks.md); memory is bounded by the
 field caps, ``max_series`` and the fixed number of time slices (:mod:`sidecar.analytics.windows`).
 """
 

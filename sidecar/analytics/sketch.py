@@ -10,8 +10,8 @@ the sketch of the union of their values.
 Memory and speed: one bin per ``a``-relative band of values, so 1 ms .. 1 hour at 1% needs at most
 about 760 bins; a bin limit (default 2,048) bounds memory by collapsing the lowest bins, which
 only affects quantiles falling in the collapsed range (17+ decades below the maximum at 1%).
-An insert costs about 1 µs in CPython (the ``ddsketch`` package: about 1.5 µs; see
-``bench/bench_sketch.py``). Serialised, a 400-bin sketch is about 0.5 kB.
+Insert rates, beside the ``ddsketch`` package's: ``bench/bench_sketch.py`` (docs/benchmarks.md,
+"Quantile sketch"). Serialised, a 400-bin sketch is about 0.5 kB.
 
 Values must be finite and non-negative (latencies, token counts, steps): zero is counted apart.
 """

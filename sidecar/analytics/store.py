@@ -3,7 +3,7 @@
 Two layouts with one interface (:class:`BinStore`):
 
 - :class:`SparseStore` keeps a dict. In CPython a dict update is the cheapest way to count a
-  key (about 0.1 µs), so the sketch that receives live values uses it.
+  key, so the sketch that receives live values uses it.
 - :class:`DenseStore` keeps a contiguous ``array('q')`` from the lowest key: 8 bytes a bin
   instead of about 50 for a dict entry, so sketches that are only merged into (closed time
   slices, windows, since-start totals) use it. 400 bins (a lognormal latency at 1%) take 3.2 kB.

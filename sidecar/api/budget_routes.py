@@ -35,7 +35,7 @@ from sidecar.budgets.model import (
     InvalidBudgetInput,
     UnknownBudget,
 )
-from sidecar.store.writer import StoreUnavailable as StoreDown
+from sidecar.errors import StoreUnavailable as StoreDown
 from sidecar.telemetry.admit_metrics import AdmitMetrics
 from sidecar.validation import ReservationId
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.api.errors import ApiError
 from sidecar.api.ingest_prelude import IngestPrelude
@@ -23,8 +22,8 @@ from sidecar.api.principals import Principal, principal
 from sidecar.api.tenancy import confine_events
 from sidecar.events.decode import JSON_TYPES, NDJSON_TYPES, DecodeError, decode_events
 from sidecar.ingest import Ingest
-from sidecar.store import EventFilter, QueryError, aggregate, list_events
-from sidecar.store.queries import EQUALITY_FILTERS
+from sidecar.store.event_store import EventStore
+from sidecar.store.filters import EQUALITY_FILTERS, EventFilter, QueryError
 from sidecar.telemetry.prometheus import PrometheusMetrics
 
 MAX_PAGE = 1000
@@ -40,7 +39,7 @@ _EVENT_HINT = "application/json (an object or an array) or application/x-ndjson"
 
 def routes(
     ingest: Ingest,
-    engine: AsyncEngine,
+    store: EventStore,
     metrics: PrometheusMetrics,
     max_body_bytes: int,
     mask_id: Callable[[str | None], str | None] = lambda value: value,
@@ -74,6 +73,9 @@ def routes(
         order = text_param(query, "order") or "desc"
         if order not in ("asc", "desc"):
             raise ApiError(422, "invalid_parameter", "order must be asc or desc", "order")
+        engine = await store.reader()
+        from sidecar.store.queries import list_events  # loaded by reader(): SQLAlchemy
+
         try:
             page = await list_events(
                 engine,
@@ -90,6 +92,9 @@ def routes(
         query = request.query
         only_known(query, AGGREGATE_PARAMS)
         group_by = group_by_param(query)
+        engine = await store.reader()
+        from sidecar.store.queries import aggregate  # loaded by reader(): SQLAlchemy
+
         try:
             result = await aggregate(engine, _filter(query, principal(request), mask_id), group_by)
         except QueryError as exc:

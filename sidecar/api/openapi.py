@@ -17,13 +17,13 @@ from sidecar import __version__
 from sidecar.analytics.distribution import METRICS
 from sidecar.api import schemas as s
 from sidecar.api.cache_routes import LookupBody, StoreBatchBody, StoreBody
-from sidecar.api.redact_routes import RedactBody
+from sidecar.api.redact_routes import RedactBatchBody, RedactBody
 from sidecar.api.tool_routes import DecideBody
 from sidecar.budgets.admission import AdmitBody
-from sidecar.budgets.config import BudgetPolicy
+from sidecar.budgets.config import BudgetPolicy, BudgetPolicyEntry
 from sidecar.events.schema import LlmCall, Run, ToolCall
 from sidecar.redact.engine import RedactionResult
-from sidecar.store.queries import GROUP_COLUMNS
+from sidecar.store.filters import GROUP_NAMES
 from sidecar.tools.policy import ToolPolicy
 
 REF = "#/components/schemas/{name}"
@@ -127,7 +127,7 @@ OPERATIONS: tuple[Operation, ...] = (
               "agent", (200, s.Settled), body="SettleBody", errors=(400, 401, 403, 404, 413,
                                                                      415, 422, 429, 503)),
     Operation("put", "/v1/budgets/{scope}/{id}", "Set a budget policy", "admin",
-              (200, s.BudgetPolicyEntry), body=BudgetPolicy, params=[_SCOPE, _path("id")]),
+              (200, BudgetPolicyEntry), body=BudgetPolicy, params=[_SCOPE, _path("id")]),
     Operation("delete", "/v1/budgets/{scope}/{id}", "Remove a budget policy", "admin",
               (200, s.Deleted), params=[_SCOPE, _path("id"), _query("model", "model")],
               errors=(400, 401, 403, 404, 422, 429, 503)),
@@ -149,8 +149,13 @@ OPERATIONS: tuple[Operation, ...] = (
                   _query("all_users", "every user's entries of the namespace",
                          {"type": "string", "enum": ["true", "false"]})],
               errors=(400, 401, 403, 422, 429, 503)),
-    Operation("post", "/v1/redact", "Mask PII and secrets in a text", "agent",
-              (200, RedactionResult), body=RedactBody),
+    Operation("post", "/v1/redact", "Mask PII and secrets in a text (`text`), or in a batch "
+              "of texts (`texts`, at most 1,000 and 1 Mi characters in all)", "agent",
+              (200, {"oneOf": [{"$ref": REF.format(name="RedactionResult")},
+                               {"$ref": REF.format(name="RedactBatchAnswer")}]}),
+              body={"application/json": {"oneOf": [
+                  {"$ref": REF.format(name="RedactBody")},
+                  {"$ref": REF.format(name="RedactBatchBody")}]}}),
     Operation("get", "/v1/runs", "Recent runs (the events of one request id), newest first, "
               "paged", "reader", (200, s.RunsPage), params=[
                   _query("user_id", "user id"), _query("session_id", "session id"),
@@ -171,7 +176,7 @@ OPERATIONS: tuple[Operation, ...] = (
                   _query("bucket", "bucket size (default 1h; at most 1,000 buckets)",
                          {"type": "string", "pattern": "^[1-9][0-9]{0,6}(s|m|h|d)$"}),
                   _query("group_by", "one of model, tool, user, agent, provider, tenant, type",
-                         {"type": "string", "enum": list(GROUP_COLUMNS)}),
+                         {"type": "string", "enum": list(GROUP_NAMES)}),
                   _query("top", "groups with their own series (by cost; the rest is _other)",
                          {"type": "integer", "minimum": 1, "maximum": 50}),
                   _FILTERS[0], _FILTERS[1], _FILTERS[4]],
@@ -231,7 +236,8 @@ def _structs() -> list[Any]:
     from sidecar.budgets.model import Usage
 
     named = {"SettleBody": SettleBody, "Usage": Usage, "ConsistencyReport": ConsistencyReport}
-    types: list[Any] = [LlmCall, ToolCall, Run, s.ErrorBody, *named.values()]
+    types: list[Any] = [LlmCall, ToolCall, Run, s.ErrorBody, RedactionResult,
+                        s.RedactBatchAnswer, RedactBody, RedactBatchBody, *named.values()]
     for op in OPERATIONS:
         for part in (op.body, op.ok[1]):
             if isinstance(part, type) and issubclass(part, msgspec.Struct):

@@ -72,7 +72,8 @@ PRINCIPAL = web.RequestKey("principal", Principal)
 
 def principal(request: web.Request) -> Principal:
     """The caller of ``request`` (set by the auth middleware; OPEN when auth is off)."""
-    return request.get(PRINCIPAL, OPEN)
+    caller: Principal = request.get(PRINCIPAL, OPEN)
+    return caller
 
 
 class TokenRegistry:

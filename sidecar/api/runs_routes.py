@@ -12,21 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response
 from sidecar.api.params import cursor_param, int_param, only_known, text_param, time_param
 from sidecar.api.principals import principal
 from sidecar.store import EventFilter, QueryError
-from sidecar.store.runs import get_run, list_runs, run_tenants
+from sidecar.store.event_store import EventStore
 
 MAX_PAGE = 200
 LIST_PARAMS = ("user_id", "session_id", "tenant", "since", "until", "limit", "cursor")
 
 
 def routes(
-    engine: AsyncEngine,
+    store: EventStore,
     mask_id: Callable[[str | None], str | None] = lambda value: value,
 ) -> list[web.RouteDef]:
     async def runs(request: web.Request) -> web.Response:
@@ -40,6 +39,9 @@ def routes(
             until=time_param(query, "until"),
         )
         limit = int_param(query, "limit", default=50, low=1, high=MAX_PAGE)
+        engine = await store.reader()
+        from sidecar.store.runs import list_runs  # loaded by reader(): SQLAlchemy
+
         try:
             page = await list_runs(engine, where, limit=limit, cursor=cursor_param(query))
         except QueryError as exc:
@@ -53,6 +55,9 @@ def routes(
         )
         if request_id is None:
             raise ApiError(422, "invalid_parameter", "request_id must not be empty", "request_id")
+        engine = await store.reader()
+        from sidecar.store.runs import get_run, run_tenants  # loaded by reader(): SQLAlchemy
+
         who = principal(request)
         asked = text_param(request.query, "tenant")
         tenant = mask_id(who.own_tenant(asked))

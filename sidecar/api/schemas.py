@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 
 from sidecar.budgets.config import BudgetPolicyEntry
+from sidecar.redact.engine import RedactionResult
 
 
 class ErrorDetail(msgspec.Struct, kw_only=True):
@@ -165,6 +166,10 @@ class LookupAnswer(msgspec.Struct, kw_only=True):
     saved_cost_usd: float | None = None
     saved_tokens: int | None = None
     guard: str | None = None
+
+
+class RedactBatchAnswer(msgspec.Struct, kw_only=True):
+    results: list[RedactionResult]  # one per text, in the order sent
 
 
 class HealthAnswer(msgspec.Struct, kw_only=True):

@@ -12,21 +12,20 @@ import time
 from collections.abc import Callable
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.api.errors import ApiError
 from sidecar.api.json import json_response
 from sidecar.api.params import duration_param, int_param, only_known, text_param, time_param
 from sidecar.api.principals import principal
 from sidecar.store import EventFilter, QueryError
-from sidecar.store.series import bucketed
+from sidecar.store.event_store import EventStore
 
 PARAMS = ("since", "until", "bucket", "group_by", "top", "type", "user_id", "tenant")
 DAY = 86_400
 
 
 def routes(
-    engine: AsyncEngine,
+    store: EventStore,
     mask_id: Callable[[str | None], str | None] = lambda value: value,
 ) -> list[web.RouteDef]:
     async def series(request: web.Request) -> web.Response:
@@ -45,6 +44,9 @@ def routes(
             user_id=mask_id(text_param(query, "user_id")),
             tenant=mask_id(principal(request).own_tenant(text_param(query, "tenant"))),
         )
+        engine = await store.reader()
+        from sidecar.store.series import bucketed  # loaded by reader(): SQLAlchemy
+
         try:
             body = await bucketed(
                 engine,

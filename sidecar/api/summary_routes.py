@@ -10,7 +10,7 @@ configuration with every secret masked (tokens, keys, passwords, the password of
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -27,7 +27,9 @@ from sidecar.guard import InjectionScorer
 from sidecar.ingest import Ingest
 from sidecar.redact import Redactor
 from sidecar.store import EventWriter
-from sidecar.telemetry.otlp_export import SpanExporterSink
+
+if TYPE_CHECKING:
+    from sidecar.telemetry.otlp_export import SpanExporterSink
 
 NOT_HITS = frozenset({"miss", "rejected_by_guard"})
 

@@ -120,7 +120,7 @@ class BudgetsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Admit batches of one process in flight at once (each decides up to 64 admits).
     max_inflight_batches: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
     # false: a commit returns before its WAL flush (PostgreSQL's own crash may lose the last
-    # few hundred ms of reservations; a sidecar crash loses nothing). 3x the hot-row admits/s.
+    # few hundred ms of reservations; a sidecar crash loses nothing). More hot-row admits/s.
     synchronous_commit: bool = False
     table_prefix: Annotated[str, msgspec.Meta(pattern="^[a-z_][a-z0-9_]{0,30}$")] = "budget_"
     # Bounds of the in-process ledger's memory (docs/reliability.md#bounded-state). Past

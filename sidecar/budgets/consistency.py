@@ -283,7 +283,7 @@ def run_check(db_url: str, prefix: str = "budget_", now: float | None = None) ->
 
         import asyncpg
 
-        from sidecar.budgets.postgres import asyncpg_dsn
+        from sidecar.store.urls import asyncpg_dsn
 
         async def check() -> ConsistencyReport:
             conn = await asyncpg.connect(asyncpg_dsn(db_url), timeout=10)

@@ -14,8 +14,8 @@ persist, ``fail_closed`` answers admits 503 and ``fail_open`` keeps deciding exa
 (marked ``degraded``); charges are applied in memory and answered 503 until they are durable,
 so a resent event is never charged twice.
 
-Cost: an admit against two budgets (user and global) takes about 15 µs p50, 50 µs p99 here
-(bench/bench_admit_core.py). Memory: about 150 bytes per counter, 400 per open reservation,
+Cost: admit latency is measured by bench/bench_admit_core.py (docs/benchmarks.md, "Budget
+admit core"). Memory: about 150 bytes per counter, 400 per open reservation,
 100 per recently charged id (at most 50,000 ids; older ones are looked up in the journal,
 only for resent events); counters of windows ended more than ``reservation_ttl_s +
 late_settle_s`` ago leave memory (the journal keeps them for ``counter_retention_s``).

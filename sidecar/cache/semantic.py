@@ -119,7 +119,8 @@ class SemanticTier:
         """The query's unit vector, or None while the model is still loading."""
         if not self._ready.is_set() or self._embedder is None:
             return None
-        return self._embedder.embed([text])[0]
+        vector: np.ndarray = self._embedder.embed([text])[0]
+        return vector
 
     def search(
         self, scopes: tuple[CacheScope, ...], text: str

@@ -1,9 +1,9 @@
 """Nearest neighbours among the vectors of one scope.
 
 A scope's vectors are int8 rows (384 bytes each). Up to ``hnsw_from`` rows they are searched
-exactly (one matrix product, well under a millisecond at 4,096 rows); beyond that they move into
-an HNSW graph (usearch, int8, cosine), which answers in well under a millisecond at 100,000
-rows where the exact product would take 15 ms on a busy core. The graph holds the only copy of
+exactly (one matrix product); beyond that they move into an HNSW graph (usearch, int8,
+cosine), whose search time grows far slower with the rows than the exact product's (figures in
+docs/benchmarks.md, "Semantic cache lookup"). The graph holds the only copy of
 its vectors; the slots of removed vectors are reused by later additions.
 
 Not thread-safe: the semantic tier calls it under its lock.

@@ -2,7 +2,7 @@
 
 A batch is all-or-nothing: the first bad event rejects the whole body with an error that names
 the JSON path of the field (and, for NDJSON, the 1-based line). Decoding is type-directed
-(msgspec), about 1 µs per event, so hostile shapes such as 100k-deep nesting fail at the first
+(msgspec), so hostile shapes such as 100k-deep nesting fail at the first
 unexpected token instead of being built in memory.
 """
 
@@ -44,7 +44,8 @@ _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 
 def _public(event: EventBase) -> Event:
     cls = _PUBLIC_TYPE[type(event)]
-    return cls(**{name: getattr(event, name) for name in event.__struct_fields__})
+    public: Event = cls(**{name: getattr(event, name) for name in event.__struct_fields__})
+    return public
 
 
 JSON_TYPES = frozenset({"application/json"})
@@ -148,7 +149,7 @@ def _decode_ndjson(body: bytes) -> DecodedBatch:
     lines = [line for line in body.split(b"\n") if line.strip()]
     if not lines:
         raise DecodeError(422, "empty_batch", "the batch holds no events")
-    # Fast path: the lines as one JSON array (one decoder call, ~4x faster than per line).
+    # Fast path: the lines as one JSON array (one decoder call instead of one per line).
     # Any doubt (an error, or a line holding more than one value) takes the exact path below.
     try:
         events = _STRICT_LIST.decode(b"[" + b",".join(lines) + b"]")

@@ -2,7 +2,7 @@
 
 Three event types share the common fields of :class:`EventBase`: ``llm_call``, ``tool_call`` and
 ``run``. Types are checked by the decoder itself (msgspec), so a malformed field is rejected
-with its JSON path in one pass, at about a microsecond per event. Numbers are bounded: token
+with its JSON path in one pass. Numbers are bounded: token
 counts are integers in [0, 10^9], ``cost_usd`` in [0, 10^9], durations and timestamps finite and
 non-negative, so NaN, infinities and absurd values never reach the store, the analytics or a
 budget counter (a 422 names the field).

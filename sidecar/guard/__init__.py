@@ -6,7 +6,7 @@ docs/redaction.md.
 """
 
 from sidecar.guard.config import GuardConfig
-from sidecar.guard.events import EventInjectionTagger
+from sidecar.guard.event_tagging import EventInjectionTagger
 from sidecar.guard.patterns import FAMILIES
 from sidecar.guard.scorer import InjectionResult, InjectionScorer
 

@@ -22,12 +22,11 @@ Hyperscan runs both databases when installed; otherwise the same features come f
 from __future__ import annotations
 
 import bisect
-import functools
 import re
-import threading
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+from sidecar import hyperscan_db
 from sidecar.guard.cues import (
     BOUNDARIES,
     CASE_SENSITIVE_CUES,
@@ -40,11 +39,6 @@ from sidecar.guard.cues import (
 )
 from sidecar.guard.normalise import SIGNAL_EXPRESSIONS, deobfuscate, unescape
 from sidecar.guard.patterns import PATTERNS, Pattern
-
-try:
-    import hyperscan as _hs
-except ImportError:  # pragma: no cover - platforms without the wheel
-    _hs = None  # type: ignore[assignment]
 
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys([*LITERAL_CUES, *REGEX_CUES]))
 _GROUP_INDEX = {name: i for i, name in enumerate(GROUPS)}
@@ -101,43 +95,33 @@ def _literal_table(ngrams: Sequence[str]) -> tuple[list[bytes], list[int], int]:
     return literals, groups, cues
 
 
-@functools.lru_cache(maxsize=4)
-def _literal_db(literals: tuple[bytes, ...], cues: int) -> Any:
-    assert _hs is not None
-    db = _hs.Database()
-    caseless = _hs.HS_FLAG_CASELESS
-    db.compile(
-        expressions=list(literals),
-        ids=list(range(len(literals))),
-        elements=len(literals),
-        flags=[caseless if i < cues else caseless | _hs.HS_FLAG_SINGLEMATCH
-               for i in range(len(literals))],
+def _literal_db(literals: tuple[bytes, ...], cues: int) -> hyperscan_db.Database:
+    caseless, single = hyperscan_db.flag("CASELESS"), hyperscan_db.flag("SINGLEMATCH")
+    return hyperscan_db.shared_database(
+        literals,
+        range(len(literals)),
+        [caseless if i < cues else caseless | single for i in range(len(literals))],
         literal=True,
-    )  # fmt: skip
-    return db
+    )
 
 
-@functools.lru_cache(maxsize=4)
 def _regex_db(
     patterns: tuple[str, ...],
     cues: tuple[tuple[str, bool], ...],
     signals: tuple[str, ...],
     first_id: int = 0,
-) -> Any:
-    assert _hs is not None
-    base = _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_MULTILINE
-    caseless, utf8 = _hs.HS_FLAG_CASELESS, _hs.HS_FLAG_UTF8
+) -> hyperscan_db.Database:
+    flag = hyperscan_db.flag
+    base = flag("SINGLEMATCH") | flag("MULTILINE")
+    caseless, utf8 = flag("CASELESS"), flag("UTF8")
     expressions = [*patterns, *(e for e, _ in cues), *signals]
-    db = _hs.Database()
-    db.compile(
-        expressions=[e.encode("utf-8") for e in expressions],
-        ids=list(range(first_id, first_id + len(expressions))),
-        elements=len(expressions),
-        flags=[base | caseless | utf8] * len(patterns)
+    return hyperscan_db.shared_database(
+        [e.encode("utf-8") for e in expressions],
+        range(first_id, first_id + len(expressions)),
+        [base | caseless | utf8] * len(patterns)
         + [base | (caseless if folded else 0) for _, folded in cues]
         + [base | utf8] * len(signals),
     )
-    return db
 
 
 class FeatureExtractor:
@@ -160,8 +144,7 @@ class FeatureExtractor:
             for name, expressions in REGEX_CUES.items()
             for expression in expressions
         ]
-        self._hs = _hs is not None and use_hyperscan
-        self._local = threading.local()
+        self._hs = hyperscan_db.available() and use_hyperscan
         if self._hs:
             self._lit_db = _literal_db(tuple(literals), self._cue_count)
             self._rx_db = _regex_db(
@@ -196,21 +179,15 @@ class FeatureExtractor:
             return self._scan_hyperscan(data)
         return self._scan_python(text, data)
 
-    def _scratches(self) -> tuple[Any, Any, Any]:
-        scratches = getattr(self._local, "scratches", None)
-        if scratches is None:
-            scratches = (
-                _hs.Scratch(self._lit_db),
-                _hs.Scratch(self._rx_db),
-                _hs.Scratch(self._sig_db),
-            )
-            self._local.scratches = scratches
-        return scratches
+    def warm(self) -> None:
+        """Compile (or load) the databases now rather than at the first scan."""
+        if self._hs:
+            for db in (self._lit_db, self._rx_db, self._sig_db):
+                db.warm()
 
     def _scan_hyperscan(self, data: bytes) -> _Scan:
         """The hot path: the callbacks sort hits into cues, sentence ends and n-grams at once
         (same result as :meth:`_collect` on the same hits)."""
-        lit_scratch, rx_scratch, sig_scratch = self._scratches()
         groups, cue_count = self._literal_group, self._cue_count
         cues: list[tuple[int, int]] = []
         bounds: list[int] = []
@@ -231,10 +208,10 @@ class FeatureExtractor:
         def on_regex(index: int, start: int, end: int, flags: int, context: object) -> None:
             regex_hits.append((index, end))
 
-        self._lit_db.scan(data, match_event_handler=on_literal, scratch=lit_scratch)
-        self._rx_db.scan(data, match_event_handler=on_regex, scratch=rx_scratch)
+        self._lit_db.scan(data, on_literal)
+        self._rx_db.scan(data, on_regex)
         if not data.isascii():
-            self._sig_db.scan(data, match_event_handler=on_regex, scratch=sig_scratch)
+            self._sig_db.scan(data, on_regex)
         return self._place(cues, sorted(bounds), ngrams, regex_hits)
 
     def _scan_python(self, text: str, data: bytes) -> _Scan:

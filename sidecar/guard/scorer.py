@@ -26,23 +26,17 @@ pattern (0.85) and a reveal pattern (0.8): pattern_score = 1 - 0.15 * 0.2 = 0.97
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
 from typing import Any, Literal
 
 import msgspec
 
+from sidecar import hyperscan_db
 from sidecar.guard.config import GuardConfig
 from sidecar.guard.cues import FAMILY_OF_GROUP
 from sidecar.guard.features import FeatureExtractor
 from sidecar.guard.model import LinearModel
 from sidecar.guard.patterns import FAMILIES, PATTERNS, Pattern
-
-try:
-    import hyperscan as _hs
-except ImportError:  # pragma: no cover - platforms without the wheel
-    _hs = None  # type: ignore[assignment]
 
 Source = Literal["user", "tool_result"]
 Severity = Literal["none", "low", "medium", "high"]
@@ -79,19 +73,14 @@ class InjectionResult(msgspec.Struct, frozen=True):
 _CLEAN = InjectionResult(0.0, [], False)
 
 
-@functools.lru_cache(maxsize=8)
-def _compile(expressions: tuple[str, ...]) -> Any:
-    """One Hyperscan database for all patterns (cached: immutable, shareable across threads)."""
-    assert _hs is not None
-    flag = _hs.HS_FLAG_CASELESS | _hs.HS_FLAG_UTF8 | _hs.HS_FLAG_SINGLEMATCH | _hs.HS_FLAG_MULTILINE
-    db = _hs.Database()
-    db.compile(
-        expressions=[expression.encode("utf-8") for expression in expressions],
-        ids=list(range(len(expressions))),
-        elements=len(expressions),
-        flags=[flag] * len(expressions),
+def _patterns_db(expressions: tuple[str, ...]) -> hyperscan_db.Database:
+    """One Hyperscan database for all patterns (shared, compiled at the first scan)."""
+    flag = sum(map(hyperscan_db.flag, ("CASELESS", "UTF8", "SINGLEMATCH", "MULTILINE")))
+    return hyperscan_db.shared_database(
+        [expression.encode("utf-8") for expression in expressions],
+        list(range(len(expressions))),
+        [flag] * len(expressions),
     )
-    return db
 
 
 def _noisy_or(patterns: list[Pattern]) -> float:
@@ -132,8 +121,7 @@ class InjectionScorer:
             self.model = model or LinearModel.load(self.config.model_path)
             self._extractor = FeatureExtractor(self._patterns, self.model.ngrams)
         self._python: list[re.Pattern[str]] | None = None
-        self._db: Any = None
-        self._local = threading.local()
+        self._db: hyperscan_db.Database | None = None
         self.findings: dict[Source, dict[str, int]] = {
             s: dict.fromkeys(FAMILIES, 0) for s in SOURCES
         }
@@ -149,13 +137,21 @@ class InjectionScorer:
             return self.config.tool_result_threshold
         return self.config.threshold
 
+    def warm(self) -> None:
+        """Compile (or load from the disk cache) the Hyperscan databases now, so the first
+        text does not pay for them."""
+        if self._extractor is not None:
+            self._extractor.warm()
+        elif hyperscan_db.available():
+            self.matched("warm")
+
     def matched(self, text: str) -> list[Pattern]:
         """The patterns that occur in ``text`` (each once), in pattern order."""
         if not text:
             return []
         if self._extractor is not None:
             return self._extractor.pattern_matches(text)
-        if _hs is None:
+        if not hyperscan_db.available():
             if self._python is None:
                 self._python = [
                     re.compile(p.expression, re.IGNORECASE | re.MULTILINE) for p in self._patterns
@@ -164,19 +160,13 @@ class InjectionScorer:
                 p for p, rx in zip(self._patterns, self._python, strict=True) if rx.search(text)
             ]
         if self._db is None:
-            self._db = _compile(tuple(p.expression for p in self._patterns))
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = _hs.Scratch(self._db)
-            self._local.scratch = scratch
+            self._db = _patterns_db(tuple(p.expression for p in self._patterns))
         hits: list[int] = []
 
         def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
             hits.append(index)
 
-        self._db.scan(
-            text.encode("utf-8", "surrogatepass"), match_event_handler=on_match, scratch=scratch
-        )
+        self._db.scan(text.encode("utf-8", "surrogatepass"), on_match)
         return [self._patterns[i] for i in sorted(hits)]
 
     def score(self, text: str, source: Source = "user") -> InjectionResult:

@@ -1,7 +1,7 @@
 """The pricing transform: sets ``cost_usd`` on every ``llm_call`` event of a batch.
 
-Runs on the decoded batch before it is stored (``process(events) -> None``, in place, about
-1 µs per event). Unknown models are charged the default price and counted in ``unpriced``;
+Runs on the decoded batch before it is stored (``process(events) -> None``, in
+place). Unknown models are charged the default price and counted in ``unpriced``;
 their names (at most 100 distinct) are kept in ``unpriced_models`` for an operator to add.
 """
 

@@ -19,7 +19,7 @@ a provider prefix (``openai/``, ``models/``, ``anthropic.``); the name without a
 suffix (``-2024-08-06``, ``-20241022``, ``@20241022``, ``-v1:0``, ``-0613``, ``-001``,
 ``-latest``, ``-preview-05-20``, ``-exp``), repeatedly. There is no prefix guessing (``o1-pro``
 is not ``o1``): an unknown name is unpriced rather than mispriced. Resolutions are memoised
-(bounded at 4,096 names), so a lookup costs a dict hit, about 0.3 µs.
+(bounded at 4,096 names), so a lookup costs a dict hit.
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ class _PriceFile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     aliases: dict[str, str] = msgspec.field(default_factory=dict)
 
 
+# libyaml's loader when built (same safe schema, about 10x faster on the shipped table).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read(path: Path | None) -> _PriceFile:
     if path is None:
         text = resources.files("sidecar.pricing").joinpath("prices.yaml").read_text("utf-8")
@@ -72,7 +76,7 @@ def _read(path: Path | None) -> _PriceFile:
         text = path.read_text("utf-8")
         name = str(path)
     try:
-        raw: Any = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+        raw: Any = json.loads(text) if name.endswith(".json") else yaml.load(text, _LOADER)
         return msgspec.convert(raw or {}, _PriceFile)
     except (ValueError, yaml.YAMLError, msgspec.ValidationError) as exc:
         raise PriceTableError(f"{name}: {exc}") from exc

@@ -6,7 +6,7 @@ Public surface: :class:`Redactor` (``redact``, ``redact_text``, ``redact_value``
 
 from sidecar.redact.config import CustomRecogniserConfig, MaskMode, RedactConfig
 from sidecar.redact.engine import Finding, RedactConfigError, RedactionResult, Redactor
-from sidecar.redact.events import EventRedactor, IdentifierMasker
+from sidecar.redact.event_redaction import EventRedactor, IdentifierMasker
 from sidecar.redact.prefilter import hyperscan_available
 
 __all__ = [

@@ -5,10 +5,9 @@ no two findings overlap. Overlaps between candidates are resolved deterministica
 type priority wins (checksummed and secret types over looser ones, see ``PRIORITY``), then the
 longer span, then the earlier one; the result never depends on recogniser order.
 
-Speed (one core of the shared test machine, 1 KB agent-log texts, see docs/redaction.md): the
-Hyperscan pre-filter costs about 4 µs per KB and decides which Python patterns run at all, so
-clean text is redacted at tens of MB/s and text with findings pays only for the types present.
-A naive pass of one regex per type costs about 300 µs per KB (about 3 MB/s).
+Speed: the Hyperscan pre-filter decides which Python patterns run at all, so clean text costs
+one pre-filter pass and text with findings pays only for the types present, far less than a
+naive pass of one regex per type (figures in docs/benchmarks.md, "Redaction throughput").
 
 Example::
 
@@ -134,6 +133,15 @@ class Redactor:
         self._allow = frozenset(value.lower() for value in self.config.allow)
         self._allow_patterns = [re.compile(p) for p in self.config.allow_patterns]
         self.counts: dict[str, int] = {}
+
+    def warm(self) -> None:
+        """Compile (or load from the disk cache) the pre-filter and load the phone metadata
+        now, so the first text does not pay for them."""
+        warm = getattr(self._prefilter, "warm", None)
+        if warm is not None:
+            warm()
+        if self.config.enabled:
+            self.find("call +44 20 7946 0958 or mail a@example.com")
 
     @property
     def types(self) -> list[str]:

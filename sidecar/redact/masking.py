@@ -3,7 +3,7 @@
 - ``label``: ``[EMAIL]``. Irreversible, no key.
 - ``hash``: ``[EMAIL:9f2c41d07a3b]``: the first 12 hex digits (48 bits) of
   HMAC-SHA256(key, type + NUL + value). Stable per value and key, so one user's events stay
-  joinable; without the key a guess of the value cannot be confirmed. About 1.5 µs per value.
+  joinable; without the key a guess of the value cannot be confirmed.
 - ``partial``: the last four characters of number-like types (card, phone, SSN, IBAN, ID), the
   rest of their letters and digits as ``*`` (``**** **** **** 1111``). Secrets, emails and
   addresses fall back to the label.

@@ -1,10 +1,10 @@
 """One pass over the text that tells which recognisers can possibly match.
 
-Most agent text holds no PII, and a Python regex costs 20-40 µs per KB of text whether or not
-it matches (CPython's ``re`` tries each pattern at every position). Hyperscan runs all
-pre-filter expressions together in one SIMD pass over the UTF-8 bytes: about 3-4 µs per KB for
-all built-in types here, so a text with no candidate is done after that one pass, and a text
-with an email runs only the email pattern.
+Most agent text holds no PII, and a Python regex costs the same whether or not it matches
+(CPython's ``re`` tries each pattern at every position). Hyperscan runs all pre-filter
+expressions together in one SIMD pass over the UTF-8 bytes, so a text with no candidate is done
+after that one pass, and a text with an email runs only the email pattern (figures in
+docs/benchmarks.md, "Redaction throughput").
 
 Guarantee: a pre-filter expression matches a superset of its recogniser's matches (ASCII
 classes, no upper bounds on negated classes), so skipping never loses a finding; the tests
@@ -14,16 +14,11 @@ expression it cannot compile) the recogniser simply always runs.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
-try:  # Optional: x86-64 wheels only.
-    import hyperscan as _hs
-except ImportError:  # pragma: no cover - exercised on platforms without the wheel
-    _hs = None  # type: ignore[assignment]
-
+from sidecar import hyperscan_db
 
 Hits = dict[int, tuple[int, int]]
 """Recogniser index -> (first, last): the end offset (code points) of its first pre-filter
@@ -40,7 +35,7 @@ class Prefilter(Protocol):
 # One report per expression and scan: the first match is all a recogniser needs to place its
 # window, and on dense text (a match every few bytes) a Python callback per match would cost
 # more than the scan itself.
-_FLAGS = (_hs.HS_FLAG_ALLOWEMPTY | _hs.HS_FLAG_SINGLEMATCH) if _hs is not None else 0
+_FLAGS = hyperscan_db.flag("ALLOWEMPTY") | hyperscan_db.flag("SINGLEMATCH")
 
 
 class NoPrefilter:
@@ -55,33 +50,46 @@ class HyperscanPrefilter:
     of each expression's first match (start-of-match tracking would make the scan about twice
     as slow).
 
-    Recognisers whose expression is ``None`` or fails to compile are always reported.
+    Recognisers whose expression is ``None`` or fails to compile are always reported. The
+    database is compiled (or loaded from the disk cache) at the first scan or :meth:`warm`.
     Thread-safe: each thread gets its own scratch space.
     """
 
     def __init__(self, expressions: Sequence[str | None]) -> None:
-        if _hs is None:
+        if not hyperscan_db.available():
             raise RuntimeError("hyperscan is not installed")
-        self._db, always = _compile(tuple(expressions))
-        self._always = set(always)
-        self._local = threading.local()
+        self._expressions = tuple(expressions)
+        self._db: hyperscan_db.Database | None = None
+        self._always: frozenset[int] = frozenset()
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Compile (or load) the database now rather than at the first scan."""
+        self._prepare()
+        if self._db is not None:
+            self._db.warm()
+
+    def _prepare(self) -> None:
+        with self._lock:
+            if not self._ready:
+                self._db, self._always = _database(self._expressions)
+                self._ready = True
 
     def candidates(self, text: str) -> Hits | None:
+        if not self._ready:
+            self._prepare()
         everywhere = (0, len(text))
         found: Hits = {index: everywhere for index in self._always}
         if self._db is None:
             return found
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = _hs.Scratch(self._db)
-            self._local.scratch = scratch
         firsts: dict[int, int] = {}
 
         def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
             firsts[index] = end
 
         data = text.encode("utf-8", "surrogatepass")
-        self._db.scan(data, match_event_handler=on_match, scratch=scratch)
+        self._db.scan(data, on_match)
         size = len(text)
         ascii_only = len(data) == size
         for index, first in firsts.items():
@@ -89,41 +97,31 @@ class HyperscanPrefilter:
         return found
 
 
-@functools.lru_cache(maxsize=16)
-def _compile(expressions: tuple[str | None, ...]) -> tuple[Any, frozenset[int]]:
-    """The database of the expressions that compile, and the indexes that must always run.
-
-    Cached: a database is immutable and shareable between threads (scratch is per thread),
-    and compiling takes about half a second.
-    """
-    assert _hs is not None
-    always: set[int] = set()
-    compiled: list[tuple[int, bytes]] = []
-    for index, expression in enumerate(expressions):
-        if expression is None or not _compiles(expression):
-            always.add(index)
-        else:
-            compiled.append((index, expression.encode("utf-8")))
-    if not compiled:
-        return None, frozenset(always)
-    db = _hs.Database()
-    db.compile(
-        expressions=[expr for _, expr in compiled],
-        ids=[index for index, _ in compiled],
-        elements=len(compiled),
-        flags=[_FLAGS] * len(compiled),
-    )
-    return db, frozenset(always)
-
-
-def _compiles(expression: str) -> bool:
-    assert _hs is not None
-    db = _hs.Database()
-    try:
-        db.compile(expressions=[expression.encode("utf-8")], ids=[0], elements=1, flags=[_FLAGS])
-    except _hs.error:
-        return False
-    return True
+def _database(
+    expressions: tuple[str | None, ...],
+) -> tuple[hyperscan_db.Database | None, frozenset[int]]:
+    """The compiled database of the expressions Hyperscan accepts, and the indexes that must
+    always run. Shared by every prefilter of the same expressions; the per-expression probe
+    runs only when the whole set does not compile (a custom expression Hyperscan refuses)."""
+    present = [(i, e) for i, e in enumerate(expressions) if e is not None]
+    always = {i for i, e in enumerate(expressions) if e is None}
+    for attempt in range(2):
+        if not present:
+            return None, frozenset(always)
+        db = hyperscan_db.shared_database(
+            [e.encode("utf-8") for _, e in present], [i for i, _ in present],
+            [_FLAGS] * len(present),
+        )  # fmt: skip
+        try:
+            db.warm()
+        except hyperscan_db.CompileError:
+            if attempt:
+                raise
+            always |= {i for i, e in present if not hyperscan_db.compiles(e, _FLAGS)}
+            present = [(i, e) for i, e in present if i not in always]
+            continue
+        return db, frozenset(always)
+    raise AssertionError("unreachable")
 
 
 def _chars_before(data: bytes, offset: int) -> int:
@@ -132,11 +130,11 @@ def _chars_before(data: bytes, offset: int) -> int:
 
 def make_prefilter(expressions: Sequence[str | None], enabled: bool = True) -> Prefilter:
     """Hyperscan when installed and enabled, else :class:`NoPrefilter`."""
-    if enabled and _hs is not None:
+    if enabled and hyperscan_db.available():
         return HyperscanPrefilter(expressions)
     return NoPrefilter()
 
 
 def hyperscan_available() -> bool:
     """True when the Hyperscan bindings are importable."""
-    return _hs is not None
+    return hyperscan_db.available()

@@ -2,8 +2,8 @@
 
 A regex alone finds look-alikes: order numbers pass a card pattern, timestamps pass a phone
 pattern, version strings pass an IPv4 pattern. Each function here answers one question about a
-candidate string in O(len) time with no allocation beyond a few small ints, so running it on
-every candidate costs well under a microsecond (Luhn on 16 digits: ~1.5 µs in CPython).
+candidate string in O(len) time with no allocation beyond a few small ints, so it can run on
+every candidate.
 
 Worked example: ``luhn_valid("4111111111111111")`` is True, ``luhn_valid("4111111111111112")``
 is False; a random 16-digit number passes Luhn with probability 1/10 and also needs a known
@@ -20,11 +20,12 @@ import json
 import re
 
 _DIGIT_VALUE = {str(d): d for d in range(10)}
+_NOT_DIGITS = re.compile(r"[^0-9]+")
 
 
 def digits_of(text: str) -> str:
     """The ASCII digits of ``text`` in order (separators dropped)."""
-    return "".join(ch for ch in text if "0" <= ch <= "9")
+    return _NOT_DIGITS.sub("", text)
 
 
 def luhn_valid(number: str) -> bool:

@@ -16,10 +16,9 @@ included). Worked example::
     agent-sidecar restore events-2025.jsonl.gz
     # restored 1204332 events (0 already present)
 
-Figures (``python -m bench.bench_archive``, SQLite, shared 2-core machine, medians): archive
-about 11,000 events/s, the same as the floor of only reading the rows and gzipping their JSON
-(the fsync, rename and batched deletes cost nothing measurable); restore about 23,000 events/s;
-about 42 bytes per event gzipped when content is not captured (the default). Memory is bounded
+Archiving runs at the floor of only reading the rows and gzipping their JSON (figures from
+``python -m bench.bench_archive`` in docs/benchmarks.md, "Archive and restore"); about 42 bytes
+per event gzipped when content is not captured (the default). Memory is bounded
 by one batch (``batch_rows``, 5,000 by default) whatever the archive size.
 """
 

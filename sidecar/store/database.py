@@ -15,31 +15,11 @@ from typing import Any
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from sidecar.store.columns import SCHEMA_VERSION, UPGRADES
 from sidecar.store.config import StoreConfig
 from sidecar.store.sqlite_connection import apply_pragmas
-from sidecar.store.tables import SCHEMA_VERSION, metadata, schema_meta
+from sidecar.store.tables import metadata, schema_meta
 from sidecar.store.urls import parse_database_url
-
-# version -> statements that bring a schema at version-1 up to it (additive only).
-# A statement is SQL for every backend, or (backend, SQL) for one of them.
-Statement = str | tuple[str, str]
-_TENANT_KEY = (
-    "UPDATE events SET id = id || {sep} || tenant WHERE tenant IS NOT NULL AND {find} = 0"
-)
-UPGRADES: dict[int, list[Statement]] = {
-    # /v1/events lists and pages by (ts, id); the index on (ts, id) also serves ts ranges.
-    2: [
-        "CREATE INDEX IF NOT EXISTS ix_events_ts_id ON events (ts, id)",
-        "DROP INDEX IF EXISTS ix_events_ts",
-    ],
-    # Event ids are unique per tenant: the key column holds id U+001F tenant (idempotent: no
-    # id of before holds U+001F).
-    3: [
-        ("postgresql", "ALTER TABLE events ALTER COLUMN id TYPE VARCHAR(520)"),
-        ("postgresql", _TENANT_KEY.format(sep="chr(31)", find="strpos(id, chr(31))")),
-        ("sqlite", _TENANT_KEY.format(sep="char(31)", find="instr(id, char(31))")),
-    ],
-}
 
 
 def is_sqlite(url: str) -> bool:

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
-from typing import TypeVar
-
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import TYPE_CHECKING, TypeVar
 
 from sidecar.analytics.codec import FORMAT
 from sidecar.analytics.fleet import FleetStoreUnavailable, PublishedWindow, ReplicaRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from sidecar.store.event_store import EventStore
 
 TABLE = "sidecar_fleet_sketches"
 
@@ -44,13 +46,11 @@ _UPSERT_TAIL = (
     ' ON CONFLICT (replica_id, "window") DO UPDATE SET updated_at = excluded.updated_at, '
     "format = excluded.format, events = excluded.events, body = excluded.body"
 )
-_READ = text(
+_READ = (
     f"SELECT replica_id, EXTRACT(EPOCH FROM clock_timestamp() - updated_at) AS age_s, body "
     f'FROM {TABLE} WHERE "window" = :window'
 )
-_PURGE = text(
-    f"DELETE FROM {TABLE} WHERE updated_at < clock_timestamp() - make_interval(secs => :age)"
-)
+_PURGE = f"DELETE FROM {TABLE} WHERE updated_at < clock_timestamp() - make_interval(secs => :age)"
 
 T = TypeVar("T")
 
@@ -59,8 +59,11 @@ class PostgresFleetStore:
     """:class:`~sidecar.analytics.fleet.FleetStore` on the sidecar's PostgreSQL engine."""
 
     def __init__(self, engine: AsyncEngine, timeout_s: float = 5.0) -> None:
+        from sqlalchemy import text  # here: the module loads without SQLAlchemy
+
         if engine.dialect.name != "postgresql":
             raise ValueError("fleet stats need PostgreSQL (the database every replica shares)")
+        self._text = text
         self._engine = engine
         self._timeout_s = timeout_s
         self._upserts: dict[int, str] = {}
@@ -74,8 +77,10 @@ class PostgresFleetStore:
     async def start(self) -> None:
         async def create() -> None:
             async with self._engine.begin() as conn:
-                await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": TABLE})
-                await conn.execute(text(_DDL))
+                await conn.execute(
+                    self._text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": TABLE}
+                )
+                await conn.execute(self._text(_DDL))
 
         await self._run(create())
 
@@ -95,14 +100,14 @@ class PostgresFleetStore:
 
         async def upsert() -> None:
             async with self._engine.begin() as conn:
-                await conn.execute(text(self._upsert(len(windows))), params)
+                await conn.execute(self._text(self._upsert(len(windows))), params)
 
         await self._run(upsert())
 
     async def read(self, window: str) -> list[ReplicaRow]:
         async def select() -> list[ReplicaRow]:
             async with self._engine.connect() as conn:
-                result = await conn.execute(_READ, {"window": window})
+                result = await conn.execute(self._text(_READ), {"window": window})
                 return [ReplicaRow(r[0], float(r[1]), bytes(r[2])) for r in result]
 
         return await self._run(select())
@@ -110,14 +115,14 @@ class PostgresFleetStore:
     async def purge(self, older_than_s: float) -> int:
         async def delete() -> int:
             async with self._engine.begin() as conn:
-                result = await conn.execute(_PURGE, {"age": older_than_s})
+                result = await conn.execute(self._text(_PURGE), {"age": older_than_s})
                 return int(result.rowcount or 0)
 
         return await self._run(delete())
 
 
-def open_fleet_store(engine: AsyncEngine, enabled: bool) -> PostgresFleetStore | None:
+def open_fleet_store(store: EventStore, enabled: bool) -> PostgresFleetStore | None:
     """The fleet store when the database is shared (PostgreSQL) and fleet stats are on."""
-    if not enabled or engine.dialect.name != "postgresql":
+    if not enabled or not store.is_postgres:
         return None
-    return PostgresFleetStore(engine)
+    return PostgresFleetStore(store.engine)

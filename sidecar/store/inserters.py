@@ -4,14 +4,12 @@ Both insert a batch of rows in one transaction and return the ids that were new,
 event is stored once and reported as a duplicate.
 
 - SQLite: the stdlib ``sqlite3`` driver on one dedicated thread, one ``executemany`` per batch
-  (SQLAlchemy + aiosqlite costs about 50x more per statement here, docs/benchmarks.md; the
-  ORM stays for the schema and the queries). ``BEGIN IMMEDIATE`` takes the write lock before
-  probing which ids exist, so the probe and the insert see the same table even with another
-  process on the file; a plain ``INSERT`` (not ``OR IGNORE``, which would also skip rows
-  breaking other constraints) then fails loudly.
-- PostgreSQL (or anything else SQLAlchemy speaks): one ``INSERT .. ON CONFLICT DO NOTHING
-  RETURNING id`` per batch through the async engine; the per-statement overhead is amortised
-  over the whole group commit.
+  (SQLAlchemy + aiosqlite costs about 50x more per statement here; SQLAlchemy stays for the
+  queries and is not imported by a sidecar that only ingests). ``BEGIN IMMEDIATE`` takes the
+  write lock before probing which ids exist, so the probe and the insert see the same table
+  even with another process on the file; a plain ``INSERT`` (not ``OR IGNORE``, which would
+  also skip rows breaking other constraints) then fails loudly.
+- PostgreSQL (or an in-memory SQLite): :mod:`sidecar.store.sqlalchemy_inserter`.
 """
 
 from __future__ import annotations
@@ -20,16 +18,15 @@ import asyncio
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from sidecar.store.columns import EVENT_COLUMNS
 from sidecar.store.rows import Row
 from sidecar.store.sqlite_connection import connect_sqlite
-from sidecar.store.tables import EVENT_COLUMNS, events
+from sidecar.store.urls import parse_database_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 _ID_CHUNK = 900  # ids per ``IN (...)`` probe, well under SQLite's variable limit
 
@@ -64,11 +61,11 @@ class SqliteInserter:
         try:
             existing: set[str] = set()
             for start in range(0, len(ids), _ID_CHUNK):
-                chunk = ids[start:start + _ID_CHUNK]
+                chunk = ids[start : start + _ID_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 existing.update(
-                    r[0] for r in conn.execute(f"SELECT id FROM events WHERE id IN ({marks})",
-                                               chunk)
+                    r[0]
+                    for r in conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk)
                 )
             fresh = [row for row in rows if row[0] not in existing]
             conn.executemany(self._insert_sql, fresh)
@@ -92,31 +89,14 @@ class SqliteInserter:
         self._executor.shutdown(wait=True)
 
 
-class SqlAlchemyInserter:
-    """``INSERT .. ON CONFLICT (id) DO NOTHING RETURNING id`` through the async engine."""
+def make_inserter(engine: AsyncEngine | None, url: str, synchronous: str = "FULL") -> BatchInserter:
+    """The fastest exact inserter for the URL's backend: a SQLite file needs no engine (and
+    no SQLAlchemy); anything else goes through ``engine``."""
+    path = parse_database_url(url, check_driver=False).sqlite_path
+    if path is not None:
+        return SqliteInserter(path, synchronous)
+    if engine is None:
+        raise ValueError(f"an engine is needed to insert into {url.split(':', 1)[0]}")
+    from sidecar.store.sqlalchemy_inserter import SqlAlchemyInserter
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite_dialect
-        self._statement = (
-            dialect.insert(events)
-            .on_conflict_do_nothing(index_elements=["id"])
-            .returning(events.c.id)
-        )
-
-    async def insert(self, rows: Sequence[Row]) -> set[str]:
-        params = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows]
-        async with self._engine.begin() as conn:
-            result = await conn.execute(self._statement, params)
-            return {row[0] for row in result}
-
-    async def close(self) -> None:
-        return None
-
-
-def make_inserter(engine: AsyncEngine, url: str, synchronous: str = "FULL") -> BatchInserter:
-    """The fastest exact inserter for the engine's backend."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        return SqliteInserter(parsed.database, synchronous)
     return SqlAlchemyInserter(engine)

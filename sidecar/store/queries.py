@@ -8,18 +8,39 @@ paging never repeat a page (one stored with a ``ts`` before the cursor appears o
 
 from __future__ import annotations
 
-import base64
-import binascii
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sidecar.store.tables import KEY_CHARS, events
+from sidecar.store.filters import (
+    EQUALITY_FILTERS,
+    GROUP_NAMES,
+    EventFilter,
+    EventPage,
+    QueryError,
+    decode_cursor,
+    decode_event_cursor,
+    encode_cursor,
+    encode_event_cursor,
+)
+from sidecar.store.tables import events
+
+__all__ = [
+    "EQUALITY_FILTERS",
+    "GROUP_COLUMNS",
+    "EventFilter",
+    "EventPage",
+    "QueryError",
+    "aggregate",
+    "decode_cursor",
+    "decode_event_cursor",
+    "encode_cursor",
+    "encode_event_cursor",
+    "list_events",
+]
 
 GROUP_COLUMNS = {
     "model": events.c.model,
@@ -31,103 +52,10 @@ GROUP_COLUMNS = {
     "type": events.c.type,
     "session": events.c.session_id,
 }
+assert tuple(GROUP_COLUMNS) == GROUP_NAMES
 # Grouping by model only makes sense for LLM calls, by tool only for tool calls.
 _IMPLIED_TYPE = {"model": "llm_call", "provider": "llm_call", "tool": "tool_call"}
 _decode_body = msgspec.json.Decoder().decode
-
-
-class QueryError(ValueError):
-    """A query parameter is invalid; ``field`` names it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-# The filters that compare a column with a value (``since``/``until`` bound ``ts``).
-EQUALITY_FILTERS: tuple[str, ...] = ("type", "user_id", "session_id", "request_id", "tenant")
-EQUALITY_FILTERS += ("trace_id", "tool", "model", "status", "agent")
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    type: str | None = None
-    user_id: str | None = None
-    session_id: str | None = None
-    request_id: str | None = None
-    tenant: str | None = None
-    trace_id: str | None = None
-    since: float | None = None
-    until: float | None = None
-    tool: str | None = None
-    model: str | None = None
-    status: str | None = None
-    agent: str | None = None
-
-    def apply(self, query: Select[Any]) -> Select[Any]:
-        for name in EQUALITY_FILTERS:
-            value = getattr(self, name)
-            if value is not None:
-                query = query.where(events.c[name] == value)
-        if self.since is not None:
-            query = query.where(events.c.ts >= self.since)
-        if self.until is not None:
-            query = query.where(events.c.ts < self.until)
-        return query
-
-
-@dataclass(frozen=True)
-class EventPage:
-    events: list[Any]
-    next_cursor: str | None
-
-
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
-
-
-_MAX_CURSOR_CHARS = 64
-_MAX_SEQ = 2**63 - 1
-
-
-def decode_cursor(cursor: str) -> int:
-    """The ``seq`` a cursor of :func:`encode_cursor` holds; anything else (not base64, not
-    ``s<digits>``, a value of 2^63 or more) is a :class:`QueryError` naming ``cursor``."""
-    try:
-        if len(cursor) > _MAX_CURSOR_CHARS:
-            raise ValueError(cursor)
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        digits = raw[1:]
-        if not raw.startswith("s") or not digits.isdigit() or not digits.isascii():
-            raise ValueError(raw)
-        seq = int(digits)
-        if seq > _MAX_SEQ:
-            raise ValueError(raw)
-        return seq
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise QueryError("cursor", "cursor is not one this server issued") from None
-
-
-def encode_event_cursor(ts: float, event_id: str) -> str:
-    """The position after an event, as an opaque token: its ``ts`` (exact) and ``id``."""
-    raw = msgspec.json.encode(["t", ts, event_id])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_event_cursor(cursor: str) -> tuple[float, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        tag, ts, event_id = msgspec.json.decode(raw)
-        if tag != "t" or not isinstance(event_id, str) or isinstance(ts, bool):
-            raise ValueError(raw)
-        if len(event_id) > KEY_CHARS or "\x00" in event_id:
-            raise ValueError(raw)
-        ts = float(ts)
-        if not math.isfinite(ts):
-            raise ValueError(raw)
-        return ts, event_id
-    except (ValueError, TypeError, binascii.Error, msgspec.DecodeError, OverflowError):
-        raise QueryError("cursor", "cursor is not one this server issued") from None
 
 
 async def list_events(

@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sidecar.store.config import RetentionConfig
 
-from sidecar.store.archive import archive_events, delete_before
-from sidecar.store.retention_config import RetentionConfig
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 DAY_S = 86_400.0
@@ -38,16 +38,19 @@ class RetentionStats:
 
 
 class Retention:
-    """Applies a :class:`RetentionConfig`; ``start`` / ``close`` run it in the background."""
+    """Applies a :class:`RetentionConfig`; ``start`` / ``close`` run it in the background.
+
+    ``engine`` may be a function returning it, called at the first pass: a sidecar without a
+    maximum age never creates an engine (nor imports SQLAlchemy) for retention."""
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        engine: AsyncEngine | Callable[[], AsyncEngine],
         config: RetentionConfig,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._engine = engine
+        self._engine_source = engine
         self.config = config
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
@@ -56,6 +59,10 @@ class Retention:
 
     async def run_once(self) -> dict[str, int]:
         """One pass over every configured type; returns the events removed per type."""
+        from sidecar.store.archive import archive_events, delete_before
+
+        source = self._engine_source
+        engine = source() if callable(source) else source
         now = self._clock()
         removed: dict[str, int] = {}
         for event_type, days in sorted(self.config.max_age_days.items()):
@@ -63,14 +70,17 @@ class Retention:
             if self.config.archive_dir:
                 name = f"events-{event_type}-before-{int(cutoff)}-{int(now)}.jsonl.gz"
                 result = await archive_events(
-                    self._engine, cutoff, Path(self.config.archive_dir) / name,
-                    types=[event_type], batch_rows=self.config.batch_rows,
+                    engine,
+                    cutoff,
+                    Path(self.config.archive_dir) / name,
+                    types=[event_type],
+                    batch_rows=self.config.batch_rows,
                 )
                 count = result.events
                 self.stats.archived_files += result.path is not None
             else:
                 count = await delete_before(
-                    self._engine, cutoff, types=[event_type], batch_rows=self.config.batch_rows
+                    engine, cutoff, types=[event_type], batch_rows=self.config.batch_rows
                 )
             removed[event_type] = count
             self.stats.deleted[event_type] = self.stats.deleted.get(event_type, 0) + count
@@ -96,6 +106,8 @@ class Retention:
             await task
 
     async def _loop(self) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
         while not self._stop.is_set():
             try:
                 removed = await self.run_once()

@@ -1,5 +1,5 @@
 """Event → row: the indexed columns plus the whole event as JSON, as a tuple in
-:data:`~sidecar.store.tables.EVENT_COLUMNS` order (``id`` first).
+:data:`~sidecar.store.columns.EVENT_COLUMNS` order (``id`` first).
 
 Event ids are unique per tenant: the ``id`` column holds the event's key, its id followed by
 U+001F and its tenant when it has one (:func:`event_key`). No valid id or tenant holds U+001F
@@ -14,10 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import String
 
 from sidecar.events.schema import EventBase
-from sidecar.store.tables import EVENT_COLUMNS, KEY_CHARS, events
+from sidecar.store.columns import EVENT_COLUMNS, KEY_CHARS, TEXT_LENGTHS
 from sidecar.validation import has_control
 
 _encode = msgspec.json.Encoder().encode
@@ -26,9 +25,9 @@ Row = tuple[Any, ...]
 TENANT_SEP = "\x1f"
 # (index, name, length) of each indexed text column but the key.
 _TEXT_AT = tuple(
-    (index, name, getattr(events.c[name].type, "length", None) or 0)
+    (index, name, TEXT_LENGTHS[name])
     for index, name in enumerate(EVENT_COLUMNS)
-    if isinstance(events.c[name].type, String) and name not in ("id", "body")
+    if name in TEXT_LENGTHS
 )
 
 

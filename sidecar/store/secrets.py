@@ -9,19 +9,20 @@ Used for the pseudonym key when ``redact.hash_key`` is not configured.
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS sidecar_secrets (name VARCHAR(64) PRIMARY KEY, "
-    "value TEXT NOT NULL)"
+DDL = (
+    "CREATE TABLE IF NOT EXISTS sidecar_secrets (name VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL)"
 )
 
 
 async def stored_secret(engine: AsyncEngine, name: str) -> str:
     """The secret kept under ``name``, generated on first use (first writer wins)."""
+    from sqlalchemy.exc import DBAPIError
+
     for attempt in range(3):
         try:
             return await _read_or_create(engine, name)
@@ -32,8 +33,10 @@ async def stored_secret(engine: AsyncEngine, name: str) -> str:
 
 
 async def _read_or_create(engine: AsyncEngine, name: str) -> str:
+    from sqlalchemy import text
+
     async with engine.begin() as conn:
-        await conn.execute(text(_DDL))
+        await conn.execute(text(DDL))
         await conn.execute(
             text("INSERT INTO sidecar_secrets (name, value) VALUES (:name, :value) "
                  "ON CONFLICT (name) DO NOTHING"),

@@ -22,8 +22,16 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 3
-KEY_CHARS = 520  # id (256) + U+001F + tenant (256), with room
+from sidecar.store.columns import EVENT_COLUMNS, KEY_CHARS, SCHEMA_VERSION, TEXT_LENGTHS
+
+__all__ = [
+    "EVENT_COLUMNS",
+    "KEY_CHARS",
+    "SCHEMA_VERSION",
+    "events",
+    "metadata",
+    "schema_meta",
+]
 
 metadata = MetaData()
 
@@ -70,5 +78,9 @@ schema_meta = Table(
     Column("version", Integer, nullable=False),
 )
 
-EVENT_COLUMNS = tuple(c.name for c in events.columns if c.name != "seq")
-assert EVENT_COLUMNS[0] == "id"
+assert tuple(c.name for c in events.columns if c.name != "seq") == EVENT_COLUMNS
+assert {
+    c.name: c.type.length
+    for c in events.columns
+    if isinstance(c.type, String) and c.name not in ("id", "body")
+} == TEXT_LENGTHS

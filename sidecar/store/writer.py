@@ -20,11 +20,10 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from sqlalchemy import exc as sa_exc
 
 from sidecar.offload import off_loop
 from sidecar.store.errors import RowsRefused, StoreOverloaded, StoreUnavailable
@@ -203,17 +202,26 @@ def _unique(rows: list[Row]) -> list[Row]:
 
 # Errors by which the database says "this value", not "I cannot": the request's own rows.
 _REFUSALS: tuple[type[BaseException], ...] = (
-    sa_exc.DataError, sa_exc.IntegrityError, ValueError, OverflowError, sqlite3.DataError,
-    sqlite3.IntegrityError,
+    ValueError, OverflowError, sqlite3.DataError, sqlite3.IntegrityError,
 )  # fmt: skip
+
+
+def _refusals() -> tuple[tuple[type[BaseException], ...], type[BaseException] | None]:
+    """The refusal classes, SQLAlchemy's included once it is loaded (its errors cannot exist
+    before), and its OperationalError; this module does not import it (the default start)."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None:
+        return _REFUSALS, None
+    return (*_REFUSALS, sa_exc.DataError, sa_exc.IntegrityError), sa_exc.OperationalError
 
 
 def is_refusal(exc: BaseException) -> bool:
     """True when the database refused a value (SQLSTATE class 22 data or 23 integrity, or the
     driver could not convert one); anything else counts as the store being unavailable."""
-    if isinstance(exc, sa_exc.OperationalError):
+    refusals, operational = _refusals()
+    if operational is not None and isinstance(exc, operational):
         return False
-    if isinstance(exc, _REFUSALS):
+    if isinstance(exc, refusals):
         return True
     state = getattr(getattr(exc, "orig", None), "sqlstate", None)
     return isinstance(state, str) and state[:2] in ("22", "23")

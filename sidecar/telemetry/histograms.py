@@ -1,8 +1,8 @@
 """A labelled Prometheus histogram with a cheap observe, exported by a custom collector.
 
-``prometheus_client.Histogram.observe`` costs about 2 µs here (locks, one value object per
-bucket); this one keeps a plain list of bucket counts per label set and costs about 0.6 µs
-(``bench/bench_sketch.py``: about 3x the observe rate). It is meant to be fed from one thread
+``prometheus_client.Histogram.observe`` takes locks and keeps one value object per bucket;
+this one keeps a plain list of bucket counts per label set, for a higher observe rate
+(``bench/bench_sketch.py``, figures in docs/benchmarks.md). It is meant to be fed from one thread
 (the event loop's sinks); a scrape from another thread may see one observation half applied
 (bucket counted, sum not yet), never a corrupt value.
 Exposition is the standard one (``_bucket{le}``, ``_sum``, ``_count``), built at scrape time.

@@ -5,7 +5,7 @@ finished span (:mod:`sidecar.telemetry.spans`) handed to the OpenTelemetry SDK's
 ``BatchSpanProcessor``, whose worker thread batches spans and calls the OTLP exporter
 (HTTP/protobuf or gRPC), which retries transient failures with exponential backoff up to its
 timeout. ``consume`` itself never waits on the network: it builds spans and appends them to a
-deque, about 15-25 µs per event (40,000-65,000 events/s on one core here).
+deque (throughput in docs/benchmarks.md, "GenAI spans").
 
 Guarantee, with a collector that is down or hanging: at most ``max_queue_size`` spans wait in
 memory (plus one batch in the exporter's hands); every span beyond that is dropped at once and
@@ -35,8 +35,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from sidecar.events.schema import Event
 from sidecar.lifecycle import in_daemon_thread
+from sidecar.telemetry.config import TracesConfig
 from sidecar.telemetry.spans import SpanBuilder
-from sidecar.telemetry.traces_config import TracesConfig
 
 _GRPC_COMPRESSION = {
     "none": grpc.Compression.NoCompression,

@@ -26,8 +26,8 @@ at the lowest scale among them) is within ``(b - 1) / (b + 1)`` of the exact one
 
 Ingest never waits for this: ``consume`` appends the batch to a bounded queue (at most
 ``max_queue_events``; beyond it events are dropped and counted) and one worker thread records
-them into the SDK, whose periodic reader exports. The SDK's record costs 10-25 µs per value here,
-so the queue is what keeps it off the event loop.
+them into the SDK, whose periodic reader exports. The SDK's record is too slow for the event
+loop (figures in docs/benchmarks.md), so the queue is what keeps it off.
 """
 
 from __future__ import annotations
@@ -52,11 +52,9 @@ from sidecar.analytics.cardinality import OTHER, LabelGuard
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
 from sidecar.lifecycle import in_daemon_thread
 from sidecar.telemetry import genai_names as gn
-from sidecar.telemetry.otlp_metrics_config import OtlpMetricsConfig
+from sidecar.telemetry.config import MetricsConfig, OtlpMetricsConfig, TracesConfig
 from sidecar.telemetry.prometheus import DURATION_BUCKETS, TOKEN_BUCKETS
-from sidecar.telemetry.prometheus_config import MetricsConfig
 from sidecar.telemetry.spans import build_resource
-from sidecar.telemetry.traces_config import TracesConfig
 
 OPERATION_DURATION = "gen_ai.client.operation.duration"
 TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"

@@ -13,8 +13,8 @@ trace under one root. So the ids are pure functions of what every event of the r
 Example: ``trace_id_for("req-1")`` is always the same 32 hex digits; an ``llm_call`` of
 ``req-1`` without a span id gets ``parent = root_span_id_for("req-1")``, which is exactly the span
 id the ``run`` event of ``req-1`` gets when it arrives last. An all-zero id (invalid in W3C) would
-need a 2^-64 hash collision with zero; it is mapped to 1 all the same. About 1 µs per id;
-the per-request ids are cached (4,096 recent requests, about 1 MB), as all events of a run
+need a 2^-64 hash collision with zero; it is mapped to 1 all the same. The per-request ids
+are cached (4,096 recent requests, about 1 MB), as all events of a run
 share them.
 """
 

@@ -22,9 +22,9 @@ copied into ``gen_ai.input.messages``, ``gen_ai.output.messages``,
 ``gen_ai.tool.call.arguments``, ``gen_ai.tool.call.result`` and the span attributes only when
 ``capture_content`` is on; by default no content string of an event reaches a span.
 
-Cost: about 15-25 µs per event on one core, 4-6x cheaper than the SDK tracer's
-``start_span``/``end`` for the same span (``bench/bench_traces.py``): a plain
-:class:`ReadableSpan`, no tracer, no context switch.
+Cheaper than the SDK tracer's ``start_span``/``end`` for the same span: a plain
+:class:`ReadableSpan`, no tracer, no context switch (``bench/bench_traces.py``; figures in
+docs/benchmarks.md, "GenAI spans").
 """
 
 from __future__ import annotations
@@ -42,13 +42,13 @@ from opentelemetry.util.types import AttributeValue
 
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
 from sidecar.telemetry import genai_names as gn
+from sidecar.telemetry.config import DEFAULT_SERVICE_NAME, TracesConfig
 from sidecar.telemetry.span_ids import (
     child_span_id_for,
     root_span_id_for,
     span_key,
     trace_id_for,
 )
-from sidecar.telemetry.traces_config import DEFAULT_SERVICE_NAME, TracesConfig
 
 SCOPE = InstrumentationScope("agent-sidecar", "0.1.0")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-import jsonschema
 import msgspec
 
 from sidecar.tools.globs import name_match
@@ -89,6 +88,8 @@ class ToolRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=
     def __post_init__(self) -> None:
         check_name(self.tool, "tool")
         if self.args_schema is not None:
+            import jsonschema  # here: a configuration without schemas never loads it
+
             cls = jsonschema.validators.validator_for(self.args_schema)
             try:
                 cls.check_schema(self.args_schema)

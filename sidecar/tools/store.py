@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from sidecar.store.writer import StoreUnavailable
+from sidecar.errors import StoreUnavailable
 from sidecar.tools.policy import PolicyBook, ToolPolicy, ToolPolicyEntry
 
 _DDL = (

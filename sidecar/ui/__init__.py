@@ -64,7 +64,7 @@ def _files() -> dict[str, bytes]:
 
 
 def load_bundle() -> Bundle:
-    """Every console file, compressed, with the build id (a few milliseconds, done once)."""
+    """Every console file, compressed, with the build id (done once)."""
     files = _files()
     digest = hashlib.sha256()
     for name in sorted(files):

@@ -25,7 +25,13 @@ import pytest
 
 from runtime import InjectionBlocked, SidecarClient
 from sidecar.guard import GuardConfig, InjectionScorer
-from sidecar.guard.events import ATTR_FAMILIES, ATTR_FLAGGED, ATTR_SCORE, ATTR_SEVERITY, ATTR_SOURCE
+from sidecar.guard.event_tagging import (
+    ATTR_FAMILIES,
+    ATTR_FLAGGED,
+    ATTR_SCORE,
+    ATTR_SEVERITY,
+    ATTR_SOURCE,
+)
 from tests.conftest import RunningSidecar, llm_event, make_settings, start_sidecar, tool_event
 
 PARAPHRASED = (

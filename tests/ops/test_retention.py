@@ -18,9 +18,9 @@ from sidecar.store import (
     event_row,
 )
 from sidecar.store.archive import restore_events
+from sidecar.store.config import RetentionConfig
 from sidecar.store.event_store import open_event_store
 from sidecar.store.retention import DAY_S, Retention
-from sidecar.store.retention_config import RetentionConfig
 from tests.conftest import make_settings, start_sidecar
 from tests.ops.test_archive import CUTOFF, sample_events
 

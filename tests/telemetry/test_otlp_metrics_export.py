@@ -29,7 +29,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.metrics.v1.metrics_pb2 import ExponentialHistogramDataPoint
 
-from sidecar.telemetry.otlp_metrics_config import OtlpMetricsConfig
+from sidecar.telemetry.config import OtlpMetricsConfig
 from tests.conftest import SidecarProcess, llm_event, tool_event
 from tests.traces.receivers import HttpOtlpReceiver, value
 

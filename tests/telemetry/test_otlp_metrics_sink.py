@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from opentelemetry.sdk.metrics.export import (
     MetricExporter,
@@ -17,9 +18,8 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
+from sidecar.telemetry.config import MetricsConfig, OtlpMetricsConfig
 from sidecar.telemetry.otlp_metrics import OtlpMetricsSink
-from sidecar.telemetry.otlp_metrics_config import OtlpMetricsConfig
-from sidecar.telemetry.prometheus_config import MetricsConfig
 from tests.analytics.events import llm, tool
 from tests.traces.receivers import HttpOtlpReceiver
 
@@ -44,7 +44,7 @@ class Collecting(MetricExporter):
         return None
 
 
-def _points(exporter: Collecting, name: str) -> Sequence[object]:
+def _points(exporter: Collecting, name: str) -> Sequence[Any]:
     last = exporter.exports[-1]
     return [
         p

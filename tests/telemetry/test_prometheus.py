@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sidecar.analytics import OTHER, Analytics, ManualClock
+from sidecar.telemetry.config import MetricsConfig
 from sidecar.telemetry.prometheus import DURATION_BUCKETS, TOKEN_BUCKETS, PrometheusMetrics
-from sidecar.telemetry.prometheus_config import MetricsConfig
 from sidecar.telemetry.sketch_gauges import SketchQuantileCollector
 from tests.analytics.events import llm, run, tool
 

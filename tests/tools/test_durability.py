@@ -52,8 +52,9 @@ async def test_an_unreachable_store_is_503_with_retry_after(
     sidecar: RunningSidecar,
     http: aiohttp.ClientSession,
 ) -> None:
-    gate = sidecar.parts.tools
-    assert gate is not None
+    tools = sidecar.parts.tools
+    assert tools is not None
+    gate = await tools.get()  # built at its first use
     down = create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none", StoreConfig())
     await gate.close()  # its held connection too
     gate.store._engine = down  # a real engine to a port nobody listens on
@@ -64,8 +65,8 @@ async def test_an_unreachable_store_is_503_with_retry_after(
         calls = [("PUT", "/v1/tool-policies/*/*", POLICY), ("GET", "/v1/tool-policies", None),
                  ("GET", "/v1/approvals", None), ("GET", "/v1/approvals/apr_x?wait=1", None),
                  ("POST", "/v1/approvals/apr_x", {"decision": "deny"})]  # fmt: skip
-        for method, path, body in calls:
-            async with http.request(method, sidecar.url + path, json=body) as r:
+        for method, path, payload in calls:
+            async with http.request(method, sidecar.url + path, json=payload) as r:
                 assert r.status == 503, (method, path, await r.text())
                 assert r.headers["Retry-After"] == "1"
     finally:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
+from sidecar.telemetry.config import TracesConfig
 from sidecar.telemetry.otlp_export import SpanExporterSink
-from sidecar.telemetry.traces_config import TracesConfig
 
 BASE_TS = 1_700_000_000.0
 CANARY = "canary-4111111111111111-alice@example.com"

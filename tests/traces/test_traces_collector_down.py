@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from sidecar.events.schema import ToolCall
+from sidecar.telemetry.config import TracesConfig
 from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.span_ids import trace_id_for
-from sidecar.telemetry.traces_config import TracesConfig
 
 from .sample_events import BASE_TS, sample_run
 

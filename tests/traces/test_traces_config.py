@@ -10,7 +10,7 @@ import aiohttp
 import msgspec
 import pytest
 
-from sidecar.telemetry.traces_config import TracesConfig
+from sidecar.telemetry.config import TracesConfig
 from tests.conftest import llm_event, make_settings, start_sidecar
 
 from .sample_events import export_sample_run

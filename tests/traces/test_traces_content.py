@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sidecar.telemetry.traces_config import TracesConfig
+from sidecar.telemetry.config import TracesConfig
 
 from .receivers import attrs
 from .sample_events import CANARY, export_sample_run

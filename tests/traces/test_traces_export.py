@@ -8,6 +8,7 @@ import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
+from sidecar.telemetry.config import TracesConfig
 from sidecar.telemetry.otlp_export import SpanExporterSink
 from sidecar.telemetry.span_ids import (
     TraceIdTransform,
@@ -15,7 +16,6 @@ from sidecar.telemetry.span_ids import (
     root_span_id_for,
     trace_id_for,
 )
-from sidecar.telemetry.traces_config import TracesConfig
 
 from .receivers import ReceivedSpans, attrs, value
 from .sample_events import BASE_TS, sample_run

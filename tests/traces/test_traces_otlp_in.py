@@ -17,8 +17,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_contex
 
 from sidecar.events.otlp import decode_otlp_traces
 from sidecar.events.schema import Event, LlmCall, Run, ToolCall
+from sidecar.telemetry.config import TracesConfig
 from sidecar.telemetry.otlp_export import SpanExporterSink
-from sidecar.telemetry.traces_config import TracesConfig
 
 T0 = 1_700_000_000_000_000_000  # ns
 
