@@ -42,7 +42,7 @@ demo: venv
 
 lint: venv
 	$(BIN)/ruff check sidecar runtime tests bench
-	$(BIN)/mypy sidecar runtime
+	$(BIN)/mypy sidecar runtime tests bench
 	$(BIN)/lint-imports
 
 test: venv venv-otel tools lint

@@ -27,11 +27,12 @@ from sidecar.store import (
     make_inserter,
 )
 from sidecar.store.archive import archive_events, restore_events
+from sidecar.store.rows import Row
 from sidecar.store.tables import EVENT_COLUMNS, events
 
 
-def _events(n: int) -> list[dict[str, object]]:
-    rows = []
+def _events(n: int) -> list[Row]:
+    rows: list[Row] = []
     for i in range(n):
         ts = 1_700_000_000.0 + i
         if i % 3:

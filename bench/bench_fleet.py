@@ -16,6 +16,7 @@ Run: ``python -m bench fleet`` (``--quick`` for the short version). Needs the Po
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import statistics
 import sys
@@ -143,7 +144,7 @@ async def _database(
             await store.publish(f"bench-{series}", windows)
             out[f"upsert {series}"] = _median_ms(
                 await _atime(
-                    lambda windows=windows: store.publish("bench-upsert", windows), repeats * 4
+                    functools.partial(store.publish, "bench-upsert", windows), repeats * 4
                 )
             )
         config = replicas[0].config

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench.bench_redact import agent_log_texts
 from sidecar.guard import GuardConfig, InjectionScorer
+from sidecar.guard.scorer import Source
 from sidecar.guard.training import phrases_en as en
 from sidecar.guard.training import phrases_zh as zh
 from sidecar.guard.training.corpus import build
@@ -66,7 +67,7 @@ def _prose(rng: random.Random, chinese: bool) -> str:
 
 
 def _tool_json(rng: random.Random, chinese: bool) -> str:
-    items = []
+    items: list[dict[str, object]] = []
     while len(json.dumps(items, ensure_ascii=False).encode()) < 900:
         title = rng.choice(zh.TITLES if chinese else en.TITLES)
         snippet = _prose(rng, chinese)[:160]
@@ -108,7 +109,7 @@ def look_alike_texts(count: int, seed: int = 12) -> list[str]:
     return out
 
 
-def _rate(fn: Callable[[str, str], object], texts: list[str], repeats: int) -> float:
+def _rate(fn: Callable[[str, Source], object], texts: list[str], repeats: int) -> float:
     """Texts per second of this process's CPU time (one core; other processes on a shared
     machine do not count against it), median of ``repeats`` runs."""
     runs = []

@@ -42,7 +42,7 @@ class NaiveRedactor:
         self.patterns = [re.compile(p) for p in NAIVE_PATTERNS]
 
     def redact_text(self, text: str) -> str:
-        spans = []
+        spans: list[tuple[int, int]] = []
         for pattern in self.patterns:
             spans.extend(m.span() for m in pattern.finditer(text))
         if not spans:
@@ -58,7 +58,7 @@ class NaiveRedactor:
         return "".join(out)
 
 
-PII = [
+PII: list[Callable[[random.Random], str]] = [
     lambda r: f"{r.choice(['bob', 'alice', 'li.wei'])}{r.randint(1, 99)}@example.com",
     lambda r: f"+1 415 555 {r.randint(1000, 9999)}",
     lambda _: "4111 1111 1111 1111",
@@ -76,7 +76,7 @@ def agent_log_texts(count: int, pii_share: float, seed: int = 7) -> list[str]:
     words += ["search", "then", "summarised", "results", "in", "Paris"]
     texts = []
     for _ in range(count):
-        lines = []
+        lines: list[str] = []
         while sum(len(line) + 1 for line in lines) < 1000:
             rid = "".join(rng.choice(string.hexdigits.lower()) for _ in range(16))
             prose = " ".join(rng.choice(words) for _ in range(rng.randint(5, 14)))

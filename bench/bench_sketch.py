@@ -135,16 +135,16 @@ def run(quick: bool = False) -> str:
             theirs.add(v)
         for name, q in QS:
             truth = exact(ordered, q)
-            got = {
+            got: dict[str, float | None] = {
                 "QuantileSketch (ours)": mine.quantile(q),
                 "ddsketch": theirs.get_quantile_value(q),
                 "histogram_quantile (GenAI buckets)": histogram_quantile(
                     q, DURATION_BUCKETS, sample
                 ),
             }
-            for k, v in got.items():
-                assert v is not None
-                errors[k][name].append(abs(v - truth) / truth * 100)
+            for k, value in got.items():
+                assert value is not None
+                errors[k][name].append(abs(value - truth) / truth * 100)
 
     events = llm_events(20_000 if quick else 100_000, 7)
     analytics = Analytics(clock=ManualClock())

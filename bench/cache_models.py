@@ -95,7 +95,7 @@ def measure(name: str) -> dict[str, Any]:
                 return np.pad(v, ((0, 0), (0, 384 - v.shape[1])))
 
         embedder = Padded(None, inner.model_id)
-    tier = SemanticTier(config.semantic, embedder=embedder)  # type: ignore[arg-type]
+    tier = SemanticTier(config.semantic, embedder=embedder)
     report = evaluate(lambda: SemanticCache(config, semantic=tier), pairs,
                       settle=lambda c: tier.wait_idle(3600))  # fmt: skip
     return {

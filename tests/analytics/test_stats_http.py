@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 
+import aiohttp
 import msgspec
 
-from tests.conftest import llm_event
+from tests.conftest import RunningSidecar, llm_event
 
 
 def exact(values: list[float], q: float) -> float:
@@ -14,7 +15,9 @@ def exact(values: list[float], q: float) -> float:
     return ordered[int(q * (len(ordered) - 1))]
 
 
-async def test_stats_percentiles_match_exact_values_within_one_percent(sidecar, http) -> None:
+async def test_stats_percentiles_match_exact_values_within_one_percent(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     rng = random.Random(11)
     ttfts: list[float] = []
     durations: list[float] = []
@@ -46,7 +49,9 @@ async def test_stats_percentiles_match_exact_values_within_one_percent(sidecar, 
     assert sum(s["count"] for s in by_model) == 20_000
 
 
-async def test_stats_rejects_bad_parameters_with_422(sidecar, http) -> None:
+async def test_stats_rejects_bad_parameters_with_422(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     for query, field in (("window=7y", "window"), ("group_by=user_id", "group_by")):
         async with http.get(sidecar.url + "/v1/stats?" + query) as response:
             assert response.status == 422

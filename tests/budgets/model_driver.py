@@ -234,7 +234,7 @@ class Driver:
             raise Mismatch(f"denial {answer} != model {want}")
         retry = answer.get("retry_after_s")
         if (retry is None) != (want.retry_after_s is None) or (
-            retry is not None and abs(retry - want.retry_after_s) > 0.002  # type: ignore[operator]
+            retry is not None and abs(retry - want.retry_after_s) > 0.002
         ):
             raise Mismatch(f"retry_after_s {retry} != model {want.retry_after_s} ({answer})")
 

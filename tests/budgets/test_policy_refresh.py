@@ -73,7 +73,9 @@ def test_incremental_refresh_matches_a_full_reload(pg_dsn: str, sequence: list[O
 
         prefix = "pr_" + uuid.uuid4().hex[:10] + "_"
         ledgers = await _replicas(pg_dsn, prefix)
-        model = {(e.scope, e.id): e.max_tokens for e in CONFIGURED}
+        model: dict[tuple[str, str], int | None] = {
+            (e.scope, e.id): e.max_tokens for e in CONFIGURED
+        }
         runtime: dict[tuple[str, str], int] = {}
         try:
             for replica, op, key, tokens in sequence:

@@ -5,6 +5,7 @@ granted, no overspend; settling below the estimate frees the difference for new 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 
@@ -21,7 +22,7 @@ async def test_three_sidecars_share_one_budget_exactly(pg_url: str) -> None:
             sidecar.start()
         async with aiohttp.ClientSession() as http:
 
-            async def admit(url: str, n: int) -> tuple[int, dict]:
+            async def admit(url: str, n: int) -> tuple[int, Any]:
                 async with http.post(
                     url + "/v1/admit",
                     json={

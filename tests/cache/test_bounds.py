@@ -22,6 +22,8 @@ import pytest
 
 from sidecar.cache import CacheConfig, CacheScope, InvalidCacheKeyError, SemanticCache
 from sidecar.cache import cache as cache_module
+from sidecar.cache.index import ScopeIndex
+from sidecar.cache.text import analyse
 
 
 def _rss_mb() -> float:
@@ -87,14 +89,14 @@ def test_a_huge_key_is_not_compared_fuzzily(monkeypatch: pytest.MonkeyPatch) -> 
     for i in range(300):
         cache.store(scope, _words_key(2_000, seed=i), i)
     calls = 0
-    real = cache_module.ScopeIndex.candidates
+    real = ScopeIndex.candidates
 
     def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         nonlocal calls
         calls += 1
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(cache_module.ScopeIndex, "candidates", counting)
+    monkeypatch.setattr(ScopeIndex, "candidates", counting)
     huge = _words_key(32 * 1024 - 16, seed=999)
     assert not cache.lookup(scope, huge).hit
     assert calls == 0
@@ -111,7 +113,7 @@ async def test_the_async_api_analyses_large_keys_off_the_loop(
     scope = CacheScope("t", "n")
     loop_thread = threading.get_ident()
     threads: list[tuple[int, int]] = []
-    real = cache_module.analyse
+    real = analyse
 
     def recording(text: str):  # type: ignore[no-untyped-def]
         threads.append((len(text), threading.get_ident()))

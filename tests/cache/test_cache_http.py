@@ -4,18 +4,24 @@ namespaces with PII kept per user, invalidation, and clear 422s."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
-from tests.conftest import make_settings, start_sidecar
+from tests.conftest import RunningSidecar, make_settings, start_sidecar
 
 
-async def post(http, url: str, path: str, body: dict) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
+async def post(
+    http: aiohttp.ClientSession, url: str, path: str, body: dict[str, Any]
+) -> tuple[int, Any]:
     async with http.post(url + path, json=body) as response:
         return response.status, await response.json()
 
 
-async def test_store_lookup_scopes_and_invalidation(sidecar, http) -> None:
+async def test_store_lookup_scopes_and_invalidation(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     url = sidecar.url
     a = {"namespace": "qa", "user_id": "alice", "tenant": "acme"}
     assert (
@@ -77,7 +83,9 @@ async def test_store_lookup_scopes_and_invalidation(sidecar, http) -> None:
     assert 'agent_sidecar_cache_lookups_total{result="exact"} 2.0' in text  # France, tools
 
 
-async def test_shared_namespace_keeps_pii_values_per_user(tmp_path: Path, http) -> None:
+async def test_shared_namespace_keeps_pii_values_per_user(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
     settings = make_settings(tmp_path, cache={"namespaces": {"faq": {"shared_across_users": True}}})
     running, runner = await start_sidecar(settings)
     try:
@@ -131,7 +139,9 @@ async def test_shared_namespace_keeps_pii_values_per_user(tmp_path: Path, http) 
         await runner.cleanup()
 
 
-async def test_bad_cache_requests_are_422(sidecar, http) -> None:
+async def test_bad_cache_requests_are_422(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     for body, field in (
         ({"key": "x"}, None),
         ({"namespace": "qa"}, None),
@@ -144,7 +154,9 @@ async def test_bad_cache_requests_are_422(sidecar, http) -> None:
             assert error["error"]["field"] == field
 
 
-async def test_batch_store_and_oversized_keys(sidecar, http) -> None:
+async def test_batch_store_and_oversized_keys(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     url = sidecar.url
     base = {"namespace": "qa", "user_id": "alice"}
     entries = [
@@ -169,7 +181,7 @@ async def test_batch_store_and_oversized_keys(sidecar, http) -> None:
 
 
 async def test_the_environment_switch_turns_the_semantic_tier_on(
-    tmp_path: Path, http, model_dir: Path
+    tmp_path: Path, http: aiohttp.ClientSession, model_dir: Path
 ) -> None:
     from sidecar.config import load_settings
 
@@ -209,7 +221,9 @@ async def test_the_environment_switch_turns_the_semantic_tier_on(
 
 
 @pytest.mark.postgres
-async def test_the_cache_persists_in_postgresql(pg_url: str, tmp_path: Path, http) -> None:
+async def test_the_cache_persists_in_postgresql(
+    pg_url: str, tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
     settings = make_settings(tmp_path, db_url=pg_url)
     base = {"namespace": "qa", "user_id": "alice"}
     running, runner = await start_sidecar(settings)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from sidecar.cache import DEFAULT_GUARDS, CacheConfig, CacheScope, SemanticCache
-from sidecar.cache.guards import LEXICAL_GUARD_NAMES
+from sidecar.cache.guards import LEXICAL_GUARD_NAMES, Guard
 
 SCOPE = CacheScope("acme", "qa", "m", "u1")
 
@@ -119,7 +119,7 @@ REPHRASINGS = [
 ]
 
 
-def _lookup(guards: tuple, stored: str, asked: str) -> bool:
+def _lookup(guards: tuple[Guard, ...], stored: str, asked: str) -> bool:
     cache = SemanticCache(CacheConfig(), guards=guards)
     cache.store(SCOPE, stored, "answer")
     return cache.lookup(SCOPE, asked).hit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from sidecar.cache.index import WORDS_INDEX_FROM, Entry, ScopeIndex
 from sidecar.cache.scope import CacheScope
@@ -92,8 +93,12 @@ def test_a_query_of_many_unseen_words_costs_at_most_eight_typo_searches(monkeypa
     index.add(_entry(" ".join(words)))
     calls: list[str] = []
     real = ScopeIndex.typo_partners
-    monkeypatch.setattr(ScopeIndex, "typo_partners",
-                        lambda self, unit: calls.append(unit) or real(self, unit))  # fmt: skip
+
+    def counting(self: ScopeIndex, unit: str) -> Any:
+        calls.append(unit)
+        return real(self, unit)
+
+    monkeypatch.setattr(ScopeIndex, "typo_partners", counting)
     typos = tuple(w[:-1] + "z" for w in words)  # "bandidatez": a neighbouring key each
     assert index.candidates(typos, (), (), 100).entries == []
     assert len(calls) == MAX_TYPO_SEARCHES

@@ -133,8 +133,8 @@ def test_a_failed_flush_keeps_its_writes_queued(tmp_path: Path, clock: ManualClo
 
 @pytest.mark.postgres
 def test_postgres_persistence_round_trips_entries_and_embeddings(pg_url: str) -> None:
-    from sidecar.budgets.postgres import asyncpg_dsn
     from sidecar.cache.pg_persistence import PostgresCachePersistence
+    from sidecar.store.urls import asyncpg_dsn
 
     store = PostgresCachePersistence(asyncpg_dsn(pg_url))
     cache = SemanticCache(CacheConfig(), persistence=store)

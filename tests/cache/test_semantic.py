@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from sidecar.cache import CacheConfig, CacheScope, SemanticCache, SqliteCachePersistence, StoreItem
+from sidecar.cache.guards import Guard
 from sidecar.cache.semantic import SemanticTier
 from sidecar.cache.semantic_guards import SEMANTIC_GUARDS
 from sidecar.cache.vectors import DIM, ScopeVectors
@@ -24,7 +25,9 @@ from tests.cache.semantic_fixtures import semantic_config
 SCOPE = CacheScope("acme", "qa", "m", "u1")
 
 
-def _cache(tier: SemanticTier, guards: tuple = SEMANTIC_GUARDS, **kw: object) -> SemanticCache:
+def _cache(
+    tier: SemanticTier, guards: tuple[Guard, ...] = SEMANTIC_GUARDS, **kw: object
+) -> SemanticCache:
     config = CacheConfig(semantic=tier.config, **kw)  # type: ignore[arg-type]
     return SemanticCache(config, semantic=tier, semantic_guards=guards)
 

@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -137,7 +138,8 @@ def test_cost_view_shows_spend_per_model_agent_and_user(page: Page, demo: str) -
     assert values(page, "model.cost_usd") == pytest.approx([g["cost_usd"] for g in ranked])
     assert one(page, "cost_usd") == pytest.approx(models["total"]["cost_usd"])
     agents = api(demo, "/v1/aggregate", since=since, type="llm_call", group_by="agent")
-    assert sorted(values(page, "agent.count")) == sorted(g["count"] for g in agents["groups"])
+    counts = cast(list[float], values(page, "agent.count"))
+    assert sorted(counts) == sorted(g["count"] for g in agents["groups"])
     users = api(demo, "/v1/aggregate", since=since, type="llm_call", group_by="user")
     top = sorted(users["groups"], key=lambda g: -g["cost_usd"])[:25]
     assert values(page, "user.cost_usd") == pytest.approx([g["cost_usd"] for g in top])
@@ -161,7 +163,8 @@ def test_budgets_view_shows_usage_thresholds_and_denials(page: Page, demo: str) 
         assert figures(page, "tokens_reserved", card)[0][0] == str(usage["tokens_reserved"])
         assert page.locator(f"{card} .meter-mark.warn").count() == 1
         assert page.locator(f"{card} .meter-mark.deny").count() == 1
-        assert page.locator(f"{card} .meter").get_attribute("aria-label").startswith("Tokens: ")
+        label = page.locator(f"{card} .meter").get_attribute("aria-label") or ""
+        assert label.startswith("Tokens: ")
     denials = api(demo, "/v1/budgets/denials", limit=50)["denials"]
     assert denials, "the demo's small budgets deny some admits"
     shown = figures(page, "reason")

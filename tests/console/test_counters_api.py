@@ -154,11 +154,11 @@ async def test_summary_matches_the_prometheus_counters(
     found = 0
     for source in ("user", "tool_result"):
         for family, n in safety["injection"][source].items():
-            key = (
+            findings = (
                 "agent_sidecar_injection_findings_total",
                 (("family", family), ("source", source)),
             )
-            assert prom.get(key, 0) == n
+            assert prom.get(findings, 0) == n
             found += n
         flagged = ("agent_sidecar_injection_flagged_total", (("source", source),))
         assert prom.get(flagged, 0) == safety["injection"]["flagged"][source]

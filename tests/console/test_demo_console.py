@@ -85,7 +85,9 @@ def test_in_a_terminal_the_demo_serves_the_console_until_ctrl_c(tmp_path: Path) 
     term = Terminal(["--runs", "40", "--users", "4"], _env(tmp_path))
     try:
         term.wait_for("Ctrl-C to stop", timeout_s=180)
-        url = CONSOLE.search(term.output).group(1)
+        found = CONSOLE.search(term.output)
+        assert found is not None, term.output
+        url = found.group(1)
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.status == 200 and b"agent-sidecar console" in response.read()
         with urllib.request.urlopen(url.replace("/ui/", "/v1/runs?limit=5"), timeout=10) as r:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from tests.conftest import RunningSidecar, make_settings, start_sidecar
 from tests.console.helpers import event, get, post_events
@@ -191,7 +192,7 @@ async def test_paging_lists_every_run_once_with_its_figures(
     seed: int,
 ) -> None:
     driver = Driver(seed)
-    for step in range(6):
+    for _ in range(6):
         await post_events(http, sc.url, driver.batch(driver.rng.randint(20, 120)), ADMIN)
         limit = driver.rng.choice([1, 3, 7, 50, 200])
         listed = await page_all(http, sc.url, limit)
@@ -201,18 +202,15 @@ async def test_paging_lists_every_run_once_with_its_figures(
         window = sorted(t for m in driver.runs.values() for t in m.ts)
         since, until = window[len(window) // 3], window[2 * len(window) // 3]
         ranged = await page_all(http, sc.url, limit, since=since, until=until, user_id="u1")
-        (
-            check_against(
-                driver.runs,
-                ranged,
-                {
-                    k
-                    for k, m in driver.runs.items()
-                    if m.user_id == "u1" and any(since <= t < until for t in m.ts)
-                },
-                lambda t, low=since, high=until: low <= t < high,
-            ),
-            step,
+        check_against(
+            driver.runs,
+            ranged,
+            {
+                k
+                for k, m in driver.runs.items()
+                if m.user_id == "u1" and any(since <= t < until for t in m.ts)
+            },
+            lambda t, low=since, high=until: low <= t < high,
         )
 
 
@@ -281,7 +279,7 @@ async def test_request_ids_holding_pii_are_found_by_their_pseudonym(
     [run] = page["runs"]
     assert "jane.doe" not in run["request_id"]
     for asked in (rid, run["request_id"]):
-        status, body = await get(http, sc.url, f"/v1/runs/{aiohttp.helpers.quote(asked)}", ADMIN)
+        status, body = await get(http, sc.url, f"/v1/runs/{quote(asked)}", ADMIN)
         assert status == 200, body
         assert body["run"]["request_id"] == run["request_id"]
 
@@ -335,7 +333,7 @@ async def test_request_ids_with_url_characters_open_their_run(
 ) -> None:
     rid = "team/req 1?x=1#frag%2F"
     await post_events(http, sc.url, [event("llm_call", rid, 1_795_300_000.0)], ADMIN)
-    url = aiohttp.client.URL(f"{sc.url}/v1/runs/{quote(rid, safe='')}", encoded=True)
+    url = URL(f"{sc.url}/v1/runs/{quote(rid, safe='')}", encoded=True)
     async with http.get(url, headers={"Authorization": f"Bearer {ADMIN}"}) as response:
         body = await response.json()
     assert response.status == 200, body

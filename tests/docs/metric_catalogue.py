@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -59,7 +60,7 @@ async def _scrape(tmp: Path) -> str:
     )  # fmt: skip
     running, runner = await start_sidecar(settings)
     url = running.url
-    events = [
+    events: list[dict[str, Any]] = [
         {"type": "llm_call", "id": "c-1", "ts": 1795300000, "request_id": "r-1", "model": "gpt-4o",
          "provider": "openai", "input_tokens": 10, "output_tokens": 5, "start_ts": 1795299999,
          "stream": True, "ttft_ms": 100, "duration_ms": 400, "agent": "a"},
@@ -72,7 +73,7 @@ async def _scrape(tmp: Path) -> str:
     ]  # fmt: skip
     try:
         async with aiohttp.ClientSession() as http:
-            calls = [
+            calls: list[tuple[str, str, Any]] = [
                 ("POST", "/v1/events", events),
                 ("POST", "/v1/admit", {"request_id": "r-2", "kind": "llm", "model": "gpt-4o",
                                        "input_tokens": 10}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from typing import Any
 
 import msgspec
 import pytest
@@ -139,9 +140,11 @@ def test_serialised_sketch_is_compact_and_versioned() -> None:
     assert QuantileSketch.from_bytes(legacy).quantiles(QS) == sketch.quantiles(QS)
 
 
-def _snapshot_blob(seed: int = 5, series: int = 4) -> tuple[bytes, dict]:
+def _snapshot_blob(
+    seed: int = 5, series: int = 4
+) -> tuple[bytes, dict[tuple[Any, ...], SeriesStats]]:
     rng = random.Random(seed)
-    groups: dict = {}
+    groups: dict[tuple[Any, ...], SeriesStats] = {}
     for i in range(series):
         agg = SeriesStats(0.01, 2048)
         agg.count = agg.errors = 0

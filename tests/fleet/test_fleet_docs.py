@@ -9,6 +9,7 @@ import json
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import yaml
 from prometheus_client import generate_latest
@@ -48,7 +49,7 @@ def test_sketch_example_runs() -> None:
     other = QuantileSketch()
     for _ in range(1000):
         other.add(rng.lognormvariate(5, 1))
-    scope = {
+    scope: dict[str, Any] = {
         "latencies": [rng.lognormvariate(5, 1) for _ in range(20_000)],
         "other_sidecar_payload": other.to_bytes(),
     }

@@ -14,13 +14,16 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 
-from tests.conftest import PG_ADMIN_DSN, llm_event, make_settings, start_sidecar
+from tests.conftest import PG_ADMIN_DSN, RunningSidecar, llm_event, make_settings, start_sidecar
 
 
-async def test_sqlite_fleet_scope_is_this_replica_alone_and_says_so(sidecar, http) -> None:
+async def test_sqlite_fleet_scope_is_this_replica_alone_and_says_so(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     async with http.post(sidecar.url + "/v1/events", json=[llm_event() for _ in range(7)]) as r:
         assert r.status == 202
     async with http.get(sidecar.url + "/v1/stats?scope=fleet&window=5m") as response:
@@ -49,13 +52,17 @@ async def test_sqlite_fleet_scope_is_this_replica_alone_and_says_so(sidecar, htt
         ("scope=fleet&group_by=user_id", "group_by"),
     ],
 )
-async def test_bad_scope_and_window_are_422_naming_the_field(sidecar, http, query, field) -> None:
+async def test_bad_scope_and_window_are_422_naming_the_field(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession, query: str, field: str
+) -> None:
     async with http.get(sidecar.url + "/v1/stats?" + query) as response:
         assert response.status == 422, await response.text()
         assert (await response.json())["error"]["field"] == field
 
 
-async def test_empty_scope_is_the_default(sidecar, http) -> None:
+async def test_empty_scope_is_the_default(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     async with http.get(sidecar.url + "/v1/stats?scope=") as response:
         assert response.status == 200
         assert (await response.json())["scope"] == "local"
@@ -63,7 +70,7 @@ async def test_empty_scope_is_the_default(sidecar, http) -> None:
 
 @pytest.mark.postgres
 async def test_postgres_fleet_query_merges_and_503s_when_the_database_is_gone(
-    pg_url: str, tmp_path: Path, http
+    pg_url: str, tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
     fleet = {"publish_interval_s": 0.2, "replica_id": "one"}
     # (budgets off: this test drops the database under the sidecar, which the ledger's own

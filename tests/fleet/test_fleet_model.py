@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -107,7 +108,7 @@ class FleetMachine(RuleBasedStateMachine):
                 body = asyncio.run(self.fleets[asker].stats(window, ["model"]))
                 self._check(body, asker, window, now)
 
-    def _check(self, body: dict, asker: int, window: str, now: float) -> None:
+    def _check(self, body: dict[str, Any], asker: int, window: str, now: float) -> None:
         union = list(_in_window(self.recorded[asker], now, window))
         expected_states = {f"replica-{asker}": "fresh"}
         for replica, (at, snapshot) in self.published.items():

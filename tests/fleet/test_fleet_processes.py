@@ -9,6 +9,7 @@ stale after 1.5 s and the shortest window is 10 s; every wait polls with a deadl
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -124,7 +125,7 @@ def test_three_replicas_fleet_percentiles_within_one_percent_then_a_stopped_one_
     a, b, c = replicas
     for asker in (a, b):
         body = poll(
-            lambda asker=asker: fleet(asker.url),
+            functools.partial(fleet, asker.url),
             lambda body: total(body) == TOTAL and body["replicas_contributing"] == 3,
         )
         assert body["scope"] == "fleet" and body["shared_store"] is True

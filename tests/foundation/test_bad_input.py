@@ -6,9 +6,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import aiohttp
 import msgspec
 
-from tests.conftest import llm_event, make_settings, start_sidecar, tool_event
+from tests.conftest import RunningSidecar, llm_event, make_settings, start_sidecar, tool_event
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
@@ -81,7 +82,7 @@ CASES: list[tuple[str, bytes, str, int, str | None]] = [
 
 
 async def test_every_hostile_payload_gets_a_clear_4xx_and_nothing_is_stored(
-    tmp_path: Path, http
+    tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
     assert len(CASES) >= 30
     running, runner = await start_sidecar(make_settings(tmp_path))
@@ -108,7 +109,9 @@ async def test_every_hostile_payload_gets_a_clear_4xx_and_nothing_is_stored(
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 2
 
 
-async def test_ndjson_errors_name_the_line(sidecar, http) -> None:
+async def test_ndjson_errors_name_the_line(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     body = enc(llm_event()) + b"\n\n" + enc(llm_event()) + b"\n" + with_field(ts="x")
     async with http.post(sidecar.url + "/v1/events", data=body,
                          headers={"Content-Type": NDJSON}) as response:
@@ -117,7 +120,9 @@ async def test_ndjson_errors_name_the_line(sidecar, http) -> None:
     assert error["line"] == 4 and error["field"] == "ts" and "line 4" in error["message"]
 
 
-async def test_array_errors_name_the_index(sidecar, http) -> None:
+async def test_array_errors_name_the_index(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     body = enc([llm_event(), llm_event(), tool_event(duration_ms="slow")])
     async with http.post(sidecar.url + "/v1/events", data=body,
                          headers={"Content-Type": JSON}) as response:
@@ -125,7 +130,9 @@ async def test_array_errors_name_the_index(sidecar, http) -> None:
     assert error["index"] == 2 and error["field"] == "duration_ms"
 
 
-async def test_unknown_routes_and_methods_are_json_errors(sidecar, http) -> None:
+async def test_unknown_routes_and_methods_are_json_errors(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     async with http.get(sidecar.url + "/v1/nothing-here") as response:
         assert response.status == 404
         assert (await response.json())["error"]["code"] == "not_found"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from sidecar.config import ConfigError, load_settings
@@ -89,7 +90,9 @@ def test_serve_refuses_a_public_bind_without_a_token(tmp_path: Path) -> None:
     assert "refusing to bind '0.0.0.0' without an API token" in result.stderr
 
 
-async def test_token_protects_v1_and_metrics_but_not_probes(tmp_path: Path, http) -> None:
+async def test_token_protects_v1_and_metrics_but_not_probes(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
     from tests.conftest import make_settings, start_sidecar
 
     running, runner = await start_sidecar(make_settings(tmp_path, api_token="t0ken-abcdef"))

@@ -25,7 +25,9 @@ def stored_ids(sidecar: RunningSidecar) -> list[str]:
         return [row[0] for row in conn.execute("SELECT id FROM events ORDER BY seq")]
 
 
-async def test_one_object_array_and_ndjson_are_accepted(sidecar, http) -> None:
+async def test_one_object_array_and_ndjson_are_accepted(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     one = llm_event()
     assert await post(http, sidecar, one) == (202, {"accepted": 1, "duplicates": 0})
     many = [llm_event(), tool_event(), {"type": "run", "id": "run-1", "ts": 1.0,
@@ -38,7 +40,9 @@ async def test_one_object_array_and_ndjson_are_accepted(sidecar, http) -> None:
     assert stored_ids(sidecar) == [e["id"] for e in [one, *many, *lines]]
 
 
-async def test_a_resent_batch_is_stored_once_and_reported_as_duplicates(sidecar, http) -> None:
+async def test_a_resent_batch_is_stored_once_and_reported_as_duplicates(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     batch = [llm_event() for _ in range(5)]
     assert await post(http, sidecar, batch) == (202, {"accepted": 5, "duplicates": 0})
     batch.append(llm_event())
@@ -49,7 +53,9 @@ async def test_a_resent_batch_is_stored_once_and_reported_as_duplicates(sidecar,
     assert len(ids) == len(set(ids)) == 7
 
 
-async def test_an_event_without_id_gets_one(sidecar, http) -> None:
+async def test_an_event_without_id_gets_one(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     event = llm_event()
     del event["id"]
     assert (await post(http, sidecar, event))[0] == 202
@@ -57,7 +63,9 @@ async def test_an_event_without_id_gets_one(sidecar, http) -> None:
     assert len(stored) == 32
 
 
-async def test_unknown_fields_are_ignored_and_counted(sidecar, http) -> None:
+async def test_unknown_fields_are_ignored_and_counted(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     event = llm_event(new_field_from_the_future=1)
     assert (await post(http, sidecar, [event, llm_event()]))[0] == 202
     async with http.get(sidecar.url + "/v1/events?limit=1") as response:
@@ -68,7 +76,9 @@ async def test_unknown_fields_are_ignored_and_counted(sidecar, http) -> None:
     assert "agent_sidecar_events_ingested_total 2.0" in text
 
 
-async def test_content_is_dropped_unless_capture_is_enabled(sidecar, http) -> None:
+async def test_content_is_dropped_unless_capture_is_enabled(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     await post(http, sidecar, [llm_event(input="hello", output="world"),
                                tool_event(args={"q": "x"}, result="r", error_message="boom")])
     async with http.get(sidecar.url + "/v1/events?order=asc") as response:
@@ -78,7 +88,9 @@ async def test_content_is_dropped_unless_capture_is_enabled(sidecar, http) -> No
     assert events[1]["error_message"] == "boom"
 
 
-async def test_query_filters_and_pages_through_everything(sidecar, http) -> None:
+async def test_query_filters_and_pages_through_everything(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     events = [llm_event(user_id=f"u-{i % 3}", ts=1000.0 + i, session_id=f"s-{i % 2}")
               for i in range(25)]
     await post(http, sidecar, events)
@@ -103,7 +115,9 @@ async def test_query_filters_and_pages_through_everything(sidecar, http) -> None
     assert got == [1010.0, 1012.0, 1014.0]
 
 
-async def test_aggregate_counts_errors_and_tokens_by_group(sidecar, http) -> None:
+async def test_aggregate_counts_errors_and_tokens_by_group(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     await post(http, sidecar, [
         llm_event(model="a", input_tokens=10, output_tokens=1),
         llm_event(model="a", input_tokens=20, output_tokens=2, status="error"),
@@ -127,7 +141,9 @@ async def test_aggregate_counts_errors_and_tokens_by_group(sidecar, http) -> Non
         assert (await response.json())["total"]["count"] == 1
 
 
-async def test_bad_query_parameters_are_422_naming_the_parameter(sidecar, http) -> None:
+async def test_bad_query_parameters_are_422_naming_the_parameter(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     for query, field in [("group_by=colour", "group_by"), ("limit=0", "limit"),
                          ("limit=abc", "limit"), ("cursor=%%%", "cursor"),
                          ("since=yesterday", "since"), ("type=chat", "type"),
@@ -138,7 +154,9 @@ async def test_bad_query_parameters_are_422_naming_the_parameter(sidecar, http) 
             assert (await response.json())["error"]["field"] == field
 
 
-async def test_health_ready_and_metrics(sidecar, http) -> None:
+async def test_health_ready_and_metrics(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     async with http.get(sidecar.url + "/health") as response:
         body = await response.json()
     assert response.status == 200 and body["healthy"] is True

@@ -22,7 +22,7 @@ import msgspec
 import pytest
 from sqlalchemy import text
 
-from sidecar.config import StoreConfig
+from sidecar.store.config import StoreConfig
 from sidecar.store.database import create_engine, create_schema
 from sidecar.store.tables import SCHEMA_VERSION
 from tests.conftest import RunningSidecar, make_settings, start_sidecar
@@ -123,7 +123,9 @@ async def check_against_model(sidecar: RunningSidecar, http: aiohttp.ClientSessi
     assert await page_through(http, sidecar.url, window) == want
 
 
-async def test_filters_order_and_paging_follow_the_model_on_sqlite(sidecar, http) -> None:
+async def test_filters_order_and_paging_follow_the_model_on_sqlite(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     await check_against_model(sidecar, http)
 
 
@@ -137,7 +139,9 @@ async def test_filters_order_and_paging_follow_the_model_on_postgres(
         await runner.cleanup()
 
 
-async def test_events_are_listed_by_their_time_not_their_arrival(sidecar, http) -> None:
+async def test_events_are_listed_by_their_time_not_their_arrival(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     november, december = 1_795_000_000.0, 1_796_000_000.0
     batch = [
         {
@@ -169,7 +173,9 @@ def _routes_with_query(sidecar: RunningSidecar) -> list[tuple[str, str]]:
     return out
 
 
-async def test_every_route_refuses_an_unknown_parameter_naming_it(sidecar, http) -> None:
+async def test_every_route_refuses_an_unknown_parameter_naming_it(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     routes = _routes_with_query(sidecar)
     assert {
         ("GET", "/v1/events"),
@@ -188,8 +194,8 @@ async def test_every_route_refuses_an_unknown_parameter_naming_it(sidecar, http)
             assert error["field"] == name.replace("\x01", "?"), (method, path)
 
 
-EVENT_FILTERS = ("type", "user_id", "session_id", "request_id", "tenant", "trace_id")
-EVENT_FILTERS += ("tool", "model", "status", "agent", "since", "until")
+EVENT_FILTERS: tuple[str, ...] = ("type", "user_id", "session_id", "request_id", "tenant")
+EVENT_FILTERS += ("trace_id", "tool", "model", "status", "agent", "since", "until")
 LIST_ROUTES = {
     "/v1/events": (*EVENT_FILTERS, "limit", "cursor", "order"),
     "/v1/aggregate": (*EVENT_FILTERS, "group_by"),
@@ -201,7 +207,9 @@ LIST_ROUTES = {
 }
 
 
-async def test_empty_parameters_mean_absent(sidecar, http) -> None:
+async def test_empty_parameters_mean_absent(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     events = random_events(random.Random(3), 20)
     async with http.post(sidecar.url + "/v1/events", json=events) as response:
         assert response.status == 202
@@ -257,7 +265,9 @@ async def _indexes(engine: Any) -> set[str]:
         return {row[0] for row in rows}
 
 
-async def test_sqlite_pages_through_the_ts_id_index(sidecar, http) -> None:
+async def test_sqlite_pages_through_the_ts_id_index(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     path = sidecar.settings.db_url.split("///", 1)[1]
     with sqlite3.connect(path) as conn:
         plan = conn.execute(

@@ -48,7 +48,7 @@ async def test_concurrent_writes_group_commit_and_dedupe(db_url: str) -> None:
         assert sum(len(r) for r in results) == 300
         assert writer.stats.commits < 30  # requests shared commits
         again = await asyncio.gather(writer.write(batches[0]), writer.write(batches[0]))
-        assert again == [set(), set()]
+        assert list(again) == [set(), set()]
         tool = ToolCall(id="t1", ts=1.0, request_id="r", tool="x", start_ts=1.0,
                         duration_ms=1.0, status="error")
         assert await writer.write([event_row(tool)]) == {"t1"}

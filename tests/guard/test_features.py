@@ -73,7 +73,7 @@ def test_score_is_a_deterministic_probability_on_any_text(text: str, source: str
 )  # fmt: skip
 def test_hostile_text_scores_without_error(text: str) -> None:
     for source in ("user", "tool_result"):
-        result = SCORER.score(text, source)  # type: ignore[arg-type]
+        result = SCORER.score(text, source)
         assert 0.0 <= result.score <= 1.0
 
 

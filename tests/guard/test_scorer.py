@@ -114,7 +114,7 @@ def test_paraphrased_and_indirect_injections_are_flagged(text: str, source: str)
 )
 def test_look_alikes_are_not_flagged(text: str) -> None:
     for source in ("user", "tool_result"):
-        assert not InjectionScorer().score(text, source).flagged  # type: ignore[arg-type]
+        assert not InjectionScorer().score(text, source).flagged
 
 
 def test_a_quoted_attack_in_a_write_up_is_a_low_severity_finding() -> None:

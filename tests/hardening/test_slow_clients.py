@@ -7,10 +7,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import aiohttp
+
 from tests.conftest import make_settings, start_sidecar
 
 
-async def test_slow_header_clients_are_cut_off_and_others_served(tmp_path: Path, http) -> None:
+async def test_slow_header_clients_are_cut_off_and_others_served(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
     settings = make_settings(tmp_path, protection={"keepalive_timeout_s": 1.0})
     running, runner = await start_sidecar(settings)
     port = int(running.url.rsplit(":", 1)[1])

@@ -103,7 +103,7 @@ def _fuzz_queries(base: str) -> list[str]:
 
 
 def operations() -> list[tuple[str, str, dict[str, str]]]:
-    found = [
+    found: list[tuple[str, str, dict[str, str]]] = [
         (method, path, {}) for path, ops in build_document()["paths"].items() for method in ops
     ]
     return found + EXTRA_QUERIES

@@ -120,7 +120,7 @@ class Prometheus(ChildService):
 
     async def query(self, http: aiohttp.ClientSession, expr: str) -> dict[str, Any]:
         async with http.post(self.url + "/api/v1/query", data={"query": expr}) as response:
-            return await response.json()  # type: ignore[no-any-return]
+            return await response.json()
 
     async def query_range(self, http: aiohttp.ClientSession, expr: str, *, seconds: float,
                           step: float = 1.0) -> dict[str, Any]:
@@ -128,11 +128,11 @@ class Prometheus(ChildService):
         form = {"query": expr, "start": f"{end - seconds:.3f}", "end": f"{end:.3f}",
                 "step": str(step)}
         async with http.post(self.url + "/api/v1/query_range", data=form) as response:
-            return await response.json()  # type: ignore[no-any-return]
+            return await response.json()
 
     async def alerts(self, http: aiohttp.ClientSession) -> list[dict[str, Any]]:
         async with http.get(self.url + "/api/v1/alerts") as response:
-            return (await response.json())["data"]["alerts"]  # type: ignore[no-any-return]
+            return (await response.json())["data"]["alerts"]
 
 
 class Alertmanager(ChildService):

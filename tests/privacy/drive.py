@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from .canaries import Canary
 from .plant import Planter
@@ -26,8 +27,8 @@ class Seen:
     events: list[dict[str, Any]] = field(default_factory=list)
 
     async def call(
-        self, http: aiohttp.ClientSession, method: str, url: str, *, expect: int | None = None,
-        record: bool = True, **kwargs: Any,
+        self, http: aiohttp.ClientSession, method: str, url: str | URL, *,
+        expect: int | None = None, record: bool = True, **kwargs: Any,
     ) -> tuple[int, str]:
         """One request; its answer is kept for the scan unless ``record`` is false."""
         async with http.request(method, url, **kwargs) as response:

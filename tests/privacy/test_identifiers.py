@@ -7,12 +7,16 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
+import aiohttp
+
 from tests.conftest import llm_event, make_settings, start_sidecar
 
 RAW = "zed.canary@example.com"
 
 
-async def test_pii_user_ids_are_pseudonymised_consistently(tmp_path: Path, http) -> None:
+async def test_pii_user_ids_are_pseudonymised_consistently(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
     sidecar, runner = await start_sidecar(make_settings(tmp_path))
     try:
         await _exercise(sidecar.url, http)

@@ -205,7 +205,7 @@ def test_the_sql_loggers_stay_quiet_at_every_level(level: str) -> None:
 
 
 _segment = st.text(
-    st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=4, max_size=40
+    st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=4, max_size=40
 )
 
 

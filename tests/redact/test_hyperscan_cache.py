@@ -53,14 +53,16 @@ def test_compiled_at_first_scan_then_loaded_from_disk(
     files = list(tmp_path.glob("*.hsdb"))
     assert len(files) == 1
     compiles = []
-    real = hyperscan_db._hs.Database
+    import hyperscan
+
+    real = hyperscan.Database
 
     class Counting(real):  # type: ignore[misc, valid-type]
         def compile(self, *args: object, **kwargs: object) -> None:
             compiles.append(1)
             super().compile(*args, **kwargs)
 
-    monkeypatch.setattr(hyperscan_db._hs, "Database", Counting)
+    monkeypatch.setattr(hyperscan, "Database", Counting)
     again = _database()
     assert _hits(again, b"a foo12 bar") == [(0, 6), (1, 11)]
     assert compiles == []  # loaded, not compiled

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from runtime import (
@@ -14,10 +15,12 @@ from runtime import (
     SidecarUnavailable,
     StepLimitExceeded,
 )
-from tests.conftest import free_port, make_settings, start_sidecar
+from tests.conftest import RunningSidecar, free_port, make_settings, start_sidecar
 
 
-async def test_budget_denial_is_typed_and_settling_frees_the_estimate(sidecar, http) -> None:
+async def test_budget_denial_is_typed_and_settling_frees_the_estimate(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     async with http.put(sidecar.url + "/v1/budgets/user/u-1",
                         json={"window": "1d", "max_tokens": 3000}) as response:
         assert response.status == 200
@@ -68,7 +71,7 @@ async def test_fail_open_allows_and_fail_closed_raises_when_the_sidecar_is_down(
                 await run.admit_llm("gpt-4o", input_tokens=10)
 
 
-async def test_cached_computes_once_per_scope(sidecar) -> None:
+async def test_cached_computes_once_per_scope(sidecar: RunningSidecar) -> None:
     calls: list[str] = []
 
     async def answer() -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import pytest
 
 from runtime import SidecarClient, SyncSidecarClient, wrap_openai
-from tests.conftest import SidecarProcess, free_port
+from tests.conftest import RunningSidecar, SidecarProcess, free_port
 
 
 async def fetch_events(http: Any, url: str, **params: Any) -> list[dict[str, Any]]:
@@ -19,7 +21,9 @@ async def fetch_events(http: Any, url: str, **params: Any) -> list[dict[str, Any
         return (await response.json())["events"]
 
 
-async def test_run_llm_and_tool_contexts_emit_linked_events(sidecar, http) -> None:
+async def test_run_llm_and_tool_contexts_emit_linked_events(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     async with SidecarClient(sidecar.url, agent="bot") as client:
         async with client.run(user_id="u-7", session_id="s-1") as run:
             async with run.llm_call("gpt-4o", "openai", stream=True) as call:
@@ -42,7 +46,9 @@ async def test_run_llm_and_tool_contexts_emit_linked_events(sidecar, http) -> No
     assert run_event["steps"] == 2 and run_event["status"] == "ok"
 
 
-async def test_an_exception_is_recorded_and_reraised_untouched(sidecar, http) -> None:
+async def test_an_exception_is_recorded_and_reraised_untouched(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     async with SidecarClient(sidecar.url) as client:
         with pytest.raises(KeyError):
             async with client.run() as run:
@@ -67,13 +73,13 @@ async def test_an_unreachable_sidecar_never_raises_and_drops_are_counted() -> No
     assert client.stats.sent == 0
 
 
-async def test_rejected_batches_are_counted_not_raised(sidecar) -> None:
+async def test_rejected_batches_are_counted_not_raised(sidecar: RunningSidecar) -> None:
     async with SidecarClient(sidecar.url) as client:
         client.emit({"type": "llm_call", "ts": 1.0})  # missing fields: 422
     assert client.stats.rejected == 1 and client.stats.sent == 0
 
 
-def test_sync_client_delivers_from_plain_threads(tmp_path) -> None:
+def test_sync_client_delivers_from_plain_threads(tmp_path: Path) -> None:
     sidecar = SidecarProcess(f"sqlite+aiosqlite:///{tmp_path / 's.db'}").start()
     try:
         with SyncSidecarClient(sidecar.url) as client:
@@ -138,7 +144,9 @@ def fake_openai(is_async: bool) -> Any:
 
 
 @pytest.mark.parametrize("is_async", [True, False])
-async def test_openai_wrapper_streaming_and_plain(sidecar, http, is_async: bool) -> None:
+async def test_openai_wrapper_streaming_and_plain(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession, is_async: bool
+) -> None:
     async with SidecarClient(sidecar.url) as client:
         wrapped = wrap_openai(fake_openai(is_async), client)
         assert wrapped.models == "passthrough"
@@ -169,7 +177,9 @@ async def test_openai_wrapper_streaming_and_plain(sidecar, http, is_async: bool)
     assert plain["finish_reason"] == "length" and "ttft_ms" not in plain
 
 
-async def test_openai_wrapper_marks_a_stream_without_usage(sidecar, http) -> None:
+async def test_openai_wrapper_marks_a_stream_without_usage(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     """The caller turned usage off (``stream_options`` without ``include_usage``): the event
     says usage is unknown instead of reporting 0 tokens as a fact."""
     fake = fake_openai(False)

@@ -92,7 +92,7 @@ def test_an_unknown_status_raises_before_it_is_queued() -> None:
             duration_ms=1.0,
             input_tokens=1,
             output_tokens=1,
-            status="failure",
-        )  # type: ignore[arg-type]
+            status="failure",  # type: ignore[arg-type]
+        )
     with pytest.raises(ValueError, match="status"):
         run.record_tool_call(tool="t", start_ts=0.0, duration_ms=1.0, status="fail")  # type: ignore[arg-type]

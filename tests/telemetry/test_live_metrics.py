@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import aiohttp
 import msgspec
 
 from tests.conftest import (
@@ -54,7 +55,9 @@ async def drive_everything(http, url: str) -> None:  # type: ignore[no-untyped-d
         assert resp.status == 200
 
 
-async def test_live_metrics_pass_promtool_and_hold_no_identifiers(tmp_path: Path, http) -> None:
+async def test_live_metrics_pass_promtool_and_hold_no_identifiers(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
     promtool = shutil.which("promtool")
     require_service(promtool is not None, "promtool is not installed (make tools)")
     assert promtool is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from opentelemetry.sdk.metrics.export import (
     MetricExporter,
@@ -43,7 +44,7 @@ class Collecting(MetricExporter):
         return None
 
 
-def _points(exporter: Collecting, name: str) -> Sequence[object]:
+def _points(exporter: Collecting, name: str) -> Sequence[Any]:
     last = exporter.exports[-1]
     return [
         p

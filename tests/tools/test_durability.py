@@ -65,8 +65,8 @@ async def test_an_unreachable_store_is_503_with_retry_after(
         calls = [("PUT", "/v1/tool-policies/*/*", POLICY), ("GET", "/v1/tool-policies", None),
                  ("GET", "/v1/approvals", None), ("GET", "/v1/approvals/apr_x?wait=1", None),
                  ("POST", "/v1/approvals/apr_x", {"decision": "deny"})]  # fmt: skip
-        for method, path, body in calls:
-            async with http.request(method, sidecar.url + path, json=body) as r:
+        for method, path, payload in calls:
+            async with http.request(method, sidecar.url + path, json=payload) as r:
                 assert r.status == 503, (method, path, await r.text())
                 assert r.headers["Retry-After"] == "1"
     finally:

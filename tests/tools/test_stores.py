@@ -150,9 +150,8 @@ async def test_approval_lifecycle(engines: tuple[AsyncEngine, AsyncEngine]) -> N
 
     denied = await one.request(tenant="a", agent=None, user_id=None, request_id="r2",
                                tool="pay", args=None)  # fmt: skip
-    assert (await two.decide(denied.id, None, approve=False, by="root", note=None)).state == (
-        "denied"
-    )  # type: ignore[union-attr]
+    decided = await two.decide(denied.id, None, approve=False, by="root", note=None)
+    assert decided is not None and decided.state == "denied"
     late = await one.request(tenant="a", agent=None, user_id=None, request_id="r3", tool="pay",
                              args=[1])  # fmt: skip
     clock.now += 61

@@ -19,6 +19,7 @@ import os
 import re
 import threading
 import time
+import types
 import zlib
 from pathlib import Path
 from typing import Any
@@ -344,6 +345,7 @@ async def test_a_large_body_is_decoded_off_the_event_loop(
     import sidecar.api.events_routes as events_routes
     import sidecar.api.otlp_receiver as traces_routes
 
+    module: types.ModuleType
     if route == "/v1/traces":
         module, name, content_type = traces_routes, "decode_otlp_traces", PB
         body = _large_otlp_body()

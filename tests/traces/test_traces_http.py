@@ -6,14 +6,15 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from runtime import SidecarClient
-from tests.conftest import make_settings, start_sidecar
+from tests.conftest import RunningSidecar, make_settings, start_sidecar
 from tests.traces.test_traces_otlp_in import _instrumented_agent
 
 
-async def test_a_run_sent_as_events_leaves_as_one_trace(tmp_path: Path, http,
+async def test_a_run_sent_as_events_leaves_as_one_trace(tmp_path: Path, http: aiohttp.ClientSession,
                                                         http_receiver: Any) -> None:
     settings = make_settings(tmp_path, traces={"enabled": True,
                                                "endpoint": http_receiver.endpoint,
@@ -42,7 +43,9 @@ async def test_a_run_sent_as_events_leaves_as_one_trace(tmp_path: Path, http,
         await runner.cleanup()
 
 
-async def test_otlp_spans_from_an_instrumented_agent_become_events(sidecar, http) -> None:
+async def test_otlp_spans_from_an_instrumented_agent_become_events(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     await asyncio.to_thread(_instrumented_agent, sidecar.url + "/v1/traces")
     async with http.get(sidecar.url + "/v1/aggregate?group_by=model") as response:
         by_model = {g["model"]: g for g in (await response.json())["groups"]}
@@ -59,7 +62,9 @@ async def test_otlp_spans_from_an_instrumented_agent_become_events(sidecar, http
     assert series["gpt-4o-mini"]["duration_ms"]["p50"] == pytest.approx(750, rel=0.01)
 
 
-async def test_malformed_otlp_is_400_and_wrong_type_415(sidecar, http) -> None:
+async def test_malformed_otlp_is_400_and_wrong_type_415(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     async with http.post(sidecar.url + "/v1/traces", data=b"\x00garbage\xff",
                          headers={"Content-Type": "application/x-protobuf"}) as response:
         assert response.status == 400

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
+
+from tests.conftest import RunningSidecar
 
 
 def _instrumented_call(endpoint: str, reservation_id: str) -> None:
@@ -23,7 +26,9 @@ def _instrumented_call(endpoint: str, reservation_id: str) -> None:
     provider.shutdown()
 
 
-async def test_otlp_span_settles_its_reservation(sidecar, http) -> None:
+async def test_otlp_span_settles_its_reservation(
+    sidecar: RunningSidecar, http: aiohttp.ClientSession
+) -> None:
     async with http.put(sidecar.url + "/v1/budgets/user/u-otlp",
                         json={"window": "1d", "max_tokens": 10_000}) as response:
         assert response.status == 200

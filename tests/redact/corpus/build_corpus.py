@@ -248,7 +248,7 @@ def jwt(rng: random.Random) -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
     header = b64({"alg": rng.choice(["HS256", "RS256"]), "typ": "JWT"})
-    payload = b64({"sub": str(rng.randint(1, 10**9)), "iat": rng.randint(1.6e9, 1.8e9)})
+    payload = b64({"sub": str(rng.randint(1, 10**9)), "iat": rng.randint(1_600_000_000, 1_800_000_000)})
     return f"{header}.{payload}.{_rand(rng, 43, string.ascii_letters + string.digits + '_-')}"
 
 
@@ -515,7 +515,7 @@ def generated_negatives(rng: random.Random) -> list[str]:
 
 def build(seed: int = 20240601) -> list[dict[str, object]]:
     rng = random.Random(seed)
-    records = []
+    records: list[dict[str, object]] = []
     for kind, templates in TEMPLATES.items():
         repeats = 5 if kind in ("agent_log", "json_tool") else 6
         for template in templates:
@@ -546,7 +546,7 @@ def build(seed: int = 20240601) -> list[dict[str, object]]:
 def build_holdout(seed: int = 20261201) -> list[dict[str, object]]:
     """The held-out set: other phrasings, scored but never used to tune the recognisers."""
     rng = random.Random(seed)
-    records = []
+    records: list[dict[str, object]] = []
     for template in HOLDOUT_TEMPLATES:
         for _ in range(4):
             text, spans = strip_labels(fill(template, rng))

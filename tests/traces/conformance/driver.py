@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -34,6 +34,9 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+
 TOOLS = [
     {
         "type": "function",
@@ -44,7 +47,7 @@ TOOLS = [
         },
     }
 ]
-MESSAGES = [{"role": "user", "content": "where is my order?"}]
+MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "where is my order?"}]
 
 
 class Recorder(SpanProcessor):
