@@ -21,6 +21,7 @@ from sidecar.api.redact_routes import RedactBatchBody, RedactBody
 from sidecar.api.tool_routes import DecideBody
 from sidecar.budgets.admission import AdmitBody
 from sidecar.budgets.config import BudgetPolicy, BudgetPolicyEntry
+from sidecar.budgets.model import Decision
 from sidecar.events.schema import LlmCall, Run, ToolCall
 from sidecar.redact.engine import RedactionResult
 from sidecar.store.filters import GROUP_NAMES
@@ -117,7 +118,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("post", "/v1/logs", "OTLP/HTTP logs: answered, counted, not ingested",
               "agent", _OTLP_ANSWER, body=_OTLP_BODY),
     Operation("post", "/v1/admit", "May this step run? Reserves its estimate on every budget",
-              "agent", (200, s.AdmitAnswer), body=AdmitBody),
+              "agent", (200, Decision), body=AdmitBody),
     Operation("get", "/v1/budgets", "Budget policies (a tenant sees its own)", "reader",
               (200, s.Policies)),
     Operation("get", "/v1/budgets/consistency",
@@ -274,9 +275,9 @@ def _operation(op: Operation) -> Schema:
             continue
         content = _content(s.ErrorBody)
         if status in (403, 429) and op.path == "/v1/admit":
-            content = _content(s.AdmitAnswer)
+            content = _content(Decision)
             content["application/json"]["schema"] = {"oneOf": [
-                {"$ref": REF.format(name="AdmitAnswer")}, {"$ref": REF.format(name="ErrorBody")}]}
+                {"$ref": REF.format(name="Decision")}, {"$ref": REF.format(name="ErrorBody")}]}
         responses[str(status)] = {"description": _REASONS[status], "content": content}
     out: Schema = {"summary": op.summary, "operationId": _operation_id(op),
                    "responses": responses}

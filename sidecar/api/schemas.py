@@ -81,26 +81,6 @@ class StatsAnswer(msgspec.Struct, kw_only=True):
     note: str | None = None
 
 
-class AdmitAnswer(msgspec.Struct, kw_only=True):
-    """200 when allowed, 429 with ``reason`` (and ``Retry-After``) when not."""
-
-    allowed: bool
-    reason: str | None = None
-    reservation_id: str | None = None
-    limit: dict[str, Any] | None = None
-    usage: dict[str, Any] | None = None
-    retry_after_s: float | None = None
-    warnings: list[dict[str, Any]] | None = None
-    degraded: bool | None = None
-    injection: dict[str, Any] | None = None
-    field: str | None = None
-    approval_id: str | None = None
-    message: str | None = None
-    step: Literal["warn", "suggest", "restrict"] | None = None
-    suggested_model: str | None = None
-    suggested_price: dict[str, float] | None = None
-
-
 class ToolPolicyAnswer(msgspec.Struct, kw_only=True):
     """A tool policy under its key (``*`` for any tenant or agent)."""
 

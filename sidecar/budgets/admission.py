@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Protocol
 import msgspec
 
 from sidecar.budgets.ledger import BudgetLedger
-from sidecar.budgets.model import MAX_TOKENS, AdmitRequest, Decision
+from sidecar.budgets.model import MAX_TOKENS, AdmitRequest, Decision, LadderStepName
 from sidecar.validation import Id, Name
 
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
@@ -97,7 +97,7 @@ class ToolChecker(Protocol):
 
 class LadderStep(Protocol):
     @property
-    def step(self) -> str: ...
+    def step(self) -> LadderStepName: ...
     @property
     def suggested_model(self) -> str | None: ...
     @property

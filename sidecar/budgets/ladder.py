@@ -20,8 +20,9 @@ from typing import Any, Protocol
 import msgspec
 
 from sidecar.budgets.ledger import BudgetLedger
+from sidecar.budgets.model import LadderStepName
 
-STEPS = ("warn", "suggest", "restrict")
+STEPS: tuple[LadderStepName, ...] = ("warn", "suggest", "restrict")
 
 
 class Prices(Protocol):
@@ -33,7 +34,7 @@ class Prices(Protocol):
 
 
 class Step(msgspec.Struct, kw_only=True, frozen=True):
-    step: str
+    step: LadderStepName
     use: float
     suggested_model: str | None = None
     suggested_price: dict[str, float] | None = None

@@ -27,6 +27,7 @@ MAX_COST_USD = 1_000_000_000.0
 COUNTER_MAX = 2**61
 
 BudgetReason = Literal["token_budget_exceeded", "cost_budget_exceeded"]
+LadderStepName = Literal["warn", "suggest", "restrict"]
 Reason = Literal[
     "token_budget_exceeded",
     "cost_budget_exceeded",
@@ -217,7 +218,7 @@ class Decision(msgspec.Struct, kw_only=True, omit_defaults=True):
     message: str | None = None
     # Degradation ladder: ``warn``, ``suggest``, ``restrict`` (expensive tools refused); with
     # ``suggest`` and ``restrict`` a cheaper model and its price per million tokens.
-    step: str | None = None
+    step: LadderStepName | None = None
     suggested_model: str | None = None
     suggested_price: dict[str, float] | None = None
 
