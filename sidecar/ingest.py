@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sidecar.events.schema import Event, LlmCall, ToolCall
+from sidecar.offload import off_loop
 from sidecar.store.rows import Row, event_row
 from sidecar.store.writer import EventWriter
 
@@ -90,7 +91,7 @@ class Ingest:
 
     async def ingest(self, events: list[Event]) -> IngestResult:
         if len(events) > OFF_LOOP_EVENTS:
-            rows = await asyncio.to_thread(self._rows, events)
+            rows = await off_loop(self._rows, events)
         else:
             rows = self._rows(events)
         inserted = await self._writer.write(rows)

@@ -26,7 +26,6 @@ Both ingest paths fail alike and count alike:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from sidecar.api.errors import ApiError
 from sidecar.events.schema import Event
 from sidecar.ingest import Ingest, IngestResult
+from sidecar.offload import off_loop
 from sidecar.store import RowsRefused, StoreOverloaded, StoreUnavailable
 from sidecar.telemetry.prometheus import PrometheusMetrics
 
@@ -111,7 +111,7 @@ class IngestPrelude:
     async def decode(self, body: Body, decoder: Callable[[bytes, str], T]) -> T:
         """``decoder(data, media_type)``, in a worker thread when the body is large."""
         if len(body.data) > OFF_LOOP_BYTES:
-            return await asyncio.to_thread(decoder, body.data, body.media_type)
+            return await off_loop(decoder, body.data, body.media_type)
         return decoder(body.data, body.media_type)
 
     async def ingest(

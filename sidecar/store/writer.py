@@ -25,11 +25,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sidecar.offload import off_loop
 from sidecar.store.errors import RowsRefused, StoreOverloaded, StoreUnavailable
 from sidecar.store.inserters import BatchInserter
 from sidecar.store.rows import Row, row_problem
 
 log = logging.getLogger(__name__)
+
+
+OFF_LOOP_ROWS = 256
+
+
+def _first_problem(rows: list[Row]) -> str | None:
+    """The column of the first row no backend stores (see :func:`row_problem`), else None."""
+    for row in rows:
+        problem = row_problem(row)
+        if problem is not None:
+            return problem
+    return None
 
 
 @dataclass
@@ -84,10 +97,13 @@ class EventWriter:
         """Store ``rows`` durably; returns the ids that were new (the rest were duplicates)."""
         if self._task is None:
             raise StoreUnavailable("the writer is not running")
-        for row in rows:
-            problem = row_problem(row)
-            if problem is not None:
-                raise RowsRefused(f"{problem} holds a character the store refuses", problem)
+        # A large batch is checked in a worker thread: 30k rows would hold the loop ~100 ms.
+        if len(rows) > OFF_LOOP_ROWS:
+            problem = await off_loop(_first_problem, rows)
+        else:
+            problem = _first_problem(rows)
+        if problem is not None:
+            raise RowsRefused(f"{problem} holds a character the store refuses", problem)
         if self.stats.queued_events + len(rows) > self._queue_max:
             raise StoreOverloaded(f"write queue holds {self.stats.queued_events} events")
         future: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
