@@ -17,6 +17,7 @@ import os
 import random
 import string
 import threading
+from typing import Any
 
 import pytest
 
@@ -91,7 +92,7 @@ def test_a_huge_key_is_not_compared_fuzzily(monkeypatch: pytest.MonkeyPatch) -> 
     calls = 0
     real = ScopeIndex.candidates
 
-    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def counting(self: ScopeIndex, *args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         return real(self, *args, **kwargs)
@@ -115,7 +116,7 @@ async def test_the_async_api_analyses_large_keys_off_the_loop(
     threads: list[tuple[int, int]] = []
     real = analyse
 
-    def recording(text: str):  # type: ignore[no-untyped-def]
+    def recording(text: str) -> Any:
         threads.append((len(text), threading.get_ident()))
         return real(text)
 

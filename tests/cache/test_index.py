@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
+
 from sidecar.cache.index import WORDS_INDEX_FROM, Entry, ScopeIndex
 from sidecar.cache.scope import CacheScope
 from sidecar.cache.text import analyse
@@ -84,7 +86,9 @@ def test_typo_partners_are_found_with_and_without_the_words_index() -> None:
     assert large.typo_partners("sympathy") == []
 
 
-def test_a_query_of_many_unseen_words_costs_at_most_eight_typo_searches(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_query_of_many_unseen_words_costs_at_most_eight_typo_searches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from sidecar.cache.index import MAX_TYPO_SEARCHES
 
     index = ScopeIndex()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sidecar.cache import (
     SemanticCache,
     SqliteCachePersistence,
 )
+from sidecar.cache.persistence import PersistedEntry
 from tests.cache.conftest import ManualClock
 
 SCOPE = CacheScope("acme", "faq", "gpt-4o", "u1")
@@ -112,7 +114,7 @@ class _FailingOnce(SqliteCachePersistence):
         super().__init__(path)
         self.fail = True
 
-    def upsert(self, entries):  # type: ignore[no-untyped-def]
+    def upsert(self, entries: Sequence[PersistedEntry]) -> None:
         if self.fail:
             self.fail = False
             raise OSError("disk full")

@@ -11,6 +11,7 @@ import asyncio
 import random
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -166,7 +167,7 @@ async def test_async_lookups_leave_the_event_loop_free(tier: SemanticTier) -> No
     seen: list[int] = []
     original = tier.embed
 
-    def recording(text: str):  # type: ignore[no-untyped-def]
+    def recording(text: str) -> Any:
         seen.append(threading.get_ident())
         return original(text)
 

@@ -28,7 +28,7 @@ async def test_pii_user_ids_are_pseudonymised_consistently(
             assert RAW.encode() not in handle.read(), path
 
 
-async def _exercise(url: str, http) -> None:  # type: ignore[no-untyped-def]
+async def _exercise(url: str, http: aiohttp.ClientSession) -> None:
     async with http.put(f"{url}/v1/budgets/user/{RAW}",
                         json={"window": "1d", "max_tokens": 5000}) as response:
         assert response.status == 200

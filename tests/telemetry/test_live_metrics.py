@@ -22,7 +22,7 @@ from tests.conftest import (
 USER = "user-secret-4242"
 
 
-async def drive_everything(http, url: str) -> None:  # type: ignore[no-untyped-def]
+async def drive_everything(http: aiohttp.ClientSession, url: str) -> None:
     events = [llm_event(user_id=USER, session_id="sess-9f8e", ttft_ms=120.0),
               llm_event(user_id=USER, model="made-up-model-x", status="error",
                         error_type="RateLimitError"),
