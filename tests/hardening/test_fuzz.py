@@ -91,7 +91,7 @@ def test_schemathesis_sends_2000_requests_and_gets_no_5xx(
     run = subprocess.run(
         [sys.executable, "-m", "schemathesis.cli", "run", live.url + "/openapi.json",
          "-H", f"Authorization: Bearer {ADMIN}", "--checks", "not_a_server_error",
-         "--max-examples", "45", "--seed", "13", "--workers", "2",
+         "--max-examples", "45", "--seed", "13", "--workers", "1",
          "--generation-database", "none", "--no-color", "--report", "har",
          "--report-dir", str(reports)],
         capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
