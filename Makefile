@@ -42,6 +42,7 @@ demo: venv
 
 lint: venv
 	$(BIN)/ruff check sidecar runtime tests bench
+	$(BIN)/ruff format --check sidecar runtime tests bench
 	$(BIN)/mypy sidecar runtime tests bench
 	$(BIN)/lint-imports
 

@@ -28,10 +28,15 @@ async def _drive(url: str, clients: int, per_client: int) -> tuple[float, list[f
 
     async def client(session: aiohttp.ClientSession, index: int) -> None:
         for n in range(per_client):
-            body = msgspec.json.encode({
-                "request_id": f"r-{index}-{n}-{uuid.uuid4().hex[:6]}",
-                "user_id": f"user-{index % 50}", "model": "gpt-4o",
-                "input_tokens": 800, "max_output_tokens": 400})
+            body = msgspec.json.encode(
+                {
+                    "request_id": f"r-{index}-{n}-{uuid.uuid4().hex[:6]}",
+                    "user_id": f"user-{index % 50}",
+                    "model": "gpt-4o",
+                    "input_tokens": 800,
+                    "max_output_tokens": 400,
+                }
+            )
             start = time.perf_counter()
             async with session.post(url, data=body, headers=headers) as response:
                 await response.read()
@@ -49,8 +54,9 @@ async def _drive(url: str, clients: int, per_client: int) -> tuple[float, list[f
     return clients * per_client / elapsed, latencies
 
 
-def _measure(server: ChildServer, url: str, clients: int, total: int,
-             rounds: int) -> tuple[float, float, float]:
+def _measure(
+    server: ChildServer, url: str, clients: int, total: int, rounds: int
+) -> tuple[float, float, float]:
     rates, p50s, p99s = [], [], []
     with server:
         for _ in range(rounds):
@@ -71,11 +77,16 @@ def run(quick: bool = False) -> str:
     compare: dict[tuple[str, int], str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         pg_url = _pg_database()
-        targets = [("floor: bare aiohttp, parse only", "floor", None),
-                   ("floor: aiohttp + prepared SELECT 1 on PostgreSQL", "pg floor", pg_url),
-                   ("sidecar, SQLite (in-process ledger)", "floor",
-                    f"sqlite+aiosqlite:///{Path(tmp) / 'admit.db'}"),
-                   ("sidecar, PostgreSQL ledger", "pg floor", pg_url)]
+        targets = [
+            ("floor: bare aiohttp, parse only", "floor", None),
+            ("floor: aiohttp + prepared SELECT 1 on PostgreSQL", "pg floor", pg_url),
+            (
+                "sidecar, SQLite (in-process ledger)",
+                "floor",
+                f"sqlite+aiosqlite:///{Path(tmp) / 'admit.db'}",
+            ),
+            ("sidecar, PostgreSQL ledger", "pg floor", pg_url),
+        ]
         for label, against, db_url in targets:
             for clients in (1, 32):
                 port = free_port()
@@ -83,14 +94,22 @@ def run(quick: bool = False) -> str:
                     if db_url is None and against == "pg floor":
                         continue
                     extra = ["--pg", db_url] if db_url else []
-                    server = ChildServer([sys.executable, "-m", "bench.floor_server",
-                                          str(port), *extra], {}, "listening on")
+                    server = ChildServer(
+                        [sys.executable, "-m", "bench.floor_server", str(port), *extra],
+                        {},
+                        "listening on",
+                    )
                 elif db_url is None:
                     continue
                 else:
                     server = sidecar_server(port, db_url, SIDECAR_BUDGETS__POLICIES=POLICY)
-                rate, p50, p99 = _measure(server, f"http://127.0.0.1:{port}/v1/admit",
-                                          clients, total if clients > 1 else total // 3, rounds)
+                rate, p50, p99 = _measure(
+                    server,
+                    f"http://127.0.0.1:{port}/v1/admit",
+                    clients,
+                    total if clients > 1 else total // 3,
+                    rounds,
+                )
                 if label.startswith("floor"):
                     floors[(against, clients)] = (rate, p50)
                 rows.append((label, clients, rate, p50, p99))
@@ -110,10 +129,15 @@ def run(quick: bool = False) -> str:
     ]
     for label, clients, rate, p50, p99 in rows:
         floor_rate, floor_p50 = floors.get((compare[(label, clients)], clients), (rate, p50))
-        lines.append(f"| {label} | {clients} | {rate:,.0f} | {rate / floor_rate:.2f} | "
-                     f"{p50:.2f} | {p50 / floor_p50:.2f} | {p99:.2f} |")
-    lines += ["", "Bars: at 32 clients at least half the floor's "
-              "throughput; at 1 client a p50 within 2x of the floor's."]
+        lines.append(
+            f"| {label} | {clients} | {rate:,.0f} | {rate / floor_rate:.2f} | "
+            f"{p50:.2f} | {p50 / floor_p50:.2f} | {p99:.2f} |"
+        )
+    lines += [
+        "",
+        "Bars: at 32 clients at least half the floor's "
+        "throughput; at 1 client a p50 within 2x of the floor's.",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -37,14 +37,34 @@ def _events(n: int) -> list[Row]:
         ts = 1_700_000_000.0 + i
         if i % 3:
             e: object = LlmCall(
-                id=f"e{i}", ts=ts, request_id=f"r{i // 4}", user_id=f"user-{i % 500}",
-                session_id=f"s-{i % 2000}", agent="support-bot", model="gpt-4o",
-                provider="openai", input_tokens=800 + i % 400, output_tokens=150 + i % 90,
-                start_ts=ts - 2, stream=True, ttft_ms=300.0 + i % 700, duration_ms=1900.0,
-                cost_usd=0.0041, finish_reason="stop")
+                id=f"e{i}",
+                ts=ts,
+                request_id=f"r{i // 4}",
+                user_id=f"user-{i % 500}",
+                session_id=f"s-{i % 2000}",
+                agent="support-bot",
+                model="gpt-4o",
+                provider="openai",
+                input_tokens=800 + i % 400,
+                output_tokens=150 + i % 90,
+                start_ts=ts - 2,
+                stream=True,
+                ttft_ms=300.0 + i % 700,
+                duration_ms=1900.0,
+                cost_usd=0.0041,
+                finish_reason="stop",
+            )
         else:
-            e = ToolCall(id=f"e{i}", ts=ts, request_id=f"r{i // 4}", user_id=f"user-{i % 500}",
-                         tool="web_search", start_ts=ts - 1, duration_ms=420.0, status="ok")
+            e = ToolCall(
+                id=f"e{i}",
+                ts=ts,
+                request_id=f"r{i // 4}",
+                user_id=f"user-{i % 500}",
+                tool="web_search",
+                start_ts=ts - 1,
+                duration_ms=420.0,
+                status="ok",
+            )
         rows.append(event_row(e))  # type: ignore[arg-type]
     return rows
 
@@ -57,22 +77,27 @@ async def _one(n: int, workdir: Path) -> tuple[float, float, float, int]:
     await writer.start()
     rows = _events(n)
     for i in range(0, n, 5000):
-        await writer.write(rows[i:i + 5000])
+        await writer.write(rows[i : i + 5000])
     await writer.close()
     encode = msgspec.json.Encoder().encode
     start = time.perf_counter()
     with gzip.open(workdir / "floor.gz", "wb") as out:
         after = 0
         while True:
-            query = select(events.c.seq, *(events.c[c] for c in EVENT_COLUMNS)).where(
-                events.c.seq > after).order_by(events.c.seq).limit(5000)
+            query = (
+                select(events.c.seq, *(events.c[c] for c in EVENT_COLUMNS))
+                .where(events.c.seq > after)
+                .order_by(events.c.seq)
+                .limit(5000)
+            )
             async with engine.connect() as conn:
                 batch = (await conn.execute(query)).all()
             if not batch:
                 break
             after = batch[-1].seq
-            out.write(b"".join(encode({c: getattr(r, c) for c in EVENT_COLUMNS}) + b"\n"
-                               for r in batch))
+            out.write(
+                b"".join(encode({c: getattr(r, c) for c in EVENT_COLUMNS}) + b"\n" for r in batch)
+            )
     floor = time.perf_counter() - start
     start = time.perf_counter()
     result = await archive_events(engine, 2e9, workdir / "a.jsonl.gz")
@@ -94,23 +119,25 @@ def run(quick: bool = False) -> str:
     archive = statistics.median(s[1] for s in samples)
     restore = statistics.median(s[2] for s in samples)
     size = statistics.median(s[3] for s in samples)
-    return "\n".join([
-        "## Archive and restore (SQLite)",
-        "",
-        f"{n:,} stored events (2/3 LLM calls, 1/3 tool calls), median of {repeats} runs.",
-        "",
-        "| | events/s | speed relative to the floor |",
-        "|---|---|---|",
-        f"| floor: SELECT batches + gzip JSON lines | {n / floor:,.0f} | 1.00x |",
-        f"| `archive_events` (write, fsync, rename, batched delete) | {n / archive:,.0f} "
-        f"| {floor / archive:.2f}x |",
-        f"| `restore_events` (parse, insert on conflict do nothing) | {n / restore:,.0f} "
-        f"| {floor / restore:.2f}x |",
-        "",
-        f"Archive size: {size / n:.0f} bytes per event gzipped ({size / 1e6:.1f} MB).",
-        "",
-        "Command: `python -m bench.bench_archive`",
-    ])
+    return "\n".join(
+        [
+            "## Archive and restore (SQLite)",
+            "",
+            f"{n:,} stored events (2/3 LLM calls, 1/3 tool calls), median of {repeats} runs.",
+            "",
+            "| | events/s | speed relative to the floor |",
+            "|---|---|---|",
+            f"| floor: SELECT batches + gzip JSON lines | {n / floor:,.0f} | 1.00x |",
+            f"| `archive_events` (write, fsync, rename, batched delete) | {n / archive:,.0f} "
+            f"| {floor / archive:.2f}x |",
+            f"| `restore_events` (parse, insert on conflict do nothing) | {n / restore:,.0f} "
+            f"| {floor / restore:.2f}x |",
+            "",
+            f"Archive size: {size / n:.0f} bytes per event gzipped ({size / 1e6:.1f} MB).",
+            "",
+            "Command: `python -m bench.bench_archive`",
+        ]
+    )
 
 
 if __name__ == "__main__":

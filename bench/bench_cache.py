@@ -459,6 +459,7 @@ def _semantic_child(size: int, n_queries: int, semantic: bool) -> dict[str, Any]
             return texts[best] if scores[best] >= 0.8 else None
 
         row["cosine"] = _time_lookups(cosine, queries[: max(20, n_queries // 10)])
+
         def embed_only(q: str) -> None:
             tier.embed(q)
 

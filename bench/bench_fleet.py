@@ -143,9 +143,7 @@ async def _database(
             windows = [PublishedWindow(w, 1, b) for w, b in zip(WINDOWS, blobs, strict=True)]
             await store.publish(f"bench-{series}", windows)
             out[f"upsert {series}"] = _median_ms(
-                await _atime(
-                    functools.partial(store.publish, "bench-upsert", windows), repeats * 4
-                )
+                await _atime(functools.partial(store.publish, "bench-upsert", windows), repeats * 4)
             )
         config = replicas[0].config
         fleet = Fleet(replicas[0], FleetConfig(), store, "replica-00")

@@ -76,10 +76,16 @@ def llm_events(n: int, seed: int) -> list[LlmCall]:
         d = rng.lognormvariate(math.log(1200.0), 0.9)
         events.append(
             LlmCall(
-                ts=1.0, request_id=f"r{i}", model=rng.choice(["gpt-4o", "claude-sonnet", "llama"]),
-                provider="openai", input_tokens=rng.randint(10, 4000),
-                output_tokens=rng.randint(1, 800), start_ts=1.0, stream=True,
-                ttft_ms=d * rng.uniform(0.05, 0.5), duration_ms=d,
+                ts=1.0,
+                request_id=f"r{i}",
+                model=rng.choice(["gpt-4o", "claude-sonnet", "llama"]),
+                provider="openai",
+                input_tokens=rng.randint(10, 4000),
+                output_tokens=rng.randint(1, 800),
+                start_ts=1.0,
+                stream=True,
+                ttft_ms=d * rng.uniform(0.05, 0.5),
+                duration_ms=d,
             )
         )
     return events
@@ -165,8 +171,11 @@ def run(quick: bool = False) -> str:
     ]
     for k, r in rates.items():
         lines.append(f"| {k} | {r:,.0f} | {r / baseline:.2f}x |")
-    lines += ["", "| quantile error (%) | " + " | ".join(name for name, _ in QS) + " |",
-              "|---|" + "---:|" * len(QS)]
+    lines += [
+        "",
+        "| quantile error (%) | " + " | ".join(name for name, _ in QS) + " |",
+        "|---|" + "---:|" * len(QS),
+    ]
     for k, per_q in errors.items():
         cells = " | ".join(f"{statistics.median(per_q[name]):.2f}" for name, _ in QS)
         lines.append(f"| {k} | {cells} |")

@@ -33,9 +33,9 @@ CALLS: dict[str, dict[str, Any]] = {
 }
 
 
-async def _drive(url: str, clients: int, per_client: int, call: dict[str, Any]) -> tuple[
-    float, list[float]
-]:
+async def _drive(
+    url: str, clients: int, per_client: int, call: dict[str, Any]
+) -> tuple[float, list[float]]:
     latencies: list[float] = []
     headers = {"Content-Type": "application/json"}
 
@@ -69,8 +69,10 @@ def run(quick: bool = False) -> str:
         for store, db_url in stores:
             if db_url is None:  # no PostgreSQL here: its rows are left out
                 continue
-            for setup, env in (("no tool policy", {"SIDECAR_TOOLS__ENABLED": "false"}),
-                               ("tool policy", {"SIDECAR_TOOLS__POLICIES": POLICY})):
+            for setup, env in (
+                ("no tool policy", {"SIDECAR_TOOLS__ENABLED": "false"}),
+                ("tool policy", {"SIDECAR_TOOLS__POLICIES": POLICY}),
+            ):
                 port = free_port()
                 url = f"http://127.0.0.1:{port}/v1/admit"
                 with sidecar_server(port, db_url, **env):
@@ -97,8 +99,9 @@ def run(quick: bool = False) -> str:
     ]
     for store, setup, name, clients, rate, p50 in rows:
         ratio = rate / base[(store, name, clients)]
-        lines.append(f"| {store} | {setup} | `{name}` | {clients} | {rate:,.0f} | {ratio:.2f} | "
-                     f"{p50:.2f} |")
+        lines.append(
+            f"| {store} | {setup} | `{name}` | {clients} | {rate:,.0f} | {ratio:.2f} | {p50:.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

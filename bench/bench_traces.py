@@ -55,16 +55,34 @@ def _events(count: int, offset: int = 0) -> list[Event]:
     for i in range(offset, offset + count):
         base = 1_700_000_000.0 + i
         if i % 2:
-            events.append(ToolCall(
-                id=f"t{i}", ts=base + 0.2, request_id=f"r{i // 10}", session_id="s", tool="search",
-                start_ts=base, duration_ms=200.0, call_id=f"c{i}",
-            ))
+            events.append(
+                ToolCall(
+                    id=f"t{i}",
+                    ts=base + 0.2,
+                    request_id=f"r{i // 10}",
+                    session_id="s",
+                    tool="search",
+                    start_ts=base,
+                    duration_ms=200.0,
+                    call_id=f"c{i}",
+                )
+            )
         else:
-            events.append(LlmCall(
-                id=f"l{i}", ts=base + 0.8, request_id=f"r{i // 10}", session_id="s",
-                model="gpt-4o", provider="openai", input_tokens=120, output_tokens=30,
-                start_ts=base, duration_ms=800.0, finish_reason="stop",
-            ))
+            events.append(
+                LlmCall(
+                    id=f"l{i}",
+                    ts=base + 0.8,
+                    request_id=f"r{i // 10}",
+                    session_id="s",
+                    model="gpt-4o",
+                    provider="openai",
+                    input_tokens=120,
+                    output_tokens=30,
+                    start_ts=base,
+                    duration_ms=800.0,
+                    finish_reason="stop",
+                )
+            )
     return events
 
 
@@ -91,7 +109,10 @@ def _sdk_tracer_floor(rounds: int) -> float:
             span = builder.build(event)  # attributes, names and times computed the same way
             parent = set_span_in_context(NonRecordingSpan(span.parent)) if span.parent else None
             live = tracer.start_span(
-                span.name, context=parent, kind=span.kind, attributes=span.attributes,
+                span.name,
+                context=parent,
+                kind=span.kind,
+                attributes=span.attributes,
                 start_time=span.start_time,
             )
             live.end(end_time=span.end_time)
@@ -148,19 +169,36 @@ def _otlp_in_rates(rounds: int) -> list[tuple[str, float, str, float]]:
     assert len(decode_otlp_traces(as_json, "application/json").events) == BATCH
     rows = []
     for name, run_decode, floor_name, run_floor in (
-        ("protobuf", lambda: decode_otlp_traces(protobuf, PB),
-         "protobuf parse only", lambda: ExportTraceServiceRequest.FromString(protobuf)),
-        ("OTLP JSON", lambda: decode_otlp_traces(as_json, "application/json"),
-         "JSON parse only (msgspec, untyped)", lambda: msgspec.json.decode(as_json)),
-        ("protobuf + gzip", lambda: decode_otlp_traces(zlib.decompress(gzipped, 31), PB),
-         "inflate + protobuf parse only",
-         lambda: ExportTraceServiceRequest.FromString(zlib.decompress(gzipped, 31))),
+        (
+            "protobuf",
+            lambda: decode_otlp_traces(protobuf, PB),
+            "protobuf parse only",
+            lambda: ExportTraceServiceRequest.FromString(protobuf),
+        ),
+        (
+            "OTLP JSON",
+            lambda: decode_otlp_traces(as_json, "application/json"),
+            "JSON parse only (msgspec, untyped)",
+            lambda: msgspec.json.decode(as_json),
+        ),
+        (
+            "protobuf + gzip",
+            lambda: decode_otlp_traces(zlib.decompress(gzipped, 31), PB),
+            "inflate + protobuf parse only",
+            lambda: ExportTraceServiceRequest.FromString(zlib.decompress(gzipped, 31)),
+        ),
     ):
-        rows.append((name, _median_rate(run_decode, rounds), floor_name,
-                     _median_rate(run_floor, rounds)))
-    peer = _median_rate(lambda: json_format.ParseDict(
-        json.loads(_ids_to_base64(as_json)), ExportTraceServiceRequest(),
-        ignore_unknown_fields=True), rounds)
+        rows.append(
+            (name, _median_rate(run_decode, rounds), floor_name, _median_rate(run_floor, rounds))
+        )
+    peer = _median_rate(
+        lambda: json_format.ParseDict(
+            json.loads(_ids_to_base64(as_json)),
+            ExportTraceServiceRequest(),
+            ignore_unknown_fields=True,
+        ),
+        rounds,
+    )
     rows.append(("peer: json.loads + protobuf ParseDict, no mapping", peer, "", 0.0))
     return rows
 
@@ -215,8 +253,10 @@ def run(quick: bool = False) -> str:
     ]
     for name, rate, floor_name, floor_rate in otlp_in:
         if floor_rate:
-            lines.append(f"| {name} | {rate:,.0f} | {floor_name} | {floor_rate:,.0f} | "
-                         f"{rate / floor_rate:.2f}x |")
+            lines.append(
+                f"| {name} | {rate:,.0f} | {floor_name} | {floor_rate:,.0f} | "
+                f"{rate / floor_rate:.2f}x |"
+            )
         else:
             lines.append(f"| {name} | {rate:,.0f} | | | |")
     lines += ["", f"Command: `{command}`"]

@@ -48,8 +48,13 @@ def main() -> None:
             await app[POOL].close()  # type: ignore[attr-defined]
 
         app.cleanup_ctx.append(pool)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None,
-                print=lambda _m: print("listening on", port, flush=True))
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=port,
+        access_log=None,
+        print=lambda _m: print("listening on", port, flush=True),
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,14 @@ class ChildServer:
 
     def __enter__(self) -> ChildServer:
         ready = threading.Event()
-        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
 
         def drain() -> None:
             assert self.proc is not None and self.proc.stdout is not None
@@ -59,8 +65,7 @@ class ChildServer:
 def sidecar_server(port: int, db_url: str, **env: str) -> ChildServer:
     return ChildServer(
         [sys.executable, "-m", "sidecar", "serve"],
-        {"SIDECAR_PORT": str(port), "SIDECAR_DB_URL": db_url,
-         **env},
+        {"SIDECAR_PORT": str(port), "SIDECAR_DB_URL": db_url, **env},
         "listening on",
     )
 

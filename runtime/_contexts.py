@@ -329,8 +329,13 @@ class RunContext(_Timed):
         return self._reservations.popleft() if self._reservations else None
 
     async def admit_tool(
-        self, tool: str, *, args: Any = None, wait_for_approval: bool = False,
-        timeout: float = 60.0, approval_id: str | None = None,
+        self,
+        tool: str,
+        *,
+        args: Any = None,
+        wait_for_approval: bool = False,
+        timeout: float = 60.0,
+        approval_id: str | None = None,
     ) -> Grant:
         """Ask before a tool call: the tool policy (rules, argument schema, paths, commands,
         rate, approvals), then step, tool-call, wall-time limits and loop detection.
@@ -365,8 +370,13 @@ class RunContext(_Timed):
         if self._admit is None:
             raise RuntimeError("this run was not created by a client that can admit")
         return await self._admit(
-            {"request_id": self.request_id, "user_id": self.user_id, "tenant": self.tenant,
-             "agent": self.agent, **body}
+            {
+                "request_id": self.request_id,
+                "user_id": self.user_id,
+                "tenant": self.tenant,
+                "agent": self.agent,
+                **body,
+            }
         )
 
     def llm_call(

@@ -220,7 +220,10 @@ class _Wrapped:
 
 
 def wrap_openai(
-    client: ClientT, sidecar: RunFactory, *, provider: str = "openai",
+    client: ClientT,
+    sidecar: RunFactory,
+    *,
+    provider: str = "openai",
     apply_suggestions: bool = False,
 ) -> ClientT:
     """Return ``client`` with ``chat.completions.create`` instrumented (see module docstring).

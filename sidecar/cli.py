@@ -34,10 +34,18 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--users", type=int, default=40, help="simulated users (default 40)")
     demo.add_argument("--seed", type=int, default=7)
     serving = demo.add_mutually_exclusive_group()
-    serving.add_argument("--keep-serving", action="store_true", default=None,
-                         help="keep serving after the summary (default: when in a terminal)")
-    serving.add_argument("--no-serve", dest="keep_serving", action="store_false",
-                         help="stop after the summary (scripts, CI)")
+    serving.add_argument(
+        "--keep-serving",
+        action="store_true",
+        default=None,
+        help="keep serving after the summary (default: when in a terminal)",
+    )
+    serving.add_argument(
+        "--no-serve",
+        dest="keep_serving",
+        action="store_false",
+        help="stop after the summary (scripts, CI)",
+    )
     demo.set_defaults(keep_serving=None)
     lifecycle_cli.add_commands(commands, _server_flags)
     check = commands.add_parser("check-config", help="validate a config file and print it")
@@ -104,7 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sidecar.demo import run_demo
 
         return run_demo(
-            settings, runs=args.runs, users=args.users, seed=args.seed,
+            settings,
+            runs=args.runs,
+            users=args.users,
+            seed=args.seed,
             keep_serving=args.keep_serving,
         )
     except (ConfigError, StartupError) as exc:

@@ -133,8 +133,12 @@ def build_components(settings: Settings) -> Components:
     registry = CollectorRegistry()
     analytics = Analytics(settings.analytics)
     metrics = PrometheusMetrics(registry, settings.metrics, analytics)
-    store = open_event_store(settings.db_url, settings.store,
-                             sql_echo=settings.logging.sql_echo, on_commit=metrics.store_write)
+    store = open_event_store(
+        settings.db_url,
+        settings.store,
+        sql_echo=settings.logging.sql_echo,
+        on_commit=metrics.store_write,
+    )
     metrics.watch_ingest_queue_depth(lambda: store.writer.stats.queued_events)
     prices = PriceTable.load(settings.pricing.file, settings.pricing.default)
     pricer = EventPricer(prices, settings.pricing.trust_client_cost)

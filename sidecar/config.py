@@ -136,9 +136,7 @@ def masked(settings: Settings) -> dict[str, Any]:
 
 def _mask(value: Any) -> Any:
     if isinstance(value, dict):
-        return {
-            k: ("***" if k in SECRET_KEYS and v else _mask(v)) for k, v in value.items()
-        }
+        return {k: ("***" if k in SECRET_KEYS and v else _mask(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask(v) for v in value]
     if isinstance(value, str) and "://" in value:
@@ -176,7 +174,7 @@ def _from_env(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
             continue
         if name in NOT_CONFIG_ENV or name.startswith(NOT_CONFIG_ENV_PREFIXES):
             continue
-        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         target = out
         for part in parts[:-1]:
             target = target.setdefault(part, {})
@@ -207,7 +205,7 @@ def _describe(exc: msgspec.ValidationError, origins: Mapping[str, str]) -> str:
     if message.startswith("Object contains unknown field"):
         return f"unknown configuration key `{key}`{_origin(key, origins)}"
     if not key and message.startswith("db_url: "):
-        key, message = "db_url", message[len("db_url: "):]
+        key, message = "db_url", message[len("db_url: ") :]
     return f"invalid value for `{key}`{_origin(key, origins)}: {message}" if key else message
 
 

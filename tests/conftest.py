@@ -109,10 +109,20 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 def llm_event(**fields: Any) -> dict[str, Any]:
     event: dict[str, Any] = {
-        "type": "llm_call", "id": uuid.uuid4().hex, "ts": 1_795_000_000.0,
-        "request_id": "req-1", "user_id": "u-1", "model": "gpt-4o", "provider": "openai",
-        "input_tokens": 100, "output_tokens": 20, "start_ts": 1_795_000_000.0,
-        "duration_ms": 850.0, "stream": True, "ttft_ms": 210.0, "status": "ok",
+        "type": "llm_call",
+        "id": uuid.uuid4().hex,
+        "ts": 1_795_000_000.0,
+        "request_id": "req-1",
+        "user_id": "u-1",
+        "model": "gpt-4o",
+        "provider": "openai",
+        "input_tokens": 100,
+        "output_tokens": 20,
+        "start_ts": 1_795_000_000.0,
+        "duration_ms": 850.0,
+        "stream": True,
+        "ttft_ms": 210.0,
+        "status": "ok",
     }
     event.update(fields)
     return event
@@ -120,9 +130,15 @@ def llm_event(**fields: Any) -> dict[str, Any]:
 
 def tool_event(**fields: Any) -> dict[str, Any]:
     event: dict[str, Any] = {
-        "type": "tool_call", "id": uuid.uuid4().hex, "ts": 1_795_000_001.0,
-        "request_id": "req-1", "user_id": "u-1", "tool": "web_search",
-        "start_ts": 1_795_000_001.0, "duration_ms": 120.0, "status": "ok",
+        "type": "tool_call",
+        "id": uuid.uuid4().hex,
+        "ts": 1_795_000_001.0,
+        "request_id": "req-1",
+        "user_id": "u-1",
+        "tool": "web_search",
+        "start_ts": 1_795_000_001.0,
+        "duration_ms": 120.0,
+        "status": "ok",
     }
     event.update(fields)
     return event
@@ -141,8 +157,13 @@ class SidecarProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = db_url
-        self.env = {**os.environ, **(env or {}), "SIDECAR_DB_URL": db_url,
-                    "SIDECAR_PORT": str(self.port), "SIDECAR_HOST": "127.0.0.1"}
+        self.env = {
+            **os.environ,
+            **(env or {}),
+            "SIDECAR_DB_URL": db_url,
+            "SIDECAR_PORT": str(self.port),
+            "SIDECAR_HOST": "127.0.0.1",
+        }
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
         self._ready = threading.Event()
@@ -152,8 +173,12 @@ class SidecarProcess:
         self.output = []
         self._ready = threading.Event()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sidecar", "serve"], env=self.env, cwd=REPO,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "sidecar", "serve"],
+            env=self.env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
         if not self._ready.wait(timeout):

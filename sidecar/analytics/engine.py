@@ -63,7 +63,12 @@ class Analytics:
             if kind is LlmCall:
                 assert isinstance(e, LlmCall)
                 raw: tuple[Any, ...] = (
-                    e.model, e.provider, e.agent, None, e.operation or "chat", e.status
+                    e.model,
+                    e.provider,
+                    e.agent,
+                    None,
+                    e.operation or "chat",
+                    e.status,
                 )
             elif kind is ToolCall:
                 assert isinstance(e, ToolCall)

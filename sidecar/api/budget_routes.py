@@ -63,20 +63,21 @@ async def _guarded(call: Awaitable[T]) -> T:
     except CapacityExceeded as exc:
         raise ApiError(503, "capacity", str(exc), headers={"Retry-After": "5"}) from None
     except StoreDown as exc:  # the ledger's, or the tool policy's store
-        raise ApiError(503, "store_unavailable", str(exc),
-                       headers={"Retry-After": "1"}) from None
+        raise ApiError(503, "store_unavailable", str(exc), headers={"Retry-After": "1"}) from None
     except InvalidBudgetInput as exc:
         raise ApiError(422, "invalid_request", str(exc), exc.field) from None
     except UnknownBudget:
-        raise ApiError(404, "unknown_budget",
-                       "no budget policy applies to this scope and id") from None
+        raise ApiError(
+            404, "unknown_budget", "no budget policy applies to this scope and id"
+        ) from None
 
 
 def _scope(request: web.Request) -> Literal["user", "tenant", "global"]:
     scope = request.match_info["scope"]
     if scope not in SCOPES:
-        raise ApiError(422, "invalid_parameter",
-                       f"scope must be one of {', '.join(SCOPES)}", "scope")
+        raise ApiError(
+            422, "invalid_parameter", f"scope must be one of {', '.join(SCOPES)}", "scope"
+        )
     return scope
 
 
@@ -113,7 +114,9 @@ def _visible(who: Principal, entry: BudgetPolicyEntry, mask_id: MaskId) -> bool:
 
 
 def admit_routes(
-    admission: Admission, metrics: AdmitMetrics, mask_id: MaskId = lambda value: value,
+    admission: Admission,
+    metrics: AdmitMetrics,
+    mask_id: MaskId = lambda value: value,
     users: BudgetUsers | None = None,
 ) -> list[web.RouteDef]:
     """``POST /v1/admit``. ``mask_id`` turns an id holding PII into its pseudonym, as stored
@@ -150,7 +153,8 @@ def admit_routes(
 
 
 def routes(
-    ledger: BudgetLedger, mask_id: MaskId = lambda value: value,
+    ledger: BudgetLedger,
+    mask_id: MaskId = lambda value: value,
     users: BudgetUsers | None = None,
 ) -> list[web.RouteDef]:
     """The budget routes: policies, usage, settle and the consistency check."""
@@ -167,9 +171,7 @@ def routes(
     async def delete_budget(request: web.Request) -> web.Response:
         only_known(request.query, ("model",))
         scope, budget_id = _budget_key(request, mask_id, budget_user)
-        removed = await _guarded(
-            ledger.delete_policy(scope, budget_id, _model(request, mask_id))
-        )
+        removed = await _guarded(ledger.delete_policy(scope, budget_id, _model(request, mask_id)))
         if not removed:
             raise ApiError(404, "unknown_budget", "no such budget policy")
         return json_response({"deleted": True})
@@ -191,8 +193,12 @@ def routes(
         who = principal(request)
         reservation_id = own_reservation(body.reservation_id, None, who)
         if reservation_id is None:
-            raise ApiError(404, "unknown_reservation",
-                           "no reservation of this tenant has that id", "reservation_id")
+            raise ApiError(
+                404,
+                "unknown_reservation",
+                "no reservation of this tenant has that id",
+                "reservation_id",
+            )
         owner: Any = ANY_TENANT if who.tenant is None else who.tenant
         settled = await _guarded(ledger.settle(
             reservation_id, input_tokens=body.input_tokens, output_tokens=body.output_tokens,

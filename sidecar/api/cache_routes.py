@@ -139,12 +139,21 @@ def routes(
         except InvalidCacheKeyError as exc:
             raise ApiError(422, "invalid_request", str(exc), "key") from None
         if namespaces is not None:
-            namespaces.record(mask_id(body.namespace) or body.namespace, result.result,
-                              tokens_saved=result.saved_tokens, usd_saved=result.saved_cost_usd)
+            namespaces.record(
+                mask_id(body.namespace) or body.namespace,
+                result.result,
+                tokens_saved=result.saved_tokens,
+                usd_saved=result.saved_cost_usd,
+            )
         answer: dict[str, Any] = {"hit": result.hit, "result": result.result}
         if result.hit:
-            answer.update(value=result.value, match=result.match, score=result.score,
-                          saved_cost_usd=result.saved_cost_usd, saved_tokens=result.saved_tokens)
+            answer.update(
+                value=result.value,
+                match=result.match,
+                score=result.score,
+                saved_cost_usd=result.saved_cost_usd,
+                saved_tokens=result.saved_tokens,
+            )
         elif result.guard:
             answer["guard"] = result.guard
         return json_response(answer)
@@ -157,15 +166,20 @@ def routes(
         if (text_param(query, "all_users") or "").lower() == "true":
             removed = cache.invalidate_namespace(tenant, namespace)
         else:
-            scope = CacheScope(tenant, namespace, mask_id(text_param(query, "model")),
-                               mask_id(text_param(query, "user_id")))
+            scope = CacheScope(
+                tenant,
+                namespace,
+                mask_id(text_param(query, "model")),
+                mask_id(text_param(query, "user_id")),
+            )
             key: Any = query.get("key") or None
             if key is None and query.get("key_json"):
                 try:
                     key = msgspec.json.decode(query["key_json"])
                 except msgspec.DecodeError:
-                    raise ApiError(422, "invalid_parameter", "key_json is not JSON",
-                                   "key_json") from None
+                    raise ApiError(
+                        422, "invalid_parameter", "key_json is not JSON", "key_json"
+                    ) from None
             removed = cache.invalidate(scope, None if key is None else mask_key(key))
         return json_response({"removed": removed})
 

@@ -105,7 +105,9 @@ def auth_middleware(registry: TokenRegistry, *, metrics_public: bool) -> Middlew
         who = registry.resolve(request.headers.get("Authorization", ""))
         if who is None:
             raise ApiError(
-                401, "unauthorized", "missing or wrong bearer token",
+                401,
+                "unauthorized",
+                "missing or wrong bearer token",
                 headers={"WWW-Authenticate": "Bearer"},
             )
         request[PRINCIPAL] = who
@@ -142,7 +144,10 @@ class RateLimiter:
     """Token buckets per caller key, bounded to ``max_clients`` keys (LRU eviction)."""
 
     def __init__(
-        self, per_s: float, burst: int, max_clients: int,
+        self,
+        per_s: float,
+        burst: int,
+        max_clients: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.per_s = per_s
@@ -178,9 +183,9 @@ class RateLimiter:
 def protection_middleware(config: ProtectionConfig, stats: ProtectionStats) -> Middleware:
     """Per-caller rate limit and a request timeout (probes are exempt from both)."""
     limiter = (
-        RateLimiter(config.rate_limit_per_s, config.rate_limit_burst,
-                    config.rate_limit_max_clients)
-        if config.rate_limit_per_s > 0 else None
+        RateLimiter(config.rate_limit_per_s, config.rate_limit_burst, config.rate_limit_max_clients)
+        if config.rate_limit_per_s > 0
+        else None
     )
     timeout = config.request_timeout_s
 
@@ -195,14 +200,22 @@ def protection_middleware(config: ProtectionConfig, stats: ProtectionStats) -> M
             stats.buckets, stats.buckets_evicted = len(limiter), limiter.evicted
             if wait > 0:
                 stats.rate_limited += 1
-                raise ApiError(429, "rate_limited", "too many requests from this token",
-                               headers={"Retry-After": str(max(1, math.ceil(wait)))})
+                raise ApiError(
+                    429,
+                    "rate_limited",
+                    "too many requests from this token",
+                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                )
         try:
             async with asyncio.timeout(timeout):
                 return await handler(request)
         except TimeoutError:
             stats.timeouts += 1
-            raise ApiError(503, "timeout", f"request took longer than {timeout} s",
-                           headers={"Retry-After": "1"}) from None
+            raise ApiError(
+                503,
+                "timeout",
+                f"request took longer than {timeout} s",
+                headers={"Retry-After": "1"},
+            ) from None
 
     return middleware

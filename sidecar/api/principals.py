@@ -56,8 +56,9 @@ class Principal:
         if self.tenant is None:
             return given
         if given is not None and given != self.tenant:
-            raise ApiError(403, "tenant_mismatch",
-                           f"this token may only use tenant {self.tenant!r}", field)
+            raise ApiError(
+                403, "tenant_mismatch", f"this token may only use tenant {self.tenant!r}", field
+            )
         return self.tenant
 
     def require_all_tenants(self, what: str) -> None:
@@ -83,9 +84,7 @@ class TokenRegistry:
         self._by_digest = principals
 
     @classmethod
-    def from_config(
-        cls, api_token: str | None, tokens: Iterable[TokenConfig]
-    ) -> TokenRegistry:
+    def from_config(cls, api_token: str | None, tokens: Iterable[TokenConfig]) -> TokenRegistry:
         out: dict[str, Principal] = {}
         if api_token:
             out[token_digest(api_token)] = Principal("api_token", "admin")

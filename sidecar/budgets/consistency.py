@@ -124,7 +124,9 @@ def _keys(text: str) -> list[Key]:
 
 
 def check_sqlite(
-    path: str, prefix: str = "budget_", now: float | None = None,
+    path: str,
+    prefix: str = "budget_",
+    now: float | None = None,
     memory: dict[Key, tuple[int, int, int, int]] | None = None,
 ) -> ConsistencyReport:
     """Check the in-process ledger's journal in the SQLite file ``path`` (read-only); with
@@ -208,9 +210,9 @@ def _check_hold(
         calc.differ(key, f"hold {rid} tokens", tokens, charged[rid])
 
 
-async def check_postgres(conn: Any, prefix: str = "budget_", now: float | None = None) -> (
-    ConsistencyReport
-):
+async def check_postgres(
+    conn: Any, prefix: str = "budget_", now: float | None = None
+) -> ConsistencyReport:
     """Check the shared ledger's tables through an asyncpg connection (one snapshot)."""
     now = time.time() if now is None else now
     p = prefix
@@ -271,9 +273,7 @@ async def check_postgres(conn: Any, prefix: str = "budget_", now: float | None =
     return calc.report("postgresql", now, len(rows))
 
 
-def run_check(db_url: str, prefix: str = "budget_", now: float | None = None) -> (
-    ConsistencyReport
-):
+def run_check(db_url: str, prefix: str = "budget_", now: float | None = None) -> ConsistencyReport:
     """Check the ledger behind ``db_url`` (what ``agent-sidecar check-consistency`` runs)."""
     from sidecar.store.urls import parse_database_url
 

@@ -259,8 +259,14 @@ class InProcessLedger(LedgerCore):
                 self._age(key, now - slot.rolling_s)
             if over_limit(slot.applied.policy, counter.counts(), est_t, est_c):
                 ck = (key, slot.start)
-                retry = self.retry_at(slot, counter.counts(), est_t, est_c, now,
-                                      lambda s=slot, k=ck: self._releases(s, k, now))  # type: ignore[misc]
+                retry = self.retry_at(
+                    slot,
+                    counter.counts(),
+                    est_t,
+                    est_c,
+                    now,
+                    lambda s=slot, k=ck: self._releases(s, k, now),  # type: ignore[misc]
+                )
                 return self.denied(slot, counter.counts(), est_t, est_c, now, retry)
             found.append(counter)
         rid = new_reservation_id()
@@ -319,16 +325,20 @@ class InProcessLedger(LedgerCore):
         return key in self._unflushed or key in self._recent_ids or key in self._recent_rids
 
     def _apply(self, c: Charge, now: float, found_ids: set[str], found_rids: set[str]) -> Outcome:
-        if c.charge_id in self._unflushed or c.charge_id in self._recent_ids or (
-            c.charge_id in found_ids
+        if (
+            c.charge_id in self._unflushed
+            or c.charge_id in self._recent_ids
+            or (c.charge_id in found_ids)
         ):
             self.counters["charge_duplicates"] += 1
             return Outcome.DUPLICATE
         rid = c.reservation_id
         if rid:
             r = self._reservations.get(rid)
-            if r is not None and owner_matches(r.tenant, c.tenant) and not (
-                self.late_limit(r.expires_at, now)
+            if (
+                r is not None
+                and owner_matches(r.tenant, c.tenant)
+                and not (self.late_limit(r.expires_at, now))
             ):
                 self._settle(r, c, now)
                 return Outcome.SETTLED
@@ -454,9 +464,7 @@ class InProcessLedger(LedgerCore):
             return calc.report("in_process", now, len(self._counters))
         await self.durable()
         memory = {ck: c.counts() for ck, c in self._counters.items()}
-        return await asyncio.to_thread(
-            check_sqlite, self.journal.path, self.journal.p, now, memory
-        )
+        return await asyncio.to_thread(check_sqlite, self.journal.path, self.journal.p, now, memory)
 
     def stats(self) -> dict[str, int]:
         out = dict(self.counters)
@@ -488,9 +496,13 @@ class InProcessLedger(LedgerCore):
             self._forget_expired(now)
         if len(self._reservations) >= cfg.max_reservations:
             self.counters["state_refusals_reservations"] += 1
-            raise CapacityExceeded("reservations", (
-                f"the budget ledger holds {cfg.max_reservations} reservations "
-                "(budgets.max_reservations): retry when some are settled or expire"))
+            raise CapacityExceeded(
+                "reservations",
+                (
+                    f"the budget ledger holds {cfg.max_reservations} reservations "
+                    "(budgets.max_reservations): retry when some are settled or expire"
+                ),
+            )
         new = sum((slot.applied.key, slot.start) not in self._counters for slot in slots)
         if not new or len(self._counters) + new <= cfg.max_counters:
             return
@@ -501,9 +513,13 @@ class InProcessLedger(LedgerCore):
                 self._next_eviction_scan = now + 1.0
         if len(self._counters) + new > cfg.max_counters:
             self.counters["state_refusals_counters"] += 1
-            raise CapacityExceeded("counters", (
-                f"the budget ledger holds {cfg.max_counters} budget counters with usage "
-                "(budgets.max_counters): no new budget scope until a window ends"))
+            raise CapacityExceeded(
+                "counters",
+                (
+                    f"the budget ledger holds {cfg.max_counters} budget counters with usage "
+                    "(budgets.max_counters): no new budget scope until a window ends"
+                ),
+            )
 
     def _evict_empty(self, wanted: int) -> int:
         """Drop up to ``wanted`` counters that decide nothing any more: no reservation that may
@@ -710,8 +726,8 @@ class InProcessLedger(LedgerCore):
             )  # fmt: skip
         for hk in self._dirty_h:
             h = self._holds.get(hk)
-            b.holds[hk] = None if h is None else (
-                h.bkey, h.rid, h.ts, h.tokens, h.cost, int(h.settled)
+            b.holds[hk] = (
+                None if h is None else (h.bkey, h.rid, h.ts, h.tokens, h.cost, int(h.settled))
             )
         for scope, id_, model in self._dirty_p:
             p = self._policies.exact(scope, id_, model)
@@ -735,9 +751,18 @@ class InProcessLedger(LedgerCore):
             self._counters.setdefault((bkey, ROLLING_START), _Counter(float("inf")))
             self._add_hold(_Hold(bkey, rid, ts, tokens, cost, bool(settled)))
         self._dirty_h.clear()
-        for rid, created, expires_at, tokens, cost, keys, state, tenant, user, model in (
-            snap.reservations
-        ):
+        for (
+            rid,
+            created,
+            expires_at,
+            tokens,
+            cost,
+            keys,
+            state,
+            tenant,
+            user,
+            model,
+        ) in snap.reservations:
             ks = [(k, float(w)) for k, w in json.loads(keys)]
             r = _Reservation(rid, created, expires_at, tokens, cost, ks, state, tenant, user,
                              model)  # fmt: skip

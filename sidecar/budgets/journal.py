@@ -384,6 +384,4 @@ class SqliteJournal:
             [(k, ws, min(t, COUNTER_MAX), min(c, COUNTER_MAX), n)
              for (k, ws), (t, c, n) in totals.items()],
         )  # fmt: skip
-        conn.executemany(
-            f"DELETE FROM {p}charges WHERE charge_id = ?", [(r[0],) for r in rows]
-        )
+        conn.executemany(f"DELETE FROM {p}charges WHERE charge_id = ?", [(r[0],) for r in rows])

@@ -81,8 +81,13 @@ class BudgetLedger(Protocol):
     async def admit(self, request: AdmitRequest) -> Decision: ...
     async def charge(self, charges: Sequence[Charge]) -> list[Outcome]: ...
     async def settle(
-        self, reservation_id: str, *, input_tokens: int, output_tokens: int = 0,
-        cost_usd: float | None = None, cached_input_tokens: int | None = None,
+        self,
+        reservation_id: str,
+        *,
+        input_tokens: int,
+        output_tokens: int = 0,
+        cost_usd: float | None = None,
+        cached_input_tokens: int | None = None,
         tenant: str | AnyTenant | None = ANY_TENANT,
     ) -> bool: ...
     async def usage(self, scope: Scope, id_: str, model: str | None = None) -> Usage: ...
@@ -229,7 +234,6 @@ class LedgerCore:
                 "id", f"at most {self.config.max_policies} budget policies: delete some first"
             )
 
-
     def use_config_policies(self, entries: list[BudgetPolicyEntry]) -> None:
         """Replace the configuration's policies (before :meth:`start`): used to key them by the
         pseudonyms of ids holding PII."""
@@ -249,8 +253,13 @@ class LedgerCore:
         return self._policies.applicable(user_id, tenant, model)
 
     async def settle(
-        self, reservation_id: str, *, input_tokens: int, output_tokens: int = 0,
-        cost_usd: float | None = None, cached_input_tokens: int | None = None,
+        self,
+        reservation_id: str,
+        *,
+        input_tokens: int,
+        output_tokens: int = 0,
+        cost_usd: float | None = None,
+        cached_input_tokens: int | None = None,
         tenant: str | AnyTenant | None = ANY_TENANT,
     ) -> bool:
         """Charge a reservation's actual usage once (``POST /v1/budgets/settle``); False for

@@ -445,10 +445,7 @@ class SemanticCache:
     def _comparable(self, analysis: Analysis | None) -> bool:
         """Text with content, short enough for the fuzzy and semantic tiers (longer keys match
         exactly: comparing them would cost more than a turn of the event loop may)."""
-        return (
-            analysis is not None
-            and 0 < len(analysis.content) <= self.config.max_fuzzy_units
-        )
+        return analysis is not None and 0 < len(analysis.content) <= self.config.max_fuzzy_units
 
     def _submit_embedding(self, entry: Entry) -> None:
         tier = self._semantic

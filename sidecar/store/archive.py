@@ -130,8 +130,12 @@ async def archive_events(
     raw = await asyncio.to_thread(open, tmp, "wb")
     try:
         out = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)
-        header = {"format": FORMAT, "version": VERSION, "before": before,
-                  "types": list(types) if types else None}
+        header = {
+            "format": FORMAT,
+            "version": VERSION,
+            "before": before,
+            "types": list(types) if types else None,
+        }
         out.write(_encode(header) + b"\n")
         after = 0
         while True:
@@ -204,9 +208,7 @@ async def restore_events(
     """Insert an archive's events back; ids already in the store are skipped."""
     dialect = engine.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(
-        events.c.id
-    )
+    statement = insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
     rows_iter = read_archive(path)
     total = restored = 0
     while True:

@@ -46,7 +46,9 @@ def create_engine(url: str, config: StoreConfig, *, sql_echo: bool = False) -> A
         if parsed.sqlite_path:
             Path(parsed.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, pool_size=config.pool_size, connect_args={"timeout": 30},
+            url,
+            pool_size=config.pool_size,
+            connect_args={"timeout": 30},
             hide_parameters=not sql_echo,
         )
         synchronous = config.sqlite_synchronous

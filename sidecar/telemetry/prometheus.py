@@ -34,17 +34,46 @@ from sidecar.telemetry.histograms import HistogramCollector, LabelledHistogram
 from sidecar.telemetry.sketch_gauges import SketchQuantileCollector
 
 DURATION_BUCKETS = (
-    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    40.96,
+    81.92,
 )
 TOKEN_BUCKETS = (
-    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864
+    1,
+    4,
+    16,
+    64,
+    256,
+    1024,
+    4096,
+    16384,
+    65536,
+    262144,
+    1048576,
+    4194304,
+    16777216,
+    67108864,
 )
 STEP_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 STORE_WRITE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 
 GENAI_LABELS = (
-    "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"
+    "gen_ai_operation_name",
+    "gen_ai_provider_name",
+    "gen_ai_request_model",
+    "error_type",
 )
 TOKEN_LABELS = (*GENAI_LABELS[:3], "gen_ai_token_type")
 TOOL_LABELS = ("gen_ai_operation_name", "gen_ai_tool_name", "error_type")
@@ -73,41 +102,53 @@ class PrometheusMetrics:
         self.operation_duration = LabelledHistogram(
             "gen_ai_client_operation_duration_seconds",
             "GenAI operation duration (OpenTelemetry gen_ai.client.operation.duration).",
-            GENAI_LABELS, DURATION_BUCKETS,
+            GENAI_LABELS,
+            DURATION_BUCKETS,
         )
         self.time_to_first_chunk = LabelledHistogram(
             "gen_ai_client_operation_time_to_first_chunk_seconds",
             "Time to the first content chunk of a streaming GenAI call, seen by the client.",
-            GENAI_LABELS, DURATION_BUCKETS,
+            GENAI_LABELS,
+            DURATION_BUCKETS,
         )
         self.time_per_output_chunk = LabelledHistogram(
             "gen_ai_client_operation_time_per_output_chunk_seconds",
             "Time per output chunk after the first of a streaming GenAI call.",
-            GENAI_LABELS, DURATION_BUCKETS,
+            GENAI_LABELS,
+            DURATION_BUCKETS,
         )
         self.token_usage = LabelledHistogram(
             "gen_ai_client_token_usage",
             "Tokens used per GenAI call, by token type (input or output).",
-            TOKEN_LABELS, TOKEN_BUCKETS,
+            TOKEN_LABELS,
+            TOKEN_BUCKETS,
         )
         self.tool_duration = LabelledHistogram(
             "gen_ai_execute_tool_duration_seconds",
             "Tool execution duration (OpenTelemetry gen_ai.execute_tool.duration).",
-            TOOL_LABELS, DURATION_BUCKETS,
+            TOOL_LABELS,
+            DURATION_BUCKETS,
         )
         self.agent_duration = LabelledHistogram(
             "gen_ai_invoke_agent_duration_seconds",
             "Agent run duration (OpenTelemetry gen_ai.invoke_agent.duration).",
-            AGENT_LABELS, DURATION_BUCKETS,
+            AGENT_LABELS,
+            DURATION_BUCKETS,
         )
         self.run_steps = LabelledHistogram(
             "agent_sidecar_run_steps",
             "Steps taken per agent run.",
-            ("gen_ai_agent_name",), STEP_BUCKETS,
+            ("gen_ai_agent_name",),
+            STEP_BUCKETS,
         )
         self._histograms = (
-            self.operation_duration, self.time_to_first_chunk, self.time_per_output_chunk,
-            self.token_usage, self.tool_duration, self.agent_duration, self.run_steps,
+            self.operation_duration,
+            self.time_to_first_chunk,
+            self.time_per_output_chunk,
+            self.token_usage,
+            self.tool_duration,
+            self.agent_duration,
+            self.run_steps,
         )
         for h in self._histograms:
             for name in h.label_names:
@@ -117,33 +158,40 @@ class PrometheusMetrics:
         self._cost = Counter(
             "agent_sidecar_cost_usd",
             "Cost of LLM calls in US dollars, from the price table, by model and agent.",
-            ["model", "agent"], registry=registry,
+            ["model", "agent"],
+            registry=registry,
         )
         self._ingested = Counter(
             "agent_sidecar_events_ingested", "Events accepted and stored.", registry=registry
         )
         self._rejected = Counter(
-            "agent_sidecar_events_rejected", "Events rejected, by reason.", ["reason"],
+            "agent_sidecar_events_rejected",
+            "Events rejected, by reason.",
+            ["reason"],
             registry=registry,
         )
         self._duplicates = Counter(
-            "agent_sidecar_events_duplicate", "Events ignored as already stored (same id).",
+            "agent_sidecar_events_duplicate",
+            "Events ignored as already stored (same id).",
             registry=registry,
         )
         self._unknown_fields = Counter(
             "agent_sidecar_events_unknown_fields",
-            "Events that carried fields unknown to this version (ignored).", registry=registry,
+            "Events that carried fields unknown to this version (ignored).",
+            registry=registry,
         )
         self._otlp_spans = Counter(
             "agent_sidecar_otlp_spans",
             "OTLP spans received on /v1/traces, by outcome: mapped (became an event), ignored "
             "(not a GenAI operation), merged (a second record of one operation), rejected.",
-            ["outcome"], registry=registry,
+            ["outcome"],
+            registry=registry,
         )
         self._otlp_discarded = Counter(
             "agent_sidecar_otlp_discarded",
             "OTLP metric data points and log records received and not ingested, by signal.",
-            ["signal"], registry=registry,
+            ["signal"],
+            registry=registry,
         )
         self._usage_unknown = Counter(
             "agent_sidecar_llm_calls_usage_unknown",
@@ -151,18 +199,23 @@ class PrometheusMetrics:
             registry=registry,
         )
         self._store_write = Histogram(
-            "agent_sidecar_store_write_duration_seconds", "Duration of one store batch write.",
-            buckets=STORE_WRITE_BUCKETS, registry=registry,
+            "agent_sidecar_store_write_duration_seconds",
+            "Duration of one store batch write.",
+            buckets=STORE_WRITE_BUCKETS,
+            registry=registry,
         )
         self._store_batch = Histogram(
-            "agent_sidecar_store_batch_events", "Events per store batch write.",
-            buckets=BATCH_BUCKETS, registry=registry,
+            "agent_sidecar_store_batch_events",
+            "Events per store batch write.",
+            buckets=BATCH_BUCKETS,
+            registry=registry,
         )
         self._queue_depth = Gauge(
             "agent_sidecar_ingest_queue_depth", "Events waiting to be stored.", registry=registry
         )
         self._store_up = Gauge(
-            "agent_sidecar_store_up", "1 when the store answers, 0 when it does not.",
+            "agent_sidecar_store_up",
+            "1 when the store answers, 0 when it does not.",
             registry=registry,
         )
         if analytics is not None and self.config.sketch_quantiles:

@@ -42,7 +42,10 @@ class SketchQuantileCollector(Collector):
             "agent_sidecar_sketch_operation_duration_seconds",
             "Quantiles of GenAI operation and tool durations" + help_suffix,
             labels=[
-                "gen_ai_operation_name", "gen_ai_request_model", "gen_ai_tool_name", "percentile"
+                "gen_ai_operation_name",
+                "gen_ai_request_model",
+                "gen_ai_tool_name",
+                "percentile",
             ],
         )
         ttft = GaugeMetricFamily(

@@ -245,4 +245,3 @@ class SpanBuilder:
         if self.capture_content and event.error_message:
             description = f"{description}: {event.error_message}"
         return Status(StatusCode.ERROR, description)
-

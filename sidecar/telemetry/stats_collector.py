@@ -32,13 +32,23 @@ class StatsCollector:
         self._sources: list[_Source] = []
         registry.register(self)
 
-    def counter(self, name: str, documentation: str, read: Callable[[], Reading],
-                labels: tuple[str, ...] = ()) -> None:
+    def counter(
+        self,
+        name: str,
+        documentation: str,
+        read: Callable[[], Reading],
+        labels: tuple[str, ...] = (),
+    ) -> None:
         """``name`` without ``_total``; ``read`` returns a number or {label value(s): number}."""
         self._sources.append(_Source("counter", name, documentation, labels, read))
 
-    def gauge(self, name: str, documentation: str, read: Callable[[], Reading],
-              labels: tuple[str, ...] = ()) -> None:
+    def gauge(
+        self,
+        name: str,
+        documentation: str,
+        read: Callable[[], Reading],
+        labels: tuple[str, ...] = (),
+    ) -> None:
         self._sources.append(_Source("gauge", name, documentation, labels, read))
 
     def describe(self) -> list[Metric]:

@@ -24,7 +24,11 @@ def llm(duration_ms: float = 100.0, **fields: Any) -> LlmCall:
 
 def tool(duration_ms: float = 10.0, **fields: Any) -> ToolCall:
     base: dict[str, Any] = {
-        "ts": 1.0, "request_id": "r1", "tool": "search", "start_ts": 1.0, "duration_ms": duration_ms
+        "ts": 1.0,
+        "request_id": "r1",
+        "tool": "search",
+        "start_ts": 1.0,
+        "duration_ms": duration_ms,
     }
     base.update(fields)
     return ToolCall(**base)

@@ -51,8 +51,16 @@ def test_body_shape_is_plain_json() -> None:
     s = only_series(body)
     assert s["key"] == {"model": "gpt-4o", "provider": "openai", "operation": "chat"}
     assert set(s) == {
-        "key", "count", "errors", "error_rate", "ttft_ms", "duration_ms", "tpot_ms", "steps",
-        "tokens", "cost_usd",
+        "key",
+        "count",
+        "errors",
+        "error_rate",
+        "ttft_ms",
+        "duration_ms",
+        "tpot_ms",
+        "steps",
+        "tokens",
+        "cost_usd",
     }
     assert s["count"] == 2 and s["errors"] == 1 and s["error_rate"] == 0.5
     assert s["tokens"] == {"input": 20, "output": 10, "cached_input": 0, "total": 30}
@@ -90,7 +98,9 @@ def test_tools_and_runs_are_separate_operations() -> None:
     )
     body = analytics.stats("5m", ["agent"])
     assert [s["key"]["operation"] for s in body["series"]] == [
-        "execute_tool", "chat", "invoke_agent"
+        "execute_tool",
+        "chat",
+        "invoke_agent",
     ]
     tools = only_series(body, operation="execute_tool")
     assert tools["count"] == 2 and tools["error_rate"] == 0.5

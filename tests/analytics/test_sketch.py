@@ -132,8 +132,9 @@ def test_corrupt_wire_forms_are_refused() -> None:
     with pytest.raises(ValueError, match="count does not equal"):
         QuantileSketch.from_state(state)
     with pytest.raises(ValueError, match="not a serialised sketch"):
-        QuantileSketch.from_json(b'{"relative_accuracy": 0.01, "bin_limit": 2048, "count": 1, '
-                                 b'"counts": [-1]}')
+        QuantileSketch.from_json(
+            b'{"relative_accuracy": 0.01, "bin_limit": 2048, "count": 1, "counts": [-1]}'
+        )
 
 
 def test_serialised_form_is_compact() -> None:

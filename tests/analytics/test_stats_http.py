@@ -27,11 +27,20 @@ async def test_stats_percentiles_match_exact_values_within_one_percent(
         duration = ttft + rng.lognormvariate(7.0, 0.8)
         ttfts.append(ttft)
         durations.append(duration)
-        batch.append(llm_event(ttft_ms=ttft, duration_ms=duration, output_tokens=50,
-                               model="gpt-4o" if i % 2 else "gpt-4o-mini"))
+        batch.append(
+            llm_event(
+                ttft_ms=ttft,
+                duration_ms=duration,
+                output_tokens=50,
+                model="gpt-4o" if i % 2 else "gpt-4o-mini",
+            )
+        )
         if len(batch) == 2000:
-            async with http.post(sidecar.url + "/v1/events", data=msgspec.json.encode(batch),
-                                 headers={"Content-Type": "application/json"}) as response:
+            async with http.post(
+                sidecar.url + "/v1/events",
+                data=msgspec.json.encode(batch),
+                headers={"Content-Type": "application/json"},
+            ) as response:
                 assert response.status == 202
             batch = []
     async with http.get(sidecar.url + "/v1/stats?window=5m") as response:

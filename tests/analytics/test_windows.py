@@ -60,5 +60,10 @@ def test_unsupported_windows_are_named_in_the_error(window: str) -> None:
 
 def test_supported_windows() -> None:
     assert [window_seconds(w) for w in ("30s", "1m", "5m", "15m", "1h", "all")] == [
-        30, 60, 300, 900, 3600, None
+        30,
+        60,
+        300,
+        900,
+        3600,
+        None,
     ]

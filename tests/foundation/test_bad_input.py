@@ -41,8 +41,13 @@ CASES: list[tuple[str, bytes, str, int, str | None]] = [
     ("Infinity literal", GOOD.replace(b"850.0", b"Infinity"), JSON, 400, None),
     ("invalid utf-8", GOOD.replace(b'"gpt-4o"', b'"gpt-\xff\xfe"'), JSON, 400, None),
     ("deep nesting 100k", b"[" * 100_000 + b"]" * 100_000, JSON, 400, None),
-    ("deep nesting in content", GOOD[:-1] + b',"input":' + b"[" * 100_000 + b"]" * 100_000
-     + b"}", JSON, 400, None),
+    (
+        "deep nesting in content",
+        GOOD[:-1] + b',"input":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        JSON,
+        400,
+        None,
+    ),
     ("scalar top level", b"42", JSON, 422, None),
     ("string top level", b'"event"', JSON, 422, None),
     ("empty array", b"[]", JSON, 422, None),
@@ -55,8 +60,13 @@ CASES: list[tuple[str, bytes, str, int, str | None]] = [
     ("negative tokens", with_field(input_tokens=-5), JSON, 422, "input_tokens"),
     ("float tokens", with_field(output_tokens=1.5), JSON, 422, "output_tokens"),
     ("string tokens", with_field(input_tokens="100"), JSON, 422, "input_tokens"),
-    ("huge int tokens", GOOD.replace(b'"input_tokens":100', b'"input_tokens":'
-                                      + b"9" * 400), JSON, 422, "input_tokens"),
+    (
+        "huge int tokens",
+        GOOD.replace(b'"input_tokens":100', b'"input_tokens":' + b"9" * 400),
+        JSON,
+        422,
+        "input_tokens",
+    ),
     ("tokens over 1e9", with_field(input_tokens=10**12), JSON, 422, "input_tokens"),
     ("huge float duration", GOOD.replace(b"850.0", b"1e400"), JSON, 422, "duration_ms"),
     ("negative duration", with_field(duration_ms=-1.0), JSON, 422, "duration_ms"),
@@ -66,13 +76,28 @@ CASES: list[tuple[str, bytes, str, int, str | None]] = [
     ("empty request_id", with_field(request_id=""), JSON, 422, "request_id"),
     ("huge id", with_field(id="x" * 10_000), JSON, 422, "id"),
     ("nested attributes", with_field(attributes={"a": {"b": 1}}), JSON, 422, "attributes"),
-    ("too many attributes", with_field(attributes={str(i): i for i in range(500)}), JSON, 422,
-     "attributes"),
-    ("array with one bad event", enc([llm_event(), llm_event(input_tokens=-1), tool_event()]),
-     JSON, 422, "input_tokens"),
+    (
+        "too many attributes",
+        with_field(attributes={str(i): i for i in range(500)}),
+        JSON,
+        422,
+        "attributes",
+    ),
+    (
+        "array with one bad event",
+        enc([llm_event(), llm_event(input_tokens=-1), tool_event()]),
+        JSON,
+        422,
+        "input_tokens",
+    ),
     ("tool call without tool", enc({**tool_event(), "tool": None}), JSON, 422, "tool"),
-    ("ndjson with one bad line", enc(llm_event()) + b"\n" + with_field(model=5) + b"\n"
-     + enc(tool_event()), NDJSON, 422, "model"),
+    (
+        "ndjson with one bad line",
+        enc(llm_event()) + b"\n" + with_field(model=5) + b"\n" + enc(tool_event()),
+        NDJSON,
+        422,
+        "model",
+    ),
     ("ndjson with a truncated line", enc(llm_event()) + b"\n" + GOOD[:20], NDJSON, 400, None),
     ("ndjson of blank lines", b"\n\n\n", NDJSON, 400, None),
     ("form content type", GOOD, "application/x-www-form-urlencoded", 415, "Content-Type"),
@@ -88,8 +113,9 @@ async def test_every_hostile_payload_gets_a_clear_4xx_and_nothing_is_stored(
     running, runner = await start_sidecar(make_settings(tmp_path))
     try:
         for name, body, content_type, status, field in CASES:
-            async with http.post(running.url + "/v1/events", data=body,
-                                 headers={"Content-Type": content_type}) as response:
+            async with http.post(
+                running.url + "/v1/events", data=body, headers={"Content-Type": content_type}
+            ) as response:
                 assert response.status == status, (name, await response.text())
                 assert response.headers["Content-Type"].startswith("application/json"), name
                 error = (await response.json())["error"]
@@ -99,8 +125,9 @@ async def test_every_hostile_payload_gets_a_clear_4xx_and_nothing_is_stored(
         async with http.get(running.url + "/health") as response:
             assert response.status == 200
         ok = enc([llm_event(), tool_event()])
-        async with http.post(running.url + "/v1/events", data=ok,
-                             headers={"Content-Type": JSON}) as response:
+        async with http.post(
+            running.url + "/v1/events", data=ok, headers={"Content-Type": JSON}
+        ) as response:
             assert response.status == 202
     finally:
         await runner.cleanup()
@@ -113,8 +140,9 @@ async def test_ndjson_errors_name_the_line(
     sidecar: RunningSidecar, http: aiohttp.ClientSession
 ) -> None:
     body = enc(llm_event()) + b"\n\n" + enc(llm_event()) + b"\n" + with_field(ts="x")
-    async with http.post(sidecar.url + "/v1/events", data=body,
-                         headers={"Content-Type": NDJSON}) as response:
+    async with http.post(
+        sidecar.url + "/v1/events", data=body, headers={"Content-Type": NDJSON}
+    ) as response:
         error = (await response.json())["error"]
     assert response.status == 422
     assert error["line"] == 4 and error["field"] == "ts" and "line 4" in error["message"]
@@ -124,8 +152,9 @@ async def test_array_errors_name_the_index(
     sidecar: RunningSidecar, http: aiohttp.ClientSession
 ) -> None:
     body = enc([llm_event(), llm_event(), tool_event(duration_ms="slow")])
-    async with http.post(sidecar.url + "/v1/events", data=body,
-                         headers={"Content-Type": JSON}) as response:
+    async with http.post(
+        sidecar.url + "/v1/events", data=body, headers={"Content-Type": JSON}
+    ) as response:
         error = (await response.json())["error"]
     assert error["index"] == 2 and error["field"] == "duration_ms"
 

@@ -31,8 +31,12 @@ def test_defaults() -> None:
 
 def test_file_then_env_then_flags(tmp_path: Path) -> None:
     path = write(tmp_path, "port: 9001\nhost: 127.0.0.2\nstore:\n  pool_size: 2\n")
-    env = {"SIDECAR_PORT": "9002", "SIDECAR_CAPTURE_CONTENT": "true",
-           "SIDECAR_STORE__BATCH_MAX_EVENTS": "500", "SIDECAR_DB_URL": "sqlite:///x.db"}
+    env = {
+        "SIDECAR_PORT": "9002",
+        "SIDECAR_CAPTURE_CONTENT": "true",
+        "SIDECAR_STORE__BATCH_MAX_EVENTS": "500",
+        "SIDECAR_DB_URL": "sqlite:///x.db",
+    }
     settings = load_settings(path, env=env, overrides={"port": 9003, "host": None})
     assert settings.port == 9003
     assert settings.host == "127.0.0.2"
@@ -54,8 +58,9 @@ def test_file_then_env_then_flags(tmp_path: Path) -> None:
         ("port: [\n", {}, "not valid YAML"),
     ],
 )
-def test_bad_configuration_names_the_key(tmp_path: Path, text: str, env: dict[str, str],
-                                          message: str) -> None:
+def test_bad_configuration_names_the_key(
+    tmp_path: Path, text: str, env: dict[str, str], message: str
+) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
         load_settings(write(tmp_path, text), env=env)
 
@@ -63,8 +68,12 @@ def test_bad_configuration_names_the_key(tmp_path: Path, text: str, env: dict[st
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SIDECAR_")}
     return subprocess.run(
-        [sys.executable, "-m", "sidecar", *args], capture_output=True, text=True,
-        cwd=REPO, env={**clean, **(env or {})}, timeout=60,
+        [sys.executable, "-m", "sidecar", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**clean, **(env or {})},
+        timeout=60,
     )
 
 
@@ -84,8 +93,9 @@ def test_check_config_names_the_bad_key(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_a_public_bind_without_a_token(tmp_path: Path) -> None:
-    result = cli("serve", "--host", "0.0.0.0", "--port", "0",
-                 "--db-url", f"sqlite:///{tmp_path / 'x.db'}")
+    result = cli(
+        "serve", "--host", "0.0.0.0", "--port", "0", "--db-url", f"sqlite:///{tmp_path / 'x.db'}"
+    )
     assert result.returncode == 2
     assert "refusing to bind '0.0.0.0' without an API token" in result.stderr
 
@@ -101,11 +111,13 @@ async def test_token_protects_v1_and_metrics_but_not_probes(
             async with http.get(running.url + path) as response:
                 assert response.status == 401, path
                 assert (await response.json())["error"]["code"] == "unauthorized"
-            async with http.get(running.url + path,
-                                headers={"Authorization": "Bearer wrong-token"}) as response:
+            async with http.get(
+                running.url + path, headers={"Authorization": "Bearer wrong-token"}
+            ) as response:
                 assert response.status == 401, path
-            async with http.get(running.url + path,
-                                headers={"Authorization": "Bearer t0ken-abcdef"}) as response:
+            async with http.get(
+                running.url + path, headers={"Authorization": "Bearer t0ken-abcdef"}
+            ) as response:
                 assert response.status == 200, path
         for path in ("/health", "/ready"):
             async with http.get(running.url + path) as response:

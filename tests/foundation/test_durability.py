@@ -40,8 +40,7 @@ class BatchSender(threading.Thread):
             while not self.stop.is_set():
                 events = [llm_event(id=uuid.uuid4().hex) for _ in range(self.batch)]
                 body = b"\n".join(msgspec.json.encode(e) for e in events)
-                conn.request("POST", "/v1/events", body,
-                             {"Content-Type": "application/x-ndjson"})
+                conn.request("POST", "/v1/events", body, {"Content-Type": "application/x-ndjson"})
                 response = conn.getresponse()
                 response.read()
                 if response.status == 202:
@@ -104,8 +103,9 @@ def test_kill_9_mid_stream_loses_no_acknowledged_event(db_url: str) -> None:
         missing = set(acked) - set(ids)
         assert not missing, f"{len(missing)} acknowledged events lost"
         conn = http.client.HTTPConnection("127.0.0.1", restarted.port, timeout=10)
-        conn.request("POST", "/v1/events", senders[0].last_body,
-                     {"Content-Type": "application/x-ndjson"})
+        conn.request(
+            "POST", "/v1/events", senders[0].last_body, {"Content-Type": "application/x-ndjson"}
+        )
         response = conn.getresponse()
         assert response.status == 202
         assert msgspec.json.decode(response.read()) == {"accepted": 0, "duplicates": 200}

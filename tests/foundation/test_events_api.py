@@ -11,11 +11,16 @@ import msgspec
 from tests.conftest import RunningSidecar, llm_event, tool_event
 
 
-async def post(http: aiohttp.ClientSession, sidecar: RunningSidecar, body: Any,
-               content_type: str = "application/json") -> tuple[int, Any]:
+async def post(
+    http: aiohttp.ClientSession,
+    sidecar: RunningSidecar,
+    body: Any,
+    content_type: str = "application/json",
+) -> tuple[int, Any]:
     data = body if isinstance(body, bytes) else msgspec.json.encode(body)
-    async with http.post(sidecar.url + "/v1/events", data=data,
-                         headers={"Content-Type": content_type}) as response:
+    async with http.post(
+        sidecar.url + "/v1/events", data=data, headers={"Content-Type": content_type}
+    ) as response:
         return response.status, await response.json()
 
 
@@ -30,13 +35,25 @@ async def test_one_object_array_and_ndjson_are_accepted(
 ) -> None:
     one = llm_event()
     assert await post(http, sidecar, one) == (202, {"accepted": 1, "duplicates": 0})
-    many = [llm_event(), tool_event(), {"type": "run", "id": "run-1", "ts": 1.0,
-                                         "request_id": "req-1", "start_ts": 1.0, "steps": 2}]
+    many = [
+        llm_event(),
+        tool_event(),
+        {
+            "type": "run",
+            "id": "run-1",
+            "ts": 1.0,
+            "request_id": "req-1",
+            "start_ts": 1.0,
+            "steps": 2,
+        },
+    ]
     assert await post(http, sidecar, many) == (202, {"accepted": 3, "duplicates": 0})
     lines = [llm_event(), tool_event()]
     ndjson = b"\n".join(msgspec.json.encode(e) for e in lines) + b"\n"
     assert await post(http, sidecar, ndjson, "application/x-ndjson") == (
-        202, {"accepted": 2, "duplicates": 0})
+        202,
+        {"accepted": 2, "duplicates": 0},
+    )
     assert stored_ids(sidecar) == [e["id"] for e in [one, *many, *lines]]
 
 
@@ -79,8 +96,14 @@ async def test_unknown_fields_are_ignored_and_counted(
 async def test_content_is_dropped_unless_capture_is_enabled(
     sidecar: RunningSidecar, http: aiohttp.ClientSession
 ) -> None:
-    await post(http, sidecar, [llm_event(input="hello", output="world"),
-                               tool_event(args={"q": "x"}, result="r", error_message="boom")])
+    await post(
+        http,
+        sidecar,
+        [
+            llm_event(input="hello", output="world"),
+            tool_event(args={"q": "x"}, result="r", error_message="boom"),
+        ],
+    )
     async with http.get(sidecar.url + "/v1/events?order=asc") as response:
         events = (await response.json())["events"]
     assert "input" not in events[0] and "output" not in events[0]
@@ -91,8 +114,9 @@ async def test_content_is_dropped_unless_capture_is_enabled(
 async def test_query_filters_and_pages_through_everything(
     sidecar: RunningSidecar, http: aiohttp.ClientSession
 ) -> None:
-    events = [llm_event(user_id=f"u-{i % 3}", ts=1000.0 + i, session_id=f"s-{i % 2}")
-              for i in range(25)]
+    events = [
+        llm_event(user_id=f"u-{i % 3}", ts=1000.0 + i, session_id=f"s-{i % 2}") for i in range(25)
+    ]
     await post(http, sidecar, events)
     seen: list[str] = []
     cursor = None
@@ -118,25 +142,41 @@ async def test_query_filters_and_pages_through_everything(
 async def test_aggregate_counts_errors_and_tokens_by_group(
     sidecar: RunningSidecar, http: aiohttp.ClientSession
 ) -> None:
-    await post(http, sidecar, [
-        llm_event(model="a", input_tokens=10, output_tokens=1),
-        llm_event(model="a", input_tokens=20, output_tokens=2, status="error"),
-        llm_event(model="b", input_tokens=5, output_tokens=5, user_id="u-2"),
-        tool_event(tool="t1", status="error"),
-    ])
+    await post(
+        http,
+        sidecar,
+        [
+            llm_event(model="a", input_tokens=10, output_tokens=1),
+            llm_event(model="a", input_tokens=20, output_tokens=2, status="error"),
+            llm_event(model="b", input_tokens=5, output_tokens=5, user_id="u-2"),
+            tool_event(tool="t1", status="error"),
+        ],
+    )
     async with http.get(sidecar.url + "/v1/aggregate?group_by=model") as response:
         result = await response.json()
     total = result["total"]
     assert (total["count"], total["errors"], total["input_tokens"], total["output_tokens"]) == (
-        3, 1, 35, 8)
+        3,
+        1,
+        35,
+        8,
+    )
     assert total["cost_usd"] > 0  # unknown models are charged the default price
     by_model = {g["model"]: g for g in result["groups"]}
     assert by_model["a"]["count"] == 2 and by_model["a"]["errors"] == 1
     assert by_model["b"]["input_tokens"] == 5
     async with http.get(sidecar.url + "/v1/aggregate?group_by=tool") as response:
         tools = await response.json()
-    assert tools["groups"] == [{"tool": "t1", "count": 1, "errors": 1, "input_tokens": 0,
-                                "output_tokens": 0, "cost_usd": 0.0}]
+    assert tools["groups"] == [
+        {
+            "tool": "t1",
+            "count": 1,
+            "errors": 1,
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cost_usd": 0.0,
+        }
+    ]
     async with http.get(sidecar.url + "/v1/aggregate?user_id=u-2") as response:
         assert (await response.json())["total"]["count"] == 1
 
@@ -144,10 +184,16 @@ async def test_aggregate_counts_errors_and_tokens_by_group(
 async def test_bad_query_parameters_are_422_naming_the_parameter(
     sidecar: RunningSidecar, http: aiohttp.ClientSession
 ) -> None:
-    for query, field in [("group_by=colour", "group_by"), ("limit=0", "limit"),
-                         ("limit=abc", "limit"), ("cursor=%%%", "cursor"),
-                         ("since=yesterday", "since"), ("type=chat", "type"),
-                         ("since=nan", "since"), ("order=up", "order")]:
+    for query, field in [
+        ("group_by=colour", "group_by"),
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("cursor=%%%", "cursor"),
+        ("since=yesterday", "since"),
+        ("type=chat", "type"),
+        ("since=nan", "since"),
+        ("order=up", "order"),
+    ]:
         path = "/v1/aggregate" if query.startswith("group_by") else "/v1/events"
         async with http.get(f"{sidecar.url}{path}?{query}") as response:
             assert response.status == 422, query

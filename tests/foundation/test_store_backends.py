@@ -29,8 +29,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def llm(i: int, **fields: object) -> LlmCall:
     base: dict[str, object] = dict(
-        id=f"e{i}", ts=100.0 + i, request_id=f"r{i % 4}", user_id=f"u{i % 2}", model="m",
-        provider="p", input_tokens=i, output_tokens=1, start_ts=100.0, duration_ms=5.0,
+        id=f"e{i}",
+        ts=100.0 + i,
+        request_id=f"r{i % 4}",
+        user_id=f"u{i % 2}",
+        model="m",
+        provider="p",
+        input_tokens=i,
+        output_tokens=1,
+        start_ts=100.0,
+        duration_ms=5.0,
     )
     base.update(fields)
     return LlmCall(**base)  # type: ignore[arg-type]
@@ -49,8 +57,9 @@ async def test_concurrent_writes_group_commit_and_dedupe(db_url: str) -> None:
         assert writer.stats.commits < 30  # requests shared commits
         again = await asyncio.gather(writer.write(batches[0]), writer.write(batches[0]))
         assert list(again) == [set(), set()]
-        tool = ToolCall(id="t1", ts=1.0, request_id="r", tool="x", start_ts=1.0,
-                        duration_ms=1.0, status="error")
+        tool = ToolCall(
+            id="t1", ts=1.0, request_id="r", tool="x", start_ts=1.0, duration_ms=1.0, status="error"
+        )
         assert await writer.write([event_row(tool)]) == {"t1"}
         total = await aggregate(engine, EventFilter(), ["user"])
         assert total["total"]["count"] == 301 and total["total"]["errors"] == 1

@@ -34,4 +34,3 @@ VALUES = st.one_of(HOSTILE, st.text(max_size=40), st.integers().map(str),
 QUERIES = st.tuples(
     st.sampled_from(GET_ROUTES), st.dictionaries(st.sampled_from(NAMES), VALUES, max_size=4)
 )
-

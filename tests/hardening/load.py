@@ -36,16 +36,22 @@ class LoadReport:
         return values[min(len(values) - 1, int(q * len(values)))]
 
     def server_errors(self) -> int:
-        return sum(n for (_, status), n in self.statuses.items() if status >= 500 and
-                   status != 503)
+        return sum(n for (_, status), n in self.statuses.items() if status >= 500 and status != 503)
 
 
 class Agents:
     """``clients`` agents looping until :meth:`stop`; ``reached(n)`` waits for n acked events."""
 
     def __init__(
-        self, url: str, *, clients: int = 4, batch: int = 20, token: str | None = None,
-        admit: bool = True, cache: bool = True, user_prefix: str = "u",
+        self,
+        url: str,
+        *,
+        clients: int = 4,
+        batch: int = 20,
+        token: str | None = None,
+        admit: bool = True,
+        cache: bool = True,
+        user_prefix: str = "u",
     ) -> None:
         self.url = url
         self.clients = clients
@@ -63,7 +69,8 @@ class Agents:
 
     async def __aenter__(self) -> Agents:
         self._session = aiohttp.ClientSession(
-            headers=self.headers, timeout=aiohttp.ClientTimeout(total=30))
+            headers=self.headers, timeout=aiohttp.ClientTimeout(total=30)
+        )
         self._tasks = [asyncio.create_task(self._agent(i)) for i in range(self.clients)]
         return self
 
@@ -116,16 +123,29 @@ class Agents:
             step += 1
             request_id = f"{user}-r{step}-{uuid.uuid4().hex[:6]}"
             if self.admit:
-                status, answer = await self._post("admit", "/v1/admit", {
-                    "request_id": request_id, "user_id": user, "model": "gpt-4o-mini",
-                    "input_tokens": 100, "max_output_tokens": 100})
+                status, answer = await self._post(
+                    "admit",
+                    "/v1/admit",
+                    {
+                        "request_id": request_id,
+                        "user_id": user,
+                        "model": "gpt-4o-mini",
+                        "input_tokens": 100,
+                        "max_output_tokens": 100,
+                    },
+                )
                 if status == 200 and answer.get("reservation_id"):
                     self.report.reservations += 1
             if self.cache:
-                await self._post("cache", "/v1/cache/lookup", {
-                    "namespace": "faq", "user_id": user, "key": f"question {step % 50}"})
-            events = [llm_event(id=uuid.uuid4().hex, request_id=request_id, user_id=user)
-                      for _ in range(self.batch)]
+                await self._post(
+                    "cache",
+                    "/v1/cache/lookup",
+                    {"namespace": "faq", "user_id": user, "key": f"question {step % 50}"},
+                )
+            events = [
+                llm_event(id=uuid.uuid4().hex, request_id=request_id, user_id=user)
+                for _ in range(self.batch)
+            ]
             status, _ = await self._post("events", "/v1/events", events)
             if status == 202:
                 self._acked([e["id"] for e in events])

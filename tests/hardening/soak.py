@@ -55,10 +55,13 @@ class SoakResult:
         ]
         for kind in ("admit", "cache", "events"):
             if kind in r.latencies:
-                lines.append(f"- {kind}: p50 {r.quantile(kind, 0.5) * 1000:.1f} ms, "
-                             f"p99 {r.quantile(kind, 0.99) * 1000:.1f} ms")
-        lines.append(f"- statuses: {dict(sorted(r.statuses.items()))}; transport errors "
-                     f"{r.transport_errors}")
+                lines.append(
+                    f"- {kind}: p50 {r.quantile(kind, 0.5) * 1000:.1f} ms, "
+                    f"p99 {r.quantile(kind, 0.99) * 1000:.1f} ms"
+                )
+        lines.append(
+            f"- statuses: {dict(sorted(r.statuses.items()))}; transport errors {r.transport_errors}"
+        )
         lines.append("- RSS MB over time: " + ", ".join(f"{m:.0f}" for m in self.rss_mb))
         return "\n".join(lines)
 
@@ -66,7 +69,7 @@ class SoakResult:
         """Growth from the end of the first third (warm) to the last sample."""
         if len(self.rss_mb) < 3:
             return 0.0
-        warm = statistics.median(self.rss_mb[len(self.rss_mb) // 3: len(self.rss_mb) // 3 + 2])
+        warm = statistics.median(self.rss_mb[len(self.rss_mb) // 3 : len(self.rss_mb) // 3 + 2])
         return self.rss_mb[-1] - warm
 
 
@@ -80,26 +83,32 @@ async def _sample_rss(pid: int, out: list[float], stop: asyncio.Event, every: fl
             continue
 
 
-async def soak(db_url: str, store_url: str, *, seconds: float, clients: int,
-               backend: str) -> SoakResult:
+async def soak(
+    db_url: str, store_url: str, *, seconds: float, clients: int, backend: str
+) -> SoakResult:
     """Run the soak against a fresh sidecar process on ``db_url``."""
     from tests.hardening.test_faults import stored_ids
 
-    sidecar = SidecarProcess(db_url, env={
-        "SIDECAR_PROTECTION__RATE_LIMIT_PER_S": "0"}).start()
+    sidecar = SidecarProcess(db_url, env={"SIDECAR_PROTECTION__RATE_LIMIT_PER_S": "0"}).start()
     result = SoakResult(backend, seconds, clients, LoadReport())
     try:
         assert sidecar.proc is not None
         async with aiohttp.ClientSession() as http:
             # The admits' model only: the agents' llm_call events (another model, naming no
             # reservation) are charged directly and would otherwise fill the cap too.
-            async with http.put(sidecar.url + "/v1/budgets/global/all", json={
-                    "window": "1d", "max_tokens": TOKENS_PER_ADMIT * BUDGET_ADMITS,
-                    "model": "gpt-4o-mini"}) as resp:
+            async with http.put(
+                sidecar.url + "/v1/budgets/global/all",
+                json={
+                    "window": "1d",
+                    "max_tokens": TOKENS_PER_ADMIT * BUDGET_ADMITS,
+                    "model": "gpt-4o-mini",
+                },
+            ) as resp:
                 assert resp.status == 200, await resp.text()
             stop = asyncio.Event()
-            sampler = asyncio.create_task(_sample_rss(
-                sidecar.proc.pid, result.rss_mb, stop, max(0.5, seconds / 20)))
+            sampler = asyncio.create_task(
+                _sample_rss(sidecar.proc.pid, result.rss_mb, stop, max(0.5, seconds / 20))
+            )
             async with Agents(sidecar.url, clients=clients) as load:
                 await asyncio.sleep(seconds)  # the soak's duration, not a synchronisation
             stop.set()
@@ -115,7 +124,8 @@ async def soak(db_url: str, store_url: str, *, seconds: float, clients: int,
     result.stored = sum(stored.values())
     acked = set(result.report.acked)
     result.lost_or_duplicated = sum(1 for i in acked if stored[i] != 1) + sum(
-        n - 1 for n in stored.values() if n > 1)
+        n - 1 for n in stored.values() if n > 1
+    )
     return result
 
 
@@ -130,13 +140,25 @@ def main() -> None:
     db = Path(args.dir) / f"soak-{os.getpid()}.db"
     url = args.postgres or f"sqlite+aiosqlite:///{db.resolve()}"
     started = time.time()
-    result = asyncio.run(soak(url, url, seconds=args.seconds, clients=args.clients,
-                              backend="PostgreSQL" if args.postgres else "SQLite"))
+    result = asyncio.run(
+        soak(
+            url,
+            url,
+            seconds=args.seconds,
+            clients=args.clients,
+            backend="PostgreSQL" if args.postgres else "SQLite",
+        )
+    )
     print(result.markdown())
-    print(f"- memory growth after warm-up: {result.memory_growth_mb():.1f} MB; "
-          f"wall time {time.time() - started:.0f} s")
-    ok = (result.lost_or_duplicated == 0 and result.report.server_errors() == 0
-          and result.granted == BUDGET_ADMITS)
+    print(
+        f"- memory growth after warm-up: {result.memory_growth_mb():.1f} MB; "
+        f"wall time {time.time() - started:.0f} s"
+    )
+    ok = (
+        result.lost_or_duplicated == 0
+        and result.report.server_errors() == 0
+        and result.granted == BUDGET_ADMITS
+    )
     raise SystemExit(0 if ok else 1)
 
 

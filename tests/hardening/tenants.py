@@ -31,10 +31,12 @@ def bearer(token: str) -> dict[str, str]:
 
 def tenant_auth() -> dict[str, Any]:
     """The ``auth`` section: digests only, never the tokens themselves."""
-    return {"tokens": [
-        {"sha256": token_digest(secret(tok)), "tenant": tenant, "role": role, "name": tok}
-        for tok, (tenant, role) in TOKENS.items()
-    ]}
+    return {
+        "tokens": [
+            {"sha256": token_digest(secret(tok)), "tenant": tenant, "role": role, "name": tok}
+            for tok, (tenant, role) in TOKENS.items()
+        ]
+    }
 
 
 @asynccontextmanager

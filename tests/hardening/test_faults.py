@@ -66,8 +66,9 @@ async def test_postgres_gone_and_back_mid_load(pg_url: str, tmp_path: Path) -> N
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
     await proxy.start()
     via_proxy = target.set(port=proxy.port).render_as_string(hide_password=False)
-    settings = make_settings(tmp_path, db_url=via_proxy, budgets={"enabled": False},
-                             store={"health_timeout_s": 1.0})
+    settings = make_settings(
+        tmp_path, db_url=via_proxy, budgets={"enabled": False}, store={"health_timeout_s": 1.0}
+    )
     running, runner = await start_sidecar(settings)
     try:
         async with aiohttp.ClientSession() as http, Agents(running.url, admit=False) as load:
@@ -89,8 +90,9 @@ async def test_postgres_gone_and_back_mid_load(pg_url: str, tmp_path: Path) -> N
 
 
 async def test_sqlite_locked_then_released_mid_load(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, budgets={"enabled": False},
-                             protection={"request_timeout_s": 2.0})
+    settings = make_settings(
+        tmp_path, budgets={"enabled": False}, protection={"request_timeout_s": 2.0}
+    )
     db_path = tmp_path / "sidecar.db"
     running, runner = await start_sidecar(settings)
     locker = sqlite3.connect(db_path, timeout=0, isolation_level=None)
@@ -113,8 +115,9 @@ class LimitedSidecar(SidecarProcess):
     """A sidecar whose files may not grow past ``limit`` bytes (a full disk, as EFBIG)."""
 
     def __init__(self, db_url: str, limit: int) -> None:
-        super().__init__(db_url, env={"SIDECAR_BUDGETS__ENABLED": "false",
-                                      "SIDECAR_CACHE__PERSISTENCE_PATH": ""})
+        super().__init__(
+            db_url, env={"SIDECAR_BUDGETS__ENABLED": "false", "SIDECAR_CACHE__PERSISTENCE_PATH": ""}
+        )
         self.limit = limit
 
     def start(self, timeout: float = 30.0) -> LimitedSidecar:
@@ -129,8 +132,12 @@ class LimitedSidecar(SidecarProcess):
         self.output = []
         self._ready = threading.Event()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sidecar", "serve"], env=self.env, cwd=REPO,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "sidecar", "serve"],
+            env=self.env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             preexec_fn=limit_file_size,
         )
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
@@ -146,9 +153,15 @@ async def test_disk_full_refuses_with_503_and_keeps_what_it_acknowledged(
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'full.db'}"
     sidecar = LimitedSidecar(db_url, limit=2 * 1024 * 1024).start()
     try:
-        async with aiohttp.ClientSession() as http, Agents(
-            sidecar.url, admit=False, cache=False, batch=50,
-        ) as load:
+        async with (
+            aiohttp.ClientSession() as http,
+            Agents(
+                sidecar.url,
+                admit=False,
+                cache=False,
+                batch=50,
+            ) as load,
+        ):
             await load.refused(timeout=120)
             async with http.get(sidecar.url + "/health") as resp:
                 assert resp.status in (200, 503)
@@ -163,7 +176,8 @@ async def test_disk_full_refuses_with_503_and_keeps_what_it_acknowledged(
 
 
 async def test_wall_clock_jumps_lose_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     real_time = time.time
     offset = {"s": 0.0}

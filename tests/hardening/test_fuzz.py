@@ -37,9 +37,9 @@ HYPOTHESIS_EXAMPLES = 550  # per strategy: queries and OTLP bodies, 1,100 reques
 
 
 @pytest.fixture(params=["sqlite", "postgres"], scope="module")
-def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    SidecarProcess
-]:
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SidecarProcess]:
     if request.param == "postgres":
         url = str(request.getfixturevalue("pg_url_module"))
     else:

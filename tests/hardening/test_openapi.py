@@ -18,10 +18,15 @@ from sidecar.api.openapi import build_document
 from tests.conftest import RunningSidecar, SidecarProcess
 
 ADMIN = "fuzz-admin-token-1"
-CHECKS = ",".join([
-    "not_a_server_error", "status_code_conformance", "content_type_conformance",
-    "response_schema_conformance", "ignored_auth",
-])
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "ignored_auth",
+    ]
+)
 
 
 def test_document_lists_exactly_the_registered_routes(sidecar: RunningSidecar) -> None:
@@ -39,7 +44,8 @@ def test_document_lists_exactly_the_registered_routes(sidecar: RunningSidecar) -
 
 
 async def test_served_document_is_openapi_3_1(
-    sidecar: RunningSidecar, http: aiohttp.ClientSession,
+    sidecar: RunningSidecar,
+    http: aiohttp.ClientSession,
 ) -> None:
     async with http.get(sidecar.url + "/openapi.json") as resp:
         assert resp.status == 200
@@ -49,7 +55,8 @@ async def test_served_document_is_openapi_3_1(
     admit = document["paths"]["/v1/admit"]["post"]
     schema = document["components"]["schemas"]["AdmitBody"]
     assert admit["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
-        "/AdmitBody")
+        "/AdmitBody"
+    )
     assert {"request_id", "kind"} <= set(schema["properties"])
 
 
@@ -59,11 +66,31 @@ def test_schemathesis_finds_no_500_and_no_schema_violation(tmp_path: Path) -> No
     proc.start()
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "schemathesis.cli", "run", proc.url + "/openapi.json",
-             "-H", f"Authorization: Bearer {ADMIN}", "--checks", CHECKS,
-             "--max-examples", "10", "--seed", "1", "--workers", "1",
-             "--generation-database", "none", "--no-color"],
-            capture_output=True, text=True, timeout=240, check=False, cwd=tmp_path,
+            [
+                sys.executable,
+                "-m",
+                "schemathesis.cli",
+                "run",
+                proc.url + "/openapi.json",
+                "-H",
+                f"Authorization: Bearer {ADMIN}",
+                "--checks",
+                CHECKS,
+                "--max-examples",
+                "10",
+                "--seed",
+                "1",
+                "--workers",
+                "1",
+                "--generation-database",
+                "none",
+                "--no-color",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+            cwd=tmp_path,
         )
     finally:
         proc.stop()

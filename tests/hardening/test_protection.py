@@ -13,23 +13,29 @@ from tests.hardening.tenants import ADMIN, bearer, tenant_auth
 
 
 async def test_rate_limit_is_per_token_with_retry_after(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, api_token=ADMIN, auth=tenant_auth(),
-                             protection={"rate_limit_per_s": 1, "rate_limit_burst": 5})
+    settings = make_settings(
+        tmp_path,
+        api_token=ADMIN,
+        auth=tenant_auth(),
+        protection={"rate_limit_per_s": 1, "rate_limit_burst": 5},
+    )
     running, runner = await start_sidecar(settings)
     body = {"text": "hello"}
     try:
         async with aiohttp.ClientSession() as http:
             statuses = []
             for _ in range(7):
-                async with http.post(running.url + "/v1/redact", json=body,
-                                     headers=bearer("a-agent")) as resp:
+                async with http.post(
+                    running.url + "/v1/redact", json=body, headers=bearer("a-agent")
+                ) as resp:
                     statuses.append(resp.status)
                     if resp.status == 429:
                         assert int(resp.headers["Retry-After"]) >= 1
                         assert (await resp.json())["error"]["code"] == "rate_limited"
             assert statuses[:5] == [200] * 5 and statuses[5:] == [429, 429]
-            async with http.post(running.url + "/v1/redact", json=body,
-                                 headers=bearer("b-agent")) as resp:
+            async with http.post(
+                running.url + "/v1/redact", json=body, headers=bearer("b-agent")
+            ) as resp:
                 assert resp.status == 200  # another token has its own bucket
             async with http.get(running.url + "/health") as resp:
                 assert resp.status == 200  # probes are never limited
@@ -54,8 +60,10 @@ async def test_slow_handler_times_out_with_503(tmp_path: Path) -> None:
 
 
 async def test_oversized_headers_are_refused(tmp_path: Path) -> None:
-    proc = SidecarProcess(f"sqlite+aiosqlite:///{tmp_path / 'h.db'}",
-                          env={"SIDECAR_PROTECTION__MAX_HEADER_BYTES": "1024"}).start()
+    proc = SidecarProcess(
+        f"sqlite+aiosqlite:///{tmp_path / 'h.db'}",
+        env={"SIDECAR_PROTECTION__MAX_HEADER_BYTES": "1024"},
+    ).start()
     try:
         async with aiohttp.ClientSession() as http:
             async with http.get(proc.url + "/health", headers={"X-Pad": "x" * 4096}) as resp:

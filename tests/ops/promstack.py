@@ -33,9 +33,7 @@ def binary(*names: str) -> str:
     raise AssertionError("unreachable")
 
 
-async def until(
-    probe: Callable[[], Awaitable[T | None]], *, timeout: float, what: str
-) -> T:
+async def until(probe: Callable[[], Awaitable[T | None]], *, timeout: float, what: str) -> T:
     """Poll ``probe`` until it returns something truthy; fail naming ``what`` at the deadline."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -70,8 +68,9 @@ class ChildService:
 
     def start(self) -> None:
         log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=self.dir)
+        self.proc = subprocess.Popen(
+            self.argv(), stdout=log, stderr=subprocess.STDOUT, cwd=self.dir
+        )
 
     async def ready(self, http: aiohttp.ClientSession, timeout: float = 30.0) -> None:
         async def probe() -> bool:
@@ -99,34 +98,48 @@ class ChildService:
 class Prometheus(ChildService):
     name = "prometheus"
 
-    def __init__(self, workdir: Path, *, scrape: list[str], rules: list[dict[str, Any]],
-                 alertmanager: str) -> None:
+    def __init__(
+        self, workdir: Path, *, scrape: list[str], rules: list[dict[str, Any]], alertmanager: str
+    ) -> None:
         super().__init__(workdir)
         (self.dir / "rules.yml").write_text(yaml.safe_dump({"groups": rules}, sort_keys=False))
         config = {
-            "global": {"scrape_interval": "1s", "scrape_timeout": "1s",
-                       "evaluation_interval": "1s"},
+            "global": {
+                "scrape_interval": "1s",
+                "scrape_timeout": "1s",
+                "evaluation_interval": "1s",
+            },
             "rule_files": ["rules.yml"],
             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
-            "scrape_configs": [{"job_name": "agent-sidecar",
-                                "static_configs": [{"targets": scrape}]}],
+            "scrape_configs": [
+                {"job_name": "agent-sidecar", "static_configs": [{"targets": scrape}]}
+            ],
         }
         (self.dir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
 
     def argv(self) -> list[str]:
-        return [binary("prometheus"), f"--config.file={self.dir / 'prometheus.yml'}",
-                f"--storage.tsdb.path={self.dir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"]
+        return [
+            binary("prometheus"),
+            f"--config.file={self.dir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={self.dir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--log.level=warn",
+        ]
 
     async def query(self, http: aiohttp.ClientSession, expr: str) -> dict[str, Any]:
         async with http.post(self.url + "/api/v1/query", data={"query": expr}) as response:
             return await response.json()
 
-    async def query_range(self, http: aiohttp.ClientSession, expr: str, *, seconds: float,
-                          step: float = 1.0) -> dict[str, Any]:
+    async def query_range(
+        self, http: aiohttp.ClientSession, expr: str, *, seconds: float, step: float = 1.0
+    ) -> dict[str, Any]:
         end = time.time()
-        form = {"query": expr, "start": f"{end - seconds:.3f}", "end": f"{end:.3f}",
-                "step": str(step)}
+        form = {
+            "query": expr,
+            "start": f"{end - seconds:.3f}",
+            "end": f"{end:.3f}",
+            "step": str(step),
+        }
         async with http.post(self.url + "/api/v1/query_range", data=form) as response:
             return await response.json()
 
@@ -141,19 +154,31 @@ class Alertmanager(ChildService):
     def __init__(self, workdir: Path, *, webhook: str) -> None:
         super().__init__(workdir)
         config = {
-            "route": {"receiver": "test-webhook", "group_by": ["alertname"],
-                      "group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"},
-            "receivers": [{"name": "test-webhook",
-                           "webhook_configs": [{"url": webhook, "send_resolved": False}]}],
+            "route": {
+                "receiver": "test-webhook",
+                "group_by": ["alertname"],
+                "group_wait": "1s",
+                "group_interval": "1s",
+                "repeat_interval": "1h",
+            },
+            "receivers": [
+                {
+                    "name": "test-webhook",
+                    "webhook_configs": [{"url": webhook, "send_resolved": False}],
+                }
+            ],
         }
         (self.dir / "alertmanager.yml").write_text(yaml.safe_dump(config, sort_keys=False))
 
     def argv(self) -> list[str]:
-        return [binary("prometheus-alertmanager", "alertmanager"),
-                f"--config.file={self.dir / 'alertmanager.yml'}",
-                f"--storage.path={self.dir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--cluster.listen-address=", "--log.level=warn"]
+        return [
+            binary("prometheus-alertmanager", "alertmanager"),
+            f"--config.file={self.dir / 'alertmanager.yml'}",
+            f"--storage.path={self.dir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ]
 
 
 class WebhookReceiver:

@@ -14,10 +14,16 @@ from tests.ops.promstack import binary
 ALERTS = REPO / "alerts"
 RULES = ALERTS / "agent-sidecar.rules.yml"
 REQUIRED = {
-    "AgentSidecarDown", "AgentSidecarHighTimeToFirstToken", "AgentSidecarHighErrorRate",
-    "AgentSidecarToolFailureRate", "AgentSidecarCostBurnRate", "AgentSidecarBudgetDenialsSpike",
-    "AgentSidecarCacheHitRatioDrop", "AgentSidecarSpansDropped",
-    "AgentSidecarInjectionFindings", "AgentSidecarStoreUnavailable",
+    "AgentSidecarDown",
+    "AgentSidecarHighTimeToFirstToken",
+    "AgentSidecarHighErrorRate",
+    "AgentSidecarToolFailureRate",
+    "AgentSidecarCostBurnRate",
+    "AgentSidecarBudgetDenialsSpike",
+    "AgentSidecarCacheHitRatioDrop",
+    "AgentSidecarSpansDropped",
+    "AgentSidecarInjectionFindings",
+    "AgentSidecarStoreUnavailable",
 }
 
 
@@ -52,8 +58,10 @@ def test_promtool_unit_tests_pass_and_cover_every_alert_both_ways() -> None:
 
 def test_every_alert_is_documented_and_labelled() -> None:
     runbooks = (REPO / "docs" / "runbooks.md").read_text()
-    anchors = {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
-               for h in re.findall(r"^#+ (.+)$", runbooks, flags=re.M)}
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+        for h in re.findall(r"^#+ (.+)$", runbooks, flags=re.M)
+    }
     found = rules()
     assert {r["alert"] for r in found} == REQUIRED
     for rule in found:
@@ -73,11 +81,22 @@ def test_alertmanager_example_is_valid_and_routes_by_severity(tmp_path: Path) ->
     config = ALERTS / "alertmanager.yml"
     done = run(amtool, "check-config", str(config))
     assert done.returncode == 0, done.stdout + done.stderr
-    expected = {"critical": "pager", "warning": "team-chat", "info": "team-chat-digest",
-                "none": "team-chat"}
+    expected = {
+        "critical": "pager",
+        "warning": "team-chat",
+        "info": "team-chat-digest",
+        "none": "team-chat",
+    }
     for severity, receiver in expected.items():
-        done = run(amtool, "config", "routes", "test", f"--config.file={config}",
-                   f"severity={severity}", "alertname=AgentSidecarDown")
+        done = run(
+            amtool,
+            "config",
+            "routes",
+            "test",
+            f"--config.file={config}",
+            f"severity={severity}",
+            "alertname=AgentSidecarDown",
+        )
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == receiver, (severity, done.stdout)
     broken = tmp_path / "broken.yml"

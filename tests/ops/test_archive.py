@@ -40,24 +40,46 @@ def sample_events(n: int = 300) -> list[Any]:
     for i in range(n):
         ts = CUTOFF - 5_000 + i * 40.0  # about half before the cutoff
         common: dict[str, Any] = dict(
-            id=f"e{i:04d}", ts=ts, request_id=f"r{i // 3}", user_id=f"u{i % 7}",
-            session_id=f"s{i % 11}", tenant="acme", agent="support-bot",
+            id=f"e{i:04d}",
+            ts=ts,
+            request_id=f"r{i // 3}",
+            user_id=f"u{i % 7}",
+            session_id=f"s{i % 11}",
+            tenant="acme",
+            agent="support-bot",
             attributes={"attempt": i % 3, "region": "eu", "ratio": 0.1 * i, "ok": i % 2 == 0},
         )
         kind = i % 3
         if kind == 0:
-            out.append(LlmCall(
-                **common, model=f"m{i % 4}", provider="openai", input_tokens=100 + i,
-                output_tokens=i % 50, cached_input_tokens=i % 5, start_ts=ts - 1.5,
-                stream=True, ttft_ms=123.456 + i, duration_ms=1500.25 + i,
-                status="error" if i % 13 == 0 else "ok", cost_usd=0.000123 * (i + 1),
-                input=[{"role": "user", "content": f"question {i} ü✓"}],
-            ))
+            out.append(
+                LlmCall(
+                    **common,
+                    model=f"m{i % 4}",
+                    provider="openai",
+                    input_tokens=100 + i,
+                    output_tokens=i % 50,
+                    cached_input_tokens=i % 5,
+                    start_ts=ts - 1.5,
+                    stream=True,
+                    ttft_ms=123.456 + i,
+                    duration_ms=1500.25 + i,
+                    status="error" if i % 13 == 0 else "ok",
+                    cost_usd=0.000123 * (i + 1),
+                    input=[{"role": "user", "content": f"question {i} ü✓"}],
+                )
+            )
         elif kind == 1:
-            out.append(ToolCall(
-                **common, tool=f"t{i % 5}", start_ts=ts - 0.1, duration_ms=0.1 * i,
-                status="error" if i % 7 == 0 else "ok", args={"q": i}, result=None,
-            ))
+            out.append(
+                ToolCall(
+                    **common,
+                    tool=f"t{i % 5}",
+                    start_ts=ts - 0.1,
+                    duration_ms=0.1 * i,
+                    status="error" if i % 7 == 0 else "ok",
+                    args={"q": i},
+                    result=None,
+                )
+            )
         else:
             out.append(Run(**common, start_ts=ts - 10, duration_ms=10_000.0, steps=i % 9))
     return out
@@ -147,8 +169,12 @@ def test_damaged_or_foreign_files_are_refused(tmp_path: Path) -> None:
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sidecar", *args], cwd=REPO, capture_output=True, text=True,
-        timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+        [sys.executable, "-m", "sidecar", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
     )
 
 

@@ -14,10 +14,30 @@ import pytest
 from tests.conftest import REPO
 
 DASHBOARDS = sorted((REPO / "dashboards").glob("*.json"))
-ALLOWED_VARIABLES = {"__rate_interval", "__interval", "__range", "model", "tool", "agent",
-                     "instance", "job"}
-TOP_KEYS = {"uid", "title", "tags", "timezone", "schemaVersion", "version", "time", "refresh",
-            "templating", "annotations", "panels", "editable"}
+ALLOWED_VARIABLES = {
+    "__rate_interval",
+    "__interval",
+    "__range",
+    "model",
+    "tool",
+    "agent",
+    "instance",
+    "job",
+}
+TOP_KEYS = {
+    "uid",
+    "title",
+    "tags",
+    "timezone",
+    "schemaVersion",
+    "version",
+    "time",
+    "refresh",
+    "templating",
+    "annotations",
+    "panels",
+    "editable",
+}
 PANEL_KEYS = {"id", "type", "title", "gridPos", "datasource", "targets", "fieldConfig", "options"}
 
 
@@ -28,8 +48,10 @@ def load(path: Path) -> dict[str, Any]:
 def test_the_five_dashboards_exist() -> None:
     titles = {load(p)["title"] for p in DASHBOARDS}
     assert titles == {
-        "Agent sidecar / Overview", "Agent sidecar / Cost and budgets",
-        "Agent sidecar / Tools and cache", "Agent sidecar / Safety",
+        "Agent sidecar / Overview",
+        "Agent sidecar / Cost and budgets",
+        "Agent sidecar / Tools and cache",
+        "Agent sidecar / Safety",
         "Agent sidecar / Sidecar health",
     }
     assert len({load(p)["uid"] for p in DASHBOARDS}) == 5
@@ -84,8 +106,9 @@ def test_dashboard_schema(path: Path) -> None:
 
 
 def test_committed_files_are_the_generator_output() -> None:
-    spec = importlib.util.spec_from_file_location("build_dashboards",
-                                                  REPO / "scripts" / "build_dashboards.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_dashboards", REPO / "scripts" / "build_dashboards.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -93,4 +116,5 @@ def test_committed_files_are_the_generator_output() -> None:
     assert sorted(built) == [p.name for p in DASHBOARDS]
     for path in DASHBOARDS:
         assert path.read_text(encoding="utf-8") == module.render(built[path.name]), (
-            f"{path.name} is stale: run python scripts/build_dashboards.py")
+            f"{path.name} is stale: run python scripts/build_dashboards.py"
+        )

@@ -21,8 +21,15 @@ NO_HEALTHCHECK = {"otel-collector": "distroless image without a shell"}
 
 
 def test_the_stack_has_every_part() -> None:
-    assert set(SERVICES) == {"sidecar", "demo-agent", "postgres", "otel-collector",
-                             "prometheus", "alertmanager", "grafana"}
+    assert set(SERVICES) == {
+        "sidecar",
+        "demo-agent",
+        "postgres",
+        "otel-collector",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+    }
 
 
 def test_images_are_pinned() -> None:
@@ -102,25 +109,32 @@ def test_prometheus_config_passes_promtool(tmp_path: Path) -> None:
     config = (REPO / "deploy/prometheus/prometheus.yml").read_text()
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "agent-sidecar.rules.yml").write_text(
-        (REPO / "alerts/agent-sidecar.rules.yml").read_text())
+        (REPO / "alerts/agent-sidecar.rules.yml").read_text()
+    )
     (tmp_path / "token").write_text("a-test-token")
     config = config.replace("/etc/prometheus/rules", str(tmp_path / "rules"))
     config = config.replace("/run/secrets/sidecar_api_token", str(tmp_path / "token"))
     (tmp_path / "prometheus.yml").write_text(config)
-    done = subprocess.run([binary("promtool"), "check", "config", str(tmp_path / "prometheus.yml")],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [binary("promtool"), "check", "config", str(tmp_path / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS: 10 rules found" in done.stdout
 
 
 def test_grafana_provisioning_points_at_the_mounted_dashboards() -> None:
     provider = yaml.safe_load(
-        (REPO / "deploy/grafana/provisioning/dashboards/agent-sidecar.yml").read_text())
+        (REPO / "deploy/grafana/provisioning/dashboards/agent-sidecar.yml").read_text()
+    )
     path = provider["providers"][0]["options"]["path"]
     mounts = {v.split(":")[1]: v.split(":")[0] for v in SERVICES["grafana"]["volumes"]}
     assert mounts[path] == "./dashboards"
     datasource = yaml.safe_load(
-        (REPO / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
+        (REPO / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text()
+    )
     assert datasource["datasources"][0]["type"] == "prometheus"
     assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
     home = SERVICES["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
@@ -139,8 +153,9 @@ def test_collector_receives_what_the_sidecar_sends() -> None:
 
 
 def test_kubernetes_example_has_probes_on_health_and_ready() -> None:
-    docs = list(yaml.safe_load_all((REPO / "deploy/kubernetes/agent-with-sidecar.yaml")
-                                   .read_text()))
+    docs = list(
+        yaml.safe_load_all((REPO / "deploy/kubernetes/agent-with-sidecar.yaml").read_text())
+    )
     pod = docs[0]["spec"]["template"]["spec"]
     sidecar = next(c for c in pod["initContainers"] if c["name"] == "agent-sidecar")
     assert sidecar["restartPolicy"] == "Always"

@@ -33,8 +33,14 @@ from tests.traces.receivers import HttpOtlpReceiver
 pytestmark = pytest.mark.e2e
 
 SUBSTITUTIONS = {
-    "__rate_interval": "10s", "__interval": "2s", "__range": "1m",
-    "model": ".*", "tool": ".*", "agent": ".*", "instance": ".*", "job": ".*",
+    "__rate_interval": "10s",
+    "__interval": "2s",
+    "__range": "1m",
+    "model": ".*",
+    "tool": ".*",
+    "agent": ".*",
+    "instance": ".*",
+    "job": ".*",
 }
 TTFT_ALERT = "AgentSidecarHighTimeToFirstToken"
 DEADLINE_S = 45.0
@@ -71,8 +77,6 @@ def rules_for_the_test() -> list[dict[str, Any]]:
     return list(groups)
 
 
-
-
 def has_data(answer: dict[str, Any]) -> bool:
     """At least one finite value in an instant vector or a range matrix."""
     values: list[str] = []
@@ -87,15 +91,19 @@ async def test_dashboards_and_ttft_alert_against_real_prometheus(tmp_path: Path)
     binary("prometheus"), binary("prometheus-alertmanager", "alertmanager")
     collector = HttpOtlpReceiver()
     collector.start()
-    settings = make_settings(tmp_path, traces={
-        "enabled": True, "endpoint": collector.endpoint, "schedule_delay_ms": 200})
+    settings = make_settings(
+        tmp_path, traces={"enabled": True, "endpoint": collector.endpoint, "schedule_delay_ms": 200}
+    )
     running, runner = await start_sidecar(settings)
     webhook = WebhookReceiver()
     await webhook.start()
     alertmanager = Alertmanager(tmp_path, webhook=webhook.url)
-    prometheus = Prometheus(tmp_path, scrape=[running.url.removeprefix("http://")],
-                            rules=rules_for_the_test(),
-                            alertmanager=f"127.0.0.1:{alertmanager.port}")
+    prometheus = Prometheus(
+        tmp_path,
+        scrape=[running.url.removeprefix("http://")],
+        rules=rules_for_the_test(),
+        alertmanager=f"127.0.0.1:{alertmanager.port}",
+    )
     try:
         alertmanager.start()
         prometheus.start()
@@ -112,8 +120,11 @@ async def test_dashboards_and_ttft_alert_against_real_prometheus(tmp_path: Path)
                 assert not errors, f"expressions Prometheus refused: {errors}"
                 assert not empty, (
                     "panels without data after {:.0f} s (sidecar answers {}):\n  {}".format(
-                        DEADLINE_S, {k: sorted(set(v)) for k, v in ctx.statuses.items()},
-                        "\n  ".join(f"{n}: {e}" for n, e, _ in empty)))
+                        DEADLINE_S,
+                        {k: sorted(set(v)) for k, v in ctx.statuses.items()},
+                        "\n  ".join(f"{n}: {e}" for n, e, _ in empty),
+                    )
+                )
             finally:
                 stop.set()
                 await load
@@ -140,8 +151,11 @@ async def query_every_panel(
     while pending:
         still = []
         for name, expr, instant in pending:
-            answer = await (prometheus.query(http, expr) if instant else
-                            prometheus.query_range(http, expr, seconds=20))
+            answer = await (
+                prometheus.query(http, expr)
+                if instant
+                else prometheus.query_range(http, expr, seconds=20)
+            )
             if answer.get("status") != "success":
                 errors[name] = f"{answer.get('errorType')}: {answer.get('error')}"
             elif not has_data(answer):
@@ -160,21 +174,28 @@ async def ttft_alert_reaches_the_webhook(
     """The slow model's TTFT alert fires in Prometheus, then arrives through Alertmanager."""
 
     async def firing() -> list[dict[str, Any]]:
-        return [a for a in await prometheus.alerts(http)
-                if a["labels"].get("alertname") == TTFT_ALERT and a["state"] == "firing"]
+        return [
+            a
+            for a in await prometheus.alerts(http)
+            if a["labels"].get("alertname") == TTFT_ALERT and a["state"] == "firing"
+        ]
 
     fired = await until(firing, timeout=30, what=f"{TTFT_ALERT} firing in Prometheus")
     assert {a["labels"]["gen_ai_request_model"] for a in fired} >= {SLOW_MODEL}
 
     async def delivered() -> list[dict[str, Any]]:
-        return [a for a in webhook.alerts()
-                if a["labels"].get("alertname") == TTFT_ALERT
-                and a["labels"].get("gen_ai_request_model") == SLOW_MODEL]
+        return [
+            a
+            for a in webhook.alerts()
+            if a["labels"].get("alertname") == TTFT_ALERT
+            and a["labels"].get("gen_ai_request_model") == SLOW_MODEL
+        ]
 
     got = (await until(delivered, timeout=30, what="the webhook notification"))[0]
     assert got["status"] == "firing"
     assert got["labels"]["severity"] == "warning"
     assert got["annotations"]["summary"] == f"TTFT p95 of {SLOW_MODEL} above 2 s"
     assert got["annotations"]["runbook_url"].endswith(
-        "docs/runbooks.md#agentsidecarhightimetofirsttoken")
+        "docs/runbooks.md#agentsidecarhightimetofirsttoken"
+    )
     assert re.search(r"is [34]\.\d+s \(threshold 2 s\)", got["annotations"]["description"])

@@ -49,8 +49,8 @@ async def test_only_old_events_of_configured_types_are_deleted(tmp_path: Path) -
         assert retention.stats.passes == 2 and retention.stats.deleted["tool_call"] == 42
 
         archiving = Retention(
-            engine, RetentionConfig(max_age_days={"llm_call": 10.0},
-                                    archive_dir=str(tmp_path / "arch")),
+            engine,
+            RetentionConfig(max_age_days={"llm_call": 10.0}, archive_dir=str(tmp_path / "arch")),
             clock=lambda: NOW,
         )
         assert await archiving.run_once() == {"llm_call": 42}

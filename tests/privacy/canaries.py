@@ -90,7 +90,7 @@ def make_canaries(seed: int | None = None) -> list[Canary]:
 
     ssn = f"{rng.randint(101, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}"
     ipv4 = ".".join(str(rng.randint(low, 254)) for low in (101, 100, 100, 100))
-    ipv6 = "2a03:2880:" + ":".join(f"{rng.randint(0x1000, 0xffff):x}" for _ in range(6))
+    ipv6 = "2a03:2880:" + ":".join(f"{rng.randint(0x1000, 0xFFFF):x}" for _ in range(6))
 
     iban = _iban_de(rng)
     iban_spaced = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
@@ -100,8 +100,9 @@ def make_canaries(seed: int | None = None) -> list[Canary]:
     aws_key = "AKIA" + _keybody(rng, 16, string.ascii_uppercase + string.digits)
 
     header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = _b64url(json.dumps({"sub": f"user-{tag}", "iat": rng.randint(10**9, 2 * 10**9)})
-                      .encode())
+    payload = _b64url(
+        json.dumps({"sub": f"user-{tag}", "iat": rng.randint(10**9, 2 * 10**9)}).encode()
+    )
     signature = _b64url(rng.randbytes(32))
     jwt = f"{header}.{payload}.{signature}"
 

@@ -23,10 +23,31 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from .canaries import Canary
 
 IDENTIFIERS = {
-    "llm_call": ("id", "request_id", "session_id", "user_id", "tenant", "agent", "model",
-                 "provider", "error_type", "finish_reason", "operation", "reservation_id"),
-    "tool_call": ("id", "request_id", "session_id", "user_id", "tenant", "agent", "tool",
-                  "error_type", "call_id"),
+    "llm_call": (
+        "id",
+        "request_id",
+        "session_id",
+        "user_id",
+        "tenant",
+        "agent",
+        "model",
+        "provider",
+        "error_type",
+        "finish_reason",
+        "operation",
+        "reservation_id",
+    ),
+    "tool_call": (
+        "id",
+        "request_id",
+        "session_id",
+        "user_id",
+        "tenant",
+        "agent",
+        "tool",
+        "error_type",
+        "call_id",
+    ),
     "run": ("id", "request_id", "session_id", "user_id", "tenant", "agent", "error_type"),
 }
 
@@ -51,7 +72,11 @@ class Planter:
             name: f"{name[:3]}{variant}{kind[0]} {canary.value}" for name in IDENTIFIERS[kind]
         }
         event.update(
-            type=kind, ts=now, start_ts=now - 1, duration_ms=1000.0, status="error",
+            type=kind,
+            ts=now,
+            start_ts=now - 1,
+            duration_ms=1000.0,
+            status="error",
             error_message=self.text(canary, content=False),
             attributes={
                 "note": self.text(canary, content=False),
@@ -65,8 +90,11 @@ class Planter:
         tool_payload = json.dumps({"hit": self.text(canary, content=True)})
         return [
             {"role": "system", "content": self.text(canary, content=True)},
-            {"role": "user", "content": [{"type": "text", "text": self.text(canary, content=True)}],
-             "name": self.text(canary, content=True)},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": self.text(canary, content=True)}],
+                "name": self.text(canary, content=True),
+            },
             {"role": "tool", "content": tool_payload},
         ]
 
@@ -91,8 +119,11 @@ class Planter:
             tool["result"] = self.text(canary, content=True)
         else:
             llm["input"] = self.text(canary, content=True)
-            llm["output"] = {"role": "assistant", "content": self.text(canary, content=True),
-                             "tool_calls": [{"arguments": json.dumps(self._nested(canary))}]}
+            llm["output"] = {
+                "role": "assistant",
+                "content": self.text(canary, content=True),
+                "tool_calls": [{"arguments": json.dumps(self._nested(canary))}],
+            }
             tool["args"] = json.dumps(self._nested(canary))
             tool["result"] = self._nested(canary)
         return [llm, tool, run]
@@ -112,18 +143,21 @@ class Planter:
                 "server.address": f"host {canary.value}",
             }
             chat: dict[str, str | int] = {
-                **common, "gen_ai.operation.name": "chat",
+                **common,
+                "gen_ai.operation.name": "chat",
                 "gen_ai.request.model": f"model {canary.value}",
                 "gen_ai.provider.name": f"prov {canary.value}",
                 "gen_ai.response.id": f"resp {canary.value}",
-                "gen_ai.usage.input_tokens": 7, "gen_ai.usage.output_tokens": 2,
+                "gen_ai.usage.input_tokens": 7,
+                "gen_ai.usage.output_tokens": 2,
                 "gen_ai.input.messages": json.dumps(self._messages(canary)),
                 "gen_ai.output.messages": json.dumps(
                     [{"role": "assistant", "parts": [{"content": self.text(canary, content=True)}]}]
                 ),
             }
             tool: dict[str, str | int] = {
-                **common, "gen_ai.operation.name": "execute_tool",
+                **common,
+                "gen_ai.operation.name": "execute_tool",
                 "gen_ai.tool.name": f"tool {canary.value}",
                 "gen_ai.tool.call.id": f"call {canary.value}",
                 "gen_ai.tool.call.arguments": json.dumps(self._nested(canary)),
@@ -131,18 +165,27 @@ class Planter:
             }
             agent: dict[str, str | int] = {**common, "gen_ai.operation.name": "invoke_agent"}
             for n, attributes in enumerate((chat, tool, agent), start=1):
-                spans.append(Span(
-                    trace_id=trace_id, span_id=n.to_bytes(8, "big"),
-                    name=f"{attributes['gen_ai.operation.name']} {canary.value}",
-                    start_time_unix_nano=now_ns - 10**9, end_time_unix_nano=now_ns,
-                    attributes=[_kv(k, v) for k, v in attributes.items()],
-                    status=Status(code=Status.STATUS_CODE_ERROR,
-                                  message=self.text(canary, content=False)),
-                ))
-        request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(
-            resource=Resource(attributes=[_kv("service.name", "privacy-test")]),
-            scope_spans=[ScopeSpans(spans=spans)],
-        )])
+                spans.append(
+                    Span(
+                        trace_id=trace_id,
+                        span_id=n.to_bytes(8, "big"),
+                        name=f"{attributes['gen_ai.operation.name']} {canary.value}",
+                        start_time_unix_nano=now_ns - 10**9,
+                        end_time_unix_nano=now_ns,
+                        attributes=[_kv(k, v) for k, v in attributes.items()],
+                        status=Status(
+                            code=Status.STATUS_CODE_ERROR, message=self.text(canary, content=False)
+                        ),
+                    )
+                )
+        request = ExportTraceServiceRequest(
+            resource_spans=[
+                ResourceSpans(
+                    resource=Resource(attributes=[_kv("service.name", "privacy-test")]),
+                    scope_spans=[ScopeSpans(spans=spans)],
+                )
+            ]
+        )
         return request.SerializeToString(), len(spans)
 
 

@@ -17,10 +17,12 @@ def sqlite_rows(path: Path) -> str:
     """Every row of every table of the SQLite database at ``path``, one line per row."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = [name for (name,) in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        tables = [
+            name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
         return "\n".join(
-            f"{table}: {row!r}" for table in tables
+            f"{table}: {row!r}"
+            for table in tables
             for row in db.execute(f'SELECT * FROM "{table}"')
         )
     finally:

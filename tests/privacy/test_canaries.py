@@ -13,7 +13,7 @@ def test_every_canary_is_found_whole_as_its_type() -> None:
     for seed in range(150):
         for canary in make_canaries(seed):
             text = f"mk1z {canary.value} end"
-            found = [(f.type, text[f.start:f.end]) for f in redactor.find(text)]
+            found = [(f.type, text[f.start : f.end]) for f in redactor.find(text)]
             core = canary.extra_needles[0] if canary.type == "PASSWORD_IN_URL" else canary.value
             assert found == [(canary.type, core)], (seed, canary)
 

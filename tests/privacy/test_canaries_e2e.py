@@ -35,15 +35,24 @@ QUEUE_MAX = 150  # a bigger batch is answered 503 (overloaded) after redaction r
 
 def _config(tmp_path: Path, capture: bool, receiver: HttpOtlpReceiver) -> Path:
     path = tmp_path / "sidecar.yaml"
-    path.write_text(yaml.safe_dump({
-        "capture_content": capture,
-        "log_level": "DEBUG",
-        "max_body_bytes": MAX_BODY,
-        "store": {"queue_max_events": QUEUE_MAX},
-        "traces": {"enabled": True, "protocol": "http/protobuf", "endpoint": receiver.endpoint,
-                   "schedule_delay_ms": 50, "timeout_s": 20},
-        "cache": {"namespaces": {"faq": {"shared_across_users": True}}},
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "capture_content": capture,
+                "log_level": "DEBUG",
+                "max_body_bytes": MAX_BODY,
+                "store": {"queue_max_events": QUEUE_MAX},
+                "traces": {
+                    "enabled": True,
+                    "protocol": "http/protobuf",
+                    "endpoint": receiver.endpoint,
+                    "schedule_delay_ms": 50,
+                    "timeout_s": 20,
+                },
+                "cache": {"namespaces": {"faq": {"shared_across_users": True}}},
+            }
+        )
+    )
     return path
 
 
@@ -73,13 +82,19 @@ def _assert_pseudonymised(events: list[dict[str, Any]], expected: int) -> None:
             assert str(event[name]).startswith("[ID:"), (name, event[name])
 
 
-async def _drive(url: str, canaries: list[Canary], cache_canaries: list[Canary],
-                 planter: Planter, overload: int | None = None) -> tuple[Seen, int]:
+async def _drive(
+    url: str,
+    canaries: list[Canary],
+    cache_canaries: list[Canary],
+    planter: Planter,
+    overload: int | None = None,
+) -> tuple[Seen, int]:
     seen = Seen()
     async with aiohttp.ClientSession() as http:
         stored = await send_planted(http, url, canaries, planter, seen)
-        await send_bad_bodies(http, url, canaries, Planter(), seen, oversize=MAX_BODY,
-                              overload=overload)
+        await send_bad_bodies(
+            http, url, canaries, Planter(), seen, oversize=MAX_BODY, overload=overload
+        )
         await exercise_cache(http, url, cache_canaries, seen)
         await read_back(http, url, seen)
     return seen, stored
@@ -93,12 +108,15 @@ async def test_no_canary_reaches_store_spans_logs_or_answers(
     planter = Planter()
     http_receiver.fail_next = 1
     db = tmp_path / "sidecar.db"
-    process = SidecarProcess(f"sqlite+aiosqlite:///{db}", env={
-        "SIDECAR_CONFIG": str(_config(tmp_path, capture, http_receiver))})
+    process = SidecarProcess(
+        f"sqlite+aiosqlite:///{db}",
+        env={"SIDECAR_CONFIG": str(_config(tmp_path, capture, http_receiver))},
+    )
     process.start()
     try:
-        seen, stored = await _drive(process.url, canaries, cache_canaries, planter,
-                                    overload=QUEUE_MAX)
+        seen, stored = await _drive(
+            process.url, canaries, cache_canaries, planter, overload=QUEUE_MAX
+        )
         http_receiver.wait_for(lambda spans: len(spans) >= stored, timeout=30)
     finally:
         if process.proc is not None and process.proc.poll() is None:
@@ -129,7 +147,10 @@ async def test_no_canary_reaches_postgresql(tmp_path: Path, pg_url: str) -> None
     canaries, cache_canaries = make_canaries(), make_canaries()
     planter = Planter()
     settings = make_settings(
-        tmp_path, db_url=pg_url, capture_content=True, max_body_bytes=MAX_BODY,
+        tmp_path,
+        db_url=pg_url,
+        capture_content=True,
+        max_body_bytes=MAX_BODY,
         cache={"namespaces": {"faq": {"shared_across_users": True}}},
     )
     running, runner = await start_sidecar(settings)

@@ -204,9 +204,7 @@ def test_the_sql_loggers_stay_quiet_at_every_level(level: str) -> None:
             logging.getLogger(name).setLevel(value)
 
 
-_segment = st.text(
-    st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=4, max_size=40
-)
+_segment = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=4, max_size=40)
 
 
 @settings(max_examples=60, deadline=None)

@@ -21,8 +21,9 @@ from tests.conftest import RunningSidecar, free_port, make_settings, start_sidec
 async def test_budget_denial_is_typed_and_settling_frees_the_estimate(
     sidecar: RunningSidecar, http: aiohttp.ClientSession
 ) -> None:
-    async with http.put(sidecar.url + "/v1/budgets/user/u-1",
-                        json={"window": "1d", "max_tokens": 3000}) as response:
+    async with http.put(
+        sidecar.url + "/v1/budgets/user/u-1", json={"window": "1d", "max_tokens": 3000}
+    ) as response:
         assert response.status == 200
     async with SidecarClient(sidecar.url) as client:
         async with client.run(user_id="u-1") as run:
@@ -33,8 +34,9 @@ async def test_budget_denial_is_typed_and_settling_frees_the_estimate(
                 await run.admit_llm("gpt-4o", input_tokens=1500, max_output_tokens=0)
             assert denied.value.reason == "token_budget_exceeded"
             assert denied.value.retry_after_s is not None and denied.value.retry_after_s > 0
-            async with run.llm_call("gpt-4o", "openai",
-                                    reservation_id=first.reservation_id) as call:
+            async with run.llm_call(
+                "gpt-4o", "openai", reservation_id=first.reservation_id
+            ) as call:
                 call.set_usage(100, 50)  # used far less than the 1000 reserved
         await client.flush()
         async with http.get(sidecar.url + "/v1/usage/user/u-1") as response:
@@ -47,7 +49,8 @@ async def test_budget_denial_is_typed_and_settling_frees_the_estimate(
 
 async def test_step_limit_is_typed(tmp_path: Path) -> None:
     running, runner = await start_sidecar(
-        make_settings(tmp_path, limits={"max_steps_per_request": 2}))
+        make_settings(tmp_path, limits={"max_steps_per_request": 2})
+    )
     try:
         async with SidecarClient(running.url) as client, client.run() as run:
             await run.admit_tool("search", args={"q": 1})
@@ -79,13 +82,10 @@ async def test_cached_computes_once_per_scope(sidecar: RunningSidecar) -> None:
         return "Paris"
 
     async with SidecarClient(sidecar.url) as client:
-        one = await client.cached("geo", "What is the capital of France?", answer,
-                                  user_id="u-1")
+        one = await client.cached("geo", "What is the capital of France?", answer, user_id="u-1")
         two = await client.cached("geo", "what's the capital of france", answer, user_id="u-1")
-        other = await client.cached("geo", "What is the capital of France?", answer,
-                                    user_id="u-2")
-        spain = await client.cached("geo", "What is the capital of Spain?", answer,
-                                    user_id="u-1")
+        other = await client.cached("geo", "What is the capital of France?", answer, user_id="u-2")
+        spain = await client.cached("geo", "What is the capital of Spain?", answer, user_id="u-1")
     assert one == two == other == spain == "Paris"
     assert calls == ["computed", "computed", "computed"]  # u-1 hit once; u-2 and Spain missed
 

@@ -27,7 +27,7 @@ async def test_run_llm_and_tool_contexts_emit_linked_events(
     async with SidecarClient(sidecar.url, agent="bot") as client:
         async with client.run(user_id="u-7", session_id="s-1") as run:
             async with run.llm_call("gpt-4o", "openai", stream=True) as call:
-                call.chunk("")          # a role-only delta does not count as the first token
+                call.chunk("")  # a role-only delta does not count as the first token
                 await asyncio.sleep(0.02)
                 call.chunk("Hello")
                 call.chunk(" world")
@@ -108,17 +108,30 @@ class FakeCompletions:
         def chunk(content: Any, reason: Any = None, usage: Any = None, choices: bool = True) -> Any:
             delta = SimpleNamespace(content=content)
             return SimpleNamespace(
-                model="gpt-4o-2024-08-06", usage=usage,
+                model="gpt-4o-2024-08-06",
+                usage=usage,
                 choices=[SimpleNamespace(delta=delta, finish_reason=reason)] if choices else [],
             )
-        usage = SimpleNamespace(prompt_tokens=30, completion_tokens=2,
-                                prompt_tokens_details=SimpleNamespace(cached_tokens=10))
-        return [chunk(""), chunk("Hi"), chunk(" there"), chunk(None, "stop"),
-                chunk(None, usage=usage, choices=False)]
+
+        usage = SimpleNamespace(
+            prompt_tokens=30,
+            completion_tokens=2,
+            prompt_tokens_details=SimpleNamespace(cached_tokens=10),
+        )
+        return [
+            chunk(""),
+            chunk("Hi"),
+            chunk(" there"),
+            chunk(None, "stop"),
+            chunk(None, usage=usage, choices=False),
+        ]
 
     def _response(self) -> Any:
-        return {"model": "gpt-4o-mini", "usage": {"prompt_tokens": 50, "completion_tokens": 7},
-                "choices": [{"message": {"content": "ok"}, "finish_reason": "length"}]}
+        return {
+            "model": "gpt-4o-mini",
+            "usage": {"prompt_tokens": 50, "completion_tokens": 7},
+            "choices": [{"message": {"content": "ok"}, "finish_reason": "length"}],
+        }
 
     def create(self, **kwargs: Any) -> Any:
         self.kwargs = kwargs
@@ -130,17 +143,20 @@ class FakeCompletions:
 
     async def _acreate(self, **kwargs: Any) -> Any:
         if kwargs.get("stream"):
+
             async def gen() -> Any:
                 for item in self._chunks():
                     await asyncio.sleep(0.001)
                     yield item
+
             return gen()
         return self._response()
 
 
 def fake_openai(is_async: bool) -> Any:
-    return SimpleNamespace(chat=SimpleNamespace(completions=FakeCompletions(is_async)),
-                           models="passthrough")
+    return SimpleNamespace(
+        chat=SimpleNamespace(completions=FakeCompletions(is_async)), models="passthrough"
+    )
 
 
 @pytest.mark.parametrize("is_async", [True, False])
@@ -154,12 +170,14 @@ async def test_openai_wrapper_streaming_and_plain(
             messages = [{"role": "user", "content": "hi"}]
             if is_async:
                 stream = await wrapped.chat.completions.create(
-                    model="gpt-4o", messages=messages, stream=True)
+                    model="gpt-4o", messages=messages, stream=True
+                )
                 chunks = [c async for c in stream]
                 await wrapped.chat.completions.create(model="gpt-4o-mini", messages=messages)
             else:
-                chunks = list(wrapped.chat.completions.create(
-                    model="gpt-4o", messages=messages, stream=True))
+                chunks = list(
+                    wrapped.chat.completions.create(model="gpt-4o", messages=messages, stream=True)
+                )
                 wrapped.chat.completions.create(model="gpt-4o-mini", messages=messages)
         assert len(chunks) == 5
         inner = wrapped.chat.completions._inner
@@ -188,8 +206,11 @@ async def test_openai_wrapper_marks_a_stream_without_usage(
     async with SidecarClient(sidecar.url) as client:
         wrapped = wrap_openai(fake, client)
         async with client.run(agent="wrapped"):
-            list(wrapped.chat.completions.create(
-                model="gpt-4o", messages=[], stream=True, stream_options={}))
+            list(
+                wrapped.chat.completions.create(
+                    model="gpt-4o", messages=[], stream=True, stream_options={}
+                )
+            )
     (call,) = [e for e in await fetch_events(http, sidecar.url) if e["type"] == "llm_call"]
     assert call["usage_unknown"] is True and (call["input_tokens"], call["output_tokens"]) == (0, 0)
     assert call["model"] == "gpt-4o" and call["response_model"] == "gpt-4o-2024-08-06"

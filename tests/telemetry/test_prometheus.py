@@ -83,14 +83,16 @@ def test_genai_histograms_follow_the_conventions() -> None:
     tpoc = "gen_ai_client_operation_time_per_output_chunk_seconds_sum"
     assert [v for n, _, v in got if n == tpoc] == [pytest.approx(0.2)]  # (1.5-0.3)/6
     assert label_values(registry, "gen_ai_client_token_usage_count", "gen_ai_token_type") == {
-        "input", "output"
+        "input",
+        "output",
     }
     errors = label_values(registry, "gen_ai_client_operation_duration_seconds_count", "error_type")
     assert errors == {"", OTHER}
     tool_errors = label_values(registry, "gen_ai_execute_tool_duration_seconds_count", "error_type")
     assert tool_errors == {"", "TimeoutError"}
-    costs = [(labels, value) for name, labels, value in got
-             if name == "agent_sidecar_cost_usd_total"]
+    costs = [
+        (labels, value) for name, labels, value in got if name == "agent_sidecar_cost_usd_total"
+    ]
     assert costs and all(labels["model"] == "gpt-4o" for labels, _ in costs)
     assert sum(value for _, value in costs) == 0.25
 
@@ -135,9 +137,9 @@ def test_5000_models_leave_at_most_cap_plus_one_values() -> None:
         if "gen_ai_request_model" in lab
     }
     assert len(all_models) <= cap + 1
-    tools = PrometheusMetrics(CollectorRegistry(), MetricsConfig(max_label_values={
-        "gen_ai_tool_name": 3
-    }))
+    tools = PrometheusMetrics(
+        CollectorRegistry(), MetricsConfig(max_label_values={"gen_ai_tool_name": 3})
+    )
     tools.record([tool(tool=f"t{i}") for i in range(50)])
     assert tools.tool_duration.label_values("gen_ai_tool_name") == {"t0", "t1", "t2", OTHER}
 

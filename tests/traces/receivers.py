@@ -120,7 +120,8 @@ class ReceivedMetrics:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise AssertionError(
-                        f"condition not met in {timeout}s; got {len(self.requests)} requests")
+                        f"condition not met in {timeout}s; got {len(self.requests)} requests"
+                    )
                 self._condition.wait(remaining)
 
 

@@ -20,8 +20,13 @@ QUEUE = 64
 
 def _sink(endpoint: str, timeout_s: float = 0.5) -> SpanExporterSink:
     config = TracesConfig(
-        enabled=True, protocol="http/protobuf", endpoint=endpoint, timeout_s=timeout_s,
-        max_queue_size=QUEUE, max_export_batch_size=16, schedule_delay_ms=20.0,
+        enabled=True,
+        protocol="http/protobuf",
+        endpoint=endpoint,
+        timeout_s=timeout_s,
+        max_queue_size=QUEUE,
+        max_export_batch_size=16,
+        schedule_delay_ms=20.0,
     )
     return SpanExporterSink.from_config(config)
 
@@ -29,8 +34,13 @@ def _sink(endpoint: str, timeout_s: float = 0.5) -> SpanExporterSink:
 def _tool_events(start: int, count: int) -> list[ToolCall]:
     return [
         ToolCall(
-            id=f"flow-{i}", ts=BASE_TS + i, request_id=f"flow-{i // 10}", tool="search",
-            start_ts=BASE_TS + i, duration_ms=1.0, args={"q": "x" * 200},
+            id=f"flow-{i}",
+            ts=BASE_TS + i,
+            request_id=f"flow-{i // 10}",
+            tool="search",
+            start_ts=BASE_TS + i,
+            duration_ms=1.0,
+            args={"q": "x" * 200},
         )
         for i in range(start, start + count)
     ]

@@ -40,8 +40,11 @@ async def test_config_values_win_over_env(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=from-env")
     config = TracesConfig(
-        enabled=True, protocol="http/protobuf", endpoint=http_receiver.endpoint,
-        headers={"x-api-key": "from-config"}, schedule_delay_ms=20.0,
+        enabled=True,
+        protocol="http/protobuf",
+        endpoint=http_receiver.endpoint,
+        headers={"x-api-key": "from-config"},
+        schedule_delay_ms=20.0,
     )
     await export_sample_run(config, http_receiver)
     assert http_receiver.headers[0]["x-api-key"] == "from-config"
@@ -61,9 +64,15 @@ def test_protocol_resolution() -> None:
     config = TracesConfig()
     assert config.resolved_protocol({}) == "http/protobuf"
     assert config.resolved_protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}) == "grpc"
-    assert config.resolved_protocol({
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"
-    }) == "http/protobuf"
+    assert (
+        config.resolved_protocol(
+            {
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+            }
+        )
+        == "http/protobuf"
+    )
     with pytest.raises(ValueError, match="http/json"):
         config.resolved_protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})
     assert TracesConfig(protocol="grpc").resolved_protocol({}) == "grpc"
@@ -85,8 +94,11 @@ def test_semconv_opt_in() -> None:
         (None, {}, False),
         (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
         (None, {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces"}, True),
-        (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"},
-         False),
+        (
+            None,
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"},
+            False,
+        ),
         (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": " "}, False),
         (False, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, False),
         (True, {}, True),

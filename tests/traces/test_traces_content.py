@@ -13,8 +13,12 @@ from .sample_events import CANARY, export_sample_run
 
 async def _export_sample_run(receiver: Any, capture: bool) -> None:
     config = TracesConfig(
-        enabled=True, protocol="http/protobuf", endpoint=receiver.endpoint, timeout_s=5.0,
-        schedule_delay_ms=50.0, capture_content=capture,
+        enabled=True,
+        protocol="http/protobuf",
+        endpoint=receiver.endpoint,
+        timeout_s=5.0,
+        schedule_delay_ms=50.0,
+        capture_content=capture,
     )
     await export_sample_run(config, receiver)
 
@@ -28,8 +32,11 @@ async def test_no_content_by_default(http_receiver: Any) -> None:
     for span in http_receiver.spans():
         names = set(attrs(span))
         assert not names & {
-            "gen_ai.input.messages", "gen_ai.output.messages",
-            "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "team",
+            "gen_ai.input.messages",
+            "gen_ai.output.messages",
+            "gen_ai.tool.call.arguments",
+            "gen_ai.tool.call.result",
+            "team",
         }
 
 

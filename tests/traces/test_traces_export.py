@@ -27,9 +27,15 @@ def nanos(seconds: float) -> int:
 
 def make_sink(protocol: str, endpoint: str, **overrides: Any) -> SpanExporterSink:
     config = TracesConfig(
-        enabled=True, protocol=protocol, endpoint=endpoint, timeout_s=5.0,  # type: ignore[arg-type]
-        schedule_delay_ms=50.0, service_name="billing-agent", service_namespace="agents",
-        deployment_environment="test", **overrides,
+        enabled=True,
+        protocol=protocol,  # type: ignore[arg-type]
+        endpoint=endpoint,
+        timeout_s=5.0,
+        schedule_delay_ms=50.0,
+        service_name="billing-agent",
+        service_namespace="agents",
+        deployment_environment="test",
+        **overrides,
     )
     return SpanExporterSink.from_config(config)
 
@@ -60,8 +66,11 @@ async def test_run_arrives_as_one_genai_trace(
     assert {span.trace_id.hex() for span in spans} == {f"{trace_id_for('req-1'):032x}"}
     by_name = {span.name: span for span in spans}
     assert set(by_name) == {
-        "invoke_agent planner", "chat gpt-4o", "chat claude-sonnet-4",
-        "execute_tool search", "execute_tool fetch",
+        "invoke_agent planner",
+        "chat gpt-4o",
+        "chat claude-sonnet-4",
+        "execute_tool search",
+        "execute_tool fetch",
     }
     root = by_name["invoke_agent planner"]
     assert root.parent_span_id == b""
@@ -134,12 +143,23 @@ async def test_agent_w3c_ids_are_kept(http_receiver: Any) -> None:
     trace_id, run_span, parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "a" * 16
     events: list[Event] = [
         ToolCall(
-            ts=BASE_TS + 1, request_id="r", tool="t", start_ts=BASE_TS, duration_ms=5.0,
-            trace_id=trace_id, span_id="1" * 16, parent_span_id=run_span,
+            ts=BASE_TS + 1,
+            request_id="r",
+            tool="t",
+            start_ts=BASE_TS,
+            duration_ms=5.0,
+            trace_id=trace_id,
+            span_id="1" * 16,
+            parent_span_id=run_span,
         ),
         Run(
-            ts=BASE_TS + 2, request_id="r", start_ts=BASE_TS, duration_ms=10.0,
-            trace_id=trace_id, span_id=run_span, parent_span_id=parent,
+            ts=BASE_TS + 2,
+            request_id="r",
+            start_ts=BASE_TS,
+            duration_ms=10.0,
+            trace_id=trace_id,
+            span_id=run_span,
+            parent_span_id=parent,
         ),
     ]
     sink = make_sink("http/protobuf", http_receiver.endpoint)
@@ -173,8 +193,15 @@ async def test_latest_experimental_names_behind_the_opt_in(
 
 async def test_resent_event_keeps_its_span_id(http_receiver: Any) -> None:
     event = LlmCall(
-        id="same", ts=BASE_TS, request_id="r2", model="m", provider="p", input_tokens=1,
-        output_tokens=1, start_ts=BASE_TS, duration_ms=1.0,
+        id="same",
+        ts=BASE_TS,
+        request_id="r2",
+        model="m",
+        provider="p",
+        input_tokens=1,
+        output_tokens=1,
+        start_ts=BASE_TS,
+        duration_ms=1.0,
     )
     sink = make_sink("http/protobuf", http_receiver.endpoint)
     try:

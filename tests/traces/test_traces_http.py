@@ -14,11 +14,13 @@ from tests.conftest import RunningSidecar, make_settings, start_sidecar
 from tests.traces.test_traces_otlp_in import _instrumented_agent
 
 
-async def test_a_run_sent_as_events_leaves_as_one_trace(tmp_path: Path, http: aiohttp.ClientSession,
-                                                        http_receiver: Any) -> None:
-    settings = make_settings(tmp_path, traces={"enabled": True,
-                                               "endpoint": http_receiver.endpoint,
-                                               "schedule_delay_ms": 50})
+async def test_a_run_sent_as_events_leaves_as_one_trace(
+    tmp_path: Path, http: aiohttp.ClientSession, http_receiver: Any
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        traces={"enabled": True, "endpoint": http_receiver.endpoint, "schedule_delay_ms": 50},
+    )
     running, runner = await start_sidecar(settings)
     try:
         async with SidecarClient(running.url) as client:
@@ -57,18 +59,25 @@ async def test_otlp_spans_from_an_instrumented_agent_become_events(
         [tool] = (await response.json())["events"]
     assert tool["tool"] == "lookup_order" and tool["duration_ms"] == 42.5
     async with http.get(sidecar.url + "/v1/stats?window=5m&group_by=model") as response:
-        series = {s["key"]["model"]: s for s in (await response.json())["series"]
-                  if s["key"]["operation"] == "chat"}
+        series = {
+            s["key"]["model"]: s
+            for s in (await response.json())["series"]
+            if s["key"]["operation"] == "chat"
+        }
     assert series["gpt-4o-mini"]["duration_ms"]["p50"] == pytest.approx(750, rel=0.01)
 
 
 async def test_malformed_otlp_is_400_and_wrong_type_415(
     sidecar: RunningSidecar, http: aiohttp.ClientSession
 ) -> None:
-    async with http.post(sidecar.url + "/v1/traces", data=b"\x00garbage\xff",
-                         headers={"Content-Type": "application/x-protobuf"}) as response:
+    async with http.post(
+        sidecar.url + "/v1/traces",
+        data=b"\x00garbage\xff",
+        headers={"Content-Type": "application/x-protobuf"},
+    ) as response:
         assert response.status == 400
         assert (await response.json())["error"]["code"] == "malformed_otlp"
-    async with http.post(sidecar.url + "/v1/traces", data=b"{}",
-                         headers={"Content-Type": "text/plain"}) as response:
+    async with http.post(
+        sidecar.url + "/v1/traces", data=b"{}", headers={"Content-Type": "text/plain"}
+    ) as response:
         assert response.status == 415

@@ -29,47 +29,82 @@ def _instrumented_agent(endpoint: str) -> None:
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     tracer = provider.get_tracer("my-instrumentation")
     root = tracer.start_span(
-        "invoke_agent support", kind=SpanKind.INTERNAL, start_time=T0,
-        attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "support",
-                    "gen_ai.conversation.id": "conv-9"},
+        "invoke_agent support",
+        kind=SpanKind.INTERNAL,
+        start_time=T0,
+        attributes={
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": "support",
+            "gen_ai.conversation.id": "conv-9",
+        },
     )
     ctx = set_span_in_context(root)
     chat = tracer.start_span(
-        "chat gpt-4o-mini", context=ctx, kind=SpanKind.CLIENT, start_time=T0 + 10_000_000,
+        "chat gpt-4o-mini",
+        context=ctx,
+        kind=SpanKind.CLIENT,
+        start_time=T0 + 10_000_000,
         attributes={
-            "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-            "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 321,
-            "gen_ai.usage.output_tokens": 54, "gen_ai.response.finish_reasons": ["stop"],
-            "gen_ai.conversation.id": "conv-9", "gen_ai.response.id": "chatcmpl-1",
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.usage.input_tokens": 321,
+            "gen_ai.usage.output_tokens": 54,
+            "gen_ai.response.finish_reasons": ["stop"],
+            "gen_ai.conversation.id": "conv-9",
+            "gen_ai.response.id": "chatcmpl-1",
             "gen_ai.input.messages": '[{"role":"user","content":"hi"}]',
         },
     )
     chat.end(end_time=T0 + 760_000_000)  # 750 ms
     legacy = tracer.start_span(  # OpenLLMetry's spellings, older gen_ai.system
-        "openai.chat", context=ctx, kind=SpanKind.CLIENT, start_time=T0 + 800_000_000,
+        "openai.chat",
+        context=ctx,
+        kind=SpanKind.CLIENT,
+        start_time=T0 + 800_000_000,
         attributes={
-            "llm.request.type": "chat", "gen_ai.system": "openai",
-            "gen_ai.request.model": "gpt-4o", "llm.usage.prompt_tokens": 1000,
-            "gen_ai.usage.completion_tokens": 200, "llm.is_streaming": True,
+            "llm.request.type": "chat",
+            "gen_ai.system": "openai",
+            "gen_ai.request.model": "gpt-4o",
+            "llm.usage.prompt_tokens": 1000,
+            "gen_ai.usage.completion_tokens": 200,
+            "llm.is_streaming": True,
         },
     )
     legacy.end(end_time=T0 + 1_050_000_000)  # 250 ms
     tool = tracer.start_span(
-        "execute_tool lookup_order", context=ctx, start_time=T0 + 1_100_000_000,
-        attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup_order",
-                    "gen_ai.tool.call.id": "call_42"},
+        "execute_tool lookup_order",
+        context=ctx,
+        start_time=T0 + 1_100_000_000,
+        attributes={
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": "lookup_order",
+            "gen_ai.tool.call.id": "call_42",
+        },
     )
     tool.end(end_time=T0 + 1_142_500_000)  # 42.5 ms
     failed = tracer.start_span(
-        "chat claude-haiku", context=ctx, kind=SpanKind.CLIENT, start_time=T0 + 1_200_000_000,
-        attributes={"gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic",
-                    "gen_ai.request.model": "claude-haiku", "gen_ai.usage.input_tokens": 12,
-                    "error.type": "overloaded_error"},
+        "chat claude-haiku",
+        context=ctx,
+        kind=SpanKind.CLIENT,
+        start_time=T0 + 1_200_000_000,
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "anthropic",
+            "gen_ai.request.model": "claude-haiku",
+            "gen_ai.usage.input_tokens": 12,
+            "error.type": "overloaded_error",
+        },
     )
     failed.set_status(Status(StatusCode.ERROR, "upstream overloaded"))
     failed.end(end_time=T0 + 1_300_000_000)
-    http = tracer.start_span("GET /orders/42", context=ctx, kind=SpanKind.CLIENT,
-                             start_time=T0 + 1_110_000_000, attributes={"http.method": "GET"})
+    http = tracer.start_span(
+        "GET /orders/42",
+        context=ctx,
+        kind=SpanKind.CLIENT,
+        start_time=T0 + 1_110_000_000,
+        attributes={"http.method": "GET"},
+    )
     http.end(end_time=T0 + 1_120_000_000)
     root.end(end_time=T0 + 2_000_000_000)
     provider.force_flush()
@@ -165,17 +200,37 @@ def test_json_mapping(captured_body: bytes) -> None:
 
 def test_hand_written_json() -> None:
     body = {
-        "resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [{
-            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
-            "name": "text_completion davinci", "kind": 3,
-            "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000500000000",
-            "attributes": [
-                {"key": "gen_ai.system", "value": {"stringValue": "openai"}},
-                {"key": "gen_ai.usage.prompt_tokens", "value": {"intValue": "7"}},
-                {"key": "gen_ai.usage.completion_tokens", "value": {"intValue": 9}},
-            ],
-            "unknownFutureField": {"x": 1},
-        }]}]}]
+        "resourceSpans": [
+            {
+                "resource": {"attributes": []},
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "text_completion davinci",
+                                "kind": 3,
+                                "startTimeUnixNano": "1700000000000000000",
+                                "endTimeUnixNano": "1700000000500000000",
+                                "attributes": [
+                                    {"key": "gen_ai.system", "value": {"stringValue": "openai"}},
+                                    {
+                                        "key": "gen_ai.usage.prompt_tokens",
+                                        "value": {"intValue": "7"},
+                                    },
+                                    {
+                                        "key": "gen_ai.usage.completion_tokens",
+                                        "value": {"intValue": 9},
+                                    },
+                                ],
+                                "unknownFutureField": {"x": 1},
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
     }
     (event,) = otlp_to_events(json.dumps(body).encode(), "application/json")
     assert isinstance(event, LlmCall)
@@ -205,13 +260,28 @@ def test_malformed_input_raises_a_clear_value_error(
 def test_span_breaking_the_schema_is_rejected_alone() -> None:
     def span(span_id: str, tokens: str) -> dict[str, Any]:
         return {
-            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": span_id, "name": "chat m",
-            "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000001000000000",
+            "traceId": "5b8efff798038103d269b633813fc60c",
+            "spanId": span_id,
+            "name": "chat m",
+            "startTimeUnixNano": "1700000000000000000",
+            "endTimeUnixNano": "1700000001000000000",
             "attributes": [{"key": "gen_ai.usage.input_tokens", "value": {"intValue": tokens}}],
         }
 
-    body = {"resourceSpans": [{"scopeSpans": [{"spans": [
-        span("eee19b7ec3c1b174", "2000000000"), span("eee19b7ec3c1b175", "5")]}]}]}
+    body = {
+        "resourceSpans": [
+            {
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            span("eee19b7ec3c1b174", "2000000000"),
+                            span("eee19b7ec3c1b175", "5"),
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
     result = decode_otlp_traces(json.dumps(body).encode(), "application/json")
     assert [event.input_tokens for event in result.events if isinstance(event, LlmCall)] == [5]
     assert result.rejected_spans == 1
@@ -222,8 +292,9 @@ async def test_forwarded_events_keep_the_agent_trace(
     captured_body: bytes, grpc_receiver: Any
 ) -> None:
     events = otlp_to_events(captured_body, "application/x-protobuf")
-    config = TracesConfig(enabled=True, protocol="grpc", endpoint=grpc_receiver.endpoint,
-                          schedule_delay_ms=50.0)
+    config = TracesConfig(
+        enabled=True, protocol="grpc", endpoint=grpc_receiver.endpoint, schedule_delay_ms=50.0
+    )
     sink = SpanExporterSink.from_config(config)
     try:
         await sink.consume(events)
@@ -237,5 +308,10 @@ async def test_forwarded_events_keep_the_agent_trace(
     }
     assert got == sent
     names = {span.name for span in grpc_receiver.spans()}
-    assert names == {"invoke_agent support", "chat gpt-4o-mini", "chat gpt-4o",
-                     "chat claude-haiku", "execute_tool lookup_order"}
+    assert names == {
+        "invoke_agent support",
+        "chat gpt-4o-mini",
+        "chat gpt-4o",
+        "chat claude-haiku",
+        "execute_tool lookup_order",
+    }

@@ -248,7 +248,9 @@ def jwt(rng: random.Random) -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
     header = b64({"alg": rng.choice(["HS256", "RS256"]), "typ": "JWT"})
-    payload = b64({"sub": str(rng.randint(1, 10**9)), "iat": rng.randint(1_600_000_000, 1_800_000_000)})
+    payload = b64(
+        {"sub": str(rng.randint(1, 10**9)), "iat": rng.randint(1_600_000_000, 1_800_000_000)}
+    )
     return f"{header}.{payload}.{_rand(rng, 43, string.ascii_letters + string.digits + '_-')}"
 
 
