@@ -5,6 +5,9 @@ time-to-first-token at the first *content* chunk of a stream (not the first byte
 empty delta does not count), and emits one event on exit. An exception inside the block is
 recorded (``status="error"``, ``error_type`` = its class name) and re-raised untouched: the
 sidecar never changes what the agent sees.
+
+Long module: the three contexts share one timing base and the run's reservation and approval
+bookkeeping, and the run's admit helpers need both; split apart they would import each other.
 """
 
 from __future__ import annotations

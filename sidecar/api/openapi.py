@@ -4,6 +4,8 @@ Body schemas come from the msgspec structs the routes decode and answer with
 (``msgspec.json.schema_components``), so validation and documentation share one source. A test
 compares the document's operations with the routes the app registers, and a schemathesis run
 against a live sidecar checks every answer against it (no 500, no schema violation).
+
+Long module: the route table of the contract, one entry per operation, with the shared builders.
 """
 
 from __future__ import annotations

@@ -26,6 +26,10 @@ never granted unaccounted. Charges are never refused for room.
 
 Rolling windows keep one hold per reservation or direct charge (deque, oldest first); holds
 older than the window leave the counter exactly when they age out, O(1) amortised per admit.
+
+Long module: the ledger's state and every operation on it (admit, settle, expiry, caps, journal
+replay) live together because their atomicity rests on sharing one set of dicts without an
+await.
 """
 
 from __future__ import annotations

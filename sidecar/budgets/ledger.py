@@ -16,6 +16,9 @@ The protocol (reserve → settle → release) is what makes a budget hold:
 
 Example: a user with ``max_tokens: 100000`` per day and 300 concurrent admits of 1,000 tokens:
 exactly 100 are granted; settling one at 400 tokens frees 600, so the next admit of 600 fits.
+
+Long module: the protocol and the decision logic both ledgers share (windows, limits, retry
+times, checks on hostile amounts), so that the two ledgers cannot drift apart.
 """
 
 from __future__ import annotations

@@ -31,6 +31,9 @@ After a lost connection the pool's connections are replaced; a lost pool is recr
 every ``retry_interval_s``, so recovery needs no restart. Charges (settles, charged events)
 raise :class:`StoreUnavailable`; the settler keeps them and retries, and a resent event is
 charged once.
+
+Long module: it holds the PL/pgSQL admit function and the one asyncpg connection that runs it,
+its settles, expiry and policy refresh; split apart they would share the connection's state.
 """
 
 from __future__ import annotations

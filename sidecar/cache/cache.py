@@ -37,6 +37,9 @@ Example::
 
 Not thread-safe: call it from one event loop (or one thread); the semantic tier's worker and
 :meth:`flush` may run in other threads.
+
+Long module: the lookup tiers, the store, eviction and persistence hooks share one entry table
+and its lock; the text analysis, guards, index and semantic tier are modules of their own.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ and common homophone misspellings of Chinese words are read as the right word (�
 Units that are not fillers are the *content*; each content unit belongs to one guard:
 ``numbers`` (numbers, operators), ``units``, ``negation``, ``entities``, ``user_scope`` (my, me,
 我的), ``literals`` (true, false, null) and ``content`` (every other word or character).
+
+Long module: normalisation and the key analysis feed each other (the exact key is computed from
+the analysis); the lexicons and typo rules are modules of their own.
 """
 
 from __future__ import annotations

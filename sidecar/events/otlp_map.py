@@ -36,6 +36,9 @@ tokens and ``usage_unknown: true``; a failed call without usage is not marked.
 
 A span whose values break the event schema (2·10^9 tokens, a non-finite number, an id of the
 wrong length) is rejected alone, with its first error reported (OTLP partial success).
+
+Long module: one mapping table per instrumentation family (OpenTelemetry GenAI, OpenLLMetry,
+OpenLIT, OpenInference), kept together so the precedence between them is visible.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ infinities included: the mapping rejects a span whose token count is not finite.
 
 Cost: one dict per span's attributes; throughput against the parse-only floor is in
 docs/benchmarks.md (``python -m bench traces``).
+
+Long module: both wire encodings (protobuf and OTLP JSON) decode into the same records with the
+same bounds, so they are kept side by side.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ pattern families; no single word decides.
 
 Literal cues are matched case-insensitively (ASCII folding) as substrings; regex cues are
 ASCII-only, free of look-arounds, so Hyperscan and Python's ``re`` agree on them.
+
+Long module: it is data (cue lexicons, English and Chinese), one cue per item.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ tool or run a command the user did not ask for).
 
 Patterns are case-insensitive, ASCII-classed and free of look-arounds, so the same expression
 runs in Hyperscan and in Python's ``re``.
+
+Long module: it is data (pattern families with weights, English and Chinese), one pattern per
+line.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ cards, mod-97 and the country length for IBANs, the MOD 11-2 check and a real bi
 Chinese IDs, SSN area rules, E.164 country codes and NANP rules for phones, octet ranges for
 IPv4, a parse for IPv6 (which rejects timestamps, MAC addresses and ``std::vector``), a decoded
 header for JWTs, digits-and-letters entropy for keys (which rejects slugs and UUIDs).
+
+Long module: one short recogniser per PII and secret type, kept side by side so their priorities
+can be read in one place.
 """
 
 from __future__ import annotations

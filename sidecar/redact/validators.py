@@ -8,6 +8,8 @@ every candidate.
 Worked example: ``luhn_valid("4111111111111111")`` is True, ``luhn_valid("4111111111111112")``
 is False; a random 16-digit number passes Luhn with probability 1/10 and also needs a known
 issuer prefix (about 1/4 of prefixes) to be reported as a card.
+
+Long module: one small checksum or plausibility function per identifier type.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ chat). About 30% of the texts are Chinese.
 Generalisation is measured, not assumed: every phrase list and template list is split by
 position (see :mod:`.phrases_en`), and the ``heldout`` split draws only from the held-out
 quarter, so its texts use wording and sentence frames the ``train`` split never shows.
+
+Long module: its length is the corpus's sentence frames, one per line; the builder logic is a
+small part of it.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@
 Each list is split by position: every fourth item (index 3, 7, ...) belongs to the held-out
 templates and is never drawn for the training split, so held-out texts use wording the model
 has not seen. The phrases were written for this corpus, not taken from the guard's patterns.
+
+Long module: it is data (phrase lists), one phrase per line.
 """
 
 from __future__ import annotations

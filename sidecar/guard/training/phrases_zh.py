@@ -1,4 +1,7 @@
-"""Chinese phrase lists of the corpus builder (same split rule as :mod:`.phrases_en`)."""
+"""Chinese phrase lists of the corpus builder (same split rule as :mod:`.phrases_en`).
+
+Long module: it is data (phrase lists), one phrase per line.
+"""
 
 from __future__ import annotations
 
