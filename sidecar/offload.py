@@ -2,11 +2,11 @@
 
 :func:`off_loop` runs a function in a worker thread (``asyncio.to_thread``) with Python's
 cyclic garbage collector paused while any such job runs. A large body allocates hundreds of
-thousands of objects; each full collection they trigger stops every thread, the loop's too,
-for as long as it scans the heap (74-124 ms measured on a 3.9 MB OTLP body). Reference
-counting still frees what the job drops; cycles wait for the next collection, which runs once
-the last job ends. :func:`freeze_startup_objects` moves what start-up built (tables, models,
-compiled patterns) out of the collector's reach, so that collection is short.
+thousands of objects; each full collection they trigger stops every thread, the loop's too, for
+as long as it scans the heap (figures in docs/reliability.md, "No request holds the event
+loop"). Reference counting still frees what the job drops; cycles wait for the next collection,
+which runs once the last job ends. :func:`freeze_startup_objects` moves what start-up built
+(tables, models, compiled patterns) out of the collector's reach, so that collection is short.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The OTLP/HTTP routes (``/v1/traces``, ``/v1/metrics``, ``/v1/logs``), loaded on first use.
 
 The receiver (:mod:`sidecar.api.otlp_receiver`) needs protobuf and the OTLP message classes,
-about 4 MB and 60 ms of import; a sidecar fed only through ``/v1/events`` never loads them. The
+several MB of import; a sidecar fed only through ``/v1/events`` never loads them. The
 first OTLP request imports them on a worker thread (the event loop keeps serving) and every
 request after it goes straight to the receiver.
 """
