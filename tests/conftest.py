@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -46,12 +47,19 @@ def _pg_reachable() -> bool:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""
+    with fresh_pg_database("sidecar_t") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_pg_database(prefix: str) -> Iterator[str]:
+    """Create a PostgreSQL database named ``<prefix>_<random>``; drop it on exit."""
     require_service(_pg_reachable(), "PostgreSQL is not reachable on 127.0.0.1:5432")
     import asyncio
 
     import asyncpg
 
-    name = f"sidecar_t_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
 
     async def admin(sql: str) -> None:
         conn = await asyncpg.connect(PG_ADMIN_DSN)

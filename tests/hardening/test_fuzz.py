@@ -55,28 +55,10 @@ def live(
 @pytest.fixture(scope="module")
 def pg_url_module() -> Iterator[str]:
     """A PostgreSQL database for the module (the ``pg_url`` fixture is per test)."""
-    from tests.conftest import PG_ADMIN_DSN, _pg_reachable, require_service
+    from tests.conftest import fresh_pg_database
 
-    require_service(_pg_reachable(), "PostgreSQL is not reachable on 127.0.0.1:5432")
-    import asyncio
-    import uuid
-
-    import asyncpg
-
-    name = f"sidecar_fuzz_{uuid.uuid4().hex[:12]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_pg_database("sidecar_fuzz") as url:
+        yield url
 
 
 def _assert_healthy(proc: SidecarProcess) -> None:
