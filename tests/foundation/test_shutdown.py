@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,16 @@ def call(base: str, method: str, path: str, body: Any = None) -> tuple[int, Any]
         return exc.code, json.loads(exc.read())
 
 
+@dataclass
+class HungCollector:
+    port: int
+    connected: threading.Event  # set once an exporter has opened a connection
+
+
 @pytest.fixture
-def hung_collector() -> Iterator[int]:
+def hung_collector() -> Iterator[HungCollector]:
     """A TCP listener that accepts connections and never answers (nor closes them)."""
+    connected = threading.Event()
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(64)
@@ -59,11 +67,12 @@ def hung_collector() -> Iterator[int]:
             except OSError:
                 return
             held.append(conn)
+            connected.set()
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield server.getsockname()[1]
+        yield HungCollector(server.getsockname()[1], connected)
     finally:
         stop.set()
         thread.join(5)
@@ -74,14 +83,14 @@ def hung_collector() -> Iterator[int]:
 
 @pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
 def test_sigterm_with_a_hung_collector_exits_within_10_s_flushed(
-    tmp_path: Path, hung_collector: int, protocol: str
+    tmp_path: Path, hung_collector: HungCollector, protocol: str
 ) -> None:
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'term.db'}"
     env = {
         "SIDECAR_BUDGETS__POLICIES": POLICY,
         "SIDECAR_TRACES__ENABLED": "true",
         "SIDECAR_TRACES__PROTOCOL": protocol,
-        "SIDECAR_TRACES__ENDPOINT": f"http://127.0.0.1:{hung_collector}",
+        "SIDECAR_TRACES__ENDPOINT": f"http://127.0.0.1:{hung_collector.port}",
         "SIDECAR_TRACES__SCHEDULE_DELAY_MS": "50",
         "SIDECAR_CACHE__FLUSH_INTERVAL_S": "3600",  # only the shutdown flush can save the entry
     }
@@ -90,7 +99,8 @@ def test_sigterm_with_a_hung_collector_exits_within_10_s_flushed(
         url = first.url
         events = [llm_event(user_id="u1", request_id=f"r{i}") for i in range(50)]
         assert call(url, "POST", "/v1/events", events)[0] == 202
-        time.sleep(0.3)  # a batch is now in the exporter's hands, waiting on the collector
+        # A batch is in the exporter's hands once it has connected to the collector.
+        assert hung_collector.connected.wait(30), "the exporter never reached the collector"
         admit = {"request_id": "ra", "user_id": "u2", "model": "gpt-4o", "input_tokens": 100,
                  "max_output_tokens": 10}  # fmt: skip
         status, grant = call(url, "POST", "/v1/admit", admit)
