@@ -30,15 +30,16 @@ def _batches(count: int) -> list[bytes]:
     for b in range(count):
         lines = []
         for i in range(BATCH):
+            ts = now - (count - b) * BATCH * 1e-4 + i * 1e-4  # each event its own time, in order
             event = {
                 "type": "llm_call" if i % 3 else "tool_call",
                 "id": uuid.uuid4().hex,
-                "ts": now,
+                "ts": ts,
                 "request_id": f"req-{b}-{i // 5}",
                 "user_id": f"user-{i % 97}",
                 "session_id": f"s-{b}",
                 "agent": "bench",
-                "start_ts": now,
+                "start_ts": ts,
                 "duration_ms": 812.5,
                 "status": "ok",
             }
@@ -169,7 +170,8 @@ def run(quick: bool = False) -> str:
     lines = [
         "## Ingest throughput",
         "",
-        f"NDJSON batches of {BATCH} events, {concurrency} concurrent senders, one Python aiohttp "
+        f"NDJSON batches of {BATCH} events (random uuid4 ids, timestamps in order), {concurrency} "
+        "concurrent senders, one Python aiohttp "
         f"client process; the server in its own process. {batches} batches per round, median of "
         f"{rounds} rounds. Every 202 means committed (durable). "
         "Command: `python -m bench ingest`.",
