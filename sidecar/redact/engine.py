@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -151,6 +151,18 @@ class Redactor:
     def find(self, text: str) -> list[Finding]:
         """The findings in ``text``, sorted by start, non-overlapping, allow-list applied."""
         return [Finding(f[3], f[0], f[1]) for f in self._find_raw(text)]
+
+    def suspects(self, texts: Sequence[str]) -> set[int] | None:
+        """Indexes of ``texts`` whose :meth:`find` may be non-empty; :meth:`find` of every other
+        one is certainly empty. One pre-filter scan of all of them
+        (:mod:`~sidecar.redact.joined_scan`); None when the pre-filter cannot decide in a batch
+        (no Hyperscan, an always-run recogniser, an expression that cannot be scanned joined)."""
+        if not self.config.enabled:
+            return set()
+        found = self._prefilter.suspects(texts)
+        if found is None:
+            return None
+        return {i for i in found if len(texts[i]) >= 3}
 
     def _find_raw(self, text: str) -> list[RawFinding]:
         if len(text) < 3 or not self.config.enabled:

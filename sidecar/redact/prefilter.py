@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from sidecar import hyperscan_db
+from sidecar.redact import joined_scan
 
 Hits = dict[int, tuple[int, int]]
 """Recogniser index -> (first, last): the end offset (code points) of its first pre-filter
@@ -31,17 +32,27 @@ class Prefilter(Protocol):
 
     def candidates(self, text: str) -> Hits | None: ...
 
+    def suspects(self, texts: Sequence[str]) -> set[int] | None:
+        """Indexes of ``texts`` for which ``candidates`` may be non-empty, decided for all of
+        them at once (every other text has no candidate); None when this pre-filter cannot
+        tell in a batch."""
+        ...
+
 
 # One report per expression and scan: the first match is all a recogniser needs to place its
 # window, and on dense text (a match every few bytes) a Python callback per match would cost
 # more than the scan itself.
 _FLAGS = hyperscan_db.flag("ALLOWEMPTY") | hyperscan_db.flag("SINGLEMATCH")
+_JOINED_FLAGS = hyperscan_db.flag("ALLOWEMPTY")
 
 
 class NoPrefilter:
     """Every recogniser runs on every text (the portable fallback)."""
 
     def candidates(self, text: str) -> Hits | None:
+        return None
+
+    def suspects(self, texts: Sequence[str]) -> set[int] | None:
         return None
 
 
@@ -53,6 +64,10 @@ class HyperscanPrefilter:
     Recognisers whose expression is ``None`` or fails to compile are always reported. The
     database is compiled (or loaded from the disk cache) at the first scan or :meth:`warm`.
     Thread-safe: each thread gets its own scratch space.
+
+    :meth:`suspects` scans many texts in one call (:mod:`~sidecar.redact.joined_scan`) with a
+    second database of the same expressions that reports every match, compiled (or loaded) at
+    the first :meth:`suspects` or :meth:`warm`.
     """
 
     def __init__(self, expressions: Sequence[str | None]) -> None:
@@ -61,20 +76,30 @@ class HyperscanPrefilter:
         self._expressions = tuple(expressions)
         self._db: hyperscan_db.Database | None = None
         self._always: frozenset[int] = frozenset()
-        self._ready = False
+        self._joined: hyperscan_db.Database | None = None
+        self._ready = self._joined_ready = False
         self._lock = threading.Lock()
 
     def warm(self) -> None:
-        """Compile (or load) the database now rather than at the first scan."""
+        """Compile (or load) the databases now rather than at the first scan."""
         self._prepare()
         if self._db is not None:
             self._db.warm()
+        self._prepare_joined()
 
     def _prepare(self) -> None:
         with self._lock:
             if not self._ready:
                 self._db, self._always = _database(self._expressions)
                 self._ready = True
+
+    def _prepare_joined(self) -> None:
+        if not self._ready:
+            self._prepare()
+        with self._lock:
+            if not self._joined_ready:
+                self._joined = _joined_database(self._expressions, self._db, self._always)
+                self._joined_ready = True
 
     def candidates(self, text: str) -> Hits | None:
         if not self._ready:
@@ -96,6 +121,13 @@ class HyperscanPrefilter:
             found[index] = (first if ascii_only else _chars_before(data, first), size)
         return found
 
+    def suspects(self, texts: Sequence[str]) -> set[int] | None:
+        if not self._joined_ready:
+            self._prepare_joined()
+        if self._joined is None:
+            return None
+        return joined_scan.suspects(self._joined, texts)
+
 
 def _database(
     expressions: tuple[str | None, ...],
@@ -108,10 +140,7 @@ def _database(
     for attempt in range(2):
         if not present:
             return None, frozenset(always)
-        db = hyperscan_db.shared_database(
-            [e.encode("utf-8") for _, e in present], [i for i, _ in present],
-            [_FLAGS] * len(present),
-        )  # fmt: skip
+        db = _shared(present, _FLAGS)
         try:
             db.warm()
         except hyperscan_db.CompileError:
@@ -122,6 +151,33 @@ def _database(
             continue
         return db, frozenset(always)
     raise AssertionError("unreachable")
+
+
+def _joined_database(
+    expressions: tuple[str | None, ...], db: hyperscan_db.Database | None, always: frozenset[int]
+) -> hyperscan_db.Database | None:
+    """The every-match twin of ``db`` for :meth:`HyperscanPrefilter.suspects`, or None when the
+    set cannot be scanned joined (an always-run recogniser, an expression that is not
+    :func:`~sidecar.redact.joined_scan.joinable`, or one Hyperscan refuses without the
+    single-match flag)."""
+    if db is None or always:
+        return None
+    present = [(i, e) for i, e in enumerate(expressions) if e is not None]
+    if not all(joined_scan.joinable(e) for _, e in present):
+        return None
+    twin = _shared(present, _JOINED_FLAGS)
+    try:
+        twin.warm()
+    except hyperscan_db.CompileError:
+        return None
+    return twin
+
+
+def _shared(present: list[tuple[int, str]], flags: int) -> hyperscan_db.Database:
+    """The process's database of ``(id, expression)`` pairs, all with ``flags``."""
+    return hyperscan_db.shared_database(
+        [e.encode("utf-8") for _, e in present], [i for i, _ in present], [flags] * len(present)
+    )
 
 
 def _chars_before(data: bytes, offset: int) -> int:
