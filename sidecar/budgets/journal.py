@@ -30,6 +30,7 @@ from typing import Any
 from sidecar.budgets.model import COUNTER_MAX
 from sidecar.budgets.policies import is_legacy_key
 from sidecar.budgets.windows import ROLLING_START
+from sidecar.store.sqlite_bulk import insert_rows
 from sidecar.store.sqlite_connection import connect_sqlite
 
 log = logging.getLogger(__name__)
@@ -346,7 +347,9 @@ class SqliteJournal:
         ]  # fmt: skip
         with conn:
             for sql, rows in ops:
-                if rows:
+                if rows and sql.startswith("INSERT"):  # many rows per statement, see sqlite_bulk
+                    insert_rows(conn, sql.rsplit(" VALUES ", 1)[0], rows)
+                elif rows:
                     conn.executemany(sql, rows)
             if b.compact_before is not None:
                 self._compact(conn, b.compact_before)

@@ -118,24 +118,28 @@ AS $$
 DECLARE i int; j int; b int; q int; nk int := coalesce(array_length(k, 1), 0);
   nr int := array_length(rids, 1);
   xtu bigint[]; xcu bigint[]; xtr bigint[]; xcr bigint[]; changed boolean[]; c record;
+  rk text[]; rw float8[];
 BEGIN
-{admit_version_check(p)}  xtu := array_fill(0::bigint, ARRAY[nk]);
-  xcu := xtu; xtr := xtu; xcr := xtu;
-  changed := array_fill(false, ARRAY[nk]);
-  FOR i IN 1..nk LOOP
-    INSERT INTO {p}counters (bkey, window_start, window_end) VALUES (k[i], ws[i], we[i])
-      ON CONFLICT DO NOTHING;
-    PERFORM 1 FROM {p}counters WHERE bkey = k[i] AND window_start = ws[i] FOR UPDATE;
-    IF roll[i] > 0 THEN
-      PERFORM {p}age(k[i], p_now - roll[i]);
-    END IF;
+{admit_version_check(p)}  FOR i IN 1..nk LOOP
+    -- Lock and read in one statement; a counter seen for the first time is created first.
     SELECT tokens_used, cost_used, tokens_reserved, cost_reserved, window_end INTO c
-      FROM {p}counters WHERE bkey = k[i] AND window_start = ws[i];
+      FROM {p}counters WHERE bkey = k[i] AND window_start = ws[i] FOR UPDATE;
+    IF NOT FOUND THEN
+      INSERT INTO {p}counters (bkey, window_start, window_end) VALUES (k[i], ws[i], we[i])
+        ON CONFLICT DO NOTHING;
+      SELECT tokens_used, cost_used, tokens_reserved, cost_reserved, window_end INTO c
+        FROM {p}counters WHERE bkey = k[i] AND window_start = ws[i] FOR UPDATE;
+    END IF;
+    IF roll[i] > 0 THEN  -- age the rolling window's holds out, then read what is left
+      PERFORM {p}age(k[i], p_now - roll[i]);
+      SELECT tokens_used, cost_used, tokens_reserved, cost_reserved, window_end INTO c
+        FROM {p}counters WHERE bkey = k[i] AND window_start = ws[i];
+    END IF;
     IF c.window_end < we[i] THEN  -- a longer window starting at the same instant
       UPDATE {p}counters SET window_end = we[i] WHERE bkey = k[i] AND window_start = ws[i];
     END IF;
     xtu[i] := c.tokens_used; xcu[i] := c.cost_used;
-    xtr[i] := c.tokens_reserved; xcr[i] := c.cost_reserved;
+    xtr[i] := c.tokens_reserved; xcr[i] := c.cost_reserved; changed[i] := false;
   END LOOP;
   FOR j IN 1..nr LOOP
     failed := 0; tu := '{{}}'; cu := '{{}}'; tr := '{{}}'; cr := '{{}}';
@@ -149,8 +153,9 @@ BEGIN
       END IF;
     END LOOP;
     IF failed = 0 THEN
+      rk := '{{}}'; rw := '{{}}';
       FOR q IN ro[j]..ro[j + 1] - 1 LOOP
-        b := rb[q];
+        b := rb[q]; rk := rk || k[b]; rw := rw || ws[b];
         xtr[b] := least(xtr[b] + est_t[j], {C}); xcr[b] := least(xcr[b] + est_c[j], {C});
         changed[b] := true;
         tu := tu || xtu[b]; cu := cu || xcu[b]; tr := tr || xtr[b]; cr := cr || xcr[b];
@@ -162,9 +167,8 @@ BEGIN
       IF ro[j + 1] > ro[j] THEN  -- no budget applies: allowed, nothing to reserve
         INSERT INTO {p}reservations (rid, created, expires_at, tokens, cost, bkeys, wstarts,
                                      tenant, user_id, model)
-          SELECT rids[j], p_now, p_exp, est_t[j], est_c[j], array_agg(k[x] ORDER BY o),
-                 array_agg(ws[x] ORDER BY o), tenants[j], users[j], models[j]
-          FROM unnest(rb[ro[j]:ro[j + 1] - 1]) WITH ORDINALITY AS u(x, o);
+          VALUES (rids[j], p_now, p_exp, est_t[j], est_c[j], rk, rw, tenants[j], users[j],
+                  models[j]);
       END IF;
     END IF;
     RETURN NEXT;

@@ -68,6 +68,7 @@ from sidecar.cache.text import (
     canonical_json,
     is_json_key,
 )
+from sidecar.cache.vector_keys import VectorKeys
 
 CacheKey = Any  # text (str) or a JSON value (tool arguments)
 Match = Literal["exact", "fuzzy", "semantic"]
@@ -143,7 +144,7 @@ class SemanticCache:
         # before an earlier one (of the store it invalidates) still being written.
         self._flush_lock = threading.Lock()
         self._semantic = semantic
-        self._by_vkey: dict[int, Entry] = {}
+        self._by_vkey: VectorKeys[Entry] = VectorKeys()
         self._loaded = False
         if semantic is not None:
             from sidecar.cache.semantic_guards import SEMANTIC_GUARDS
@@ -451,11 +452,9 @@ class SemanticCache:
         return analysis is not None and 0 < len(analysis.content) <= self.config.max_fuzzy_units
 
     def _submit_embedding(self, entry: Entry) -> None:
-        tier = self._semantic
-        entry.vkey = tier.new_key()
-        self._by_vkey[entry.vkey] = entry
-        if not tier.submit(entry.scope, entry.vkey, entry.key, entry):
-            del self._by_vkey[entry.vkey]
+        entry.vkey = self._by_vkey.assign(entry)
+        if not self._semantic.submit(entry):
+            self._by_vkey.release(entry.vkey)
             entry.vkey = 0
 
     def _embedded(self, entry: Entry, vector: bytes) -> None:
@@ -501,7 +500,7 @@ class SemanticCache:
         with self._pending_lock:
             entry.alive = False
         if entry.vkey:
-            self._by_vkey.pop(entry.vkey, None)
+            self._by_vkey.release(entry.vkey)
             self._semantic.discard(entry.scope, entry.vkey)
         if persist:
             self._queue(entry.id, None)
@@ -627,8 +626,7 @@ class SemanticCache:
             if tier is None or not self._comparable(prepared.analysis):
                 continue
             if row.embedding is not None and row.embedding_model == model_id:
-                entry.vkey = tier.new_key()
-                self._by_vkey[entry.vkey] = entry
+                entry.vkey = self._by_vkey.assign(entry)
                 tier.restore(scope, entry.vkey, row.embedding)
             else:
                 self._submit_embedding(entry)

@@ -28,6 +28,7 @@ from typing import Protocol
 
 import msgspec
 
+from sidecar.store.sqlite_bulk import insert_rows
 from sidecar.store.sqlite_connection import connect_sqlite
 
 
@@ -80,10 +81,7 @@ CREATE TABLE IF NOT EXISTS cache_entries (
 CREATE INDEX IF NOT EXISTS cache_entries_created ON cache_entries (created_at);
 """
 _ADDED_COLUMNS = (("embedding", "BLOB"), ("embedding_model", "TEXT"))
-_UPSERT = (
-    f"INSERT OR REPLACE INTO cache_entries ({', '.join(_FIELDS)}) "
-    f"VALUES ({', '.join('?' for _ in _FIELDS)})"
-)
+_UPSERT_HEAD = f"INSERT OR REPLACE INTO cache_entries ({', '.join(_FIELDS)})"
 
 
 class SqliteCachePersistence:
@@ -112,7 +110,7 @@ class SqliteCachePersistence:
     def upsert(self, entries: Sequence[PersistedEntry]) -> None:
         rows = [tuple(getattr(e, f) for f in _FIELDS) for e in entries]
         with self._lock, self._transaction():
-            self._conn.executemany(_UPSERT, rows)
+            insert_rows(self._conn, _UPSERT_HEAD, rows)
 
     def delete(self, ids: Sequence[str]) -> None:
         with self._lock, self._transaction():

@@ -1,6 +1,7 @@
 """The semantic tier: nearest neighbours by embedding within a scope, off the event loop.
 
-- **Stores** only queue their text: one worker thread embeds queued texts in batches (a batch of
+- **Stores** only queue their entry (the queue holds a reference, no other object per store):
+  one worker thread embeds the queued entries' texts in batches (a batch of
   16 short prompts costs about as much as 5 single ones) and adds the vectors to their scope's
   :class:`~sidecar.cache.vectors.ScopeVectors`. At most ``max_pending`` texts wait; beyond that a
   store stays lexical only and is counted in ``dropped``.
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,7 +33,18 @@ from sidecar.cache.embedding import Embedder, MiniLMEmbedder, SemanticUnavailabl
 from sidecar.cache.scope import CacheScope
 
 log = logging.getLogger(__name__)
+
+
+class Embeddable(Protocol):
+    """What the cache queues for embedding (its entry): the text, where its vector goes."""
+
+    scope: CacheScope
+    vkey: int
+    key: str
+
+
 OnEmbedded = Callable[[Any, bytes], None]
+_Job = tuple[str, CacheScope, int, "bytes | None"]  # ("add" | "remove", scope, key, vector)
 
 
 @dataclass
@@ -65,13 +77,12 @@ class SemanticTier:
         self._loaded = threading.Event()  # set once loading ended, well or not
         self._lock = threading.Lock()
         self._scopes: dict[CacheScope, Any] = {}
-        self._jobs: queue.SimpleQueue[tuple[str, Any, Any] | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Embeddable | _Job | None] = queue.SimpleQueue()
         self._pending = 0
         self._in_flight = 0
         self._idle = threading.Condition()
         self._embedded = self._restored = self._dropped = 0
         self._failed = False
-        self._next_key = 1
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="cache-embedder", daemon=True)
         self._thread.start()
@@ -85,33 +96,30 @@ class SemanticTier:
     def ready(self) -> bool:
         return self._ready.is_set()
 
-    def new_key(self) -> int:
-        key, self._next_key = self._next_key, self._next_key + 1
-        return key
-
     # -- called from the cache's thread ------------------------------------------------------
 
-    def submit(self, scope: CacheScope, key: int, text: str, entry: Any) -> bool:
-        """Queue ``text`` for embedding; False (and counted) when the queue is full."""
+    def submit(self, item: Embeddable) -> bool:
+        """Queue ``item.key`` for embedding as vector ``item.vkey`` of ``item.scope``; False
+        (and counted) when the queue is full. The queue holds ``item`` itself, nothing more."""
         with self._idle:
             if self._pending >= self.config.max_pending:
                 self._dropped += 1
                 return False
             self._pending += 1
             self._in_flight += 1
-        self._jobs.put(("embed", (scope, key, text), entry))
+        self._jobs.put(item)
         return True
 
     def restore(self, scope: CacheScope, key: int, vector: bytes) -> None:
         """Add a persisted vector without recomputing it."""
         with self._idle:
             self._in_flight += 1
-        self._jobs.put(("add", (scope, key, vector), None))
+        self._jobs.put(("add", scope, key, vector))
 
     def discard(self, scope: CacheScope, key: int) -> None:
         with self._idle:
             self._in_flight += 1
-        self._jobs.put(("remove", (scope, key), None))
+        self._jobs.put(("remove", scope, key, None))
 
     # -- any thread ----------------------------------------------------------------------------
 
@@ -218,36 +226,36 @@ class SemanticTier:
             finally:
                 with self._idle:
                     self._in_flight -= len(batch)
-                    self._pending -= sum(1 for kind, _, _ in batch if kind == "embed")
+                    self._pending -= sum(1 for job in batch if not isinstance(job, tuple))
                     idle = not self._in_flight
                     self._idle.notify_all()
                 if idle:
                     _release_free_memory()
 
-    def _process(self, batch: list[tuple[str, Any, Any]]) -> None:
-        embeds = [(args, entry) for kind, args, entry in batch if kind == "embed"]
+    def _process(self, batch: list[Embeddable | _Job]) -> None:
+        embeds = [job for job in batch if not isinstance(job, tuple)]
         vectors: list[bytes] = []
         if embeds and self._embedder is not None and not self._failed:
-            order = sorted(range(len(embeds)), key=lambda i: len(embeds[i][0][2]))
-            texts = [embeds[i][0][2] for i in order]
-            computed = self._embedder.embed(texts)
+            order = sorted(range(len(embeds)), key=lambda i: len(embeds[i].key))
+            computed = self._embedder.embed([embeds[i].key for i in order])
             by_index = {i: quantise(computed[n]) for n, i in enumerate(order)}
             vectors = [by_index[i] for i in range(len(embeds))]
         with self._lock:
             done = 0
-            for kind, args, _ in batch:
-                if kind == "remove":
-                    self._remove(*args)
-                elif kind == "add":
-                    self._add(*args)
-                    self._restored += 1
+            for job in batch:
+                if isinstance(job, tuple):
+                    kind, scope, key, vector = job
+                    if kind == "remove":
+                        self._remove(scope, key)
+                    elif vector is not None:
+                        self._add(scope, key, vector)
+                        self._restored += 1
                 elif vectors:
-                    scope, key, _ = args
-                    self._add(scope, key, vectors[done])
+                    self._add(job.scope, job.vkey, vectors[done])
                     done += 1
         if self.on_embedded is not None:
-            for (_, entry), vector in zip(embeds, vectors, strict=False):
-                self.on_embedded(entry, vector)
+            for item, vector in zip(embeds, vectors, strict=False):
+                self.on_embedded(item, vector)
         self._embedded += len(vectors)
 
     def _add(self, scope: CacheScope, key: int, vector: bytes) -> None:

@@ -31,36 +31,68 @@ class DriverBug(Exception):
     """An exception type the ledger cannot know about."""
 
 
-class FailingOnce:
-    """The ledger's real asyncpg pool, whose next ``fetch`` raises ``error`` instead."""
+class FaultyPool:
+    """The ledger's real asyncpg pool; every ``fetch`` (on the pool, or on a connection the pool
+    hands out) first passes :meth:`fault`, which may raise instead of running it."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+
+    def fault(self, sql: str, args: tuple[Any, ...]) -> None:
+        raise NotImplementedError
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        self.fault(sql, args)
+        return await self.pool.fetch(sql, *args)
+
+    async def acquire(self) -> FaultyConnection:
+        return FaultyConnection(self, await self.pool.acquire())
+
+    async def release(self, conn: FaultyConnection) -> None:
+        await self.pool.release(conn.conn)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pool, name)
+
+
+class FaultyConnection:
+    """A real pooled connection whose ``fetch`` passes its pool's fault first."""
+
+    def __init__(self, pool: FaultyPool, conn: Any) -> None:
+        self.pool, self.conn = pool, conn
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        self.pool.fault(sql, args)
+        return await self.conn.fetch(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+class FailingOnce(FaultyPool):
+    """The real pool, whose next ``fetch`` raises ``error`` instead."""
 
     def __init__(self, pool: Any, error: BaseException) -> None:
-        self.pool, self.error, self.failed = pool, error, 0
+        super().__init__(pool)
+        self.error, self.failed = error, 0
 
-    async def fetch(self, *args: Any) -> Any:
+    def fault(self, sql: str, args: tuple[Any, ...]) -> None:
         if not self.failed:
             self.failed += 1
             raise self.error
-        return await self.pool.fetch(*args)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.pool, name)
 
 
-class RefusingUser:
+class RefusingUser(FaultyPool):
     """The real pool, refusing (as the server would) every admit statement naming ``user``."""
 
     def __init__(self, pool: Any, user: str) -> None:
-        self.pool, self.user, self.refused = pool, user, 0
+        super().__init__(pool)
+        self.user, self.refused = user, 0
 
-    async def fetch(self, sql: str, *args: Any) -> Any:
+    def fault(self, sql: str, args: tuple[Any, ...]) -> None:
         if "admit(" in sql and self.user in (args[15] or []):
             self.refused += 1
             raise asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence")
-        return await self.pool.fetch(sql, *args)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.pool, name)
 
 
 async def _ledger(pg_dsn: str, prefix: str, fail_policy: str) -> PostgresLedger:
