@@ -11,7 +11,7 @@ Exposition is the standard one (``_bucket{le}``, ``_sum``, ``_count``), built at
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -43,6 +43,19 @@ class LabelledHistogram:
             row = self._new_row(labels)
         row[bisect_left(self._bounds, value)] += 1
         row[-1] += value
+
+    def observe_all(self, labels: tuple[str, ...], values: Iterable[float]) -> None:
+        """:meth:`observe` of each value in turn (the same counts and the same sum, added in
+        the same order), with one lookup of the label set."""
+        row = self._rows.get(labels)
+        if row is None:
+            row = self._new_row(labels)
+        bounds = self._bounds
+        total = row[-1]
+        for value in values:
+            row[bisect_left(bounds, value)] += 1
+            total += value
+        row[-1] = total
 
     def _new_row(self, labels: tuple[str, ...]) -> list[float]:
         if len(labels) != len(self.label_names):

@@ -230,10 +230,26 @@ class PrometheusMetrics:
         self.record(events)
 
     def record(self, events: Sequence[Event]) -> None:
+        """Observe each event once. LLM calls are grouped by label set and observed a group at
+        a time; label values are bounded in event order, as one by one, and each group's
+        values are added in event order, so the histograms are exactly those of observing
+        every event alone. Costs are added to the counter once per (model, agent) and batch."""
+        calls: dict[_LlmLabels, list[LlmCall]] = {}
+        costs: dict[Any, float] = {}
         for e in events:
             if type(e) is LlmCall:
                 assert isinstance(e, LlmCall)
-                self._record_llm(e)
+                raw = (e.operation, e.provider, e.model, e.status, e.error_type)
+                cached = self._llm_keys.get(raw)
+                if cached is None:
+                    cached = self._llm_labels(raw)
+                group = calls.get(cached)
+                if group is None:
+                    group = calls[cached] = []
+                group.append(e)
+                if e.cost_usd:
+                    child = self._cost_child(cached[0][2], e.agent)
+                    costs[child] = costs.get(child, 0.0) + e.cost_usd
             elif type(e) is ToolCall:
                 assert isinstance(e, ToolCall)
                 labels = self._labels(
@@ -249,27 +265,36 @@ class PrometheusMetrics:
                 self.agent_duration.observe(labels, e.duration_ms / 1000.0)
                 if e.steps is not None:
                     self.run_steps.observe(labels[1:2], e.steps)
+        for cached, group in calls.items():
+            self._record_llm(cached, group)
+        for child, cost in costs.items():
+            child.inc(cost)
 
-    def _record_llm(self, e: LlmCall) -> None:
-        raw = (e.operation, e.provider, e.model, e.status, e.error_type)
-        cached = self._llm_keys.get(raw)
-        if cached is None:
-            cached = self._llm_labels(raw)
+    def _record_llm(self, cached: _LlmLabels, calls: list[LlmCall]) -> None:
+        """The histograms of LLM calls that share one label set (costs are the caller's)."""
         labels, input_labels, output_labels = cached
-        self.operation_duration.observe(labels, e.duration_ms / 1000.0)
-        if e.usage_unknown:
-            self._usage_unknown.inc()
-        else:
-            self.token_usage.observe(input_labels, e.input_tokens)
-            self.token_usage.observe(output_labels, e.output_tokens)
-        ttft = e.ttft_ms
-        if ttft is not None and e.stream is not False:
-            self.time_to_first_chunk.observe(labels, ttft / 1000.0)
-            if e.output_tokens > 1:
-                per_chunk = max(e.duration_ms - ttft, 0.0) / (e.output_tokens - 1) / 1000.0
-                self.time_per_output_chunk.observe(labels, per_chunk)
-        if e.cost_usd:
-            self._cost_child(labels[2], e.agent).inc(e.cost_usd)
+        self.operation_duration.observe_all(labels, [e.duration_ms / 1000.0 for e in calls])
+        known = [e for e in calls if not e.usage_unknown]
+        if len(known) != len(calls):
+            self._usage_unknown.inc(len(calls) - len(known))
+        if known:
+            self.token_usage.observe_all(input_labels, [e.input_tokens for e in known])
+            self.token_usage.observe_all(output_labels, [e.output_tokens for e in known])
+        streamed = [e for e in calls if e.ttft_ms is not None and e.stream is not False]
+        if not streamed:
+            return
+        self.time_to_first_chunk.observe_all(
+            labels,
+            [e.ttft_ms / 1000.0 for e in streamed if e.ttft_ms is not None],
+        )
+        self.time_per_output_chunk.observe_all(
+            labels,
+            [
+                max(e.duration_ms - e.ttft_ms, 0.0) / (e.output_tokens - 1) / 1000.0
+                for e in streamed
+                if e.output_tokens > 1 and e.ttft_ms is not None
+            ],
+        )
 
     def _cost_child(self, model: str, agent: str | None) -> Any:
         """The cost counter's child for (model, agent), bounded and memoised (labels() is slow)."""

@@ -15,7 +15,8 @@ Example: ``trace_id_for("req-1")`` is always the same 32 hex digits; an ``llm_ca
 id the ``run`` event of ``req-1`` gets when it arrives last. An all-zero id (invalid in W3C) would
 need a 2^-64 hash collision with zero; it is mapped to 1 all the same. The per-request ids
 are cached (4,096 recent requests, about 1 MB), as all events of a run
-share them.
+share them; the ingest transform caches their W3C text forms too and writes the child span
+ids' hex straight from the digest (about 1 µs per event in all).
 """
 
 from __future__ import annotations
@@ -58,6 +59,18 @@ def hex_span_id(value: int) -> str:
     return f"{value:016x}"
 
 
+def _hex_digest(text: str, size: int) -> str:
+    """``f"{_digest(text, size):0{2 * size}x}"``, without the integer in between."""
+    value = hashlib.sha256(text.encode("utf-8")).digest()[:size].hex()
+    return value if value.strip("0") else value[:-1] + "1"
+
+
+@lru_cache(maxsize=4096)
+def _request_hex(request_id: str) -> tuple[str, str]:
+    """The W3C text forms of a request's trace id and root span id."""
+    return _hex_digest("trace:" + request_id, 16), _hex_digest("root:" + request_id, 8)
+
+
 class TraceIdTransform:
     """Ingest transform: give every event the W3C ids its span will carry, before it is stored.
 
@@ -73,16 +86,19 @@ class TraceIdTransform:
         brings its own span id and no parent is a root (as an OTLP root span is), and stays one.
         """
         for event in events:
+            if event.trace_id is not None and event.span_id is not None:
+                continue
+            trace, root = _request_hex(event.request_id)
             if event.trace_id is None:
-                event.trace_id = hex_trace_id(trace_id_for(event.request_id))
+                event.trace_id = trace
             if event.span_id is not None:
                 continue
             if isinstance(event, Run):
-                event.span_id = hex_span_id(root_span_id_for(event.request_id))
+                event.span_id = root
                 continue
-            event.span_id = hex_span_id(child_span_id_for(span_key(event)))
+            event.span_id = _hex_digest("span:" + span_key(event), 8)
             if event.parent_span_id is None:
-                event.parent_span_id = hex_span_id(root_span_id_for(event.request_id))
+                event.parent_span_id = root
 
 
 def span_key(event: Event) -> str:
