@@ -263,7 +263,7 @@ class SemanticTier:
 
         vectors = self._scopes.get(scope)
         if vectors is None:
-            vectors = self._scopes[scope] = ScopeVectors(self.config.hnsw_from)
+            vectors = self._scopes[scope] = ScopeVectors(self.config.prefilter_from)
         vectors.add(key, vector)
 
     def _remove(self, scope: CacheScope, key: int) -> None:
@@ -287,7 +287,7 @@ def _release_free_memory() -> None:
 def _check_installed() -> None:
     import importlib.util
 
-    missing = [m for m in ("onnxruntime", "onnx", "usearch", "numpy")
+    missing = [m for m in ("onnxruntime", "onnx", "numpy")
                if importlib.util.find_spec(m) is None]  # fmt: skip
     if missing:
         raise SemanticUnavailableError(
