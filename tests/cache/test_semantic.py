@@ -166,6 +166,7 @@ def test_a_restart_restores_vectors_without_recomputing(tmp_path: Path, model_di
     second = SemanticCache(config, persistence=SqliteCachePersistence(str(tmp_path / "c.db")),
                            semantic=tier2)  # fmt: skip
     second.load()
+    assert tier2.stats().vectors == 3  # searchable when load returns: no queued copies
     assert tier2.wait_idle()
     stats = tier2.stats()
     assert stats.restored == 3 and stats.embedded == 0 and stats.vectors == 3
