@@ -55,16 +55,23 @@ def main() -> int:
 
 
 def _replace_sections(existing: str, sections: list[str], header: str) -> str:
-    """Running a subset updates those sections and keeps the others."""
-    body = existing.split("\n## ", 1)
-    kept = {}
-    if len(body) == 2:
-        for chunk in ("## " + body[1]).split("\n## "):
-            chunk = chunk if chunk.startswith("## ") else "## " + chunk
-            kept[chunk.splitlines()[0]] = chunk.rstrip() + "\n"
+    """Running a subset updates those sections (a module may write several) and keeps the
+    others in their places."""
+    kept = _by_heading(existing)
     for section in sections:
-        kept[section.splitlines()[0]] = section
+        kept.update(_by_heading(section))
     return header + "\n".join(kept.values())
+
+
+def _by_heading(text: str) -> dict[str, str]:
+    """The ``## `` sections of ``text`` by their heading line, in order."""
+    body = text.split("\n## ", 1) if not text.startswith("## ") else ["", text[3:]]
+    chunks: dict[str, str] = {}
+    if len(body) == 2:
+        for chunk in body[1].split("\n## "):
+            chunk = "## " + chunk
+            chunks[chunk.splitlines()[0]] = chunk.rstrip() + "\n"
+    return chunks
 
 
 if __name__ == "__main__":
