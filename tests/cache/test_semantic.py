@@ -2,7 +2,8 @@
 
 Paths covered: the in-process API (``lookup``, ``lookup_async``, ``store_many``), a restart
 from SQLite (vectors restored, not recomputed), the vector index in both of its forms (exact
-and HNSW); the HTTP routes and the environment switch are in tests/cache/test_cache_http.py.
+and prefiltered by sign codes), what a vector and a queued store cost; the HTTP routes and the
+environment switch are in tests/cache/test_cache_http.py.
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ from sidecar.cache.vectors import DIM, ScopeVectors
 from tests.cache.semantic_fixtures import semantic_config
 
 SCOPE = CacheScope("acme", "qa", "m", "u1")
+
+
+class GatedEmbedder:
+    """Embeds nothing until ``gate`` is set (every text then gets the same unit vector)."""
+
+    dim, model_id = DIM, "gated"
+
+    def __init__(self, gate: threading.Event) -> None:
+        self.gate = gate
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.gate.wait(30)
+        return np.ones((len(texts), DIM), np.float32) / np.sqrt(DIM)
 
 
 def _cache(
@@ -62,6 +76,8 @@ def test_the_onnx_graph_computes_the_sentence_transformers_embedding(
         assert float(float_vector @ reference[i]) > 0.9999
     quantised = int8.embed(texts)
     assert all(float(quantised[i] @ reference[i]) > 0.98 for i in range(len(texts)))
+    # the token table is read from its file page by page, not held in the graph
+    assert isinstance(int8._tokens, np.memmap) and int8._tokens.shape == (30522, 384)
 
 
 def test_wordpiece_gives_the_ids_of_the_tokenizers_library() -> None:
@@ -150,6 +166,7 @@ def test_a_restart_restores_vectors_without_recomputing(tmp_path: Path, model_di
     second = SemanticCache(config, persistence=SqliteCachePersistence(str(tmp_path / "c.db")),
                            semantic=tier2)  # fmt: skip
     second.load()
+    assert tier2.stats().vectors == 3  # searchable when load returns: no queued copies
     assert tier2.wait_idle()
     stats = tier2.stats()
     assert stats.restored == 3 and stats.embedded == 0 and stats.vectors == 3
@@ -191,14 +208,7 @@ async def test_async_lookups_leave_the_event_loop_free(tier: SemanticTier) -> No
 def test_a_full_embedding_queue_keeps_stores_lexical(model_dir: Path) -> None:
     gate = threading.Event()
 
-    class SlowEmbedder:
-        dim, model_id = DIM, "slow"
-
-        def embed(self, texts: list[str]) -> np.ndarray:
-            gate.wait(30)
-            return np.ones((len(texts), DIM), np.float32) / np.sqrt(DIM)
-
-    slow = SemanticTier(semantic_config(model_dir, max_pending=5), embedder=SlowEmbedder())
+    slow = SemanticTier(semantic_config(model_dir, max_pending=5), embedder=GatedEmbedder(gate))
     cache = _cache(slow)
     for i in range(20):
         assert cache.store(SCOPE, f"question number {i} about topic", i)
@@ -209,9 +219,9 @@ def test_a_full_embedding_queue_keeps_stores_lexical(model_dir: Path) -> None:
     slow.close()
 
 
-def test_vector_index_answers_like_brute_force_through_adds_removes_and_hnsw() -> None:
+def test_vector_index_answers_like_brute_force_through_adds_removes_and_prefilter() -> None:
     rng = np.random.default_rng(4)
-    vectors = ScopeVectors(hnsw_from=64)
+    vectors = ScopeVectors(prefilter_from=64)
     live: dict[int, np.ndarray] = {}
     for key in range(1, 400):
         v = rng.standard_normal(DIM).astype(np.float32)
@@ -233,3 +243,92 @@ def test_vector_index_answers_like_brute_force_through_adds_removes_and_hnsw() -
             assert found[0][0] == expected, key
             assert len(vectors) == len(live)
             assert vectors.vector(expected) is not None
+
+
+def _near(rng: np.random.Generator, base: np.ndarray, spread: float) -> np.ndarray:
+    v = base + spread * rng.standard_normal(DIM).astype(np.float32)
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def test_the_prefiltered_search_finds_what_an_exact_search_finds() -> None:
+    """Clusters of close vectors (cosines about 0.85, like rewordings of templated prompts):
+    the sign-code prefilter keeps the exact search's best and every neighbour above 0.8."""
+    from sidecar.cache.embedding import quantise
+
+    rng = np.random.default_rng(7)
+    centres = [_near(rng, np.zeros(DIM, np.float32), 1.0) for _ in range(60)]
+    exact, prefiltered = ScopeVectors(prefilter_from=100_000), ScopeVectors(prefilter_from=64)
+    for key in range(1, 6001):
+        data = quantise(_near(rng, centres[key % 60], 0.02))
+        exact.add(key, data)
+        prefiltered.add(key, data)
+    for victim in range(1, 6001, 7):
+        exact.remove(victim)
+        prefiltered.remove(victim)
+    assert len(prefiltered) == len(exact) == 6000 - 858
+    close = 0
+    for i in range(200):
+        query = _near(rng, centres[i % 60], 0.02)
+        want, got = exact.search(query, 8), prefiltered.search(query, 8)
+        above = [key for key, cosine in want if cosine >= 0.8]
+        assert [key for key, _ in got[: len(above)]] == above
+        assert [c for _, c in got[: len(above)]] == pytest.approx(
+            [c for _, c in want[: len(above)]]
+        )
+        close += len(above)
+    assert close > 1000  # most of the 200 queries have several such neighbours
+
+
+def test_a_vector_is_held_once_in_444_bytes() -> None:
+    """int8 row, sign code, norm and key in flat arrays: no object and no copy per vector."""
+    import tracemalloc
+
+    from sidecar.cache.embedding import quantise
+
+    rng = np.random.default_rng(3)
+    data = [quantise(_near(rng, np.zeros(DIM, np.float32), 1.0)) for _ in range(2048)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        vectors = ScopeVectors(prefilter_from=64)
+        for key, vector in enumerate(data, 1):
+            vectors.add(key, vector)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert vectors.vector(5) == data[4]
+    assert held <= 2048 * 450, held / 2048
+
+
+def _queued_bytes_per_store(tier: SemanticTier | None) -> float:
+    """Traced bytes a store adds to a cache, with its embedding still queued."""
+    import tracemalloc
+
+    cache = SemanticCache(CacheConfig(max_entries=5000, max_entries_per_scope=5000), semantic=tier)
+    cache.store(SCOPE, "the first store takes the worker into the gated embedder", 0)
+    keys = [f"question number {i} about the topic" for i in range(3000)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for key in keys:
+            cache.store(SCOPE, key, 1)
+        return (tracemalloc.get_traced_memory()[0] - before) / len(keys)
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_queued_store_holds_its_entry_and_nothing_more(model_dir: Path) -> None:
+    """While the embedder is busy, a store waiting for its embedding costs the tier about 120
+    bytes (a queue reference, a vector key and its slot), not 270 (a tuple of its text, scope
+    and key, and a dict entry from key to entry)."""
+    gate = threading.Event()
+
+    tier = SemanticTier(semantic_config(model_dir, max_pending=5000), embedder=GatedEmbedder(gate))
+    try:
+        _queued_bytes_per_store(None)  # fills the text analysis' caches, shared by the others
+        extra = _queued_bytes_per_store(tier) - _queued_bytes_per_store(None)
+    finally:
+        gate.set()
+        tier.close()
+    assert tier.stats().dropped == 0
+    assert extra < 160, extra
