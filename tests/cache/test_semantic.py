@@ -27,6 +27,19 @@ from tests.cache.semantic_fixtures import semantic_config
 SCOPE = CacheScope("acme", "qa", "m", "u1")
 
 
+class GatedEmbedder:
+    """Embeds nothing until ``gate`` is set (every text then gets the same unit vector)."""
+
+    dim, model_id = DIM, "gated"
+
+    def __init__(self, gate: threading.Event) -> None:
+        self.gate = gate
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.gate.wait(30)
+        return np.ones((len(texts), DIM), np.float32) / np.sqrt(DIM)
+
+
 def _cache(
     tier: SemanticTier, guards: tuple[Guard, ...] = SEMANTIC_GUARDS, **kw: object
 ) -> SemanticCache:
@@ -63,6 +76,8 @@ def test_the_onnx_graph_computes_the_sentence_transformers_embedding(
         assert float(float_vector @ reference[i]) > 0.9999
     quantised = int8.embed(texts)
     assert all(float(quantised[i] @ reference[i]) > 0.98 for i in range(len(texts)))
+    # the token table is read from its file page by page, not held in the graph
+    assert isinstance(int8._tokens, np.memmap) and int8._tokens.shape == (30522, 384)
 
 
 def test_wordpiece_gives_the_ids_of_the_tokenizers_library() -> None:
@@ -151,6 +166,7 @@ def test_a_restart_restores_vectors_without_recomputing(tmp_path: Path, model_di
     second = SemanticCache(config, persistence=SqliteCachePersistence(str(tmp_path / "c.db")),
                            semantic=tier2)  # fmt: skip
     second.load()
+    assert tier2.stats().vectors == 3  # searchable when load returns: no queued copies
     assert tier2.wait_idle()
     stats = tier2.stats()
     assert stats.restored == 3 and stats.embedded == 0 and stats.vectors == 3
@@ -192,14 +208,7 @@ async def test_async_lookups_leave_the_event_loop_free(tier: SemanticTier) -> No
 def test_a_full_embedding_queue_keeps_stores_lexical(model_dir: Path) -> None:
     gate = threading.Event()
 
-    class SlowEmbedder:
-        dim, model_id = DIM, "slow"
-
-        def embed(self, texts: list[str]) -> np.ndarray:
-            gate.wait(30)
-            return np.ones((len(texts), DIM), np.float32) / np.sqrt(DIM)
-
-    slow = SemanticTier(semantic_config(model_dir, max_pending=5), embedder=SlowEmbedder())
+    slow = SemanticTier(semantic_config(model_dir, max_pending=5), embedder=GatedEmbedder(gate))
     cache = _cache(slow)
     for i in range(20):
         assert cache.store(SCOPE, f"question number {i} about topic", i)
@@ -314,14 +323,7 @@ def test_a_queued_store_holds_its_entry_and_nothing_more(model_dir: Path) -> Non
     and key, and a dict entry from key to entry)."""
     gate = threading.Event()
 
-    class GatedEmbedder:
-        dim, model_id = DIM, "gated"
-
-        def embed(self, texts: list[str]) -> np.ndarray:
-            gate.wait(30)
-            return np.ones((len(texts), DIM), np.float32) / np.sqrt(DIM)
-
-    tier = SemanticTier(semantic_config(model_dir, max_pending=5000), embedder=GatedEmbedder())
+    tier = SemanticTier(semantic_config(model_dir, max_pending=5000), embedder=GatedEmbedder(gate))
     try:
         _queued_bytes_per_store(None)  # fills the text analysis' caches, shared by the others
         extra = _queued_bytes_per_store(tier) - _queued_bytes_per_store(None)
