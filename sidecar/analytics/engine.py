@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import reduce
+from operator import add
 from typing import Any
 
 from sidecar.analytics.cardinality import OTHER, LabelGuard
@@ -54,10 +56,11 @@ class Analytics:
         self.record(events)
 
     def record(self, events: Sequence[Event]) -> None:
-        """Synchronous form of :meth:`consume` (one clock read per batch)."""
-        slice_ = self._windows.open_slice()
+        """Synchronous form of :meth:`consume` (one clock read per batch). Events are grouped by
+        series (keys made in event order, as one by one) and each group's values are added to
+        its sketches in event order, so the result is that of recording every event alone."""
         keys = self._keys
-        accuracy, bin_limit = self.config.relative_accuracy, self.config.bin_limit
+        groups: dict[SeriesKey, list[Event]] = {}
         for e in events:
             kind = type(e)
             if kind is LlmCall:
@@ -83,56 +86,19 @@ class Analytics:
             key = keys.get(raw)
             if key is None:
                 key = self._series_key(raw)
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [e]
+            else:
+                group.append(e)
+        slice_ = self._windows.open_slice()
+        accuracy, bin_limit = self.config.relative_accuracy, self.config.bin_limit
+        for key, group in groups.items():
             agg = slice_.get(key)
             if agg is None:
                 agg = slice_[key] = SeriesStats(accuracy, bin_limit)
-            agg.count += 1
-            if e.status == "error":
-                agg.errors += 1
-            duration = e.duration_ms
-            if duration is not None:
-                sketch = agg.duration
-                if sketch is None:
-                    sketch = agg.duration = agg.new_sketch()
-                sketch.add(duration)
-            if kind is LlmCall:
-                assert isinstance(e, LlmCall)
-                self._record_llm(e, agg)
-            elif kind is Run:
-                assert isinstance(e, Run)
-                if e.steps is not None:
-                    sketch = agg.steps
-                    if sketch is None:
-                        sketch = agg.steps = agg.new_sketch()
-                    sketch.add(e.steps)
+            _record_group(group, agg)
         self.events_consumed += len(events)
-
-    @staticmethod
-    def _record_llm(e: LlmCall, agg: SeriesStats) -> None:
-        out = e.output_tokens
-        agg.input_tokens += e.input_tokens
-        agg.output_tokens += out
-        if e.cached_input_tokens:
-            agg.cached_input_tokens += e.cached_input_tokens
-        if e.cost_usd is not None:
-            agg.cost_usd += e.cost_usd
-            agg.cost_events += 1
-        ttft = e.ttft_ms
-        streaming = e.stream if e.stream is not None else ttft is not None
-        if streaming and ttft is not None:
-            sketch = agg.ttft
-            if sketch is None:
-                sketch = agg.ttft = agg.new_sketch()
-            sketch.add(ttft)
-        if out > 0:
-            if streaming and ttft is not None and out > 1:
-                per_token = max(e.duration_ms - ttft, 0.0) / (out - 1)
-            else:
-                per_token = e.duration_ms / out
-            sketch = agg.tpot
-            if sketch is None:
-                sketch = agg.tpot = agg.new_sketch()
-            sketch.add(per_token)
 
     def _series_key(self, raw: tuple[Any, ...]) -> SeriesKey:
         guard = self._guard
@@ -182,3 +148,53 @@ class Analytics:
         fields = parse_group_by(group_by)
         groups = self.merged(window, fields)
         return stats_body(window, fields, self.now(), self.config.relative_accuracy, groups)
+
+
+def _record_group(events: list[Event], agg: SeriesStats) -> None:
+    """Count events of one series (see the module docstring for what is measured)."""
+    agg.count += len(events)
+    agg.errors += sum(e.status == "error" for e in events)
+    durations = [e.duration_ms for e in events if e.duration_ms is not None]
+    if durations:
+        if agg.duration is None:
+            agg.duration = agg.new_sketch()
+        agg.duration.add_all(durations)
+    calls = [e for e in events if type(e) is LlmCall]
+    if calls:
+        _record_llm(calls, agg)
+    runs = [e for e in events if type(e) is Run]
+    steps = [e.steps for e in runs if e.steps is not None]
+    if steps:
+        if agg.steps is None:
+            agg.steps = agg.new_sketch()
+        agg.steps.add_all(steps)
+
+
+def _record_llm(calls: list[LlmCall], agg: SeriesStats) -> None:
+    agg.input_tokens += sum(e.input_tokens for e in calls)
+    agg.output_tokens += sum(e.output_tokens for e in calls)
+    agg.cached_input_tokens += sum(e.cached_input_tokens or 0 for e in calls)
+    costs = [e.cost_usd for e in calls if e.cost_usd is not None]
+    if costs:
+        agg.cost_usd = reduce(add, costs, agg.cost_usd)  # in event order, as one by one
+        agg.cost_events += len(costs)
+    ttfts: list[float] = []
+    tpots: list[float] = []
+    for e in calls:
+        out, ttft = e.output_tokens, e.ttft_ms
+        streaming = e.stream if e.stream is not None else ttft is not None
+        if streaming and ttft is not None:
+            ttfts.append(ttft)
+        if out > 0:
+            if streaming and ttft is not None and out > 1:
+                tpots.append(max(e.duration_ms - ttft, 0.0) / (out - 1))
+            else:
+                tpots.append(e.duration_ms / out)
+    if ttfts:
+        if agg.ttft is None:
+            agg.ttft = agg.new_sketch()
+        agg.ttft.add_all(ttfts)
+    if tpots:
+        if agg.tpot is None:
+            agg.tpot = agg.new_sketch()
+        agg.tpot.add_all(tpots)

@@ -103,6 +103,28 @@ class QuantileSketch:
         if value > self.max:
             self.max = value
 
+    def add_all(self, values: Sequence[float]) -> None:
+        """:meth:`add` of each value in order (the same sketch, sum added in the same order),
+        with one call; raises ValueError, adding none, when one is negative, NaN or infinite."""
+        for value in values:
+            if not 0.0 <= value < _INF:
+                raise ValueError(f"sketch values must be finite and >= 0, got {value!r}")
+        add, multiplier = self.store.add, self._multiplier
+        total, low, high, zeros = self.sum, self.min, self.max, 0
+        for value in values:
+            if value > 0.0:
+                add(_ceil(_log(value) * multiplier))
+            else:
+                zeros += 1
+            total += value
+            if value < low:
+                low = value
+            if value > high:
+                high = value
+        self.zero_count += zeros
+        self.count += len(values)
+        self.sum, self.min, self.max = total, low, high
+
     def merge(self, other: QuantileSketch) -> None:
         """Add ``other``'s values to this sketch (same relative accuracy required)."""
         self.merge_all((other,))

@@ -1,6 +1,7 @@
 """The PostgreSQL ledger: one budget, exact across any number of sidecars.
 
-Every admit is one call of a PL/pgSQL function through raw asyncpg (a prepared statement,
+Every admit is one call of a PL/pgSQL function (``{p}admit1`` with scalar arguments for one
+admit on one budget, else ``{p}admit``) through raw asyncpg (a prepared statement,
 one round trip, one transaction, on a connection kept between admits; the pool sends no reset
 query on release, as the ledger leaves no session state): it checks that the caller's
 policies are current, locks the counter rows of the applicable budgets in key order, checks
@@ -175,6 +176,10 @@ class PostgresLedger(LedgerCore):
         self._sql_admit = (
             f"SELECT * FROM {p}admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
             "$14, $15, $16, $17)"
+        )
+        self._sql_admit_one = (
+            f"SELECT * FROM {p}admit1($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+            "$14, $15)"
         )
         self._sql_charge = (
             f"SELECT {p}charge($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
@@ -408,13 +413,13 @@ class PostgresLedger(LedgerCore):
             if job.version != self._version:  # policies reloaded since: decide under them
                 job.slots = self.slots(job.request, job.now)
                 job.version = self._version
-        rows = await self._admit_statement(self._batch_args(batch))
+        rows = await self._admit_statement(*self._admit_call(batch))
         if rows and rows[0]["failed"] == -1:
             raise _Stale
         return list(rows)
 
-    async def _admit_statement(self, args: tuple[Any, ...]) -> list[Any]:
-        """Run the admit statement on a connection kept between admits: up to
+    async def _admit_statement(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        """Run an admit statement on a connection kept between admits: up to
         ``max_inflight_batches`` of them (always leaving one of the pool to the other
         statements), which saves the pool's acquire and release on every admit."""
         pool = await self._get_pool()
@@ -429,7 +434,7 @@ class PostgresLedger(LedgerCore):
                         await owner.release(kept)
             if conn is None:
                 conn = await pool.acquire()
-            rows = await conn.fetch(self._sql_admit, *args)
+            rows = await conn.fetch(sql, *args)
         except BaseException as exc:
             if conn is not None:
                 with contextlib.suppress(Exception):
@@ -498,6 +503,25 @@ class PostgresLedger(LedgerCore):
         except StoreUnavailable:
             return []
         return [(r["expires_at"], r["tokens"], r["cost"]) for r in rows]
+
+    def _admit_call(self, batch: list[_Job]) -> tuple[str, tuple[Any, ...]]:
+        """The statement deciding ``batch`` and its arguments: ``{p}admit1`` for one admit on
+        one budget (the common case, a third cheaper on the server), else ``{p}admit``."""
+        if len(batch) == 1 and len(batch[0].slots) == 1:
+            return self._sql_admit_one, self._one_args(batch[0])
+        return self._sql_admit, self._batch_args(batch)
+
+    def _one_args(self, job: _Job) -> tuple[Any, ...]:
+        """The arguments of ``{p}admit1``: one admit on one budget."""
+        [s] = job.slots
+        policy = s.applied.policy
+        return (
+            s.applied.key, s.start, s.end, s.rolling_s,
+            -1 if policy.max_tokens is None else policy.max_tokens,
+            -1 if (c := limit_nano(policy)) is None else c,
+            job.est_t, job.est_c, job.rid, job.now, job.now + self.config.reservation_ttl_s,
+            self._version, job.request.tenant, job.request.user_id, job.request.model,
+        )  # fmt: skip
 
     def _batch_args(self, batch: list[_Job]) -> tuple[Any, ...]:
         budgets: dict[tuple[str, float], int] = {}

@@ -90,7 +90,8 @@ class RefusingUser(FaultyPool):
         self.user, self.refused = user, 0
 
     def fault(self, sql: str, args: tuple[Any, ...]) -> None:
-        if "admit(" in sql and self.user in (args[15] or []):
+        users = args[15] if "admit(" in sql else args[13:14] if "admit1(" in sql else []
+        if self.user in (users or []):
             self.refused += 1
             raise asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence")
 
