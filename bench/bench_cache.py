@@ -447,9 +447,9 @@ def _semantic_child(size: int, n_queries: int, semantic: bool) -> dict[str, Any]
         from sidecar.cache.embedding import dequantise
 
         tier = cache.semantic
-        entries = [e for e in cache._lru.values() if e.vkey]
+        entries = [e for e in cache._lru.values() if e.in_tier]
         texts = [e.key for e in entries]
-        matrix = np.stack([dequantise(tier.vector(scope, e.vkey)) for e in entries])
+        matrix = np.stack([dequantise(tier.vector(e)) for e in entries])
         row["vectors"] = len(entries)
 
         def cosine(q: str) -> str | None:

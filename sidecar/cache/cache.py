@@ -68,7 +68,6 @@ from sidecar.cache.text import (
     canonical_json,
     is_json_key,
 )
-from sidecar.cache.vector_keys import VectorKeys
 
 CacheKey = Any  # text (str) or a JSON value (tool arguments)
 Match = Literal["exact", "fuzzy", "semantic"]
@@ -144,7 +143,6 @@ class SemanticCache:
         # before an earlier one (of the store it invalidates) still being written.
         self._flush_lock = threading.Lock()
         self._semantic = semantic
-        self._by_vkey: VectorKeys[Entry] = VectorKeys()
         self._loaded = False
         if semantic is not None:
             from sidecar.cache.semantic_guards import SEMANTIC_GUARDS
@@ -316,7 +314,7 @@ class SemanticCache:
     def _semantic_pick(
         self,
         prepared: Prepared,
-        hits: list[tuple[CacheScope, int, float]],
+        hits: list[tuple[Entry, float]],
         lexical: LookupResult,
     ) -> LookupResult:
         """The best live semantic candidate that passes every semantic guard."""
@@ -326,10 +324,9 @@ class SemanticCache:
         assert query is not None
         now = self._clock()
         rejected_by: str | None = None
-        for scope, vkey, similarity in hits:
-            entry = self._by_vkey.get(vkey)
-            index = self._scopes.get(scope)
-            if entry is None or index is None or index.entries.get(entry.id) is not entry:
+        for entry, similarity in hits:
+            index = self._scopes.get(entry.scope)
+            if index is None or index.entries.get(entry.id) is not entry:
                 continue  # evicted or replaced while the search ran
             if entry.expires_at <= now:
                 self._remove(entry, "expired")
@@ -452,10 +449,7 @@ class SemanticCache:
         return analysis is not None and 0 < len(analysis.content) <= self.config.max_fuzzy_units
 
     def _submit_embedding(self, entry: Entry) -> None:
-        entry.vkey = self._by_vkey.assign(entry)
-        if not self._semantic.submit(entry):
-            self._by_vkey.release(entry.vkey)
-            entry.vkey = 0
+        entry.in_tier = self._semantic.submit(entry)
 
     def _embedded(self, entry: Entry, vector: bytes) -> None:
         """Called by the tier's worker: persist the vector with its entry (if still alive)."""
@@ -499,9 +493,8 @@ class SemanticCache:
             self._counters.evictions[reason] += 1
         with self._pending_lock:
             entry.alive = False
-        if entry.vkey:
-            self._by_vkey.release(entry.vkey)
-            self._semantic.discard(entry.scope, entry.vkey)
+        if entry.in_tier:
+            self._semantic.discard(entry)
         if persist:
             self._queue(entry.id, None)
 
@@ -626,8 +619,8 @@ class SemanticCache:
             if tier is None or not self._comparable(prepared.analysis):
                 continue
             if row.embedding is not None and row.embedding_model == model_id:
-                entry.vkey = self._by_vkey.assign(entry)
-                tier.restore(scope, entry.vkey, row.embedding)
+                entry.in_tier = True
+                tier.restore(entry, row.embedding)
             else:
                 self._submit_embedding(entry)
         if expired:

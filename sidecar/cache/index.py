@@ -45,13 +45,13 @@ class Entry:
         "expires_at",
         "features",
         "id",
+        "in_tier",
         "key",
         "nbytes",
         "scope",
         "sorted_content",
         "tokens",
         "value_json",
-        "vkey",
     )
 
     def __init__(
@@ -81,7 +81,7 @@ class Entry:
         self.tokens = tokens
         self.features = tuple(dict.fromkeys(analysis.content)) if analysis is not None else ()
         self.sorted_content = analysis.sorted_content if analysis is not None else ""
-        self.vkey = 0  # the key of its vector in the semantic tier (0: none)
+        self.in_tier = False  # its vector is in the semantic tier, or queued for it
         self.alive = True  # False once removed: a late embedding must not resurrect it
 
 

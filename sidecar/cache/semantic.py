@@ -11,8 +11,9 @@
 - **Restarts** do not recompute: persisted vectors are restored as they are, when they were made
   by the same model, straight into their scope (not through the queue).
 
-Searches return vector keys; the cache maps them back to entries on its own thread and checks
-that the entry is still there, so a result that races an eviction is simply not served.
+Searches return the items (the cache's entries) held beside the vectors; the cache checks on
+its own thread that the entry is still there, so a result that races an eviction is simply not
+served.
 """
 
 from __future__ import annotations
@@ -36,15 +37,15 @@ log = logging.getLogger(__name__)
 
 
 class Embeddable(Protocol):
-    """What the cache queues for embedding (its entry): the text, where its vector goes."""
+    """What the cache hands the tier (its entry): the text to embed and the scope it is in.
+    The tier keeps the item itself beside its vector and returns it from searches."""
 
     scope: CacheScope
-    vkey: int
     key: str
 
 
 OnEmbedded = Callable[[Any, bytes], None]
-_Job = tuple[CacheScope, int]  # a vector to remove
+_Job = tuple[Embeddable]  # (item,): remove its vector
 
 
 @dataclass
@@ -99,8 +100,8 @@ class SemanticTier:
     # -- called from the cache's thread ------------------------------------------------------
 
     def submit(self, item: Embeddable) -> bool:
-        """Queue ``item.key`` for embedding as vector ``item.vkey`` of ``item.scope``; False
-        (and counted) when the queue is full. The queue holds ``item`` itself, nothing more."""
+        """Queue ``item.key`` for embedding into ``item.scope``; False (and counted) when the
+        queue is full. The queue holds ``item`` itself, nothing more."""
         with self._idle:
             if self._pending >= self.config.max_pending:
                 self._dropped += 1
@@ -110,17 +111,18 @@ class SemanticTier:
         self._jobs.put(item)
         return True
 
-    def restore(self, scope: CacheScope, key: int, vector: bytes) -> None:
-        """Add a persisted vector without recomputing it, at once (a few microseconds): it is
-        searchable when this returns, and no copy of it waits in a queue."""
+    def restore(self, item: Embeddable, vector: bytes) -> None:
+        """Add the persisted vector of ``item`` without recomputing it, at once (a few
+        microseconds): it is searchable when this returns, and no copy of it waits in a queue."""
         with self._lock:
-            self._add(scope, key, vector)
+            self._add(item, vector)
             self._restored += 1
 
-    def discard(self, scope: CacheScope, key: int) -> None:
+    def discard(self, item: Embeddable) -> None:
+        """Remove the vector of ``item`` (queued behind its embedding, if that is pending)."""
         with self._idle:
             self._in_flight += 1
-        self._jobs.put((scope, key))
+        self._jobs.put((item,))
 
     # -- any thread ----------------------------------------------------------------------------
 
@@ -131,31 +133,29 @@ class SemanticTier:
         vector: np.ndarray = self._embedder.embed([text])[0]
         return vector
 
-    def search(
-        self, scopes: tuple[CacheScope, ...], text: str
-    ) -> list[tuple[CacheScope, int, float]]:
-        """(scope, vector key, cosine) of the nearest vectors above ``min_similarity``."""
+    def search(self, scopes: tuple[CacheScope, ...], text: str) -> list[tuple[Any, float]]:
+        """(item, cosine) of the nearest vectors above ``min_similarity``, best first."""
         with self._lock:
             if not any(s in self._scopes for s in scopes):
                 return []
         vector = self.embed(text)
         if vector is None:
             return []
-        found: list[tuple[CacheScope, int, float]] = []
+        found: list[tuple[Any, float]] = []
         k = self.config.top_k
         with self._lock:
             for scope in scopes:
                 vectors = self._scopes.get(scope)
                 if vectors is not None:
-                    found.extend((scope, key, cos) for key, cos in vectors.search(vector, k))
-        found.sort(key=lambda hit: -hit[2])
-        return [hit for hit in found if hit[2] >= self.config.min_similarity]
+                    found.extend(vectors.search(vector, k))
+        found.sort(key=lambda hit: -hit[1])
+        return [hit for hit in found if hit[1] >= self.config.min_similarity]
 
-    def vector(self, scope: CacheScope, key: int) -> bytes | None:
-        """The stored int8 vector of ``key`` (benchmarks and tests)."""
+    def vector(self, item: Embeddable) -> bytes | None:
+        """The stored int8 vector of ``item`` (benchmarks and tests)."""
         with self._lock:
-            vectors = self._scopes.get(scope)
-            return vectors.vector(key) if vectors is not None else None
+            vectors = self._scopes.get(item.scope)
+            return vectors.vector(item) if vectors is not None else None
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until every queued job is done (tests, benchmarks, shutdown)."""
@@ -245,29 +245,29 @@ class SemanticTier:
             done = 0
             for job in batch:
                 if isinstance(job, tuple):
-                    self._remove(*job)
+                    self._remove(job[0])
                 elif vectors:
-                    self._add(job.scope, job.vkey, vectors[done])
+                    self._add(job, vectors[done])
                     done += 1
         if self.on_embedded is not None:
             for item, vector in zip(embeds, vectors, strict=False):
                 self.on_embedded(item, vector)
         self._embedded += len(vectors)
 
-    def _add(self, scope: CacheScope, key: int, vector: bytes) -> None:
+    def _add(self, item: Embeddable, vector: bytes) -> None:
         from sidecar.cache.vectors import ScopeVectors
 
-        vectors = self._scopes.get(scope)
+        vectors = self._scopes.get(item.scope)
         if vectors is None:
-            vectors = self._scopes[scope] = ScopeVectors(self.config.prefilter_from)
-        vectors.add(key, vector)
+            vectors = self._scopes[item.scope] = ScopeVectors(self.config.prefilter_from)
+        vectors.add(item, vector)
 
-    def _remove(self, scope: CacheScope, key: int) -> None:
-        vectors = self._scopes.get(scope)
+    def _remove(self, item: Embeddable) -> None:
+        vectors = self._scopes.get(item.scope)
         if vectors is not None:
-            vectors.remove(key)
+            vectors.remove(item)
             if not len(vectors):
-                del self._scopes[scope]
+                del self._scopes[item.scope]
 
 
 def _release_free_memory() -> None:

@@ -221,7 +221,7 @@ def test_a_full_embedding_queue_keeps_stores_lexical(model_dir: Path) -> None:
 
 def test_vector_index_answers_like_brute_force_through_adds_removes_and_prefilter() -> None:
     rng = np.random.default_rng(4)
-    vectors = ScopeVectors(prefilter_from=64)
+    vectors: ScopeVectors[int] = ScopeVectors(prefilter_from=64)
     live: dict[int, np.ndarray] = {}
     for key in range(1, 400):
         v = rng.standard_normal(DIM).astype(np.float32)
@@ -257,12 +257,14 @@ def test_the_prefiltered_search_finds_what_an_exact_search_finds() -> None:
 
     rng = np.random.default_rng(7)
     centres = [_near(rng, np.zeros(DIM, np.float32), 1.0) for _ in range(60)]
-    exact, prefiltered = ScopeVectors(prefilter_from=100_000), ScopeVectors(prefilter_from=64)
-    for key in range(1, 6001):
-        data = quantise(_near(rng, centres[key % 60], 0.02))
-        exact.add(key, data)
-        prefiltered.add(key, data)
-    for victim in range(1, 6001, 7):
+    exact: ScopeVectors[str] = ScopeVectors(prefilter_from=100_000)
+    prefiltered: ScopeVectors[str] = ScopeVectors(prefilter_from=64)
+    items = [f"entry {i}" for i in range(6000)]
+    for i, item in enumerate(items):
+        data = quantise(_near(rng, centres[i % 60], 0.02))
+        exact.add(item, data)
+        prefiltered.add(item, data)
+    for victim in items[::7]:
         exact.remove(victim)
         prefiltered.remove(victim)
     assert len(prefiltered) == len(exact) == 6000 - 858
@@ -279,25 +281,28 @@ def test_the_prefiltered_search_finds_what_an_exact_search_finds() -> None:
     assert close > 1000  # most of the 200 queries have several such neighbours
 
 
-def test_a_vector_is_held_once_in_444_bytes() -> None:
-    """int8 row, sign code, norm and key in flat arrays: no object and no copy per vector."""
+def test_a_vector_is_held_once_in_452_bytes() -> None:
+    """int8 row, sign code, norm and item id in flat arrays, a reference to the item in a list:
+    no object and no copy per vector."""
     import tracemalloc
 
     from sidecar.cache.embedding import quantise
 
     rng = np.random.default_rng(3)
     data = [quantise(_near(rng, np.zeros(DIM, np.float32), 1.0)) for _ in range(2048)]
+    items = [f"entry {i}" for i in range(2048)]
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        vectors = ScopeVectors(prefilter_from=64)
-        for key, vector in enumerate(data, 1):
-            vectors.add(key, vector)
+        vectors: ScopeVectors[str] = ScopeVectors(prefilter_from=64)
+        for item, vector in zip(items, data, strict=True):
+            vectors.add(item, vector)
         held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    assert vectors.vector(5) == data[4]
-    assert held <= 2048 * 450, held / 2048
+    assert vectors.vector(items[4]) == data[4]
+    assert vectors.vector("entry 4") is None  # an equal string is another item
+    assert held <= 2048 * 460, held / 2048
 
 
 def _queued_bytes_per_store(tier: SemanticTier | None) -> float:
@@ -318,9 +323,9 @@ def _queued_bytes_per_store(tier: SemanticTier | None) -> float:
 
 
 def test_a_queued_store_holds_its_entry_and_nothing_more(model_dir: Path) -> None:
-    """While the embedder is busy, a store waiting for its embedding costs the tier about 120
-    bytes (a queue reference, a vector key and its slot), not 270 (a tuple of its text, scope
-    and key, and a dict entry from key to entry)."""
+    """While the embedder is busy, a store waiting for its embedding costs the tier about 60
+    bytes (a queue reference), not 270 (a tuple of its text, scope and key, a vector key and a
+    dict entry from that key to the entry)."""
     gate = threading.Event()
 
     tier = SemanticTier(semantic_config(model_dir, max_pending=5000), embedder=GatedEmbedder(gate))
@@ -331,4 +336,4 @@ def test_a_queued_store_holds_its_entry_and_nothing_more(model_dir: Path) -> Non
         gate.set()
         tier.close()
     assert tier.stats().dropped == 0
-    assert extra < 160, extra
+    assert extra < 100, extra
