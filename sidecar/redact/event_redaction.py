@@ -94,7 +94,7 @@ class EventRedactor:
         """Redact each event of the batch in place (any event type of the schema).
 
         The identifier values the clean memo does not know are first sorted out by one joined
-        pre-filter scan of the whole batch (:meth:`Redactor.clean_texts`); only those it cannot
+        pre-filter scan of the whole batch (:meth:`Redactor.suspects`); only those it cannot
         clear go through :class:`IdentifierMasker`, occurrence by occurrence, so the result and
         the counters are those of masking every identifier alone."""
         redactor = self.redactor
