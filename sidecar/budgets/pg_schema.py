@@ -19,9 +19,13 @@ expired. ``{p}expire`` claims due reservations with SKIP LOCKED and releases the
 counter by counter in key order. Lock order everywhere: reservations, then counters.
 
 Every addition saturates at 2^61 (``LEAST``), so no counter can overflow ``bigint``.
+``{p}schema`` holds the digest of the installed DDL: a sidecar finding its own runs none.
 """
 
 from __future__ import annotations
+
+import hashlib
+from typing import Any
 
 from sidecar.budgets.model import COUNTER_MAX
 
@@ -29,7 +33,7 @@ C = COUNTER_MAX
 
 
 TABLES = ("counters", "reservations", "holds", "policies", "policy_version", "policy_deletions",
-          "charges", "charge_totals")  # fmt: skip
+          "charges", "charge_totals", "schema")  # fmt: skip
 FUNCTIONS = ("admit", "admit1", "charge", "expire", "age", "compact", "settle")
 
 
@@ -97,6 +101,27 @@ BEGIN
   RETURN NEXT;
 END $$ LANGUAGE plpgsql;
 """
+
+
+async def install_schema(conn: Any, p: str) -> bool:
+    """Create or upgrade the tables and functions of prefix ``p`` on ``conn`` (in the caller's
+    transaction, under its DDL lock), unless ``{p}schema`` says this very schema is installed:
+    then nothing is run. So a replica of the same version starting beside others that are
+    admitting takes no table lock (an ALTER TABLE takes ACCESS EXCLUSIVE even when it changes
+    nothing, and would deadlock with an admit in flight). True when the DDL ran."""
+    digest = hashlib.sha256(schema_sql(p).encode()).hexdigest()
+    installed = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{p}schema")
+    if installed and await conn.fetchval(f"SELECT digest FROM {p}schema WHERE id = 1") == digest:
+        return False
+    await conn.execute(schema_sql(p))
+    await conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {p}schema (id int PRIMARY KEY CHECK (id = 1), "
+        "digest text NOT NULL)"
+    )
+    await conn.execute(
+        f"INSERT INTO {p}schema VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET digest = $1", digest
+    )
+    return True
 
 
 def schema_sql(p: str) -> str:

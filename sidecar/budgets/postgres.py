@@ -77,7 +77,7 @@ from sidecar.budgets.model import (
     Usage,
     to_nano,
 )
-from sidecar.budgets.pg_schema import schema_sql
+from sidecar.budgets.pg_schema import install_schema
 from sidecar.budgets.policies import SEP, PolicySet, is_legacy_key, upgrade_key
 from sidecar.store.urls import asyncpg_dsn
 
@@ -265,7 +265,7 @@ class PostgresLedger(LedgerCore):
                         await conn.execute(
                             "SELECT pg_advisory_xact_lock(hashtext($1))", cfg.table_prefix + "ddl"
                         )
-                        await conn.execute(schema_sql(cfg.table_prefix))
+                        await install_schema(conn, cfg.table_prefix)
                     self._schema_ready = True
             except _CONNECTION_ERRORS as exc:
                 raise self._down(exc) from exc
