@@ -17,8 +17,8 @@ import uuid
 import aiohttp
 import msgspec
 
-from bench.bench_ingest import _pg_database
 from bench.harness import ChildServer, free_port, median, percentile, sidecar_server
+from bench.pg_databases import fresh_database
 
 POLICY = "[{scope: user, id: '*', window: 1d, max_tokens: 1000000000000}]"
 
@@ -102,7 +102,7 @@ def run(quick: bool = False) -> str:
     rows: list[tuple[str, int, float, float, float]] = []
     floors: dict[tuple[str, int], tuple[float, float]] = {}  # (kind, clients) -> rate, p50
     with tempfile.TemporaryDirectory() as tmp:
-        pg_url = _pg_database()
+        pg_url = fresh_database()
         candidates = [
             ("floor: bare aiohttp, parse only", "floor", None),
             ("floor: aiohttp + prepared SELECT 1 on PostgreSQL", "pg floor", pg_url),

@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 
+from bench.pg_databases import drop_database, fresh_database
 from sidecar.analytics import Analytics, ManualClock
 from sidecar.analytics.codec import encode_window
 from sidecar.analytics.config import SERIES_FIELDS, FleetConfig
@@ -210,8 +211,6 @@ def _otlp_vs_prometheus(events: list[LlmCall]) -> tuple[float, float]:
 
 
 def run(quick: bool = False) -> str:
-    from bench.bench_ingest import _pg_database
-
     repeats = 5 if quick else 15
     per_step = 20 if quick else 60
     local = {
@@ -222,13 +221,13 @@ def run(quick: bool = False) -> str:
     replicas = [local[10]] + [
         busy_analytics(10, seed, per_step) for seed in range(2, n_replicas + 1)
     ]
-    url = _pg_database()
+    url = fresh_database()
     db: dict[str, float] = {}
     if url is not None:
         try:
             db = asyncio.run(_database(url, {s: c[3] for s, c in costs.items()}, replicas, repeats))
         finally:
-            _drop(url)
+            drop_database(url)
     floor_local = _median_ms(_time(lambda: local[10].stats("5m", ["model"]), repeats))
     otlp_us, prom_us = _otlp_vs_prometheus(
         _events(random.Random(9), 10, 5000 if quick else 20000, 0)
@@ -280,21 +279,6 @@ def run(quick: bool = False) -> str:
         f"{prom_us:.1f} µs; ingest only appends the batch to the sink's bounded queue.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _drop(url: str) -> None:
-    import asyncpg
-
-    name = url.rsplit("/", 1)[1]
-
-    async def drop() -> None:
-        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test", timeout=3)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
 
 
 if __name__ == "__main__":

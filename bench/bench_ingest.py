@@ -20,6 +20,7 @@ import msgspec
 
 from bench import ingest_floor
 from bench.harness import ChildServer, free_port, median, sidecar_server
+from bench.pg_databases import fresh_database
 
 BATCH = 500
 
@@ -123,7 +124,7 @@ def run(quick: bool = False) -> str:
             floor, f"http://127.0.0.1:{port}/v1/events", batches, rounds, concurrency
         )
         rows.append(("floor: bare aiohttp, parse only, no store", floor_rate))
-        pg_url = _pg_database()
+        pg_url = fresh_database()
         for label, db_url, env, sync in [
             (
                 "sidecar, SQLite (WAL, synchronous=FULL)",
@@ -163,7 +164,7 @@ def run(quick: bool = False) -> str:
             else:
                 stored = ingest_floor.postgres_rows(db_url)
                 pg = ingest_floor.postgres_floor(
-                    _pg_database() or db_url, ingest_floor.split_rounds(stored, rounds), group
+                    fresh_database() or db_url, ingest_floor.split_rounds(stored, rounds), group
                 )
                 floors.append(("PostgreSQL: COPY", pg["copy"], rate, group))
                 floors.append(("PostgreSQL: executemany", pg["executemany"], rate, group))
@@ -204,28 +205,6 @@ def run(quick: bool = False) -> str:
         "storage floor."
     )
     return "\n".join(lines) + "\n"
-
-
-def _pg_database() -> str | None:
-    """A fresh database on the local PostgreSQL, or None when it is not reachable."""
-    import asyncpg
-
-    name = f"sidecar_bench_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> bool:
-        try:
-            conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test", timeout=3)
-        except (OSError, asyncpg.PostgresError):
-            return False
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        return True
-
-    if not asyncio.run(create()):
-        return None
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 
 
 if __name__ == "__main__":

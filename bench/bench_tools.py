@@ -20,8 +20,8 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from bench.bench_ingest import _pg_database
 from bench.harness import free_port, median, percentile, sidecar_server
+from bench.pg_databases import fresh_database
 
 POLICY = ("[{tenant: '*', agent: '*', rules: ["
           "{tool: shell, action: allow, commands: {deny: ['rm -rf', 'git push --force']}},"
@@ -65,7 +65,7 @@ def run(quick: bool = False) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = f"sqlite+aiosqlite:///{Path(tmp) / 'tools.db'}"
         stores: list[tuple[str, str | None]] = [("SQLite", sqlite),
-                                                ("PostgreSQL", _pg_database())]  # fmt: skip
+                                                ("PostgreSQL", fresh_database())]  # fmt: skip
         for store, db_url in stores:
             if db_url is None:  # no PostgreSQL here: its rows are left out
                 continue
