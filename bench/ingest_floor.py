@@ -1,121 +1,135 @@
 """The storage floor of durable ingest: the storage engine alone replaying what the sidecar wrote.
 
-The floor takes the very rows the sidecar stored in its run (read back from its database in
-arrival order, so the same redacted ids and pseudonyms, the same bodies) and writes them into
-a fresh copy of the same schema and indexes, with the same ``synchronous`` level, in the same
-rounds (each round into the table the rounds before it filled, as the sidecar's were) and in
-transactions of the sidecar's own mean group-commit size in the run. SQLite: the stdlib
-``sqlite3`` ``executemany``; PostgreSQL: asyncpg's ``COPY`` and ``executemany``. Nothing else
-runs: no HTTP, no JSON, no transforms, no Python per event. The rate is the median round's.
+After each round of the sidecar's run, the floor reads back the very rows the sidecar stored in
+that round (in arrival order, so the same redacted ids and pseudonyms, the same bodies) and
+writes them into its own copy of the same schema and indexes, with the same ``synchronous``
+level, in transactions of the sidecar's own mean group-commit size in that round. Each round
+of the floor goes into the table its rounds before filled, as the sidecar's did, and runs right
+after the sidecar's round, so a change in the machine's load moves both alike. SQLite: the
+stdlib ``sqlite3`` ``executemany``; PostgreSQL: asyncpg's ``COPY`` and ``executemany``, each into
+its own database. Nothing else runs: no HTTP, no JSON, no transforms, no Python per event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sidecar.store.columns import EVENT_COLUMNS, SQLITE_DDL
-from sidecar.store.rows import Row
 from sidecar.store.sqlite_connection import connect_sqlite
 
 _COLUMNS = ", ".join(EVENT_COLUMNS)
-_SELECT = f"SELECT {_COLUMNS} FROM events ORDER BY seq"
 
 
-def split_rounds(rows: Sequence[Row], rounds: int) -> list[Sequence[Row]]:
-    """``rows`` in ``rounds`` consecutive parts of equal size (the last takes the rest)."""
-    size = len(rows) // rounds
-    return [rows[i * size : (i + 1) * size if i < rounds - 1 else len(rows)] for i in range(rounds)]
+class Replay(Protocol):
+    def round(self, commit_rows: int) -> dict[str, float]:
+        """Replay the rows stored since the last round; rows/s per floor."""
+        ...
 
 
-def sqlite_rows(path: Path) -> list[Row]:
-    """Every row the sidecar stored in the SQLite file at ``path``, in arrival order."""
-    conn = sqlite3.connect(str(path))
-    try:
-        return [tuple(row) for row in conn.execute(_SELECT)]
-    finally:
-        conn.close()
+class SqliteReplay:
+    """The SQLite floor: ``executemany`` into a fresh file beside the sidecar's."""
 
-
-def sqlite_floor(
-    path: Path, rounds: Sequence[Sequence[Row]], synchronous: str, commit_rows: int
-) -> float:
-    """Rows per second (median round) of ``executemany`` into a fresh file with the sidecar's
-    schema, one transaction per ``commit_rows`` rows."""
-    conn = connect_sqlite(str(path), synchronous=synchronous)
-    try:
+    def __init__(self, source: Path, floor: Path, synchronous: str) -> None:
+        self.label = f"SQLite {synchronous}: stdlib executemany"
+        self._source = source
+        self._conn = connect_sqlite(str(floor), synchronous=synchronous)
         for statement in SQLITE_DDL:
-            conn.execute(statement)
-        sql = f"INSERT INTO events ({_COLUMNS}) VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
-        rates = []
-        for rows in rounds:
-            started = time.perf_counter()
-            for start in range(0, len(rows), commit_rows):
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(sql, rows[start : start + commit_rows])
-                conn.execute("COMMIT")
-            rates.append(len(rows) / (time.perf_counter() - started))
-        return statistics.median(rates)
-    finally:
-        conn.close()
+            self._conn.execute(statement)
+        self._last_seq = 0
+        marks = ", ".join("?" for _ in EVENT_COLUMNS)
+        self._insert = f"INSERT INTO events ({_COLUMNS}) VALUES ({marks})"
 
-
-def postgres_rows(dsn: str) -> list[Row]:
-    """Every row the sidecar stored in the PostgreSQL database at ``dsn``, in arrival order."""
-    import asyncpg
-
-    async def read() -> list[Row]:
-        conn = await asyncpg.connect(_plain(dsn))
+    def round(self, commit_rows: int) -> dict[str, float]:
+        source = sqlite3.connect(str(self._source))
         try:
-            return [tuple(record) for record in await conn.fetch(_SELECT)]
+            stored = source.execute(
+                f"SELECT seq, {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq", (self._last_seq,)
+            ).fetchall()
         finally:
-            await conn.close()
+            source.close()
+        self._last_seq = stored[-1][0]
+        rows = [tuple(row[1:]) for row in stored]
+        started = time.perf_counter()
+        for start in range(0, len(rows), commit_rows):
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.executemany(self._insert, rows[start : start + commit_rows])
+            self._conn.execute("COMMIT")
+        return {self.label: len(rows) / (time.perf_counter() - started)}
 
-    return asyncio.run(read())
+    def close(self) -> None:
+        self._conn.close()
 
 
-def postgres_floor(dsn: str, rounds: Sequence[Sequence[Row]], commit_rows: int) -> dict[str, float]:
-    """Rows per second (median round) of COPY and of executemany into a fresh ``events`` table
-    (created by the sidecar's own schema code) in the database at ``dsn``, one transaction per
-    ``commit_rows`` rows."""
-    import asyncpg
+class PostgresReplay:
+    """The PostgreSQL floors: ``COPY`` and ``executemany``, each into its own fresh database
+    with the sidecar's schema (created by the sidecar's own schema code)."""
 
-    from sidecar.store.config import StoreConfig
-    from sidecar.store.event_store import open_event_store
+    COPY = "PostgreSQL: COPY"
+    EXECUTEMANY = "PostgreSQL: executemany"
 
-    async def run() -> dict[str, float]:
-        store = open_event_store(dsn, StoreConfig())
-        await store.create_schema()
-        await store.close()
-        conn = await asyncpg.connect(_plain(dsn))
+    def __init__(self, source: str, copy_floor: str, executemany_floor: str) -> None:
+        self._source = source
+        self._floors = {self.COPY: copy_floor, self.EXECUTEMANY: executemany_floor}
+        self._last_seq = 0
+        asyncio.run(self._create())
+
+    async def _create(self) -> None:
+        from sidecar.store.config import StoreConfig
+        from sidecar.store.event_store import open_event_store
+
+        for dsn in self._floors.values():
+            store = open_event_store(dsn, StoreConfig())
+            await store.create_schema()
+            await store.close()
+
+    def round(self, commit_rows: int) -> dict[str, float]:
+        return asyncio.run(self._round(commit_rows))
+
+    async def _round(self, commit_rows: int) -> dict[str, float]:
+        import asyncpg
+
+        source = await asyncpg.connect(_plain(self._source))
         try:
-            figures = {}
-            for label in ("copy", "executemany"):
-                await conn.execute("TRUNCATE events")
-                rates = []
-                for rows in rounds:
-                    started = time.perf_counter()
-                    for start in range(0, len(rows), commit_rows):
-                        chunk: list[Any] = list(rows[start : start + commit_rows])
-                        async with conn.transaction():
-                            if label == "copy":
-                                await conn.copy_records_to_table(
-                                    "events", records=chunk, columns=list(EVENT_COLUMNS)
-                                )
-                            else:
-                                await conn.executemany(_PG_INSERT, chunk)
-                    rates.append(len(rows) / (time.perf_counter() - started))
-                figures[label] = statistics.median(rates)
-            return figures
+            stored = await source.fetch(
+                f"SELECT seq, {_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq", self._last_seq
+            )
         finally:
-            await conn.close()
+            await source.close()
+        self._last_seq = stored[-1][0]
+        rows = [tuple(record)[1:] for record in stored]
+        figures = {}
+        for label, dsn in self._floors.items():
+            conn = await asyncpg.connect(_plain(dsn))
+            try:
+                started = time.perf_counter()
+                for start in range(0, len(rows), commit_rows):
+                    chunk: list[Any] = rows[start : start + commit_rows]
+                    async with conn.transaction():
+                        if label == self.COPY:
+                            await conn.copy_records_to_table(
+                                "events", records=chunk, columns=list(EVENT_COLUMNS)
+                            )
+                        else:
+                            await conn.executemany(_PG_INSERT, chunk)
+                figures[label] = len(rows) / (time.perf_counter() - started)
+            finally:
+                await conn.close()
+        return figures
 
-    return asyncio.run(run())
+    def close(self) -> None:
+        pass
+
+
+def median_ratio(sidecar: Sequence[float], floor: Sequence[float]) -> float:
+    """The median over rounds of the sidecar's rate over its floor's in the same round."""
+    ratios = sorted(s / f for s, f in zip(sidecar, floor, strict=True))
+    middle = len(ratios) // 2
+    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
 
 
 def _plain(dsn: str) -> str:
