@@ -148,7 +148,8 @@ async def _pg_run(prefix: str, tasks: int, seconds: float, floor: bool,
     ``unchecked``: the admit statement without its policy-version check (a copy of the
     function in the bench's own tables), to name what binding every replica costs."""
     from sidecar.budgets import AdmitRequest, BudgetPolicyEntry, BudgetsConfig
-    from sidecar.budgets.pg_schema import admit_version_check, schema_sql
+    from sidecar.budgets.pg_admit_sql import admit_version_check
+    from sidecar.budgets.pg_schema import schema_sql
     from sidecar.budgets.postgres import PostgresLedger
 
     user = BudgetPolicyEntry(scope="user", id="*", window="1d", max_tokens=BIG)
