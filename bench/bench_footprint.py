@@ -23,9 +23,9 @@ from pathlib import Path
 import aiohttp
 import msgspec
 
+from bench.bench_ingest import BATCH, event_batches
 from bench.harness import ROOT, free_port, median
 
-BATCH = 500
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -109,34 +109,6 @@ class Sidecar:
                 self.proc.kill()
 
 
-def _event_batches(count: int) -> list[bytes]:
-    now = time.time()
-    out = []
-    for b in range(count):
-        lines = []
-        for i in range(BATCH):
-            event: dict[str, object] = {
-                "type": "llm_call" if i % 3 else "tool_call", "id": uuid.uuid4().hex,
-                "ts": now, "request_id": f"req-{b}-{i // 5}", "user_id": f"user-{i % 97}",
-                "session_id": f"s-{b}", "agent": "bench", "start_ts": now,
-                "duration_ms": 812.5, "status": "ok",
-            }  # fmt: skip
-            if i % 3:
-                event.update(
-                    model="gpt-4o",
-                    provider="openai",
-                    input_tokens=1200,
-                    output_tokens=230,
-                    stream=True,
-                    ttft_ms=320.0,
-                )
-            else:
-                event.update(tool="web_search")
-            lines.append(msgspec.json.encode(event))
-        out.append(b"\n".join(lines))
-    return out
-
-
 def _cache_batches(count: int, per: int = 1000) -> list[bytes]:
     out = []
     for b in range(count):
@@ -179,7 +151,7 @@ def measure(tmp: Path, events: int, cache_entries: int) -> dict[str, float]:
         figures["rss_idle"] = rss_mb(sidecar.pid)
         figures["threads_idle"] = threads(sidecar.pid)
         cpu = cpu_seconds(sidecar.pid)
-        bodies = _event_batches(events // BATCH)
+        bodies = event_batches(events // BATCH)
         asyncio.run(_post_all(sidecar.url + "/v1/events", bodies, "application/x-ndjson"))
         figures["cpu_us_per_event"] = (cpu_seconds(sidecar.pid) - cpu) / events * 1e6
         _settle(sidecar.pid, 1.0)

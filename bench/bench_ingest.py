@@ -27,7 +27,9 @@ from bench.pg_databases import fresh_database
 BATCH = 500
 
 
-def _batches(count: int) -> list[bytes]:
+def event_batches(count: int) -> list[bytes]:
+    """``count`` NDJSON bodies of :data:`BATCH` unique events (two LLM calls to one tool call),
+    in time order."""
     now = time.time()
     out = []
     for b in range(count):
@@ -113,7 +115,7 @@ def _measure(
         floor = replay() if replay is not None else None
         for _ in range(rounds):
             before = _group_totals(metrics_url)
-            out.rates.append(asyncio.run(_drive(url, _batches(batches), concurrency)))
+            out.rates.append(asyncio.run(_drive(url, event_batches(batches), concurrency)))
             after = _group_totals(metrics_url)
             group = round((after[0] - before[0]) / max(1.0, after[1] - before[1]))
             out.groups.append(group)
