@@ -56,19 +56,19 @@ class SqliteInserter:
 
         No probe before the insert: a key already stored is skipped by ``ON CONFLICT (id) DO
         NOTHING`` (that constraint only: a row breaking another one still fails loudly), and
-        only when fewer rows were inserted than sent are the new keys read back, as the rows
-        whose ``seq`` is above the largest before the insert (``BEGIN IMMEDIATE`` holds the
-        write lock, so no other connection inserts in between)."""
+        only when fewer rows were inserted than sent are the new keys read back: the ``n``
+        rows of the largest ``seq``, as each insert takes the largest ``seq`` plus one and
+        ``BEGIN IMMEDIATE`` holds the write lock, so no other connection inserts in between."""
         conn = self._connect()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            (last_seq,) = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
             changes = conn.total_changes
             insert_rows(conn, self._insert_head, rows, tail="ON CONFLICT (id) DO NOTHING")
-            if conn.total_changes - changes == len(rows):
+            added = conn.total_changes - changes
+            if added == len(rows):
                 inserted = {row[0] for row in rows}
             else:
-                found = conn.execute("SELECT id FROM events WHERE seq > ?", (last_seq,))
+                found = conn.execute("SELECT id FROM events ORDER BY seq DESC LIMIT ?", (added,))
                 inserted = {key for (key,) in found}
             conn.execute("COMMIT")
         except BaseException:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from functools import lru_cache
 
 MAX_CHUNK_ROWS = 256
 """The most rows one statement carries (fewer when the rows are wide, see :func:`chunk_rows`). A
@@ -55,7 +56,6 @@ def insert_rows(
     if not rows:
         return
     width = len(rows[0])
-    one = "(" + ",".join("?" * width) + ")"
     largest = chunk_rows(width)
     start = 0
     while start < len(rows):
@@ -66,5 +66,13 @@ def insert_rows(
         values = [value for row in part for value in row]
         if len(values) != size * width:
             raise ValueError(f"every row must have {width} values")
-        conn.execute(f"{head} VALUES {','.join([one] * size)} {tail}", values)
+        conn.execute(_statement(head, tail, width, size), values)
         start += size
+
+
+@lru_cache(maxsize=64)
+def _statement(head: str, tail: str, width: int, size: int) -> str:
+    """The SQL of ``size`` rows of ``width`` values (built once: the driver looks its prepared
+    statement up by this text)."""
+    one = "(" + ",".join("?" * width) + ")"
+    return f"{head} VALUES {','.join([one] * size)} {tail}"
