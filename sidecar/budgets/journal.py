@@ -329,27 +329,36 @@ class SqliteJournal:
             (ups if hrow is not None else dels)["h"].append(hrow if hrow is not None else hk)
         for pk, prow in b.policies.items():
             (ups if prow is not None else dels)["p"].append(prow if prow is not None else pk)
-        ops: list[tuple[str, list[Any]]] = [
-            (f"INSERT OR REPLACE INTO {p}counters (bkey, window_start, window_end, tokens_used, "
-             "cost_used, tokens_reserved, cost_reserved) VALUES (?,?,?,?,?,?,?)", ups["c"]),
+        # Upserts take many rows per statement (sidecar.store.sqlite_bulk); deletes one a row.
+        upserts: list[tuple[str, list[Any]]] = [
+            (
+                f"INSERT OR REPLACE INTO {p}counters (bkey, window_start, window_end, tokens_used, "
+                "cost_used, tokens_reserved, cost_reserved)",
+                ups["c"],
+            ),
+            (
+                f"INSERT OR REPLACE INTO {p}reservations (rid, created, expires_at, tokens, cost, "
+                "keys, state, tenant, user_id, model)",
+                ups["r"],
+            ),
+            (f"INSERT OR REPLACE INTO {p}holds (bkey, rid, ts, tokens, cost, settled)", ups["h"]),
+            (f"INSERT OR REPLACE INTO {p}policies (scope, id, model, body)", ups["p"]),
+            (
+                f"INSERT OR IGNORE INTO {p}charges (charge_id, rid, ts, tokens, cost, keys)",
+                list(b.charges.values()),
+            ),
+        ]
+        deletes: list[tuple[str, list[Any]]] = [
             (f"DELETE FROM {p}counters WHERE bkey=? AND window_start=?", dels["c"]),
-            (f"INSERT OR REPLACE INTO {p}reservations (rid, created, expires_at, tokens, cost, "
-             "keys, state, tenant, user_id, model) VALUES (?,?,?,?,?,?,?,?,?,?)", ups["r"]),
             (f"DELETE FROM {p}reservations WHERE rid=?", dels["r"]),
-            (f"INSERT OR REPLACE INTO {p}holds (bkey, rid, ts, tokens, cost, settled) "
-             "VALUES (?,?,?,?,?,?)", ups["h"]),
             (f"DELETE FROM {p}holds WHERE bkey=? AND rid=?", dels["h"]),
-            (f"INSERT OR REPLACE INTO {p}policies (scope, id, model, body) VALUES (?,?,?,?)",
-             ups["p"]),
             (f"DELETE FROM {p}policies WHERE scope=? AND id=? AND model=?", dels["p"]),
-            (f"INSERT OR IGNORE INTO {p}charges (charge_id, rid, ts, tokens, cost, keys) "
-             "VALUES (?,?,?,?,?,?)", list(b.charges.values())),
         ]  # fmt: skip
-        with conn:
-            for sql, rows in ops:
-                if rows and sql.startswith("INSERT"):  # many rows per statement, see sqlite_bulk
-                    insert_rows(conn, sql.rsplit(" VALUES ", 1)[0], rows)
-                elif rows:
+        with conn:  # a key is upserted or deleted in one batch, never both: order is free
+            for head, rows in upserts:
+                insert_rows(conn, head, rows)
+            for sql, rows in deletes:
+                if rows:
                     conn.executemany(sql, rows)
             if b.compact_before is not None:
                 self._compact(conn, b.compact_before)
