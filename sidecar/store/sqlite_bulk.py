@@ -8,8 +8,12 @@ rows/s with one busy thread beside the writer. :func:`insert_rows` runs one ``IN
 (...), (...)`` per chunk instead, one step and one GIL round per chunk (24,447 rows/s in the same
 run, the busy thread keeping its half of the core).
 
-Chunk sizes are powers of two up to :data:`MAX_CHUNK_ROWS`, so a writer prepares at most a
-dozen distinct statements, which the driver's statement cache keeps.
+Chunk sizes are powers of two up to :data:`MAX_CHUNK_ROWS` (or the caller's ``max_rows``), so
+a writer prepares at most a dozen distinct statements, which the driver's statement cache keeps.
+With ``repeat_last`` (only for a statement that ignores a row whose key is in, ``ON CONFLICT
+(key) DO NOTHING``), the last chunk is rounded up to its power of two by repeating its last row,
+which the conflict clause then ignores: every chunk is full, so a batch that fits one statement
+is one statement, its own transaction, one step and one GIL round in all.
 """
 
 from __future__ import annotations
@@ -17,21 +21,23 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain, repeat
 
 MAX_CHUNK_ROWS = 256
 """The most rows one statement carries (fewer when the rows are wide, see :func:`chunk_rows`). A
-connection keeps its prepared statements: the sizes up to 256 rows of 22 values hold about 1 MB,
-up to 1,024 rows about 4 MB (measured); the 4 statements more per 2,000 rows that 256 costs
-wait at most one switch interval (1 ms in the server) each."""
+connection keeps its prepared statements: the sizes up to 256 rows of 22 values hold about 2 MB,
+up to 1,024 rows about 7 MB (measured); the events writer takes up to 1,024
+(:data:`sidecar.store.inserters.ONE_STATEMENT_ROWS`), the journals and the cache 256."""
 
 _MAX_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
 
-def chunk_rows(width: int) -> int:
-    """The largest power of two of rows of ``width`` values that one statement may bind."""
+def chunk_rows(width: int, max_rows: int = MAX_CHUNK_ROWS) -> int:
+    """The largest power of two of rows of ``width`` values, at most ``max_rows``, that one
+    statement may bind."""
     if width < 1:
         raise ValueError("a row has at least one value")
-    limit = min(MAX_CHUNK_ROWS, _MAX_VARIABLES // width)
+    limit = min(max_rows, _MAX_VARIABLES // width)
     size = 1
     while size * 2 <= limit:
         size *= 2
@@ -44,30 +50,47 @@ def insert_rows(
     rows: Sequence[Sequence[object]],
     *,
     tail: str = "",
-) -> None:
-    """``head VALUES (?, ...), (?, ...) tail`` for every row of ``rows``, in order.
+    max_rows: int = MAX_CHUNK_ROWS,
+    repeat_last: bool = False,
+) -> int | None:
+    """``head VALUES (?, ...), (?, ...) tail`` for every row of ``rows``, in order; returns the
+    rowid of the last row inserted (None when no statement ran).
 
     ``head`` is the statement up to ``VALUES`` (``INSERT OR IGNORE INTO t (a, b)``), ``tail``
-    what follows the values (an ``ON CONFLICT`` clause). The rows go in chunks, each statement
-    seeing the rows of the chunks before it, as ``executemany`` would: a later row replaces,
-    updates or is ignored against an earlier one exactly as it would be row by row. All rows
-    have the same width. Runs inside the caller's transaction (none is opened here).
+    what follows the values (an ``ON CONFLICT`` clause). The rows go in chunks of at most
+    ``max_rows``, each statement seeing the rows of the chunks before it, as ``executemany``
+    would: a later row replaces, updates or is ignored against an earlier one exactly as it
+    would be row by row. All rows have the same width. Runs inside the caller's transaction
+    (none is opened here; without one, each statement is its own). ``repeat_last`` fills the
+    last chunk with copies of its last row (see the module docstring): only for a ``tail``
+    that ignores a key already in.
     """
     if not rows:
-        return
+        return None
     width = len(rows[0])
-    largest = chunk_rows(width)
+    largest = chunk_rows(width, max_rows)
     start = 0
+    last = None
     while start < len(rows):
-        size = largest
-        while size > len(rows) - start:
-            size //= 2
+        size = _chunk_size(len(rows) - start, largest, round_up=repeat_last)
         part = rows[start : start + size]
-        values = [value for row in part for value in row]
-        if len(values) != size * width:
+        values = list(chain.from_iterable(part))
+        if len(values) != len(part) * width:
             raise ValueError(f"every row must have {width} values")
-        conn.execute(_statement(head, tail, width, size), values)
+        if len(part) < size:
+            values.extend(chain.from_iterable(repeat(part[-1], size - len(part))))
+        last = conn.execute(_statement(head, tail, width, size), values).lastrowid
         start += size
+    return last
+
+
+def _chunk_size(remaining: int, largest: int, *, round_up: bool) -> int:
+    """The power of two of rows for the next chunk: the largest one that ``remaining`` fills,
+    or with ``round_up`` the smallest one that holds ``remaining``; never above ``largest``."""
+    size = largest
+    while size > 1 and (size // 2 >= remaining if round_up else size > remaining):
+        size //= 2
+    return size
 
 
 @lru_cache(maxsize=64)

@@ -2,9 +2,12 @@
 
 Paths: :func:`sidecar.store.sqlite_bulk.insert_rows` directly (plain insert, ``ON CONFLICT DO
 NOTHING``, ``INSERT OR REPLACE``, an upsert that adds, with duplicates inside one call and
-against earlier calls, hostile values: U+0000, 64 KB strings, 1e308, 2**63 - 1, NaN); and the
+against earlier calls, hostile values: U+0000, 64 KB strings, 1e308, 2**63 - 1, NaN), and with
+the last chunk filled by repeats of its last row (``ON CONFLICT DO NOTHING`` only); and the
 events inserter (:class:`sidecar.store.inserters.SqliteInserter`) through a real file: new keys,
-keys already stored, a mix, and a row breaking another constraint, which still fails.
+keys already stored, a mix, a row breaking another constraint, which still fails, a batch of up
+to 1,024 rows as one statement and no transaction statements, and the new keys read back right
+while another connection inserts between the statement and the read.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import asyncio
 import math
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sidecar.store.columns import EVENT_COLUMNS, SQLITE_DDL
-from sidecar.store.inserters import SqliteInserter
+from sidecar.store.inserters import ONE_STATEMENT_ROWS, SqliteInserter
 from sidecar.store.sqlite_bulk import MAX_CHUNK_ROWS, chunk_rows, insert_rows
 from sidecar.store.sqlite_connection import connect_sqlite
 
@@ -68,6 +72,32 @@ def test_insert_rows_leaves_the_table_executemany_leaves(
         insert_rows(bulk, head, rows, tail=tail)
         reference.executemany(one, rows)
     assert _contents(bulk) == _contents(reference)
+
+
+@settings(max_examples=60, deadline=None)
+@given(calls=st.lists(_ROWS, min_size=1, max_size=3), max_rows=st.sampled_from([1, 4, 64, 256]))
+def test_repeating_the_last_row_leaves_the_table_executemany_leaves(
+    calls: list[list[tuple[object, ...]]], max_rows: int
+) -> None:
+    head, tail = _STATEMENTS["ignore"]
+    bulk, reference = _table(True), _table(True)
+    one = f"{head} VALUES (?, ?, ?) {tail}"
+    for rows in calls:
+        last = insert_rows(bulk, head, rows, tail=tail, max_rows=max_rows, repeat_last=True)
+        reference.executemany(one, rows)
+        assert _contents(bulk) == _contents(reference)
+        if rows:
+            assert last == bulk.execute("SELECT max(seq) FROM t").fetchone()[0]
+
+
+def test_repeats_fill_every_chunk_to_its_power_of_two() -> None:
+    conn = _table(unique=True)
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    head, tail = _STATEMENTS["ignore"]
+    insert_rows(conn, head, [(i, i, i) for i in range(300)], tail=tail, repeat_last=True)
+    assert [s.count("),(") + 1 for s in statements] == [256, 64]  # 300 = 256 + 44 + 20 repeats
+    assert conn.execute("SELECT count(*), max(k) FROM t").fetchone() == (300, 299)
 
 
 def test_a_row_breaking_a_constraint_fails_the_call() -> None:
@@ -129,8 +159,8 @@ def test_the_events_inserter_reports_only_new_keys(tmp_path: Path) -> None:
             f"k{i}" for i in range(3000)
         }
         inserts = [s for s in statements if s.startswith("INSERT")]
-        # 3000 = 11 x 256 + 128 + 32 + 16 + 8
-        assert len(inserts) <= 15, "one statement per row steps and retakes the GIL per row"
+        assert len(inserts) == 3, "3000 rows: 1,024 + 1,024 + 952 (72 repeats)"
+        assert statements[0] == "BEGIN IMMEDIATE" and statements[-1] == "COMMIT"
         broken = _event_rows(["e", "f"])
         broken[1] = tuple(
             None if name == "body" else v for name, v in zip(EVENT_COLUMNS, broken[1], strict=True)
@@ -143,3 +173,54 @@ def test_the_events_inserter_reports_only_new_keys(tmp_path: Path) -> None:
     asyncio.run(scenario())
     check = sqlite3.connect(str(path))
     assert check.execute("SELECT count(*) FROM events").fetchone() == (3005,)
+
+
+def _events_file(tmp_path: Path) -> Path:
+    path = tmp_path / "events.db"
+    conn = connect_sqlite(str(path))
+    for statement in SQLITE_DDL:
+        conn.execute(statement)
+    conn.close()
+    return path
+
+
+def test_up_to_1024_rows_are_one_statement_and_their_own_transaction(tmp_path: Path) -> None:
+    """One step, so the writer thread takes the GIL back once per commit: a ``BEGIN`` and a
+    ``COMMIT`` around it would be two more waits behind the busy loop."""
+    inserter = SqliteInserter(str(_events_file(tmp_path)))
+    statements: list[str] = []
+    inserter._connect().set_trace_callback(statements.append)
+    for count in (1, 3, 700, ONE_STATEMENT_ROWS):
+        statements.clear()
+        keys = [f"n{count}-{i}" for i in range(count)]
+        assert inserter._insert(_event_rows(keys)) == set(keys)
+        assert len(statements) == 1 and statements[0].startswith("INSERT"), statements[:3]
+    inserter._insert(_event_rows(["a", "b", "c"]))
+    statements.clear()
+    assert inserter._insert(_event_rows(["b", "x", "c"])) == {"x"}
+    assert statements[0].startswith("INSERT") and not any("BEGIN" in s for s in statements)
+
+
+def test_new_keys_are_read_back_right_while_another_connection_inserts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read-back of a one-statement batch with duplicates runs after its statement
+    committed: rows another connection inserts in between (a second process on the file) are
+    not taken for this batch's."""
+    path = _events_file(tmp_path)
+    inserter = SqliteInserter(str(path))
+    other = connect_sqlite(str(path))
+    original = SqliteInserter._inserted
+
+    def racing(conn: sqlite3.Connection, rows: Any, added: int, last: int | None) -> set[str]:
+        if conn.in_transaction:  # more than one statement: the write lock is still held
+            return original(conn, rows, added, last)
+        insert_rows(other, "INSERT INTO events (" + ", ".join(EVENT_COLUMNS) + ")",
+                    _event_rows(["other-1", "other-2"]))  # fmt: skip
+        return original(conn, rows, added, last)
+
+    inserter._insert(_event_rows(["a", "b"]))
+    monkeypatch.setattr(SqliteInserter, "_inserted", staticmethod(racing))
+    assert inserter._insert(_event_rows(["a", "new-1", "b", "new-2"])) == {"new-1", "new-2"}
+    many = [f"m{i}" for i in range(1500)]
+    assert inserter._insert(_event_rows(["a", *many])) == set(many)
