@@ -89,6 +89,7 @@ def _span_ids(span: ReadableSpan) -> dict[str, Any]:
         "trace_id": _hex(span.context.trace_id, 32),
         "span_id": _hex(span.context.span_id, 16),
         "parent_span_id": _hex(span.parent.span_id if span.parent else None, 16),
+        "duration_ms": ((span.end_time or 0) - (span.start_time or 0)) / 1e6,
     }
 
 
@@ -157,7 +158,7 @@ def run_calls(provider: FakeProvider, recorder: Recorder) -> list[dict[str, Any]
             token = context_api.attach(context)
         error = None
         first_chunk = None
-        started = time.perf_counter()
+        started, wall_started = time.perf_counter(), time.time()
         try:
             answer = client.chat.completions.create(model=model, messages=MESSAGES, **options)
             if options.get("stream"):
@@ -166,7 +167,7 @@ def run_calls(provider: FakeProvider, recorder: Recorder) -> list[dict[str, Any]
                         first_chunk = time.perf_counter()
         except openai.APIError as exc:
             error = type(exc).__name__
-        ended = time.perf_counter()
+        ended, wall_ended = time.perf_counter(), time.time()
         if token is not None:
             from opentelemetry import context as context_api
 
@@ -184,6 +185,7 @@ def run_calls(provider: FakeProvider, recorder: Recorder) -> list[dict[str, Any]
                 "tools": "tools" in options,
                 "error": error,
                 "client_ms": (ended - started) * 1000.0,
+                "wall_ms": (wall_ended - wall_started) * 1000.0,
                 "client_ttft_ms": None if first_chunk is None else (first_chunk - started) * 1000.0,
                 "parent_span_id": _hex(parent.get_span_context().span_id, 16) if parent else None,
                 "spans": spans,
@@ -209,11 +211,12 @@ def run_agent(provider: FakeProvider, recorder: Recorder, runs: int) -> list[dic
     done = []
     for _ in range(runs):
         seen = len(recorder.spans)
-        started = time.perf_counter()
+        started, wall_started = time.perf_counter(), time.time()
         agent.invoke({"messages": [{"role": "user", "content": "where is order 42?"}]})
         done.append(
             {
                 "client_ms": (time.perf_counter() - started) * 1000.0,
+                "wall_ms": (time.time() - wall_started) * 1000.0,
                 "spans": [_span_ids(s) for s in recorder.spans[seen:]],
             }
         )
