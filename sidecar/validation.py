@@ -5,7 +5,9 @@ segments, OTLP attributes). One place, so every public path enforces the same ca
   and **names** (models, providers, tools, agents, namespaces, error types): 1 to
   :data:`MAX_ID_CHARS` (256) bytes in UTF-8 (so at most 256 characters), no control character
   (U+0000 to U+001F, U+007F). The msgspec types bound the characters; the byte count is
-  checked after decoding (:func:`long_text_field`), as the budget ledger counts it.
+  checked after decoding (:func:`long_text_field`), as the budget ledger counts it. Events
+  bound them by length only (:data:`BoundedId`) and have their control characters checked
+  once per batch (:mod:`sidecar.events.checked`), with the same error.
   These are the indexed columns of the store; PostgreSQL refuses U+0000 in text, so a value
   that passes here is one every backend stores.
 - **Reservation ids** as the API hands them out (tenant-tagged): at most 512 bytes.
@@ -47,6 +49,9 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS, patter
 ReservationId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=MAX_RESERVATION_CHARS, pattern=CONTROL_FREE)
 ]
+BoundedId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_CHARS)]
+"""An id or name of an event: :data:`Id` without the decoder's per-string control-character
+check, which :mod:`sidecar.events.checked` runs once per batch instead."""
 
 
 class InvalidText(ValueError):
@@ -119,7 +124,11 @@ def _capped_fields(cls: type) -> tuple[tuple[str, int], ...]:
         for name in getattr(cls, "__struct_fields__", ()):
             hint = hints.get(name)
             options = typing.get_args(hint) if typing.get_origin(hint) is not Annotated else ()
-            for kind, cap in ((Id, MAX_ID_CHARS), (ReservationId, MAX_RESERVATION_CHARS)):
+            for kind, cap in (
+                (Id, MAX_ID_CHARS),
+                (BoundedId, MAX_ID_CHARS),
+                (ReservationId, MAX_RESERVATION_CHARS),
+            ):
                 if hint == kind or kind in options:
                     capped.append((name, cap))
                     break

@@ -24,6 +24,7 @@ from sidecar.api.tool_routes import DecideBody
 from sidecar.budgets.admission import AdmitBody
 from sidecar.budgets.config import BudgetPolicy, BudgetPolicyEntry
 from sidecar.budgets.model import Decision
+from sidecar.events.checked import checked
 from sidecar.events.schema import LlmCall, Run, ToolCall
 from sidecar.redact.engine import RedactionResult
 from sidecar.store.filters import GROUP_NAMES
@@ -532,9 +533,7 @@ def _structs() -> list[Any]:
 
     named = {"SettleBody": SettleBody, "Usage": Usage, "ConsistencyReport": ConsistencyReport}
     types: list[Any] = [
-        LlmCall,
-        ToolCall,
-        Run,
+        *(checked(event_type) for event_type in (LlmCall, ToolCall, Run)),
         s.ErrorBody,
         RedactionResult,
         s.RedactBatchAnswer,

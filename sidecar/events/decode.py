@@ -9,9 +9,11 @@ unexpected token instead of being built in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Union
 
 import msgspec
 
+from sidecar.events.checked import checked, control_field, may_hold_control
 from sidecar.events.field_errors import field_names, locate
 from sidecar.events.schema import Event, EventBase, LlmCall, Run, ToolCall
 from sidecar.validation import TOO_LONG, long_text_field
@@ -30,20 +32,51 @@ class _LenientRun(Run, kw_only=True, tag="run", forbid_unknown_fields=False):
 
 
 _LenientEvent = _LenientLlmCall | _LenientToolCall | _LenientRun
-_PUBLIC_TYPE = {_LenientLlmCall: LlmCall, _LenientToolCall: ToolCall, _LenientRun: Run}
-# The fast path decodes the public types, which forbid unknown fields; only a body that fails
-# is decoded again with the lenient twins, whose events are then converted to the public types
-# (so ``type(event) is LlmCall`` holds everywhere downstream).
-_STRICT = msgspec.json.Decoder(list[Event] | Event)
-_STRICT_ONE = msgspec.json.Decoder(Event)
-_STRICT_LIST = msgspec.json.Decoder(list[Event])
-_LENIENT = msgspec.json.Decoder(list[_LenientEvent] | _LenientEvent)
-_LENIENT_ONE = msgspec.json.Decoder(_LenientEvent)
+_PUBLIC_BY_TAG: dict[Any, type[Event]] = {
+    c.__struct_config__.tag: c for c in (LlmCall, ToolCall, Run)
+}
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 
 
+# The fast path decodes the public types, which forbid unknown fields; only a body that fails
+# is decoded again with the lenient twins, whose events are then converted to the public types
+# (so ``type(event) is LlmCall`` holds everywhere downstream).
+@dataclass(frozen=True)
+class _Decoders:
+    """The decoders of one set of event types: strict (unknown fields refused) and lenient."""
+
+    strict: msgspec.json.Decoder[Any]
+    strict_one: msgspec.json.Decoder[Any]
+    strict_list: msgspec.json.Decoder[Any]
+    lenient: msgspec.json.Decoder[Any]
+    lenient_one: msgspec.json.Decoder[Any]
+
+    @classmethod
+    def of(cls, strict: Any, lenient: Any) -> _Decoders:
+        return cls(
+            msgspec.json.Decoder(list[strict] | strict),
+            msgspec.json.Decoder(strict),
+            msgspec.json.Decoder(list[strict]),
+            msgspec.json.Decoder(list[lenient] | lenient),
+            msgspec.json.Decoder(lenient),
+        )
+
+
+def _union(types: tuple[type, ...]) -> Any:
+    return Union[types]  # noqa: UP007 - built from a tuple
+
+
+# The types every event is decoded with; and their pattern-checked twins, which decode a body
+# again only to word the error of one that failed (sidecar.events.checked).
+_FAST = _Decoders.of(Event, _LenientEvent)
+_CHECKED = _Decoders.of(
+    _union(tuple(checked(c) for c in (LlmCall, ToolCall, Run))),
+    _union(tuple(checked(c) for c in (_LenientLlmCall, _LenientToolCall, _LenientRun))),
+)
+
+
 def _public(event: EventBase) -> Event:
-    cls = _PUBLIC_TYPE[type(event)]
+    cls = _PUBLIC_BY_TAG[event.__struct_config__.tag]
     public: Event = cls(**{name: getattr(event, name) for name in event.__struct_fields__})
     return public
 
@@ -86,7 +119,17 @@ def decode_events(body: bytes, content_type: str) -> DecodedBatch:
     """Decode a request body of ``content_type`` into events, or raise :class:`DecodeError`."""
     if not body.strip():
         raise DecodeError(400, "empty_body", "request body is empty")
-    batch = _decode_ndjson(body) if content_type in NDJSON_TYPES else _decode_json(body)
+    try:
+        batch = _decode(body, content_type, _FAST)
+    except DecodeError as error:
+        if error.status == 422:  # the checked types name the first error in the body
+            _decode(body, content_type, _CHECKED)
+        raise
+    if may_hold_control(body):
+        found = control_field(batch.events)
+        if found is not None:
+            _decode(body, content_type, _CHECKED)
+            raise _control_error(*found)  # a trailing newline: the pattern's ``$`` lets it by
     if _only_ascii_strings(body):
         return batch
     for index, event in enumerate(batch.events):
@@ -100,6 +143,17 @@ def decode_events(body: bytes, content_type: str) -> DecodedBatch:
     return batch
 
 
+def _decode(body: bytes, content_type: str, decoders: _Decoders) -> DecodedBatch:
+    if content_type in NDJSON_TYPES:
+        return _decode_ndjson(body, decoders)
+    return _decode_json(body, decoders)
+
+
+def _control_error(index: int, field: str) -> DecodeError:
+    message = f"{field} holds a control character (event {index}, field `{field}`)"
+    return DecodeError(422, "invalid_event", message, field=field, index=index)
+
+
 def _only_ascii_strings(body: bytes) -> bool:
     """True when every string decoded from ``body`` is ASCII: no byte above 0x7F and no
     ``\\u`` escape. Then no id or name is longer in UTF-8 than its cap, as the schema bounds
@@ -108,12 +162,12 @@ def _only_ascii_strings(body: bytes) -> bool:
     return body.isascii() and b"\\u" not in body
 
 
-def _decode_json(body: bytes) -> DecodedBatch:
+def _decode_json(body: bytes, d: _Decoders) -> DecodedBatch:
     unknown = 0
     try:
-        decoded = _STRICT.decode(body)
+        decoded = d.strict.decode(body)
     except msgspec.ValidationError:
-        decoded, unknown = _decode_json_lenient(body)
+        decoded, unknown = _decode_json_lenient(body, d)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise _malformed(exc) from None
     events = decoded if isinstance(decoded, list) else [decoded]
@@ -122,25 +176,25 @@ def _decode_json(body: bytes) -> DecodedBatch:
     return DecodedBatch(events, unknown)
 
 
-def _decode_json_lenient(body: bytes) -> tuple[list[Event] | Event, int]:
+def _decode_json_lenient(body: bytes, d: _Decoders) -> tuple[list[Event] | Event, int]:
     """Slow path: unknown fields (ignored, counted) or a schema error (located precisely)."""
     is_list = body.lstrip()[:1] == b"["
     try:
-        decoded = _LENIENT.decode(body)
+        decoded = d.lenient.decode(body)
     except msgspec.ValidationError as exc:
         if is_list:
-            _locate_error(body)
+            _locate_error(body, d)
         raise _schema(exc) from None
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise _malformed(exc) from None
     items = _RAW_LIST.decode(body) if is_list else [body]
-    unknown = sum(_has_unknown_fields(item) for item in items)
+    unknown = sum(_has_unknown_fields(item, d) for item in items)
     if isinstance(decoded, list):
         return [_public(e) for e in decoded], unknown
     return _public(decoded), unknown
 
 
-def _locate_error(body: bytes) -> None:
+def _locate_error(body: bytes, d: _Decoders) -> None:
     """Raise the schema error of the first bad item of a JSON array, with its index."""
     try:
         items = _RAW_LIST.decode(body)
@@ -150,50 +204,50 @@ def _locate_error(body: bytes) -> None:
         raise _malformed(exc) from None
     for index, item in enumerate(items):
         try:
-            _LENIENT_ONE.decode(item)
+            d.lenient_one.decode(item)
         except msgspec.ValidationError as exc:
             raise _schema(exc, index=index) from None
 
 
-def _decode_ndjson(body: bytes) -> DecodedBatch:
+def _decode_ndjson(body: bytes, d: _Decoders) -> DecodedBatch:
     lines = [line for line in body.split(b"\n") if line.strip()]
     if not lines:
         raise DecodeError(422, "empty_batch", "the batch holds no events")
     # Fast path: the lines as one JSON array (one decoder call instead of one per line).
     # Any doubt (an error, or a line holding more than one value) takes the exact path below.
     try:
-        events = _STRICT_LIST.decode(b"[" + b",".join(lines) + b"]")
+        events = d.strict_list.decode(b"[" + b",".join(lines) + b"]")
         if len(events) == len(lines):
             return DecodedBatch(events, 0)
     except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         pass
-    return _decode_ndjson_lines(body)
+    return _decode_ndjson_lines(body, d)
 
 
-def _decode_ndjson_lines(body: bytes) -> DecodedBatch:
+def _decode_ndjson_lines(body: bytes, d: _Decoders) -> DecodedBatch:
     events = []
     unknown = 0
     for number, line in enumerate(body.split(b"\n"), start=1):
         if not line.strip():
             continue
         try:
-            events.append(_STRICT_ONE.decode(line))
+            events.append(d.strict_one.decode(line))
             continue
         except msgspec.ValidationError:
             pass
         except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise _malformed(exc, line=number) from None
         try:
-            events.append(_public(_LENIENT_ONE.decode(line)))
+            events.append(_public(d.lenient_one.decode(line)))
         except msgspec.ValidationError as exc:
             raise _schema(exc, line=number) from None
         unknown += 1
     return DecodedBatch(events, unknown)
 
 
-def _has_unknown_fields(item: bytes | msgspec.Raw) -> int:
+def _has_unknown_fields(item: bytes | msgspec.Raw, d: _Decoders) -> int:
     try:
-        _STRICT_ONE.decode(item)
+        d.strict_one.decode(item)
     except msgspec.ValidationError:
         return 1
     return 0

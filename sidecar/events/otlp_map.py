@@ -49,13 +49,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
+from sidecar.events.checked import checked, control_field
 from sidecar.events.otlp_wire import STATUS_ERROR, WireSpan
-from sidecar.events.schema import Event, LlmCall, Run, ToolCall
+from sidecar.events.schema import Event, EventBase, LlmCall, Run, ToolCall
 from sidecar.validation import TOO_LONG, long_text_field
+
+E = TypeVar("E", bound=EventBase)
 
 SIDECAR_SCOPE = "agent-sidecar"
 
@@ -355,17 +358,28 @@ def _to_event(kind: str, span: WireSpan) -> tuple[Event, bool]:
         common["attributes"] = kept
     if kind == "llm_call":
         fields, usage_known = _llm_fields(span, failed)
-        return _capped(msgspec.convert({**common, **fields}, LlmCall)), usage_known
+        return _converted({**common, **fields}, LlmCall), usage_known
     if kind == "tool_call":
-        return _capped(msgspec.convert({**common, **_tool_fields(span)}, ToolCall)), True
+        return _converted({**common, **_tool_fields(span)}, ToolCall), True
     run_agent = _first(attributes, SOURCES["agent_name"]) or _suffix(span.name, "invoke_agent")
     if run_agent:
         common["agent"] = str(run_agent)
-    return _capped(msgspec.convert(common, Run)), True
+    return _converted(common, Run), True
 
 
-def _capped(event: Event) -> Event:
-    """``event`` when each id and name fits its cap in UTF-8 bytes, else ValueError."""
+def _converted(fields: dict[str, Any], cls: type[E]) -> E:
+    """``fields`` as an event of ``cls`` when every value passes the schema and each id and
+    name holds no control character and fits its cap in UTF-8 bytes; else the
+    ``msgspec.ValidationError`` of the pattern-checked type, or ValueError."""
+    try:
+        event = msgspec.convert(fields, cls)
+    except msgspec.ValidationError:
+        msgspec.convert(fields, checked(cls))  # the first error in the checked type's words
+        raise
+    found = control_field([event])
+    if found is not None:
+        msgspec.convert(fields, checked(cls))
+        raise ValueError(f"{found[1]} holds a control character")  # a trailing newline
     field = long_text_field(event)
     if field is not None:
         raise ValueError(f"{field} {TOO_LONG}")
