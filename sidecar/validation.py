@@ -39,8 +39,9 @@ MAX_QUERY_CHARS = 1024
 MAX_CURSOR_CHARS = 4096
 MAX_SECONDS = 4_102_444_800.0  # 2100-01-01
 MAX_STORE_INT = 2**63 - 1
-# A JSON Schema / Python regex that no control character matches (``re.search`` semantics).
-CONTROL_FREE = "^[^\\x00-\\x1f\\x7f]*$"
+# A JSON Schema / Python regex that no control character matches (``re.search`` semantics). The
+# lookahead refuses a final newline, which Python's ``$`` matches before.
+CONTROL_FREE = "^[^\\x00-\\x1f\\x7f]*$(?!\\n)"
 TOO_LONG = "is too long: ids and names take at most 256 bytes in UTF-8, reservation ids 512"
 _CONTROL = re.compile("[\\x00-\\x1f\\x7f]")
 

@@ -379,7 +379,7 @@ def _converted(fields: dict[str, Any], cls: type[E]) -> E:
     found = control_field([event])
     if found is not None:
         msgspec.convert(fields, checked(cls))
-        raise ValueError(f"{found[1]} holds a control character")  # a trailing newline
+        raise ValueError(f"{found[1]} holds a control character")  # pragma: no cover
     field = long_text_field(event)
     if field is not None:
         raise ValueError(f"{field} {TOO_LONG}")
