@@ -21,7 +21,7 @@ import aiohttp
 import msgspec
 
 from bench import ingest_floor
-from bench.harness import ChildServer, free_port, median, sidecar_server
+from bench.harness import ChildServer, free_port, median, python_loop_seconds, sidecar_server
 from bench.pg_databases import fresh_database
 
 BATCH = 500
@@ -225,7 +225,8 @@ def run(quick: bool = False) -> str:
     lines.append("")
     lines.append(
         "Bar: at least 20,000 events/s per sidecar process on SQLite, and at least 0.7x the "
-        "storage floor."
+        "storage floor. The absolute figures scale with the machine's single-core speed: in "
+        f"this run a pure-Python loop of 10^7 additions took {python_loop_seconds():.2f} s."
     )
     return "\n".join(lines) + "\n"
 

@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,3 +78,16 @@ def percentile(values: list[float], q: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def python_loop_seconds(rounds: int = 3) -> float:
+    """Seconds a pure-Python loop of 10^7 additions takes on one core here (median of
+    ``rounds``): the yardstick for reading absolute figures across machines."""
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
