@@ -9,6 +9,7 @@ unexpected token instead of being built in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Union
 
 import msgspec
@@ -66,13 +67,18 @@ def _union(types: tuple[type, ...]) -> Any:
     return Union[types]  # noqa: UP007 - built from a tuple
 
 
-# The types every event is decoded with; and their pattern-checked twins, which decode a body
-# again only to word the error of one that failed (sidecar.events.checked).
+# The types every event is decoded with.
 _FAST = _Decoders.of(Event, _LenientEvent)
-_CHECKED = _Decoders.of(
-    _union(tuple(checked(c) for c in (LlmCall, ToolCall, Run))),
-    _union(tuple(checked(c) for c in (_LenientLlmCall, _LenientToolCall, _LenientRun))),
-)
+
+
+@cache
+def _checked() -> _Decoders:
+    """The decoders of the pattern-checked twins, which decode a body again only to word the
+    error of one that failed (sidecar.events.checked); built on the first such body (10 ms)."""
+    return _Decoders.of(
+        _union(tuple(checked(c) for c in (LlmCall, ToolCall, Run))),
+        _union(tuple(checked(c) for c in (_LenientLlmCall, _LenientToolCall, _LenientRun))),
+    )
 
 
 def _public(event: EventBase) -> Event:
@@ -123,12 +129,12 @@ def decode_events(body: bytes, content_type: str) -> DecodedBatch:
         batch = _decode(body, content_type, _FAST)
     except DecodeError as error:
         if error.status == 422:  # the checked types name the first error in the body
-            _decode(body, content_type, _CHECKED)
+            _decode(body, content_type, _checked())
         raise
     if may_hold_control(body):
         found = control_field(batch.events)
         if found is not None:
-            _decode(body, content_type, _CHECKED)
+            _decode(body, content_type, _checked())
             raise _control_error(*found)  # pragma: no cover - the twins refuse it first
     if _only_ascii_strings(body):
         return batch

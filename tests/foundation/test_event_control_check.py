@@ -86,7 +86,7 @@ def _outcome(decoder: Any, body: bytes, content_type: str) -> Any:
 
 def _per_string(body: bytes, content_type: str) -> decode.DecodedBatch:
     """The decode as it was: every id and name checked by the decoder's pattern."""
-    return decode._decode(body, content_type, decode._CHECKED)
+    return decode._decode(body, content_type, decode._checked())
 
 
 @settings(max_examples=400, deadline=None)
