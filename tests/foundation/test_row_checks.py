@@ -17,11 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sidecar.store.columns import EVENT_COLUMNS, KEY_CHARS, SQLITE_DDL, TEXT_LENGTHS
+from sidecar.store.columns import EVENT_COLUMNS, KEY_CHARS, TEXT_LENGTHS
 from sidecar.store.errors import RowsRefused
 from sidecar.store.inserters import SqliteInserter
 from sidecar.store.rows import Row, first_problem, row_problem
-from sidecar.store.sqlite_connection import connect_sqlite
+from sidecar.store.sqlite_start import create_schema
 from sidecar.store.writer import EventWriter
 
 
@@ -76,10 +76,7 @@ def test_a_clean_batch_has_no_problem_and_an_empty_one_neither() -> None:
 
 def test_the_writer_refuses_a_batch_naming_the_column(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
-    conn = connect_sqlite(str(path))
-    for statement in SQLITE_DDL:
-        conn.execute(statement)
-    conn.close()
+    create_schema(str(path))
 
     async def scenario() -> None:
         writer = EventWriter(SqliteInserter(str(path)))

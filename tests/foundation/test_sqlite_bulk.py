@@ -22,10 +22,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sidecar.store.columns import EVENT_COLUMNS, SQLITE_DDL
+from sidecar.store.columns import EVENT_COLUMNS
 from sidecar.store.inserters import ONE_STATEMENT_ROWS, SqliteInserter
 from sidecar.store.sqlite_bulk import MAX_CHUNK_ROWS, chunk_rows, insert_rows
 from sidecar.store.sqlite_connection import connect_sqlite
+from sidecar.store.sqlite_start import create_schema
 
 _VALUES = st.one_of(
     st.none(),
@@ -142,11 +143,7 @@ def _event_rows(keys: list[str]) -> list[tuple[object, ...]]:
 
 
 def test_the_events_inserter_reports_only_new_keys(tmp_path: Path) -> None:
-    path = tmp_path / "events.db"
-    conn = connect_sqlite(str(path))
-    for statement in SQLITE_DDL:
-        conn.execute(statement)
-    conn.close()
+    path = _events_file(tmp_path)
     inserter = SqliteInserter(str(path))
 
     async def scenario() -> None:
@@ -177,10 +174,7 @@ def test_the_events_inserter_reports_only_new_keys(tmp_path: Path) -> None:
 
 def _events_file(tmp_path: Path) -> Path:
     path = tmp_path / "events.db"
-    conn = connect_sqlite(str(path))
-    for statement in SQLITE_DDL:
-        conn.execute(statement)
-    conn.close()
+    create_schema(str(path))
     return path
 
 
