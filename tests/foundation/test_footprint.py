@@ -2,10 +2,11 @@
 
 Paths: ``agent-sidecar serve`` (the CLI entry, one real process) on the default configuration:
 at ``/ready`` no SQLAlchemy, database driver, OTLP exporter, semantic-cache model or query
-module is imported; ingest (``POST /v1/events``) works without them; the first read
-(``GET /v1/events``, ``GET /v1/runs``) loads SQLAlchemy then and answers with the stored
-events. The stdlib SQLite start creates the same schema as SQLAlchemy's ``create_all`` and
-reads the same stored secret, on one file, in both orders.
+module is imported, and aiohttp's client TLS contexts then receive the very CA bundle they
+would have loaded at import (sidecar.deferred_certificates); ingest (``POST /v1/events``) works
+without them; the first read (``GET /v1/events``, ``GET /v1/runs``) loads SQLAlchemy then and
+answers with the stored events. The stdlib SQLite start creates the same schema as
+SQLAlchemy's ``create_all`` and reads the same stored secret, on one file, in both orders.
 """
 
 from __future__ import annotations
@@ -81,6 +82,14 @@ CHILD = textwrap.dedent(
             except OSError:
                 time.sleep(0.02)
         snapshots = {"ready": sorted(sys.modules)}
+        import ssl, aiohttp.connector
+        from sidecar.deferred_certificates import loaded
+        snapshots["certificates_loaded"] = loaded.wait(60)
+        snapshots["certificates"] = [
+            aiohttp.connector._SSL_CONTEXT_VERIFIED.cert_store_stats(),
+            aiohttp.connector._SSL_CONTEXT_UNVERIFIED.cert_store_stats(),
+            ssl.create_default_context().cert_store_stats(),
+        ]
         snapshots["ingest"] = get("/v1/events", sys.argv[3].encode())
         snapshots["after_ingest"] = sorted(sys.modules)
         snapshots["read"] = get("/v1/events?limit=5")
@@ -112,6 +121,9 @@ def test_default_serve_imports_only_what_it_uses(tmp_path: Path) -> None:
     assert "error" not in seen, seen
     at_start = [name for name in NOT_AT_START if _loaded(seen["ready"], name)]
     assert at_start == [], f"the default start imported {at_start}"
+    # aiohttp's client contexts get the CA bundle after ready, as aiohttp itself loads it
+    verified, unverified, default = seen["certificates"]
+    assert seen["certificates_loaded"] and verified == unverified == default
     after_ingest = [name for name in NOT_AT_START if _loaded(seen["after_ingest"], name)]
     assert after_ingest == [], f"ingest imported {after_ingest}"
     assert seen["ingest"] == [202, {"accepted": 1, "duplicates": 0}]
