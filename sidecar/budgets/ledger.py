@@ -164,7 +164,25 @@ def check_request(request: AdmitRequest) -> None:
             raise InvalidBudgetInput(name, f"{name} must be within 0..{MAX_TOKENS}")
 
 
+# Text this short is within MAX_TEXT_BYTES whatever its characters (at most 4 UTF-8 bytes each).
+_SHORT_TEXT = MAX_TEXT_BYTES // 4
+
+
+def _plain(value: str | None) -> bool:
+    """``value`` passes :func:`check_text` for sure, by a check cheaper than it."""
+    return value is None or (len(value) <= _SHORT_TEXT and "\x00" not in value and SEP not in value)
+
+
 def check_charge(charge: Charge) -> None:
+    """Refuse a charge no ledger may store (:class:`InvalidBudgetInput` names the field)."""
+    tenant = charge.tenant
+    if (
+        _plain(charge.reservation_id) and _plain(charge.user_id) and _plain(charge.model)
+        and (tenant is None or isinstance(tenant, AnyTenant) or _plain(tenant))
+        and 0 <= charge.input_tokens <= MAX_TOKENS and 0 <= charge.output_tokens <= MAX_TOKENS
+        and len(charge.charge_id) <= MAX_TEXT_BYTES and "\x00" not in charge.charge_id
+    ):  # fmt: skip
+        return  # the common case; anything else gets the field-by-field checks below
     check_text("reservation_id", charge.reservation_id)
     check_text("user_id", charge.user_id)
     if not isinstance(charge.tenant, AnyTenant):
@@ -288,19 +306,21 @@ class LedgerCore:
         return to_nano(usd)
 
     def slots(self, request: AdmitRequest, now: float) -> list[Slot]:
-        out = []
-        for a in self._policies.applicable(request.user_id, request.tenant, request.model):
-            start, end = self.windows.bounds(a.window, now)
-            out.append(Slot(a, start, end))
-        return out
+        return self._slots(request.user_id, request.tenant, request.model, now)
 
     def charge_slots(self, charge: Charge, now: float) -> list[Slot]:
         """The budgets a direct charge goes to."""
         tenant = None if isinstance(charge.tenant, AnyTenant) else charge.tenant
-        return self.slots(
-            AdmitRequest(request_id="", user_id=charge.user_id, tenant=tenant, model=charge.model),
-            now,
-        )
+        return self._slots(charge.user_id, tenant, charge.model, now)
+
+    def _slots(
+        self, user_id: str | None, tenant: str | None, model: str | None, now: float
+    ) -> list[Slot]:
+        out = []
+        for a in self._policies.applicable(user_id, tenant, model):
+            start, end = self.windows.bounds(a.window, now)
+            out.append(Slot(a, start, end))
+        return out
 
     def late_limit(self, expires_at: float, now: float) -> bool:
         """Whether an expired reservation is past its late-settle grace (as if pruned)."""

@@ -106,6 +106,8 @@ class PolicySet:
     ) -> list[Applied]:
         """Every budget the request counts against, sorted by key (the lock order)."""
         found: list[Applied] = []
+        if not self._policies:
+            return found
         models = (None, model) if model is not None and model in self._models else (None,)
         for m in models:
             if user_id is not None:

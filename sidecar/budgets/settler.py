@@ -36,6 +36,9 @@ UserKey = Callable[[str | None, str | None], str | None]
 ResolveModel = Callable[[str], str | None]
 
 
+_COUNT_NAMES = {o: o.name.lower() for o in Outcome}
+
+
 def charge_id(tenant: str | None, event_id: str) -> str:
     """The charge id of an event: events are unique per tenant."""
     return f"{tenant or ''}{SEP}{event_id}"
@@ -112,7 +115,7 @@ class BudgetSettler:
             log.warning("%d budget charges deferred: %s", len(items), exc)
             raise
         for outcome in outcomes:
-            self.counts[outcome.name.lower()] += 1
+            self.counts[_COUNT_NAMES[outcome]] += 1
 
     async def start(self) -> None:
         """Retry held charges every ``retry_interval_s`` until :meth:`close`."""

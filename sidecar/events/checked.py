@@ -29,12 +29,14 @@ import msgspec
 from sidecar.events.schema import EventBase
 from sidecar.validation import BoundedId, Id, has_control
 
-_CONTROL_ESCAPE = re.compile(rb"\\[bfnrt]|\\u00[01]|\\u007[fF]|\x7f")
+# Every alternative starts with the backslash, so the search skips to each backslash at memchr
+# speed (with the DEL byte as another alternative it ran at 130 MB/s, 2.3 µs per event).
+_CONTROL_ESCAPE = re.compile(rb"\\(?:[bfnrt]|u00[01]|u007[fF])")
 
 
 def may_hold_control(body: bytes) -> bool:
     """False when no string decoded from the JSON ``body`` can hold a control character."""
-    return _CONTROL_ESCAPE.search(body) is not None
+    return b"\x7f" in body or _CONTROL_ESCAPE.search(body) is not None
 
 
 def control_field(events: Sequence[EventBase]) -> tuple[int, str] | None:

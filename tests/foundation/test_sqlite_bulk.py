@@ -3,7 +3,8 @@
 Paths: :func:`sidecar.store.sqlite_bulk.insert_rows` directly (plain insert, ``ON CONFLICT DO
 NOTHING``, ``INSERT OR REPLACE``, an upsert that adds, with duplicates inside one call and
 against earlier calls, hostile values: U+0000, 64 KB strings, 1e308, 2**63 - 1, NaN), and with
-the last chunk filled by repeats of its last row (``ON CONFLICT DO NOTHING`` only); and the
+the last chunk filled by repeats of its last row (``ON CONFLICT DO NOTHING`` only); None as SQL
+NULL on any connection of the process (plain ``execute`` and ``executemany`` too); and the
 events inserter (:class:`sidecar.store.inserters.SqliteInserter`) through a real file: new keys,
 keys already stored, a mix, a row breaking another constraint, which still fails, a batch of up
 to 1,024 rows as one statement and no transaction statements, and the new keys read back right
@@ -218,3 +219,21 @@ def test_new_keys_are_read_back_right_while_another_connection_inserts(
     assert inserter._insert(_event_rows(["a", "new-1", "b", "new-2"])) == {"new-1", "new-2"}
     many = [f"m{i}" for i in range(1500)]
     assert inserter._insert(_event_rows(["a", *many])) == set(many)
+
+
+def test_none_is_bound_as_null_on_every_connection() -> None:
+    """The adapter the module registers for None (a shortcut past the driver's adapter
+    search) binds exactly what the driver binds without it: SQL NULL, on any connection."""
+    assert sqlite3.adapters.get((type(None), sqlite3.PrepareProtocol)) is not None
+    conn = _table(unique=True)
+    insert_rows(conn, "INSERT INTO t (k, a, b)", [(1, None, 0), (2, "", None)])
+    conn.execute("INSERT INTO t (k, a, b) VALUES (?, ?, ?)", (None, None, None))
+    conn.executemany("INSERT INTO t (k, a, b) VALUES (?, ?, ?)", [(4, None, None)])
+    types = conn.execute("SELECT typeof(k), typeof(a), typeof(b) FROM t ORDER BY seq").fetchall()
+    assert types == [
+        ("integer", "null", "integer"),
+        ("integer", "text", "null"),
+        ("null", "null", "null"),
+        ("integer", "null", "null"),
+    ]
+    assert conn.execute("SELECT count(*) FROM t WHERE a IS NULL").fetchone() == (3,)
