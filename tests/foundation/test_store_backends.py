@@ -86,3 +86,21 @@ async def test_a_failed_commit_is_reported_not_acknowledged(tmp_path: Path) -> N
     finally:
         await writer.close()
         await engine.dispose()
+
+
+def test_every_sqlite_connection_checkpoints_at_10000_pages(tmp_path: Path) -> None:
+    """The writer, the journals, the cache and SQLAlchemy's connections all open through
+    ``apply_pragmas``: a commit checkpoints the WAL past 10,000 pages, not SQLite's 1,000."""
+    import sqlite3
+
+    from sidecar.store.sqlite_connection import WAL_CHECKPOINT_PAGES, apply_pragmas, connect_sqlite
+
+    conn = connect_sqlite(str(tmp_path / "a.db"))
+    other = sqlite3.connect(tmp_path / "b.db")
+    assert other.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+    apply_pragmas(other, "FULL")
+    for c in (conn, other):
+        assert c.execute("PRAGMA wal_autocheckpoint").fetchone() == (WAL_CHECKPOINT_PAGES,)
+        assert c.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        c.close()
+    assert WAL_CHECKPOINT_PAGES == 10_000
