@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sidecar.store.columns import EVENT_COLUMNS
 from sidecar.store.rows import Row
@@ -38,6 +38,16 @@ class BatchInserter(Protocol):
     async def insert(self, rows: Sequence[Row]) -> set[str]: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ThreadBoundInserter(BatchInserter, Protocol):
+    """An inserter whose connection lives on one thread of its own: ``submit`` runs a job
+    there (in submission order) and ``insert_here`` inserts from inside such a job."""
+
+    def submit(self, job: Callable[[], None]) -> Future[None]: ...
+
+    def insert_here(self, rows: Sequence[Row]) -> set[str]: ...
 
 
 class SqliteInserter:
@@ -108,6 +118,14 @@ class SqliteInserter:
 
     async def insert(self, rows: Sequence[Row]) -> set[str]:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._insert, rows)
+
+    def submit(self, job: Callable[[], None]) -> Future[None]:
+        """Run ``job`` on the writer thread, after the jobs submitted before it."""
+        return self._executor.submit(job)
+
+    def insert_here(self, rows: Sequence[Row]) -> set[str]:
+        """:meth:`insert`, called on the writer thread (from a :meth:`submit` job)."""
+        return self._insert(rows)
 
     def _close(self) -> None:
         if self._conn is not None:

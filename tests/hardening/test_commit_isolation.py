@@ -3,13 +3,15 @@
 Paths: ``POST /v1/events`` over real HTTP (a client sending U+0000 in ``model`` every 50 ms while
 clean clients post: the bad batches get 422, no clean batch gets 503), and the group-committing
 writer itself over the real inserters (rows that skip the API's checks and that the database
-refuses: an integer of 2^63 in a BIGINT column, U+0000 in a text column:
-only the request holding them fails, the others of the same group are stored).
+refuses: an integer of 2^63 in a BIGINT column, U+0000 in a text column: only the request
+holding them fails, the others of the same group are stored), on SQLite with the groups taken
+in the inserter's own thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import pytest
 
 from sidecar.events.schema import LlmCall
 from sidecar.store import RowsRefused, StoreConfig, create_engine, create_schema, event_row
-from sidecar.store.inserters import make_inserter
+from sidecar.store.inserters import ThreadBoundInserter, make_inserter
 from sidecar.store.tables import EVENT_COLUMNS
 from sidecar.store.writer import EventWriter
 from tests.conftest import llm_event, make_settings, start_sidecar
@@ -84,14 +86,26 @@ async def test_rows_the_database_refuses_fail_only_their_own_request(db_url: str
     writer = EventWriter(inserter)
     await writer.start()
     refused_by_db = _row(id="bad-db", input_tokens=2**63)  # past BIGINT: the driver refuses
+    bound = isinstance(inserter, ThreadBoundInserter)  # SQLite: groups taken in its thread
     try:
         for bad in (refused_by_db, _row(id="bad-nul", model="gpt\x00")):
             goods = [[_row(id=f"{bad[0]}-good-{i}-{j}") for j in range(3)] for i in range(6)]
-            # All queued before the writer runs: one group holding the bad request.
+            # All queued before the writer runs: one group holding the bad request (a thread-
+            # bound writer's thread is held until every request has joined the queue).
+            gate = threading.Event()
+            if bound:
+                assert isinstance(inserter, ThreadBoundInserter)
+                inserter.submit(lambda: None if gate.wait() else None)
+            failures = writer.stats.failures
             tasks = [asyncio.create_task(writer.write(rows)) for rows in goods[:3]]
             tasks.append(asyncio.create_task(writer.write([_row(id=f"{bad[0]}-mixed"), bad])))
             tasks += [asyncio.create_task(writer.write(rows)) for rows in goods[3:]]
+            await asyncio.sleep(0)  # each task runs up to its wait: all seven are queued
+            gate.set()
             results = await asyncio.gather(*tasks, return_exceptions=True)
+            # The database's refusal fails the group's commit, then the request's own; U+0000
+            # is refused by the writer's row check before the request joins a group.
+            assert writer.stats.failures == failures + (2 if bad is refused_by_db else 0)
             assert isinstance(results[3], RowsRefused), results[3]
             stored = [r for i, r in enumerate(results) if i != 3]
             assert stored == [{row[0] for row in rows} for rows in goods]
