@@ -8,7 +8,9 @@ event is stored once and reported as a duplicate.
   busy Python threads fell to about 1/200 of its pace; SQLAlchemy + aiosqlite costs about 50x
   more per statement; SQLAlchemy stays for the queries and is not imported by a sidecar that
   only ingests).
-- PostgreSQL (or an in-memory SQLite): :mod:`sidecar.store.sqlalchemy_inserter`.
+- PostgreSQL: :mod:`sidecar.store.asyncpg_inserter` (one statement of column arrays per
+  group, on the engine's asyncpg connection); an in-memory SQLite:
+  :mod:`sidecar.store.sqlalchemy_inserter`.
 """
 
 from __future__ import annotations
@@ -145,6 +147,10 @@ def make_inserter(engine: AsyncEngine | None, url: str, synchronous: str = "FULL
         return SqliteInserter(path, synchronous)
     if engine is None:
         raise ValueError(f"an engine is needed to insert into {url.split(':', 1)[0]}")
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg":
+        from sidecar.store.asyncpg_inserter import AsyncpgInserter
+
+        return AsyncpgInserter(engine)
     from sidecar.store.sqlalchemy_inserter import SqlAlchemyInserter
 
     return SqlAlchemyInserter(engine)

@@ -335,7 +335,8 @@ def is_refusal(exc: BaseException) -> bool:
         return False
     if isinstance(exc, refusals):
         return True
-    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    # asyncpg's own errors carry the SQLSTATE; SQLAlchemy's wrap the driver's as ``orig``
+    state = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None), "sqlstate", None)
     return isinstance(state, str) and state[:2] in ("22", "23")
 
 
