@@ -59,7 +59,7 @@ def routes(
                 ),
             ) from None
         confine_events(principal(request), batch.events)
-        result = await prelude.ingest(request, ingest, batch.events)
+        result = await prelude.ingest(request, ingest, batch.events, body)
         if batch.unknown_field_events:
             metrics.events_unknown_fields(batch.unknown_field_events)
         return json_response(

@@ -84,7 +84,7 @@ def routes(
             metrics.events_rejected("invalid_span", result.rejected_spans)
         if result.events:
             confine_events(principal(request), result.events)
-            await traces.ingest(request, ingest, result.events)
+            await traces.ingest(request, ingest, result.events, body)
             metrics.otlp_spans("mapped", len(result.events))
         response = ExportTraceServiceResponse()
         if result.rejected_spans:
