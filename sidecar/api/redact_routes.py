@@ -6,14 +6,18 @@ configured masking (``label``, ``hash`` or ``partial``). A batch holds at most
 :data:`MAX_TEXTS` texts (422 naming ``texts``) of at most :data:`MAX_BATCH_CHARS` characters
 in all (413 naming ``texts``); the body limit (``max_body_bytes``) applies to both forms. One
 request of 1,000 texts costs one request's overhead instead of 1,000; a large batch is redacted
-on a worker thread, as is a single text longer than 64 Ki characters, so the event loop keeps
-serving other requests meanwhile.
+on a worker thread of its own, one batch after another, as a single text longer than 64 Ki
+characters is on a worker thread, so the event loop keeps serving other requests meanwhile.
+One thread for the batches, not one each: four batches redacted at once took turns on the
+interpreter lock every millisecond and went at about 8 MB/s, one after another at 12-13 MB/s
+(350-byte texts, 4 senders, measured).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import msgspec
@@ -26,6 +30,7 @@ from sidecar.redact import Redactor
 MAX_TEXTS = 1000
 MAX_BATCH_CHARS = 1024 * 1024
 _ON_THREAD_CHARS = 64 * 1024  # a batch above this is redacted off the event loop
+_BATCHES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redact-batch")  # see above
 
 Mode = Literal["label", "hash", "partial"]
 
@@ -77,7 +82,8 @@ def routes(redactor: Redactor) -> list[web.RouteDef]:
                 "texts",
             )
         if size > _ON_THREAD_CHARS:
-            encoded = await asyncio.to_thread(batch, texts, body.mode)
+            loop = asyncio.get_running_loop()
+            encoded = await loop.run_in_executor(_BATCHES, batch, texts, body.mode)
         else:
             encoded = batch(texts, body.mode)
         return web.Response(body=encoded, content_type="application/json")
