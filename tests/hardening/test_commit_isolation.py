@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -67,6 +68,11 @@ async def test_a_bad_batch_every_50_ms_fails_no_clean_batch(
     assert clean.count(202) == len(clean), {s: clean.count(s) for s in set(clean)}
 
 
+def _hold(gate: threading.Event) -> None:
+    """A job that keeps the writer's thread until ``gate`` is set."""
+    gate.wait()
+
+
 def _row(**fields: object) -> tuple[object, ...]:
     event = LlmCall(
         id=str(fields.pop("id")), ts=1_795_000_000.0, request_id="r", model="gpt-4o",
@@ -95,7 +101,7 @@ async def test_rows_the_database_refuses_fail_only_their_own_request(db_url: str
             gate = threading.Event()
             if bound:
                 assert isinstance(inserter, ThreadBoundInserter)
-                inserter.submit(lambda: None if gate.wait() else None)
+                inserter.submit(partial(_hold, gate))
             failures = writer.stats.failures
             tasks = [asyncio.create_task(writer.write(rows)) for rows in goods[:3]]
             tasks.append(asyncio.create_task(writer.write([_row(id=f"{bad[0]}-mixed"), bad])))
