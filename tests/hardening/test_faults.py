@@ -95,7 +95,9 @@ async def test_sqlite_locked_then_released_mid_load(tmp_path: Path) -> None:
     )
     db_path = tmp_path / "sidecar.db"
     running, runner = await start_sidecar(settings)
-    locker = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+    # The locker waits for the lock: the writer commits group after group in its own thread,
+    # so the lock is often held at any one instant (the loop it would need to go on is this one).
+    locker = sqlite3.connect(db_path, timeout=30, isolation_level=None)
     try:
         async with Agents(running.url, admit=False) as load:
             await load.reached(400)
