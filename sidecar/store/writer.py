@@ -49,7 +49,6 @@ OFF_LOOP_ROWS = 4096
 class _Pending:
     rows: list[Row]
     done: asyncio.Future[set[str]]
-    enqueued: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
@@ -68,12 +67,33 @@ Settled = tuple["_Pending", set[str] | None, BaseException | None]
 class _Done:
     """What one group's commit decided: each waiter's ids or error, and the counts to add."""
 
-    settled: list[Settled]
+    settled: list[Settled] = field(default_factory=list)
     commits: int = 0
     rows_written: int = 0
     failures: int = 0
     seconds: float | None = None  # of the group's one commit, when it succeeded
     rows_sent: int = 0
+
+    @classmethod
+    def committed(
+        cls, group: list[_Pending], inserted: set[str], rows_sent: int, started: float
+    ) -> _Done:
+        """The group went in as one transaction."""
+        return cls(
+            _split(group, inserted), commits=1, rows_written=len(inserted),
+            seconds=time.perf_counter() - started, rows_sent=rows_sent,
+        )  # fmt: skip
+
+    def stored(self, pending: _Pending, inserted: set[str]) -> None:
+        """One request, retried alone, went in."""
+        self.commits += 1
+        self.rows_written += len(inserted)
+        self.settled.append((pending, inserted, None))
+
+    def failed(self, pending: _Pending, exc: BaseException) -> None:
+        """One request, retried alone, did not go in."""
+        self.failures += 1
+        self.settled.append((pending, None, _failure(exc)))
 
 
 class EventWriter:
@@ -99,24 +119,24 @@ class EventWriter:
         self._waiting: deque[_Pending] = deque()
         self._lock = threading.Lock()
         self._draining = False
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._accepting = False
 
     async def start(self) -> None:
         if self._bound is not None:
-            self._loop = asyncio.get_running_loop()
+            self._accepting = True
         elif self._task is None:
             self._task = asyncio.create_task(self._run(), name="event-writer")
 
     @property
     def running(self) -> bool:
-        return self._loop is not None or self._task is not None
+        return self._accepting or self._task is not None
 
     async def close(self) -> None:
         """Commit everything queued, then stop."""
         if self._bound is not None:
-            if self._loop is None:
+            if not self._accepting:
                 return
-            self._loop = None  # no new writes; the thread finishes the groups before this job
+            self._accepting = False  # no new writes; the thread ends its groups before this job
             await asyncio.wrap_future(self._bound.submit(_nothing))
         else:
             if self._task is None:
@@ -172,31 +192,23 @@ class EventWriter:
                 group[0].done.get_loop().call_soon_threadsafe(self._apply, done)
 
     def _commit_here(self, group: list[_Pending], size: int) -> _Done:
+        """:meth:`_commit` in the inserter's thread."""
         assert self._bound is not None
-        rows = _unique([row for pending in group for row in pending.rows])
-        start = time.perf_counter()
+        rows = _group_rows(group)
+        started = time.perf_counter()
         try:
             inserted = self._bound.insert_here(rows)
         except Exception as exc:  # any driver error: no waiter may be told "stored"
-            log.warning("event batch of %d rows not stored: %s", size, type(exc).__name__)
-            if len(group) > 1 and is_refusal(exc):
-                done = _Done([], failures=1)
-                for pending in group:  # each request alone, in order
-                    try:
-                        mine = self._bound.insert_here(_unique(pending.rows))
-                    except Exception as alone:
-                        done.failures += 1
-                        done.settled.append((pending, None, _failure(alone)))
-                        continue
-                    done.commits += 1
-                    done.rows_written += len(mine)
-                    done.settled.append((pending, mine, None))
+            done = _failed_group(group, size, exc)
+            if done.settled:
                 return done
-            return _Done([(pending, None, _failure(exc)) for pending in group], failures=1)
-        return _Done(
-            _split(group, inserted), commits=1, rows_written=len(inserted),
-            seconds=time.perf_counter() - start, rows_sent=len(rows),
-        )  # fmt: skip
+            for pending in group:  # a refusal: each request alone, in order
+                try:
+                    done.stored(pending, self._bound.insert_here(_unique(pending.rows)))
+                except Exception as alone:
+                    done.failed(pending, alone)
+            return done
+        return _Done.committed(group, inserted, len(rows), started)
 
     def _apply(self, done: _Done) -> None:
         """On the loop: count a group's commit and settle its waiters."""
@@ -227,46 +239,22 @@ class EventWriter:
             await self._commit(group, size)
 
     async def _commit(self, group: list[_Pending], size: int) -> None:
-        rows: list[Row] = []
-        seen: set[str] = set()
-        for pending in group:
-            for row in pending.rows:
-                if row[0] not in seen:
-                    seen.add(row[0])
-                    rows.append(row)
-        start = time.perf_counter()
+        """The group in one transaction; after a refusal, each request in one of its own."""
+        rows = _group_rows(group)
+        started = time.perf_counter()
         try:
             inserted = await self._inserter.insert(rows)
         except Exception as exc:  # any driver error: no waiter may be told "stored"
-            self.stats.failures += 1
-            log.warning("event batch of %d rows not stored: %s", size, type(exc).__name__)
-            if len(group) > 1 and is_refusal(exc):
-                await self._commit_alone(group)
-                return
-            for pending in group:
-                self._settle(pending, error=_failure(exc))
-            return
-        elapsed = time.perf_counter() - start
-        self.stats.commits += 1
-        self.stats.rows_written += len(inserted)
-        self.stats.last_commit_seconds = elapsed
-        if self._on_commit is not None:
-            self._on_commit(elapsed, len(rows))
-        for pending, mine, _ in _split(group, inserted):
-            self._settle(pending, result=mine)
-
-    async def _commit_alone(self, group: list[_Pending]) -> None:
-        """After a failed group: each request in a transaction of its own, in order."""
-        for pending in group:
-            try:
-                inserted = await self._inserter.insert(_unique(pending.rows))
-            except Exception as exc:
-                self.stats.failures += 1
-                self._settle(pending, error=_failure(exc))
-                continue
-            self.stats.commits += 1
-            self.stats.rows_written += len(inserted)
-            self._settle(pending, result=inserted)
+            done = _failed_group(group, size, exc)
+            if not done.settled:
+                for pending in group:  # a refusal: each request alone, in order
+                    try:
+                        done.stored(pending, await self._inserter.insert(_unique(pending.rows)))
+                    except Exception as alone:
+                        done.failed(pending, alone)
+        else:
+            done = _Done.committed(group, inserted, len(rows), started)
+        self._apply(done)
 
     def _settle(
         self,
@@ -284,6 +272,21 @@ class EventWriter:
                 pending.done.exception()  # mark retrieved if the waiter is gone
         else:
             pending.done.set_result(result or set())
+
+
+def _group_rows(group: list[_Pending]) -> list[Row]:
+    """The rows of a group's requests, each key once (the first request's row)."""
+    return _unique([row for pending in group for row in pending.rows])
+
+
+def _failed_group(group: list[_Pending], size: int, exc: Exception) -> _Done:
+    """A group whose transaction failed: every waiter failed with it, or (a refusal of a group
+    of several, whose requests are then retried alone) none settled yet. Counts one failure."""
+    log.warning("event batch of %d rows not stored: %s", size, type(exc).__name__)
+    done = _Done(failures=1)
+    if len(group) == 1 or not is_refusal(exc):
+        done.settled = [(pending, None, _failure(exc)) for pending in group]
+    return done
 
 
 def _split(group: list[_Pending], inserted: set[str]) -> list[Settled]:
