@@ -105,9 +105,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command == "serve":
-            from sidecar.deferred_certificates import import_aiohttp
-
-            import_aiohttp()  # its client CA bundle loads once the listener is up
             from sidecar.server import serve
 
             serve(settings)
