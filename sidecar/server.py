@@ -23,7 +23,6 @@ from aiohttp import web
 from sidecar.api.log_lines import access_logger
 from sidecar.app import COMPONENTS, create_app
 from sidecar.config import Settings, check_bind_safety, is_loopback
-from sidecar.deferred_certificates import load_in_background
 from sidecar.offload import freeze_startup_objects
 from sidecar.startup import StartupError, explain_bind, explain_store
 from sidecar.store.urls import redact_password
@@ -108,7 +107,6 @@ async def _serve(settings: Settings, sock: socket.socket | None) -> None:
         loop.add_signal_handler(signum, stop.set)
     runner = await start_runner(app, settings, sock=sock)
     freeze_startup_objects()  # models, tables, patterns: out of the collector's scans
-    load_in_background()  # aiohttp's client CA bundle (sidecar.deferred_certificates)
     # A loopback bind is shown as localhost: the log redactor masks IP addresses, and a
     # newcomer should be able to open the URL the line gives.
     shown = "localhost" if is_loopback(settings.host) else settings.host

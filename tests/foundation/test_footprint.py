@@ -2,11 +2,11 @@
 
 Paths: ``agent-sidecar serve`` (the CLI entry, one real process) on the default configuration:
 at ``/ready`` no SQLAlchemy, database driver, OTLP exporter, semantic-cache model or query
-module is imported, and aiohttp's client TLS contexts then receive the very CA bundle they
-would have loaded at import (sidecar.deferred_certificates); ingest (``POST /v1/events``) works
-without them; the first read (``GET /v1/events``, ``GET /v1/runs``) loads SQLAlchemy then and
-answers with the stored events. The stdlib SQLite start creates the same schema as
-SQLAlchemy's ``create_all`` and reads the same stored secret, on one file, in both orders.
+module is imported, and aiohttp's client TLS contexts hold the system's CA bundle; ingest
+(``POST /v1/events``) works without them; the first read (``GET /v1/events``,
+``GET /v1/runs``) loads SQLAlchemy then and answers with the stored events. The stdlib SQLite
+start creates the same schema as SQLAlchemy's ``create_all`` and reads the same stored secret,
+on one file, in both orders.
 """
 
 from __future__ import annotations
@@ -83,8 +83,6 @@ CHILD = textwrap.dedent(
                 time.sleep(0.02)
         snapshots = {"ready": sorted(sys.modules)}
         import ssl, aiohttp.connector
-        from sidecar.deferred_certificates import loaded
-        snapshots["certificates_loaded"] = loaded.wait(60)
         snapshots["certificates"] = [
             aiohttp.connector._SSL_CONTEXT_VERIFIED.cert_store_stats(),
             aiohttp.connector._SSL_CONTEXT_UNVERIFIED.cert_store_stats(),
@@ -121,9 +119,9 @@ def test_default_serve_imports_only_what_it_uses(tmp_path: Path) -> None:
     assert "error" not in seen, seen
     at_start = [name for name in NOT_AT_START if _loaded(seen["ready"], name)]
     assert at_start == [], f"the default start imported {at_start}"
-    # aiohttp's client contexts get the CA bundle after ready, as aiohttp itself loads it
+    # aiohttp's client contexts hold the same CA bundle as a default context
     verified, unverified, default = seen["certificates"]
-    assert seen["certificates_loaded"] and verified == unverified == default
+    assert verified == unverified == default
     after_ingest = [name for name in NOT_AT_START if _loaded(seen["after_ingest"], name)]
     assert after_ingest == [], f"ingest imported {after_ingest}"
     assert seen["ingest"] == [202, {"accepted": 1, "duplicates": 0}]
