@@ -29,7 +29,7 @@ import msgspec
 from sidecar.redact import masking
 from sidecar.redact.base import PatternRecogniser, RawFinding, Recogniser
 from sidecar.redact.config import MaskMode, RedactConfig
-from sidecar.redact.prefilter import Prefilter, make_prefilter
+from sidecar.redact.prefilter import Hits, Prefilter, make_prefilter
 from sidecar.redact.recognisers import builtin_recognisers
 from sidecar.redact.walk import redact_value
 
@@ -167,7 +167,9 @@ class Redactor:
     def _find_raw(self, text: str) -> list[RawFinding]:
         if len(text) < 3 or not self.config.enabled:
             return []
-        selected = self._prefilter.candidates(text)
+        return self._find_selected(text, self._prefilter.candidates(text))
+
+    def _find_selected(self, text: str, selected: Hits | None) -> list[RawFinding]:
         raw: list[RawFinding] = []
         if selected is None:
             for recogniser in self._recognisers:
@@ -216,6 +218,25 @@ class Redactor:
         return RedactionResult(
             self._apply(text, raw, mode), [Finding(f[3], f[0], f[1]) for f in raw]
         )
+
+    def redact_many(
+        self, texts: Sequence[str], mode: MaskMode | None = None
+    ) -> list[RedactionResult]:
+        """:meth:`redact` of each of ``texts``, in order, with one pre-filter scan of all of
+        them instead of one per text (the same results: the joined scan's windows hold the
+        lone scans' windows, see :func:`~sidecar.redact.joined_scan.hits`)."""
+        hits = self._prefilter.candidates_many(texts) if self.config.enabled else None
+        if hits is None:
+            return [self.redact(text, mode) for text in texts]
+        results = []
+        for text, selected in zip(texts, hits, strict=True):
+            raw = self._find_selected(text, selected) if selected and len(text) >= 3 else []
+            if raw:
+                findings = [Finding(f[3], f[0], f[1]) for f in raw]
+                results.append(RedactionResult(self._apply(text, raw, mode), findings))
+            else:
+                results.append(RedactionResult(text, []))
+        return results
 
     def redact_text(self, text: str, mode: MaskMode | None = None) -> str:
         """Only the masked text (no finding objects built): the ingest fast path."""

@@ -1,4 +1,5 @@
-"""Many short texts through the pre-filter in one Hyperscan scan: which of them hold no match.
+"""Many texts through the pre-filter in one Hyperscan scan: which of them hold no match, and
+where each expression first and last matched in each.
 
 On a 32-character id a Hyperscan scan costs far more per call than per byte, and a batch of 500
 events holds about 600 identifier values the clean memo has not seen (every event id is new):
@@ -77,3 +78,60 @@ def suspects(db: hyperscan_db.Database, texts: Sequence[str]) -> set[int]:
     # starts[i]: offset of text i in the joined bytes (each text is followed by the separator)
     starts = [0, *accumulate(size + 1 for size in sizes)]
     return {bisect_right(starts, end) - 1 for end in ends}
+
+
+Hits = dict[int, tuple[int, int]]
+
+
+def hits(db: hyperscan_db.Database, texts: Sequence[str]) -> list[Hits]:
+    """For each of ``texts``, expression id -> (first, last): the first and the last end
+    (code points into that text) of the expression's matches in it, from one scan of all of
+    them joined by ``"\\n"`` (``db`` as for :func:`suspects`). A text without a match gets an
+    empty dict.
+
+    Guarantee: for every match a scan of a text alone would report, the text's entry holds its
+    expression with ``first`` no later and ``last`` no earlier than that match's end (the
+    module's proof: the joined scan reports every such match at the same place). A match that
+    spans a separator only widens an entry, so a window placed from these bounds holds every
+    window placed from a lone scan's."""
+    joined = "\n".join(texts)
+    data = joined.encode("utf-8", "surrogatepass")
+    ascii_only = len(data) == len(joined)
+    sizes = (
+        list(map(len, texts))
+        if ascii_only
+        else [len(text.encode("utf-8", "surrogatepass")) for text in texts]
+    )
+    ends: list[int] = []
+    ids: list[int] = []
+    add_end, add_id = ends.append, ids.append
+
+    def on_match(index: int, start: int, end: int, flags: int, context: object) -> None:
+        add_end(end)
+        add_id(index)
+
+    db.scan(data, on_match)
+    found: list[Hits] = [{} for _ in texts]
+    if not ends:
+        return found
+    starts = [0, *accumulate(size + 1 for size in sizes)]
+    for end, index in zip(ends, ids, strict=True):
+        at = bisect_right(starts, end) - 1
+        local = end - starts[at]
+        entry = found[at]
+        span = entry.get(index)
+        if span is None:
+            entry[index] = (local, local)
+        elif local < span[0]:
+            entry[index] = (local, span[1])
+        elif local > span[1]:
+            entry[index] = (span[0], local)
+    if not ascii_only:  # byte offsets to code points: first rounded down, last up
+        for at, entry in enumerate(found):
+            text = texts[at]
+            if entry and not text.isascii():
+                base, size = starts[at], len(text)
+                for index, (first, last) in entry.items():
+                    head = data[base : base + first].decode("utf-8", "ignore")
+                    entry[index] = (len(head), min(last, size))
+    return found

@@ -21,9 +21,9 @@ from typing import Protocol
 from sidecar import hyperscan_db
 from sidecar.redact import joined_scan
 
-Hits = dict[int, tuple[int, int]]
+Hits = joined_scan.Hits
 """Recogniser index -> (first, last): the end offset (code points) of its first pre-filter
-match, and the end of the text."""
+match, and of its last one (at most the end of the text: a bound, not always the very end)."""
 
 
 class Prefilter(Protocol):
@@ -36,6 +36,12 @@ class Prefilter(Protocol):
         """Indexes of ``texts`` for which ``candidates`` may be non-empty, decided for all of
         them at once (every other text has no candidate); None when this pre-filter cannot
         tell in a batch."""
+        ...
+
+    def candidates_many(self, texts: Sequence[str]) -> list[Hits] | None:
+        """``candidates`` of each of ``texts`` from one scan of all of them, each entry's
+        bounds at least as wide as a lone scan's; None when this pre-filter cannot tell in a
+        batch."""
         ...
 
 
@@ -55,6 +61,9 @@ class NoPrefilter:
     def suspects(self, texts: Sequence[str]) -> set[int] | None:
         return None
 
+    def candidates_many(self, texts: Sequence[str]) -> list[Hits] | None:
+        return None
+
 
 class HyperscanPrefilter:
     """Hyperscan block-mode database of the pre-filter expressions, reporting the end offset
@@ -65,9 +74,9 @@ class HyperscanPrefilter:
     database is compiled (or loaded from the disk cache) at the first scan or :meth:`warm`.
     Thread-safe: each thread gets its own scratch space.
 
-    :meth:`suspects` scans many texts in one call (:mod:`~sidecar.redact.joined_scan`) with a
-    second database of the same expressions that reports every match, compiled (or loaded) at
-    the first :meth:`suspects` or :meth:`warm`.
+    :meth:`suspects` and :meth:`candidates_many` scan many texts in one call
+    (:mod:`~sidecar.redact.joined_scan`) with a second database of the same expressions that
+    reports every match, compiled (or loaded) at the first of them or :meth:`warm`.
     """
 
     def __init__(self, expressions: Sequence[str | None]) -> None:
@@ -127,6 +136,13 @@ class HyperscanPrefilter:
         if self._joined is None:
             return None
         return joined_scan.suspects(self._joined, texts)
+
+    def candidates_many(self, texts: Sequence[str]) -> list[Hits] | None:
+        if not self._joined_ready:
+            self._prepare_joined()
+        if self._joined is None:
+            return None
+        return joined_scan.hits(self._joined, texts)
 
 
 def _database(

@@ -1,4 +1,12 @@
-"""One joined pre-filter scan of a batch's identifiers clears exactly what scans one by one do."""
+"""One joined pre-filter scan of a batch clears exactly what scans one by one do, and places
+every recogniser's window at least as wide as they do.
+
+Paths: ``Redactor.suspects`` (event identifiers, ``EventRedactor``), ``Redactor.redact_many``
+(the batch form of ``POST /v1/redact``) against ``Redactor.redact`` of each text alone, on
+hypothesis-built texts (pieces that start, end or complete findings, U+0000, non-ASCII, a lone
+surrogate, long repeats), on the labelled corpus and the hard cases joined in batches, with a
+custom recogniser and with an anchored one (no joined scan: each text alone).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ from sidecar.redact import EventRedactor, IdentifierMasker, RedactConfig, Redact
 from sidecar.redact.config import CustomRecogniserConfig
 from sidecar.redact.joined_scan import joinable
 from sidecar.redact.prefilter import hyperscan_available
+from tests.redact.corpus_eval import HOLDOUT, load
 
 pytestmark = pytest.mark.skipif(not hyperscan_available(), reason="needs Hyperscan")
 
@@ -96,6 +105,48 @@ def _fields(event: LlmCall | ToolCall) -> dict[str, object]:
     return {name: getattr(event, name) for name in event.__struct_fields__}
 
 
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=TEXTS)
+def test_redact_many_is_redact_of_each_text_alone(redactor: Redactor, texts: list[str]) -> None:
+    hits = redactor._prefilter.candidates_many(texts)
+    assert hits is not None and len(hits) == len(texts)
+    for text, entry in zip(texts, hits, strict=True):
+        alone = redactor._prefilter.candidates(text) or {}
+        for index, (first, _) in alone.items():
+            assert index in entry and entry[index][0] <= first <= entry[index][1] <= len(text)
+    assert redactor.redact_many(texts) == [redactor.redact(text) for text in texts]
+    assert redactor.redact_many(texts, "hash") == [redactor.redact(t, "hash") for t in texts]
+
+
+@pytest.mark.parametrize("size", [1, 7, 50, 1000])
+def test_redact_many_on_the_labelled_corpus_in_batches(redactor: Redactor, size: int) -> None:
+    texts = [str(record["text"]) for record in load() + load(HOLDOUT)]
+    alone = [redactor.redact(text) for text in texts]
+    batched = []
+    for start in range(0, len(texts), size):
+        batched += redactor.redact_many(texts[start : start + size])
+    assert batched == alone
+    assert any(result.findings for result in alone)
+
+
+def test_redact_many_with_a_custom_recogniser() -> None:
+    config = RedactConfig(
+        hash_key="joined",
+        custom=[CustomRecogniserConfig(type="EMPLOYEE", pattern=r"EMP-[0-9]{4,6}")],
+    )
+    redactor = Redactor(config)
+    texts = ["EMP-1234", "x EMP-12 EMP-123456 bob@example.com", "EMP-", "EMP-9999 " * 30]
+    assert redactor.redact_many(texts) == [redactor.redact(text) for text in texts]
+    assert redactor.redact_many(texts)[0].text == "[EMPLOYEE]"
+
+
+def test_redact_many_of_nothing_and_of_short_texts(redactor: Redactor) -> None:
+    assert redactor.redact_many([]) == []
+    assert redactor.redact_many(["", "ab", "\x00"]) == [
+        redactor.redact(t) for t in ("", "ab", "\x00")
+    ]
+
+
 @pytest.mark.parametrize(
     ("expression", "ok"),
     [
@@ -123,6 +174,10 @@ def test_an_anchored_custom_pattern_is_scanned_alone_and_still_found() -> None:
     )
     redactor = Redactor(config)
     assert redactor.suspects(["E-1234", "x"]) is None
+    assert [r.text for r in redactor.redact_many(["E-1234", "x E-1234"])] == [
+        "[EMPLOYEE]",
+        "x E-1234",
+    ]
     events = [
         ToolCall(ts=1, request_id="r", user_id=user, tool="t", start_ts=1, duration_ms=1)
         for user in ("E-1234", "x E-1234")
