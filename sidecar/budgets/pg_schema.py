@@ -16,7 +16,10 @@ reservations (in id order), then every counter involved (in key order), then for
 inserts its record (a conflict on the id means "already charged") and settles its reservation,
 or charges the budgets the caller computed when the reservation is unknown, foreign or long
 expired. ``{p}expire`` claims due reservations with SKIP LOCKED and releases their holds,
-counter by counter in key order. Lock order everywhere: reservations, then counters.
+counter by counter in key order; it runs one at a time across replicas (a transaction
+advisory lock taken before any row lock), so once it returns every reservation due at its
+``now`` that no settle holds is released, by it or by the one it waited for. Lock order
+everywhere: reservations, then counters.
 
 Every addition saturates at 2^61 (``LEAST``), so no counter can overflow ``bigint``.
 ``{p}schema`` holds the digest of the installed DDL: a sidecar finding its own runs none.
@@ -301,6 +304,9 @@ CREATE OR REPLACE FUNCTION {p}expire(p_now float8, p_limit int) RETURNS int AS $
 DECLARE rids text[]; ks text[]; wss float8[]; tts numeric[]; ccs numeric[];
   i int; t numeric; c numeric;
 BEGIN
+  -- One expire at a time (every replica's): a second one waits here for the first to commit,
+  -- so what SKIP LOCKED passes over below is never a due reservation still being released.
+  PERFORM pg_advisory_xact_lock(hashtext('{p}expire'));
   WITH ex AS (
     UPDATE {p}reservations SET state = 2 WHERE rid IN (
       SELECT rid FROM {p}reservations WHERE state = 0 AND expires_at <= p_now

@@ -396,13 +396,11 @@ class PostgresLedger(LedgerCore):
                     await self._resolve(job, row)
             if not retry:
                 return
-            # Holds past their TTL may still be counted: release them, then decide again.
+            # Holds past their TTL may still be counted: release them, then decide again. Also
+            # when this call released none: another replica's expire may have released them
+            # after the admit above decided (expire runs one at a time, so it has committed).
             released = await self._call("fetchval", self._sql_expire, retry[0][0].now, 1000)
             self.counters["expired"] += released
-            if not released:
-                for job, row in retry:
-                    await self._resolve(job, row)
-                return
             pending = [job for job, _ in retry]
             for job in pending:
                 job.retried = True

@@ -19,21 +19,18 @@ log = logging.getLogger(__name__)
 
 
 class FileClock:
-    """Unix seconds from ``path`` (written whole, e.g. by rename); cached until it changes."""
+    """Unix seconds from ``path`` (written whole, e.g. by rename), read at every call.
+
+    Not cached by the file's inode, mtime and size: a file system reuses a freed inode and
+    stamps mtime from a coarse clock (a few ms), so three writes within one tick can leave the
+    stamp of the first with the time of the third, and a reader would keep the first."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._stamp: tuple[int, int, int] | None = None
-        self._now = 0.0
 
     def __call__(self) -> float:
-        st = os.stat(self.path)
-        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if stamp != self._stamp:
-            with open(self.path, encoding="ascii") as f:
-                self._now = float(f.read().strip())
-            self._stamp = stamp
-        return self._now
+        with open(self.path, encoding="ascii") as f:
+            return float(f.read().strip())
 
 
 def ledger_clock(env: Mapping[str, str] | None = None) -> Callable[[], float]:
