@@ -3,7 +3,8 @@
 After each round of the sidecar's run, the floor reads back the very rows the sidecar stored in
 that round (in arrival order, so the same redacted ids and pseudonyms, the same bodies) and
 writes them into its own copy of the same schema and indexes, with the same ``synchronous``
-level and connection settings (``connect_sqlite``: WAL, checkpoints at 10,000 pages), in
+level and connection settings (``connect_sqlite``: WAL, checkpoints at 10,000 pages, the
+writer's page cache), in
 transactions of the sidecar's own mean group-commit size in that round. Each round
 of the floor goes into the table its rounds before filled, as the sidecar's did, and runs right
 after the sidecar's round, so a change in the machine's load moves both alike. SQLite: the
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sidecar.store.columns import EVENT_COLUMNS, SQLITE_DDL
+from sidecar.store.inserters import WRITER_CACHE_KIB
 from sidecar.store.sqlite_connection import connect_sqlite
 
 _COLUMNS = ", ".join(EVENT_COLUMNS)
@@ -38,7 +40,7 @@ class SqliteReplay:
     def __init__(self, source: Path, floor: Path, synchronous: str) -> None:
         self.label = f"SQLite {synchronous}: stdlib executemany"
         self._source = source
-        self._conn = connect_sqlite(str(floor), synchronous=synchronous)
+        self._conn = connect_sqlite(str(floor), synchronous=synchronous, cache_kib=WRITER_CACHE_KIB)
         for statement in SQLITE_DDL:
             self._conn.execute(statement)
         self._last_seq = 0

@@ -25,12 +25,17 @@ Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 
 def connect_sqlite(
-    path: str, *, synchronous: Synchronous | str = "NORMAL", autocommit: bool = True
+    path: str,
+    *,
+    synchronous: Synchronous | str = "NORMAL",
+    autocommit: bool = True,
+    cache_kib: int | None = None,
 ) -> sqlite3.Connection:
     """A connection to ``path`` usable from any one thread at a time, in WAL mode.
 
     ``autocommit`` leaves transactions to explicit ``BEGIN``/``COMMIT``; without it the driver
-    opens one before the first write, as the stdlib does by default."""
+    opens one before the first write, as the stdlib does by default. ``cache_kib`` sizes the
+    connection's page cache (SQLite's default: 2,000 KiB), filled only as pages are read."""
     conn = sqlite3.connect(
         path,
         timeout=BUSY_TIMEOUT_S,
@@ -38,6 +43,8 @@ def connect_sqlite(
         isolation_level=None if autocommit else "DEFERRED",
     )
     apply_pragmas(conn, synchronous)
+    if cache_kib is not None:
+        conn.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
     return conn
 
 

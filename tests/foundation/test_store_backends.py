@@ -104,3 +104,28 @@ def test_every_sqlite_connection_checkpoints_at_10000_pages(tmp_path: Path) -> N
         assert c.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         c.close()
     assert WAL_CHECKPOINT_PAGES == 10_000
+
+
+async def test_the_event_writer_has_an_8_mb_page_cache_and_other_connections_the_default(
+    tmp_path: Path,
+) -> None:
+    """The event writer's connection (``SqliteInserter``) caches 8 MB of pages
+    (``WRITER_CACHE_KIB``); a connection opened without ``cache_kib`` keeps SQLite's 2,000 KiB."""
+    from sidecar.store.columns import SQLITE_DDL
+    from sidecar.store.inserters import WRITER_CACHE_KIB, SqliteInserter
+    from sidecar.store.sqlite_connection import connect_sqlite
+
+    path = str(tmp_path / "events.db")
+    plain = connect_sqlite(path)
+    for statement in SQLITE_DDL:
+        plain.execute(statement)
+    assert plain.execute("PRAGMA cache_size").fetchone() == (-2000,)
+    inserter = SqliteInserter(path)
+    try:
+        assert await inserter.insert([event_row(llm(1))]) == {"e1"}
+        conn = inserter._connect()  # the connection the insert above used
+        assert conn.execute("PRAGMA cache_size").fetchone() == (-WRITER_CACHE_KIB,)
+        assert WRITER_CACHE_KIB == 8192
+    finally:
+        await inserter.close()
+        plain.close()
