@@ -37,6 +37,9 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 """Every column but ``seq``, in the order of :func:`sidecar.store.rows.event_row`."""
 
+REQUIRED_COLUMNS = frozenset({"type", "ts", "request_id", "body"})
+"""The ``NOT NULL`` columns but the key (``id``) and ``seq``."""
+
 TEXT_LENGTHS = {
     "type": 16, "request_id": 256, "session_id": 256, "user_id": 256, "tenant": 256,
     "agent": 256, "model": 256, "provider": 256, "tool": 256, "status": 8, "error_type": 256,

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import msgspec
 
 from sidecar.events.schema import EventBase
-from sidecar.store.columns import EVENT_COLUMNS, KEY_CHARS, TEXT_LENGTHS
+from sidecar.store.columns import EVENT_COLUMNS, KEY_CHARS, REQUIRED_COLUMNS, TEXT_LENGTHS
 from sidecar.validation import has_control
 
 _encode = msgspec.json.Encoder().encode
@@ -32,6 +33,14 @@ _TEXT_AT = tuple(
     for index, name in enumerate(EVENT_COLUMNS)
     if name in TEXT_LENGTHS
 )
+# (index, name) of each NOT NULL column but the key: a row without a value there (or NaN, which
+# SQLite stores as NULL) is refused here, before a commit (the SQLite writer's INSERT OR IGNORE
+# would skip it as it skips a duplicate).
+_REQUIRED_AT = tuple(
+    (index, name) for index, name in enumerate(EVENT_COLUMNS) if name in REQUIRED_COLUMNS
+)
+_REQUIRED_GET = itemgetter(*(index for index, _name in _REQUIRED_AT))
+_TS_GET = itemgetter(EVENT_COLUMNS.index("ts"))  # the one NOT NULL number
 # (length, indexes of the text columns of that length), for the batch check.
 _TEXT_BY_LENGTH = tuple(
     (length, tuple(index for index, _name, cap in _TEXT_AT if cap == length))
@@ -50,17 +59,29 @@ def key_id(key: str) -> str:
 
 
 def row_problem(row: Row) -> str | None:
-    """The first column of ``row`` holding text no backend stores (a control character, more
-    characters than the column holds, U+0000 or more than its length in the key), else
-    None."""
+    """The first column of ``row`` holding what no backend stores (a control character, more
+    characters than the column holds, U+0000 or more than its length in the key, a missing
+    value or NaN where the column is ``NOT NULL``), else None."""
     key = row[0]
     if not isinstance(key, str) or "\x00" in key or len(key) > KEY_CHARS:
         return "id"
+    for index, name in _REQUIRED_AT:
+        value = row[index]
+        if value is None or value != value:  # NaN is stored as NULL
+            return name
     for index, name, length in _TEXT_AT:
         value = row[index]
         if isinstance(value, str) and (has_control(value) or (length and len(value) > length)):
             return name
     return None
+
+
+def lacks_value(rows: Sequence[Row]) -> bool:
+    """Whether a row has no value (None, or NaN: SQLite stores it as NULL) in a ``NOT NULL``
+    column; about 0.1 µs a row."""
+    if None in chain.from_iterable(map(_REQUIRED_GET, rows)):
+        return True
+    return any(ts != ts for ts in map(_TS_GET, rows))
 
 
 def first_problem(rows: Sequence[Row]) -> str | None:
@@ -74,6 +95,8 @@ def first_problem(rows: Sequence[Row]) -> str | None:
         return None
     columns = list(zip(*rows, strict=True))
     try:
+        if lacks_value(rows):
+            return _first_row_problem(rows)
         keys = "".join(columns[0])
         if "\x00" in keys or max(map(len, columns[0])) > KEY_CHARS:
             return _first_row_problem(rows)

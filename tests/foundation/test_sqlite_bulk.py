@@ -165,6 +165,13 @@ def test_the_events_inserter_reports_only_new_keys(tmp_path: Path) -> None:
         )
         with pytest.raises(sqlite3.IntegrityError):
             await inserter.insert(broken)
+        nan_ts = _event_rows(["e", "f"])
+        nan_ts[0] = tuple(
+            float("nan") if name == "ts" else v
+            for name, v in zip(EVENT_COLUMNS, nan_ts[0], strict=True)
+        )
+        with pytest.raises(sqlite3.IntegrityError):  # NaN is NULL to SQLite: not a duplicate
+            await inserter.insert(nan_ts)
         assert await inserter.insert(_event_rows(["e"])) == {"e"}
         await inserter.close()
 

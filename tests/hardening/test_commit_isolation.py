@@ -3,9 +3,9 @@
 Paths: ``POST /v1/events`` over real HTTP (a client sending U+0000 in ``model`` every 50 ms while
 clean clients post: the bad batches get 422, no clean batch gets 503), and the group-committing
 writer itself over the real inserters (rows that skip the API's checks and that the database
-refuses: an integer of 2^63 in a BIGINT column, U+0000 in a text column: only the request
-holding them fails, the others of the same group are stored), on SQLite with the groups taken
-in the inserter's own thread.
+refuses: an integer of 2^63 in a BIGINT column, U+0000 in a text column, no value or NaN in a
+NOT NULL column: only the request holding them fails, the others of the same group are
+stored), on SQLite with the groups taken in the inserter's own thread.
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ async def test_rows_the_database_refuses_fail_only_their_own_request(db_url: str
     refused_by_db = _row(id="bad-db", input_tokens=2**63)  # past BIGINT: the driver refuses
     bound = isinstance(inserter, ThreadBoundInserter)  # SQLite: groups taken in its thread
     try:
-        for bad in (refused_by_db, _row(id="bad-nul", model="gpt\x00")):
+        no_value = (_row(id="bad-nan", ts=float("nan")), _row(id="bad-none", request_id=None))
+        for bad in (refused_by_db, _row(id="bad-nul", model="gpt\x00"), *no_value):
             goods = [[_row(id=f"{bad[0]}-good-{i}-{j}") for j in range(3)] for i in range(6)]
             # All queued before the writer runs: one group holding the bad request (a thread-
             # bound writer's thread is held until every request has joined the queue).
@@ -110,7 +111,9 @@ async def test_rows_the_database_refuses_fail_only_their_own_request(db_url: str
             gate.set()
             results = await asyncio.gather(*tasks, return_exceptions=True)
             # The database's refusal fails the group's commit, then the request's own; U+0000
-            # is refused by the writer's row check before the request joins a group.
+            # and a NOT NULL column without a value (NaN is NULL to SQLite, whose writer skips
+            # what breaks a constraint) are refused by the writer's row check before the
+            # request joins a group.
             assert writer.stats.failures == failures + (2 if bad is refused_by_db else 0)
             assert isinstance(results[3], RowsRefused), results[3]
             stored = [r for i, r in enumerate(results) if i != 3]
