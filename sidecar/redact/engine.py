@@ -212,12 +212,7 @@ class Redactor:
 
     def redact(self, text: str, mode: MaskMode | None = None) -> RedactionResult:
         """Mask every finding in ``text``; offsets in the result refer to ``text``."""
-        raw = self._find_raw(text)
-        if not raw:
-            return RedactionResult(text, [])
-        return RedactionResult(
-            self._apply(text, raw, mode), [Finding(f[3], f[0], f[1]) for f in raw]
-        )
+        return self._result(text, self._find_raw(text), mode)
 
     def redact_many(
         self, texts: Sequence[str], mode: MaskMode | None = None
@@ -228,15 +223,21 @@ class Redactor:
         hits = self._prefilter.candidates_many(texts) if self.config.enabled else None
         if hits is None:
             return [self.redact(text, mode) for text in texts]
-        results = []
-        for text, selected in zip(texts, hits, strict=True):
-            raw = self._find_selected(text, selected) if selected and len(text) >= 3 else []
-            if raw:
-                findings = [Finding(f[3], f[0], f[1]) for f in raw]
-                results.append(RedactionResult(self._apply(text, raw, mode), findings))
-            else:
-                results.append(RedactionResult(text, []))
-        return results
+        return [
+            self._result(
+                text,
+                self._find_selected(text, selected) if selected and len(text) >= 3 else [],
+                mode,
+            )
+            for text, selected in zip(texts, hits, strict=True)
+        ]
+
+    def _result(self, text: str, raw: list[RawFinding], mode: MaskMode | None) -> RedactionResult:
+        if not raw:
+            return RedactionResult(text, [])
+        return RedactionResult(
+            self._apply(text, raw, mode), [Finding(f[3], f[0], f[1]) for f in raw]
+        )
 
     def redact_text(self, text: str, mode: MaskMode | None = None) -> str:
         """Only the masked text (no finding objects built): the ingest fast path."""

@@ -60,12 +60,7 @@ def joinable(expression: str) -> bool:
 def suspects(db: hyperscan_db.Database, texts: Sequence[str]) -> set[int]:
     """Indexes of ``texts`` that may hold a match of ``db`` (a database of joinable expressions
     compiled without the single-match flag); every other text holds none."""
-    joined = "\n".join(texts)
-    data = joined.encode("utf-8", "surrogatepass")
-    if len(data) == len(joined):  # ASCII: a code point is a byte
-        sizes: Iterable[int] = map(len, texts)
-    else:
-        sizes = (len(text.encode("utf-8", "surrogatepass")) for text in texts)
+    data, ascii_only = _join(texts)
     ends: list[int] = []
     add = ends.append
 
@@ -75,8 +70,7 @@ def suspects(db: hyperscan_db.Database, texts: Sequence[str]) -> set[int]:
     db.scan(data, on_match)
     if not ends:
         return set()
-    # starts[i]: offset of text i in the joined bytes (each text is followed by the separator)
-    starts = [0, *accumulate(size + 1 for size in sizes)]
+    starts = _starts(texts, ascii_only)
     return {bisect_right(starts, end) - 1 for end in ends}
 
 
@@ -94,14 +88,7 @@ def hits(db: hyperscan_db.Database, texts: Sequence[str]) -> list[Hits]:
     module's proof: the joined scan reports every such match at the same place). A match that
     spans a separator only widens an entry, so a window placed from these bounds holds every
     window placed from a lone scan's."""
-    joined = "\n".join(texts)
-    data = joined.encode("utf-8", "surrogatepass")
-    ascii_only = len(data) == len(joined)
-    sizes = (
-        list(map(len, texts))
-        if ascii_only
-        else [len(text.encode("utf-8", "surrogatepass")) for text in texts]
-    )
+    data, ascii_only = _join(texts)
     ends: list[int] = []
     ids: list[int] = []
     add_end, add_id = ends.append, ids.append
@@ -114,7 +101,7 @@ def hits(db: hyperscan_db.Database, texts: Sequence[str]) -> list[Hits]:
     found: list[Hits] = [{} for _ in texts]
     if not ends:
         return found
-    starts = [0, *accumulate(size + 1 for size in sizes)]
+    starts = _starts(texts, ascii_only)
     for end, index in zip(ends, ids, strict=True):
         at = bisect_right(starts, end) - 1
         local = end - starts[at]
@@ -135,3 +122,21 @@ def hits(db: hyperscan_db.Database, texts: Sequence[str]) -> list[Hits]:
                     head = data[base : base + first].decode("utf-8", "ignore")
                     entry[index] = (len(head), min(last, size))
     return found
+
+
+def _join(texts: Sequence[str]) -> tuple[bytes, bool]:
+    """The UTF-8 bytes of ``texts`` joined by the separator, and whether they are ASCII (then
+    a code point is a byte)."""
+    joined = "\n".join(texts)
+    data = joined.encode("utf-8", "surrogatepass")
+    return data, len(data) == len(joined)
+
+
+def _starts(texts: Sequence[str], ascii_only: bool) -> list[int]:
+    """``starts[i]``: the offset of text ``i`` in the joined bytes (each text is followed by the
+    separator), and one past the end last."""
+    if ascii_only:
+        sizes: Iterable[int] = map(len, texts)
+    else:
+        sizes = (len(text.encode("utf-8", "surrogatepass")) for text in texts)
+    return [0, *accumulate(size + 1 for size in sizes)]

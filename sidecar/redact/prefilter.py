@@ -131,18 +131,17 @@ class HyperscanPrefilter:
         return found
 
     def suspects(self, texts: Sequence[str]) -> set[int] | None:
-        if not self._joined_ready:
-            self._prepare_joined()
-        if self._joined is None:
-            return None
-        return joined_scan.suspects(self._joined, texts)
+        joined = self._joined_database()
+        return None if joined is None else joined_scan.suspects(joined, texts)
 
     def candidates_many(self, texts: Sequence[str]) -> list[Hits] | None:
+        joined = self._joined_database()
+        return None if joined is None else joined_scan.hits(joined, texts)
+
+    def _joined_database(self) -> hyperscan_db.Database | None:
         if not self._joined_ready:
             self._prepare_joined()
-        if self._joined is None:
-            return None
-        return joined_scan.hits(self._joined, texts)
+        return self._joined
 
 
 def _database(

@@ -85,9 +85,9 @@ class SqliteInserter:
         measured). The ``id`` unique index is the only constraint it can skip: the other ones
         are ``NOT NULL`` columns, which :func:`~sidecar.store.rows.lacks_value` checks first
         (an ``IntegrityError``, as the constraint would raise), and a value the driver cannot
-        bind still fails loudly. Up to
-        :data:`ONE_STATEMENT_ROWS` rows are one statement, its own transaction (the last row
-        repeated up to the statement's size, which the conflict clause ignores), so the thread
+        bind still fails loudly. Up to :data:`ONE_STATEMENT_ROWS` rows are one statement, its
+        own transaction (the last row
+        repeated up to the statement's size, which ``OR IGNORE`` skips), so the thread
         takes the GIL back once per commit, not once per statement; more rows are chunks of
         that size in one ``BEGIN IMMEDIATE`` transaction. Only when fewer rows were inserted
         than sent are the new keys read back: the ``n`` rows up to the last ``seq`` inserted,

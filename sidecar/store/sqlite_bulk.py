@@ -10,10 +10,11 @@ run, the busy thread keeping its half of the core).
 
 Chunk sizes are powers of two up to :data:`MAX_CHUNK_ROWS` (or the caller's ``max_rows``), so
 a writer prepares at most a dozen distinct statements, which the driver's statement cache keeps.
-With ``repeat_last`` (only for a statement that ignores a row whose key is in, ``ON CONFLICT
-(key) DO NOTHING``), the last chunk is rounded up to its power of two by repeating its last row,
-which the conflict clause then ignores: every chunk is full, so a batch that fits one statement
-is one statement, its own transaction, one step and one GIL round in all.
+With ``repeat_last`` (only for a statement that ignores a row whose key is in, ``INSERT OR
+IGNORE`` or ``ON CONFLICT (key) DO NOTHING``), the last chunk is rounded up to its power of two
+by repeating its last row, which the statement then ignores: every chunk is full, so a batch
+that fits one statement is one statement, its own transaction, one step and one GIL round in
+all.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def insert_rows(
     would: a later row replaces, updates or is ignored against an earlier one exactly as it
     would be row by row. All rows have the same width. Runs inside the caller's transaction
     (none is opened here; without one, each statement is its own). ``repeat_last`` fills the
-    last chunk with copies of its last row (see the module docstring): only for a ``tail``
+    last chunk with copies of its last row (see the module docstring): only for a statement
     that ignores a key already in.
     """
     if not rows:
